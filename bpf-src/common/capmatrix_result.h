@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/* One result line per sample run, read by the guest agent:
+ *   CAPMATRIX_RESULT {"outcome":"ok"|"E…","stage":"…","errno":N,"detail":"…","uid":U,"capEff":"…",…}
+ * The sample also reports its own uid and CapEff so the agent can check that the
+ * process really ran with the capabilities the cell asked for. */
+#ifndef CAPMATRIX_RESULT_H
+#define CAPMATRIX_RESULT_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+/* libbpf's messages (verifier log included) are kept so the last lines can go into `detail`. */
+static char cm_log[16384];
+static size_t cm_log_len;
+
+static int cm_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	va_list copy;
+	int n;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	va_copy(copy, args);
+	vfprintf(stderr, fmt, args);
+	if (cm_log_len < sizeof(cm_log) - 1) {
+		n = vsnprintf(cm_log + cm_log_len, sizeof(cm_log) - cm_log_len, fmt, copy);
+		if (n > 0)
+			cm_log_len += (size_t)n;
+		if (cm_log_len >= sizeof(cm_log))
+			cm_log_len = sizeof(cm_log) - 1;
+	}
+	va_end(copy);
+	return 0;
+}
+
+static void cm_init(void)
+{
+	libbpf_set_print(cm_libbpf_print);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+static const char *cm_errno_name(int err)
+{
+	switch (err) {
+	case 0: return "ok";
+	case EPERM: return "EPERM";
+	case ENOENT: return "ENOENT";
+	case E2BIG: return "E2BIG";
+	case EBADF: return "EBADF";
+	case EACCES: return "EACCES";
+	case EFAULT: return "EFAULT";
+	case EBUSY: return "EBUSY";
+	case EINVAL: return "EINVAL";
+	case ENOSPC: return "ENOSPC";
+	case ENOSYS: return "ENOSYS";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	case ESRCH: return "ESRCH";
+	case ENODEV: return "ENODEV";
+	case ENXIO: return "ENXIO";
+	case EEXIST: return "EEXIST";
+	default: return "EUNKNOWN";
+	}
+}
+
+static void cm_json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void cm_cap_eff(char *out, size_t len)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	snprintf(out, len, "unknown");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "CapEff:", 7) == 0) {
+			char *p = line + 7;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			p[strcspn(p, "\n")] = 0;
+			snprintf(out, len, "%s", p);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+/* The last `max` bytes of libbpf's log, starting at a line boundary. */
+static const char *cm_log_tail(size_t max)
+{
+	const char *p;
+
+	if (cm_log_len <= max)
+		return cm_log;
+	p = cm_log + cm_log_len - max;
+	while (*p && *p != '\n')
+		p++;
+	return *p ? p + 1 : p;
+}
+
+/* `extra` is a JSON object body (without braces) with sample-specific fields, or NULL. */
+static void cm_result(int err, const char *stage, const char *extra, const char *fmt, ...)
+{
+	char detail[2048], caps[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	cm_cap_eff(caps, sizeof(caps));
+	fflush(stderr);
+	printf("CAPMATRIX_RESULT {\"outcome\":\"%s\",\"stage\":\"%s\",\"errno\":%d,\"detail\":",
+	       cm_errno_name(err), stage, err);
+	cm_json_string(stdout, detail);
+	printf(",\"uid\":%u,\"capEff\":\"%s\"", (unsigned)getuid(), caps);
+	if (extra && *extra)
+		printf(",%s", extra);
+	printf("}\n");
+	fflush(stdout);
+}
+
+/* Where did a failed skeleton load stop? libbpf runs a trivial SOCKET_FILTER load
+ * (bpf_object__probe_loading) before creating maps; it only tells us through its log. */
+static const char *cm_load_stage(int err)
+{
+	if (strstr(cm_log, "Couldn't load trivial BPF program"))
+		return "probe";
+	if (strstr(cm_log, "failed to freeze"))
+		return "map_freeze";
+	if (strstr(cm_log, "failed to create"))
+		return "map_create";
+	if (err == EACCES && strstr(cm_log, "-- BEGIN PROG LOAD LOG --"))
+		return "verifier";
+	return "prog_load";
+}
+
+#endif

@@ -1,0 +1,69 @@
+// capmatrix command line: matrix (the main job), kernels, setup.
+import { Command, Option } from 'commander';
+import { ScenarioError } from './dsl/validate.js';
+import { loadCatalog } from './kernels/catalog.js';
+import { cachedKernel, fetchDebianKernel } from './kernels/provider-debian.js';
+import { exitCodeFor, renderGrid } from './report/grid.js';
+import { runMatrix } from './run/matrix.js';
+import { ensureAll } from './setup/ensure.js';
+
+const program = new Command('capmatrix').description('Which privileges does this BPF program really need?');
+
+program
+  .command('matrix')
+  .description('run the scenarios on real kernels and diff observed against expected')
+  .addOption(new Option('--kernel <ids>', 'kernel ids from kernels/catalog.json, comma-separated, or "all"'))
+  .addOption(new Option('--scenario <names>', 'scenario names, comma-separated (default: all)'))
+  .addOption(new Option('--results <dir>', 'where run directories go').default(undefined))
+  .action(async (opts: { kernel?: string; scenario?: string; results?: string }) => {
+    const { runDir, results } = await runMatrix({
+      kernel: opts.kernel,
+      scenarios: opts.scenario?.split(',').map((s) => s.trim()),
+      resultsDir: opts.results,
+    });
+    process.stdout.write(`${renderGrid(results.cells)}\n`);
+    process.stdout.write(`results: ${runDir}/results.json\n`);
+    process.exitCode = exitCodeFor(results.cells);
+  });
+
+const kernels = program.command('kernels').description('the kernel catalog');
+kernels
+  .command('list')
+  .description('list catalog kernels and whether they are cached')
+  .action(() => {
+    const cat = loadCatalog();
+    for (const k of cat.kernels) {
+      const c = cachedKernel(k);
+      const mark = k.id === cat.default ? '*' : ' ';
+      process.stdout.write(
+        `${mark} ${k.id.padEnd(14)} ${k.provider}:${k.suite} ${k.series}  ${c ? `cached ${c.release}` : 'not fetched'}\n`,
+      );
+    }
+  });
+kernels
+  .command('fetch')
+  .argument('<id>')
+  .description('download, verify and extract a kernel')
+  .action(async (id: string) => {
+    const k = loadCatalog().kernels.find((e) => e.id === id);
+    if (!k) throw new Error(`unknown kernel "${id}"`);
+    const info = await fetchDebianKernel(k, (m) => process.stderr.write(`${m}\n`));
+    process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+  });
+
+program
+  .command('setup')
+  .description('install what is missing: system packages (as root), samples, the default kernel')
+  .option('--no-kernel', 'skip the default kernel')
+  .action(async (opts: { kernel: boolean }) => {
+    await ensureAll({ kernel: opts.kernel });
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof ScenarioError) {
+    process.stderr.write(`${e.message}\nno VM was started.\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`capmatrix: ${(e as Error).message}\n`);
+  process.exit(2);
+});

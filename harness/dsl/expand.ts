@@ -1,0 +1,107 @@
+// Scenario → cells (the cross product of its axes) with stable ids, and the expectation
+// of each cell on a given kernel (first matching rule wins).
+
+import { compareVersions } from '../version.js';
+import { type Capability, type CapSet, capSetName } from './capabilities.js';
+import type { ExpectRule, Scenario } from './scenario.js';
+import { SYSCTLS, type SysctlName } from './sysctls.js';
+import { ScenarioError } from './validate.js';
+import { type Expected, parseExpectation } from './vocabulary.js';
+
+export const UNPRIVILEGED_UID = 65534;
+
+export interface Cell {
+  /** Stable id: `<scenario>/<capset>/<sysctl short>=<value>,…`. */
+  id: string;
+  scenario: string;
+  sample: string;
+  file: string;
+  capsName: string;
+  caps: CapSet;
+  uid: number;
+  sysctl: Partial<Record<SysctlName, number>>;
+  context: 'host';
+  args: string[];
+  timeoutSec: number;
+  rules: ExpectRule[];
+}
+
+function cross(axes: Partial<Record<SysctlName, number[]>>): Partial<Record<SysctlName, number>>[] {
+  let combos: Partial<Record<SysctlName, number>>[] = [{}];
+  for (const [name, values] of Object.entries(axes) as [SysctlName, number[]][]) {
+    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [name]: v })));
+  }
+  return combos;
+}
+
+export function sysctlLabel(sysctl: Partial<Record<SysctlName, number>>): string {
+  return Object.entries(sysctl)
+    .map(([k, v]) => `${SYSCTLS[k as SysctlName].short}=${v}`)
+    .join(',');
+}
+
+export function expandScenario(s: Scenario, file: string): Cell[] {
+  const cells: Cell[] = [];
+  const seen = new Set<string>();
+  const problems: string[] = [];
+  s.axes.caps.forEach((caps, ci) => {
+    for (const sysctl of cross(s.axes.sysctl)) {
+      const capsName = capSetName(caps);
+      const id = `${s.name}/${capsName}/${sysctlLabel(sysctl) || 'default'}`;
+      if (seen.has(id)) {
+        problems.push(`axes.caps[${ci}]: duplicate cell id "${id}" (the same capability set is listed twice)`);
+        continue;
+      }
+      seen.add(id);
+      cells.push({
+        id,
+        scenario: s.name,
+        sample: s.sample,
+        file,
+        capsName,
+        caps,
+        uid: caps === 'root' ? 0 : UNPRIVILEGED_UID,
+        sysctl,
+        context: 'host',
+        args: s.args ?? [],
+        timeoutSec: s.timeoutSec ?? 60,
+        rules: s.expect,
+      });
+    }
+  });
+  if (problems.length > 0) throw new ScenarioError(file, problems);
+  return cells;
+}
+
+function hasCap(caps: CapSet, cap: Capability): boolean {
+  return caps === 'root' || caps.includes(cap);
+}
+
+function ruleMatches(rule: ExpectRule, cell: Cell, kernelVersion: string): boolean {
+  const w = rule.when ?? {};
+  if (rule.since && compareVersions(kernelVersion, rule.since) < 0) return false;
+  if (rule.until && compareVersions(kernelVersion, rule.until) >= 0) return false;
+  if (w.caps === 'root' && cell.caps !== 'root') return false;
+  if (w.caps === 'unprivileged' && cell.caps === 'root') return false;
+  if (w.has && !w.has.every((c) => hasCap(cell.caps, c))) return false;
+  if (w.lacks?.some((c) => hasCap(cell.caps, c))) return false;
+  for (const [name, values] of Object.entries(w.sysctl ?? {}) as [SysctlName, number[]][]) {
+    const v = cell.sysctl[name];
+    if (v === undefined || !values.includes(v)) return false;
+  }
+  return true;
+}
+
+/** The expectation of a cell on a kernel; throws if no rule covers it. */
+export function expectationFor(cell: Cell, kernelVersion: string): Expected {
+  const index = cell.rules.findIndex((r) => ruleMatches(r, cell, kernelVersion));
+  const rule = cell.rules[index];
+  if (!rule) {
+    throw new ScenarioError(cell.file, [
+      `expect: no rule matches cell "${cell.id}" on kernel ${kernelVersion} (add a rule, or a last rule without "when")`,
+    ]);
+  }
+  const parsed = parseExpectation(rule.outcome);
+  if (typeof parsed === 'string') throw new ScenarioError(cell.file, [`expect[${index}].outcome: ${parsed}`]);
+  return { ...parsed, reason: rule.reason };
+}

@@ -1,0 +1,51 @@
+// Loads scenarios/*.ts, validates each one and expands it into cells; nothing boots before this passes.
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type Cell, expandScenario } from './expand.js';
+import type { Scenario } from './scenario.js';
+import { ScenarioError, validateScenario } from './validate.js';
+
+export interface LoadedScenario {
+  file: string;
+  scenario: Scenario;
+  cells: Cell[];
+}
+
+export async function loadScenarioFile(file: string, repoRoot: string): Promise<LoadedScenario> {
+  const rel = path.relative(repoRoot, file);
+  let mod: { default?: unknown };
+  try {
+    mod = await import(pathToFileURL(file).href);
+  } catch (e) {
+    throw new ScenarioError(rel, [`cannot load: ${(e as Error).message}`]);
+  }
+  if (mod.default === undefined)
+    throw new ScenarioError(rel, ['no default export (export default defineScenario({...}))']);
+  const data = { name: path.basename(file, '.ts'), ...(mod.default as object) };
+  const scenario = validateScenario(data, rel, path.join(repoRoot, 'bpf-src'));
+  return { file: rel, scenario, cells: expandScenario(scenario, rel) };
+}
+
+/** All scenarios, or those named in `only`; unknown names and name clashes are errors. */
+export async function loadScenarios(repoRoot: string, only?: string[]): Promise<LoadedScenario[]> {
+  const dir = path.join(repoRoot, 'scenarios');
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .sort();
+  const loaded: LoadedScenario[] = [];
+  for (const f of files) loaded.push(await loadScenarioFile(path.join(dir, f), repoRoot));
+  const byName = new Map<string, string>();
+  for (const l of loaded) {
+    const other = byName.get(l.scenario.name);
+    if (other) throw new ScenarioError(l.file, [`name: "${l.scenario.name}" is also the name of ${other}`]);
+    byName.set(l.scenario.name, l.file);
+  }
+  if (!only) return loaded;
+  for (const name of only) {
+    if (!byName.has(name)) {
+      throw new ScenarioError('--scenario', [`unknown scenario "${name}" (known: ${[...byName.keys()].join(', ')})`]);
+    }
+  }
+  return loaded.filter((l) => only.includes(l.scenario.name));
+}

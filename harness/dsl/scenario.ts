@@ -1,0 +1,50 @@
+// The scenario DSL: a sample, its axes, and first-match-wins expectation rules, as plain data.
+import type { Capability, CapSet } from './capabilities.js';
+import type { SysctlName } from './sysctls.js';
+
+export type { Capability, CapSet };
+
+/** When a rule applies. Every given condition must hold; an empty `when` matches every cell. */
+export interface When {
+  /** 'root' matches only the root cell; 'unprivileged' every uid-65534 cell. */
+  caps?: 'root' | 'unprivileged';
+  /** The cell has all of these (root has every capability). */
+  has?: Capability[];
+  /** The cell has none of these. */
+  lacks?: Capability[];
+  /** The cell's value of each named sysctl is one of these. */
+  sysctl?: Partial<Record<SysctlName, number[]>>;
+}
+
+export interface ExpectRule {
+  when?: When;
+  /** "ok" or "<ERRNO>@<stage>", e.g. "EPERM@probe". */
+  outcome: string;
+  /** Evidence: the talk's slide or a kernel source location. */
+  reason: string;
+  /** Version gate: the rule applies only on kernels ≥ since (and < until). */
+  since?: string;
+  until?: string;
+}
+
+export interface Scenario {
+  /** Scenario name, unique across scenarios/; defaults to the file name. */
+  name: string;
+  /** A program in bpf-src/<sample>/. */
+  sample: string;
+  description?: string;
+  /** Extra arguments for the sample's loader. */
+  args?: string[];
+  /** Per-cell timeout inside the guest. */
+  timeoutSec?: number;
+  axes: {
+    caps: CapSet[];
+    sysctl: Partial<Record<SysctlName, number[]>>;
+  };
+  expect: ExpectRule[];
+}
+
+/** Typed identity: scenarios/*.ts `export default defineScenario({...})`. */
+export function defineScenario(s: Scenario): Scenario {
+  return s;
+}

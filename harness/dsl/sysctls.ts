@@ -1,0 +1,25 @@
+// The sysctls a scenario may vary, with the values the kernel accepts.
+export const SYSCTLS = {
+  // 0 allow, 2 admin-only but changeable, 1 admin-only until reboot (kernel/bpf/syscall.c).
+  'kernel.unprivileged_bpf_disabled': { values: [0, 1, 2], short: 'ubd' },
+  // 3 exists only with Debian's CONFIG_SECURITY_PERF_EVENTS_RESTRICT patch.
+  'kernel.perf_event_paranoid': { values: [-1, 0, 1, 2, 3], short: 'paranoid' },
+} as const satisfies Record<string, { values: readonly number[]; short: string }>;
+
+export type SysctlName = keyof typeof SYSCTLS;
+export const SYSCTL_NAMES = Object.keys(SYSCTLS) as SysctlName[];
+
+/** Settings recorded in every boot's provenance, whether or not a cell changes them. */
+export const RECORDED_SYSCTLS = [
+  'kernel.unprivileged_bpf_disabled',
+  'kernel.perf_event_paranoid',
+  'kernel.unprivileged_userns_clone',
+  'kernel.kptr_restrict',
+  'net.core.bpf_jit_enable',
+  'net.core.bpf_jit_harden',
+];
+
+/** Order of unprivileged_bpf_disabled phases within one boot: 1 cannot be undone. */
+export function ubdPhaseRank(value: number | undefined): number {
+  return value === undefined ? 0 : (({ 0: 0, 2: 1, 1: 2 } as Record<number, number>)[value] ?? 3);
+}

@@ -1,0 +1,120 @@
+// Checks a scenario before any VM starts; every error names the file, the field and what is allowed.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { CAPABILITIES, isCapability } from './capabilities.js';
+import type { Scenario } from './scenario.js';
+import { closest } from './suggest.js';
+import { SYSCTL_NAMES, SYSCTLS, type SysctlName } from './sysctls.js';
+import { parseExpectation } from './vocabulary.js';
+
+export class ScenarioError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(problems.map((p) => `${file}: ${p}`).join('\n'));
+    this.name = 'ScenarioError';
+  }
+}
+
+const version = z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'a kernel version such as "6.9"');
+const capList = z.array(z.string());
+const sysctlMap = z.record(z.string(), z.array(z.number().int()).min(1));
+
+const schema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'lower-case letters, digits, _ . -'),
+  sample: z.string().min(1),
+  description: z.string().optional(),
+  args: z.array(z.string()).optional(),
+  timeoutSec: z.number().positive().max(600).optional(),
+  axes: z.strictObject({
+    caps: z.array(z.union([z.literal('root'), capList])).min(1),
+    sysctl: sysctlMap,
+  }),
+  expect: z
+    .array(
+      z.strictObject({
+        when: z
+          .strictObject({
+            caps: z.enum(['root', 'unprivileged']).optional(),
+            has: capList.optional(),
+            lacks: capList.optional(),
+            sysctl: sysctlMap.optional(),
+          })
+          .optional(),
+        outcome: z.string(),
+        reason: z.string().min(1, 'every rule needs its evidence'),
+        since: version.optional(),
+        until: version.optional(),
+      }),
+    )
+    .min(1),
+});
+
+function fieldPath(p: readonly PropertyKey[]): string {
+  return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('');
+}
+
+function checkCaps(caps: string[], at: string, problems: string[]): void {
+  caps.forEach((c, i) => {
+    if (isCapability(c)) return;
+    const hint = closest(c, CAPABILITIES);
+    problems.push(
+      `${at}[${i}]: unknown capability "${c}" (${hint ? `did you mean ${hint}?` : `allowed: ${CAPABILITIES.join(', ')}`})`,
+    );
+  });
+}
+
+function checkSysctls(map: Record<string, number[]>, at: string, problems: string[]): void {
+  for (const [name, values] of Object.entries(map)) {
+    if (!(SYSCTL_NAMES as string[]).includes(name)) {
+      const hint = closest(name, SYSCTL_NAMES);
+      problems.push(
+        `${at}: unknown sysctl "${name}" (${hint ? `did you mean ${hint}?` : `allowed: ${SYSCTL_NAMES.join(', ')}`})`,
+      );
+      continue;
+    }
+    const allowed: readonly number[] = SYSCTLS[name as SysctlName].values;
+    values.forEach((v, i) => {
+      if (!allowed.includes(v))
+        problems.push(`${at}["${name}"][${i}]: bad value ${v} (allowed: ${allowed.join(', ')})`);
+    });
+  }
+}
+
+/** Validates untrusted module data; returns the typed scenario or throws ScenarioError. */
+export function validateScenario(data: unknown, file: string, bpfSrcDir: string): Scenario {
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    throw new ScenarioError(
+      file,
+      parsed.error.issues.map((i) => `${fieldPath(i.path) || '(top level)'}: ${i.message}`),
+    );
+  }
+  const s = parsed.data;
+  const problems: string[] = [];
+  if (!existsSync(path.join(bpfSrcDir, s.sample, `${s.sample}.c`))) {
+    problems.push(`sample: unknown sample "${s.sample}" (no ${path.join('bpf-src', s.sample, `${s.sample}.c`)})`);
+  }
+  s.axes.caps.forEach((set, i) => {
+    if (set !== 'root') checkCaps(set, `axes.caps[${i}]`, problems);
+  });
+  checkSysctls(s.axes.sysctl, 'axes.sysctl', problems);
+  s.expect.forEach((rule, i) => {
+    const parsedOutcome = parseExpectation(rule.outcome);
+    if (typeof parsedOutcome === 'string') problems.push(`expect[${i}].outcome: ${parsedOutcome}`);
+    if (rule.when?.has) checkCaps(rule.when.has, `expect[${i}].when.has`, problems);
+    if (rule.when?.lacks) checkCaps(rule.when.lacks, `expect[${i}].when.lacks`, problems);
+    if (rule.when?.sysctl) {
+      checkSysctls(rule.when.sysctl, `expect[${i}].when.sysctl`, problems);
+      for (const name of Object.keys(rule.when.sysctl)) {
+        if ((SYSCTL_NAMES as string[]).includes(name) && !(name in s.axes.sysctl)) {
+          problems.push(`expect[${i}].when.sysctl: "${name}" is not an axis of this scenario`);
+        }
+      }
+    }
+  });
+  if (problems.length > 0) throw new ScenarioError(file, problems);
+  return s as Scenario;
+}

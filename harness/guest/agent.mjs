@@ -1,0 +1,289 @@
+// capmatrix guest agent: runs once per boot, as root, inside the VM (plain Node, no
+// dependencies: the guest sees the host's filesystem, not its node_modules build step).
+// For each cell of the plan: set sysctls, copy the sample to a fresh /tmp dir, setcap exactly
+// the cell's capabilities, verify them, run the sample as uid 65534 through setpriv, and
+// append one JSON line to the results file (fsync'd) before the next cell starts.
+// Usage: node agent.mjs <plan.json>
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const RESULT_PREFIX = 'CAPMATRIX_RESULT ';
+const PATH_ENV = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * @typedef {{ id: string, sample: string, binary: string, caps: string[] | 'root', capNumbers: number[],
+ *   uid: number, sysctl: Record<string, number>, args: string[], timeoutSec: number }} PlanCell
+ * @typedef {{ schemaVersion: 1, bootId: string, results: string, recordSysctls: string[], cells: PlanCell[] }} Plan
+ */
+
+const planFile = process.argv[2];
+if (!planFile) {
+  console.error('usage: agent.mjs <plan.json>');
+  process.exit(2);
+}
+/** @type {Plan} */
+const plan = JSON.parse(fs.readFileSync(planFile, 'utf8'));
+const out = fs.openSync(plan.results, 'a');
+
+/** @param {object} record */
+function emit(record) {
+  fs.writeSync(out, `${JSON.stringify(record)}\n`);
+  fs.fsyncSync(out);
+}
+
+/** @param {string} file */
+function readTrim(file) {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/** @param {string} name */
+function sysctlPath(name) {
+  return path.join('/proc/sys', ...name.split('.'));
+}
+
+/** @param {string} name */
+function readSysctl(name) {
+  const v = readTrim(sysctlPath(name));
+  return v === null ? null : Number(v);
+}
+
+/** @param {string} p */
+function modeOf(p) {
+  try {
+    return (fs.statSync(p).mode & 0o7777).toString(8).padStart(4, '0');
+  } catch {
+    return null;
+  }
+}
+
+/** @param {string} field */
+function ownStatus(field) {
+  const line = (readTrim('/proc/self/status') ?? '').split('\n').find((l) => l.startsWith(`${field}:`));
+  return line ? line.slice(field.length + 1).trim() : null;
+}
+
+function provenance() {
+  const mounts = readTrim('/proc/mounts') ?? '';
+  const fsAt = (/** @type {string} */ p) =>
+    mounts
+      .split('\n')
+      .find((l) => l.split(' ')[1] === p)
+      ?.split(' ')[2] ?? null;
+  /** @type {Record<string, number | null>} */
+  const sysctls = {};
+  for (const name of plan.recordSysctls) sysctls[name] = readSysctl(name);
+  const clocksource = readTrim('/sys/devices/system/clocksource/clocksource0/current_clocksource');
+  return {
+    type: 'provenance',
+    bootId: plan.bootId,
+    release: os.release(),
+    version: readTrim('/proc/version'),
+    cmdline: readTrim('/proc/cmdline'),
+    cpus: os.cpus().length,
+    memMiB: Math.round(os.totalmem() / 1048576),
+    clocksource,
+    guestAccel: clocksource === 'kvm-clock' ? 'kvm' : 'tcg-or-other',
+    sysctls,
+    tracefs: { path: '/sys/kernel/tracing', fs: fsAt('/sys/kernel/tracing'), mode: modeOf('/sys/kernel/tracing') },
+    bpffs: { path: '/sys/fs/bpf', fs: fsAt('/sys/fs/bpf'), mode: modeOf('/sys/fs/bpf') },
+    lockdown: readTrim('/sys/kernel/security/lockdown'),
+    agentCapEff: ownStatus('CapEff'),
+    node: process.version,
+    t: Date.now(),
+  };
+}
+
+/** Sets a cell's sysctls; returns an error message or null. @param {Record<string, number>} want */
+function applySysctls(want) {
+  for (const [name, value] of Object.entries(want)) {
+    if (readSysctl(name) === value) continue;
+    try {
+      fs.writeFileSync(sysctlPath(name), String(value));
+    } catch (e) {
+      return `cannot set ${name}=${value} (now ${readSysctl(name)}): ${/** @type {Error} */ (e).message}`;
+    }
+    if (readSysctl(name) !== value) return `${name} reads ${readSysctl(name)} after writing ${value}`;
+  }
+  return null;
+}
+
+/** @param {string} cmd @param {string[]} args */
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { PATH: PATH_ENV } });
+  return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}`.trim() };
+}
+
+/** Caps listed by `getcap FILE` ("FILE cap_a,cap_b=ep"), as sorted upper-case names. @param {string} text */
+function parseGetcap(text) {
+  const m = /\s(\S+)=ep$/.exec(text.trim());
+  if (!m?.[1]) return { caps: /** @type {string[]} */ ([]), raw: text.trim() };
+  return {
+    caps: m[1]
+      .split(',')
+      .map((c) => c.toUpperCase())
+      .sort(),
+    raw: text.trim(),
+  };
+}
+
+/** @param {number[]} numbers */
+function capMask(numbers) {
+  return numbers.reduce((m, n) => m | (1n << BigInt(n)), 0n);
+}
+
+/** Copies the sample and gives it exactly the cell's file capabilities; returns an infra error or null.
+ * @param {PlanCell} cell @param {string} file */
+function prepareBinary(cell, file) {
+  fs.copyFileSync(cell.binary, file);
+  fs.chmodSync(file, 0o755);
+  if (cell.caps !== 'root' && cell.caps.length > 0) {
+    const text = `${cell.caps.map((c) => c.toLowerCase()).join(',')}+ep`;
+    const r = run('setcap', [text, file]);
+    if (!r.ok) return `setcap ${text}: ${r.out}`;
+  }
+  const g = run('getcap', [file]);
+  const got = parseGetcap(g.out).caps;
+  const want = cell.caps === 'root' ? [] : [...cell.caps].sort();
+  if (got.join(',') !== want.join(',')) return `getcap shows [${got.join(',')}], the cell asks for [${want.join(',')}]`;
+  return null;
+}
+
+/** @param {PlanCell} cell @param {string} file @param {string} cwd */
+function execSample(cell, file, cwd) {
+  const argv =
+    cell.uid === 0
+      ? [file, ...cell.args]
+      : [
+          'setpriv',
+          `--reuid=${cell.uid}`,
+          `--regid=${cell.uid}`,
+          '--clear-groups',
+          '--inh-caps=-all',
+          '--',
+          file,
+          ...cell.args,
+        ];
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const child = spawn(argv[0] ?? file, argv.slice(1), {
+      cwd,
+      env: { PATH: PATH_ENV, HOME: cwd, CAPMATRIX_CELL: cell.id },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // own process group, so a timeout kills whatever the sample started
+    });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.on('data', (d) => {
+      if (stdout.length < 1 << 20) stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr = (stderr + d).slice(-8192);
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-(child.pid ?? 0), 'SIGKILL');
+      } catch {}
+    }, cell.timeoutSec * 1000);
+    child.on('error', (e) => {
+      stderr += `\nspawn: ${e.message}`;
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut, execMs: Math.round(performance.now() - started) });
+    });
+  });
+}
+
+/** @param {PlanCell} cell */
+async function runCell(cell) {
+  const t0 = performance.now();
+  const infra = (/** @type {string} */ detail) => ({
+    infraError: detail,
+    observed: null,
+    durationMs: Math.round(performance.now() - t0),
+  });
+  const sysErr = applySysctls(cell.sysctl);
+  if (sysErr) return infra(sysErr);
+  const dir = fs.mkdtempSync('/tmp/capmatrix-cell-');
+  try {
+    fs.chmodSync(dir, 0o755);
+    const file = path.join(dir, cell.sample);
+    const prepErr = prepareBinary(cell, file);
+    if (prepErr) return infra(prepErr);
+    const overheadMs = Math.round(performance.now() - t0);
+    /** @type {any} */
+    const r = await execSample(cell, file, dir);
+    const line = r.stdout
+      .split('\n')
+      .reverse()
+      .find((/** @type {string} */ l) => l.startsWith(RESULT_PREFIX));
+    const stderrTail = r.stderr.trim().split('\n').slice(-12).join('\n');
+    const base = { overheadMs, execMs: r.execMs, exit: { code: r.code, signal: r.signal }, stderrTail };
+    if (r.timedOut || !line) {
+      const why = r.timedOut
+        ? `killed after the ${cell.timeoutSec}s cell timeout`
+        : `exited without a CAPMATRIX_RESULT line (exit code ${r.code}, signal ${r.signal})`;
+      return {
+        ...base,
+        observed: {
+          outcome: r.timedOut ? 'timeout' : 'no-result',
+          stage: 'run',
+          errno: null,
+          detail: `${why}; stderr: ${stderrTail.slice(-600)}`,
+        },
+        durationMs: Math.round(performance.now() - t0),
+      };
+    }
+    /** @type {any} */
+    let res;
+    try {
+      res = JSON.parse(line.slice(RESULT_PREFIX.length));
+    } catch {
+      return infra(`unparsable result line: ${line.slice(0, 300)}`);
+    }
+    // The process must really have run as the cell's uid with exactly the cell's capabilities.
+    const wantMask = cell.uid === 0 ? BigInt(`0x${ownStatus('CapEff') ?? '0'}`) : capMask(cell.capNumbers);
+    const gotMask = /^[0-9a-f]+$/i.test(res.capEff ?? '') ? BigInt(`0x${res.capEff}`) : -1n;
+    if (res.uid !== cell.uid || gotMask !== wantMask) {
+      return infra(
+        `sample ran as uid ${res.uid} with CapEff ${res.capEff}; the cell asks for uid ${cell.uid}, CapEff ${wantMask.toString(16).padStart(16, '0')}`,
+      );
+    }
+    const { outcome, stage, errno, detail, uid: _uid, capEff, ...extra } = res;
+    return {
+      ...base,
+      capEff,
+      observed: { outcome, stage, errno, detail, ...(Object.keys(extra).length ? { data: extra } : {}) },
+      durationMs: Math.round(performance.now() - t0),
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+emit(provenance());
+for (const cell of plan.cells) {
+  emit({ type: 'cell-start', id: cell.id, t: Date.now() });
+  let result;
+  try {
+    result = await runCell(cell);
+  } catch (e) {
+    result = { infraError: `agent: ${/** @type {Error} */ (e).stack ?? e}`, observed: null, durationMs: 0 };
+  }
+  emit({
+    type: 'cell',
+    id: cell.id,
+    sysctlNow: Object.fromEntries(Object.keys(cell.sysctl).map((k) => [k, readSysctl(k)])),
+    ...result,
+  });
+}
+emit({ type: 'end', t: Date.now() });
+fs.closeSync(out);

@@ -1,0 +1,66 @@
+// The Debian archive's base URL comes from this machine's own apt sources (or
+// CAPMATRIX_DEBIAN_MIRROR); capmatrix names no mirror itself.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+const DEBIAN_SUITES =
+  /^(bullseye|bookworm|trixie|forky|duke|sid|unstable|stable|testing|oldstable)(-updates|-backports)?$/;
+
+interface AptSource {
+  uri: string;
+  suites: string[];
+}
+
+/** Parses one-line `deb URI suite comp…` entries and deb822 `.sources` stanzas. */
+export function parseAptSources(text: string, deb822: boolean): AptSource[] {
+  if (!deb822) {
+    return text
+      .split('\n')
+      .map((l) => l.replace(/#.*/, '').trim())
+      .filter((l) => l.startsWith('deb '))
+      .map((l) => l.replace(/\[[^\]]*\]/, '').split(/\s+/))
+      .filter((w) => w.length >= 3)
+      .map((w) => ({ uri: w[1] ?? '', suites: [w[2] ?? ''] }));
+  }
+  return text.split(/\n\s*\n/).flatMap((stanza) => {
+    const fields = new Map<string, string>();
+    for (const line of stanza.split('\n')) {
+      const m = /^([A-Za-z-]+):\s*(.*)$/.exec(line);
+      if (m?.[1] && m[2] !== undefined) fields.set(m[1].toLowerCase(), m[2].trim());
+    }
+    if (!(fields.get('types') ?? '').split(/\s+/).includes('deb')) return [];
+    if ((fields.get('enabled') ?? 'yes') === 'no') return [];
+    const suites = (fields.get('suites') ?? '').split(/\s+/);
+    return (fields.get('uris') ?? '').split(/\s+/).map((uri) => ({ uri, suites }));
+  });
+}
+
+/** The first source that serves a Debian suite (not the security archive). */
+export function debianMirrorFrom(sources: AptSource[]): string | undefined {
+  const hit = sources.find(
+    (s) => /^https?:\/\//.test(s.uri) && !/security/.test(s.uri) && s.suites.some((x) => DEBIAN_SUITES.test(x)),
+  );
+  return hit?.uri.replace(/\/+$/, '');
+}
+
+export function debianMirror(etcApt = '/etc/apt'): string {
+  const env = process.env.CAPMATRIX_DEBIAN_MIRROR;
+  if (env) return env.replace(/\/+$/, '');
+  const sources: AptSource[] = [];
+  const main = path.join(etcApt, 'sources.list');
+  if (existsSync(main)) sources.push(...parseAptSources(readFileSync(main, 'utf8'), false));
+  const dir = path.join(etcApt, 'sources.list.d');
+  if (existsSync(dir)) {
+    for (const f of readdirSync(dir).sort()) {
+      if (f.endsWith('.list')) sources.push(...parseAptSources(readFileSync(path.join(dir, f), 'utf8'), false));
+      if (f.endsWith('.sources')) sources.push(...parseAptSources(readFileSync(path.join(dir, f), 'utf8'), true));
+    }
+  }
+  const mirror = debianMirrorFrom(sources);
+  if (!mirror) {
+    throw new Error(
+      `no Debian archive in ${etcApt}/sources.list{,.d}: set CAPMATRIX_DEBIAN_MIRROR to a Debian mirror's base URL (the directory that holds dists/ and pool/)`,
+    );
+  }
+  return mirror;
+}

@@ -1,0 +1,58 @@
+// The guest agent's results file: one JSON object per line (provenance, cell-start, cell, end).
+import { existsSync, readFileSync } from 'node:fs';
+
+export interface ObservedOutcome {
+  outcome: string;
+  stage: string;
+  errno: number | null;
+  detail: string;
+  data?: Record<string, unknown>;
+}
+
+export interface CellRecord {
+  type: 'cell';
+  id: string;
+  observed: ObservedOutcome | null;
+  infraError?: string;
+  durationMs: number;
+  overheadMs?: number;
+  execMs?: number;
+  capEff?: string;
+  exit?: { code: number | null; signal: string | null };
+  stderrTail?: string;
+  sysctlNow?: Record<string, number | null>;
+}
+
+export interface GuestRecords {
+  provenance: Record<string, unknown> | null;
+  started: string[];
+  cells: Map<string, CellRecord>;
+  ended: boolean;
+  /** Lines that did not parse (a torn last line when the VM died mid-write). */
+  garbage: number;
+}
+
+export function readGuestRecords(file: string): GuestRecords {
+  const r: GuestRecords = { provenance: null, started: [], cells: new Map(), ended: false, garbage: 0 };
+  if (!existsSync(file)) return r;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    let rec: { type?: string; id?: string };
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      r.garbage++;
+      continue;
+    }
+    if (rec.type === 'provenance') r.provenance = rec as Record<string, unknown>;
+    else if (rec.type === 'cell-start' && rec.id) r.started.push(rec.id);
+    else if (rec.type === 'cell' && rec.id) r.cells.set(rec.id, rec as CellRecord);
+    else if (rec.type === 'end') r.ended = true;
+  }
+  return r;
+}
+
+/** Cheap checks for the VM watchdog. */
+export function hasLine(file: string, type: string): boolean {
+  return existsSync(file) && readFileSync(file, 'utf8').includes(`{"type":"${type}"`);
+}

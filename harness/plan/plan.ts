@@ -1,0 +1,46 @@
+// Cells → boots. One boot per kernel runs all its cells; within a boot the
+// unprivileged_bpf_disabled phases go 0 → 2 → 1, because 1 cannot be undone until reboot.
+// Cells that leave the sysctl alone run first, so they see the kernel's boot default.
+import { type Cell, expectationFor } from '../dsl/expand.js';
+import { ubdPhaseRank } from '../dsl/sysctls.js';
+import type { Expected } from '../dsl/vocabulary.js';
+import type { KernelInfo } from '../kernels/provider-debian.js';
+
+export interface PlannedCell extends Cell {
+  kernel: string;
+  expected: Expected;
+}
+
+export interface Boot {
+  /** e.g. debian-6.12-boot1 */
+  id: string;
+  kernel: KernelInfo;
+  cells: PlannedCell[];
+}
+
+function phaseRank(c: Cell): number {
+  const v = c.sysctl['kernel.unprivileged_bpf_disabled'];
+  return v === undefined ? -1 : ubdPhaseRank(v);
+}
+
+export function planBoots(cells: Cell[], kernels: KernelInfo[]): Boot[] {
+  return kernels.map((kernel) => {
+    const planned = cells
+      .map((cell, order) => ({ cell, order }))
+      .sort((a, b) => phaseRank(a.cell) - phaseRank(b.cell) || a.order - b.order)
+      .map(({ cell }) => ({ ...cell, kernel: kernel.id, expected: expectationFor(cell, kernel.version) }));
+    return { id: `${kernel.id}-boot1`, kernel, cells: planned };
+  });
+}
+
+/** Throws if a boot would have to lower unprivileged_bpf_disabled after setting it to 1. */
+export function checkPhaseOrder(boot: Boot): void {
+  let locked = false;
+  for (const c of boot.cells) {
+    const v = c.sysctl['kernel.unprivileged_bpf_disabled'];
+    if (locked && v !== undefined && v !== 1) {
+      throw new Error(`${boot.id}: cell ${c.id} needs unprivileged_bpf_disabled=${v} after 1 was set in this boot`);
+    }
+    if (v === 1) locked = true;
+  }
+}

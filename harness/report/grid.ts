@@ -1,0 +1,64 @@
+// The terminal grid: per kernel and scenario, capability sets × sysctl values, coloured by verdict.
+import { styleText } from 'node:util';
+import { sysctlLabel } from '../dsl/expand.js';
+import { formatOutcome } from '../dsl/vocabulary.js';
+import type { CellResult } from '../outcome/verdict.js';
+
+const COLOUR = { match: 'green', mismatch: 'red', 'infra-error': 'yellow' } as const;
+
+function cellText(c: CellResult): string {
+  if (c.verdict === 'infra-error') return 'INFRA';
+  const obs = c.observed ? formatOutcome(c.observed) : '?';
+  return c.verdict === 'match' ? obs : `${obs} ≠ ${formatOutcome(c.expected)}`;
+}
+
+export function renderGrid(cells: CellResult[], colour = process.stdout.isTTY): string {
+  const paint = (text: string, c: CellResult) => (colour ? styleText(COLOUR[c.verdict], text) : text);
+  const out: string[] = [];
+  const groups = new Map<string, CellResult[]>();
+  for (const c of cells) {
+    const key = `${c.kernel}  ${c.scenario}`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  for (const [title, group] of groups) {
+    const rows = [...new Set(group.map((c) => c.capsName))];
+    const cols = [...new Set(group.map((c) => sysctlLabel(c.sysctl) || 'default'))];
+    const at = (r: string, k: string) =>
+      group.find((c) => c.capsName === r && (sysctlLabel(c.sysctl) || 'default') === k);
+    const w0 = Math.max(8, ...rows.map((r) => r.length));
+    const widths = cols.map((k) =>
+      Math.max(
+        k.length,
+        ...rows.map((r) => {
+          const c = at(r, k);
+          return c ? cellText(c).length : 1;
+        }),
+      ),
+    );
+    out.push(`${title}  (uid 65534 with file capabilities; root = uid 0)`);
+    out.push(`  ${'caps'.padEnd(w0)}  ${cols.map((k, i) => k.padEnd(widths[i] ?? 0)).join('  ')}`);
+    for (const r of rows) {
+      const line = cols.map((k, i) => {
+        const c = at(r, k);
+        return c ? paint(cellText(c).padEnd(widths[i] ?? 0), c) : '-'.padEnd(widths[i] ?? 0);
+      });
+      out.push(`  ${r.padEnd(w0)}  ${line.join('  ')}`);
+    }
+    out.push('');
+  }
+  const n = (v: CellResult['verdict']) => cells.filter((c) => c.verdict === v).length;
+  out.push(`${cells.length} cells: ${n('match')} match, ${n('mismatch')} mismatch, ${n('infra-error')} infra-error`);
+  for (const c of cells.filter((x) => x.verdict !== 'match')) {
+    out.push(
+      `  ${c.verdict} ${c.kernel} ${c.id}: observed ${c.observed ? formatOutcome(c.observed) : '-'}, expected ${formatOutcome(c.expected)}`,
+    );
+    out.push(`      ${c.infraError ?? c.observed?.detail ?? ''}`.slice(0, 400));
+  }
+  return out.join('\n');
+}
+
+export function exitCodeFor(cells: CellResult[]): 0 | 1 | 2 {
+  if (cells.some((c) => c.verdict === 'infra-error')) return 2;
+  if (cells.some((c) => c.verdict === 'mismatch')) return 1;
+  return 0;
+}

@@ -1,0 +1,26 @@
+// Host provenance recorded once per run: what ran the VMs and built the samples.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+
+function firstLine(cmd: string, args: string[]): string | null {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  return `${r.stdout}${r.stderr}`.trim().split('\n')[0] ?? null;
+}
+
+export function hostInfo(): Record<string, unknown> {
+  const osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
+  return {
+    hostname: os.hostname(),
+    os: /^PRETTY_NAME="?([^"\n]*)"?/m.exec(osRelease)?.[1] ?? null,
+    kernel: os.release(),
+    cpus: os.cpus().length,
+    uid: process.getuid?.() ?? null,
+    node: process.version,
+    vng: firstLine('vng', ['--version']),
+    qemu: firstLine('qemu-system-x86_64', ['--version']),
+    libbpf: firstLine('pkg-config', ['--modversion', 'libbpf']),
+    clang: firstLine('clang', ['--version']),
+  };
+}

@@ -1,0 +1,81 @@
+// `capmatrix setup`: make sure everything a run needs is here, installing what is missing.
+// Idempotent and quick (< 2 s) when nothing is missing. Not root and something missing:
+// stop with the exact command that fixes it.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { $ } from 'zx';
+import { debianMirror } from '../kernels/apt-sources.js';
+import { loadCatalog, selectKernels } from '../kernels/catalog.js';
+import { DebianArchive } from '../kernels/debian-archive.js';
+import { fetchDebianKernel } from '../kernels/provider-debian.js';
+import { BPF_SRC_DIR, CACHE_DIR } from '../paths.js';
+import { compareVersions } from '../version.js';
+import { detectDistro, installedVersions, requiredPackages } from './system-packages.js';
+
+/** vng ≥ 1.41 runs the command on the console when virtio-serial ports are missing (no udev in
+ * the guest); 1.35 (trixie) powers off without running it. */
+export const VNG_MIN_VERSION = '1.41';
+const VNG_SUITE = 'sid';
+
+export class SetupError extends Error {
+  override name = 'SetupError';
+}
+
+const isRoot = () => process.getuid?.() === 0;
+const log = (m: string) => process.stderr.write(`capmatrix setup: ${m}\n`);
+
+/** Debian 12 has no virtme-ng: take sid's Architecture: all .deb, verified, with bookworm's deps. */
+async function virtmeNgDeb(): Promise<string> {
+  const archive = new DebianArchive(debianMirror(), path.join(CACHE_DIR, 'debian'));
+  const pkg = (await archive.packages(VNG_SUITE)).find((s) => s.get('Package') === 'virtme-ng');
+  if (!pkg) throw new SetupError(`no virtme-ng in ${VNG_SUITE}'s package index`);
+  return archive.fetchDeb(pkg.get('Filename') ?? '', pkg.get('SHA256') ?? '');
+}
+
+export async function ensureSystemPackages(): Promise<void> {
+  const distro = detectDistro();
+  if (distro === 'other') {
+    log('not Debian or Ubuntu: install qemu, virtme-ng, clang, libbpf, bpftool, libcap tools yourself');
+    return;
+  }
+  const wanted = requiredPackages(distro);
+  const have = installedVersions([...wanted, 'virtme-ng']);
+  const missing = wanted.filter((p) => !have.has(p));
+  const vng = have.get('virtme-ng');
+  const vngMissing = distro === 'debian-12' && (!vng || compareVersions(vng, VNG_MIN_VERSION) < 0);
+  if (missing.length === 0 && !vngMissing) return;
+
+  if (!isRoot()) {
+    const cmds: string[] = [];
+    if (missing.length) cmds.push(`sudo apt-get install -y --no-install-recommends ${missing.join(' ')}`);
+    if (vngMissing) cmds.push(`sudo apt-get install -y --no-install-recommends ${await virtmeNgDeb()}`);
+    throw new SetupError(`missing system packages; run:\n  ${cmds.join('\n  ')}\nthen try again.`);
+  }
+  $.verbose = true;
+  $.env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (missing.length) {
+    log(`installing ${missing.join(' ')}`);
+    await $`apt-get update -q`;
+    await $`apt-get install -y -q --no-install-recommends ${missing}`;
+  }
+  if (vngMissing) {
+    const deb = await virtmeNgDeb();
+    log(`installing ${path.basename(deb)} from ${VNG_SUITE} with this system's own dependencies`);
+    await $`apt-get install -y -q --no-install-recommends ${deb}`;
+  }
+}
+
+export async function ensureSamples(): Promise<void> {
+  // make is incremental: a no-op when the samples are up to date.
+  await $({ quiet: true })`make -s -C ${BPF_SRC_DIR}`;
+  if (!existsSync(path.join(BPF_SRC_DIR, 'build', 'sockex1')))
+    throw new SetupError('bpf-src: build produced no sockex1');
+}
+
+export async function ensureAll(o: { kernel: boolean }): Promise<void> {
+  await ensureSystemPackages();
+  await ensureSamples();
+  if (o.kernel) {
+    for (const k of selectKernels(loadCatalog())) await fetchDebianKernel(k, log);
+  }
+}

@@ -1,0 +1,57 @@
+// The system packages capmatrix needs, per distribution, and how to check them in one call.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+
+export type Distro = 'debian-12' | 'debian-13+' | 'ubuntu' | 'other';
+
+export function detectDistro(
+  osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '',
+): Distro {
+  const id = /^ID=(.*)$/m.exec(osRelease)?.[1]?.replace(/"/g, '');
+  const ver = /^VERSION_ID=(.*)$/m.exec(osRelease)?.[1]?.replace(/"/g, '');
+  if (id === 'ubuntu') return 'ubuntu';
+  if (id === 'debian') return ver === '12' ? 'debian-12' : 'debian-13+';
+  return 'other';
+}
+
+/** Packages from the distribution's own archive (virtme-ng is handled apart on Debian 12). */
+export function requiredPackages(distro: Distro): string[] {
+  const common = [
+    'qemu-system-x86',
+    'clang',
+    'llvm',
+    'libbpf-dev',
+    'libelf-dev',
+    'zlib1g-dev',
+    'gcc',
+    'make',
+    'pkg-config',
+    'libcap2-bin',
+    'util-linux',
+    'iproute2',
+    'busybox-static',
+    'gpgv',
+    'debian-archive-keyring',
+    'coreutils',
+    'ca-certificates',
+  ];
+  // Ubuntu ships bpftool in linux-tools; Debian as its own package.
+  const bpftool = distro === 'ubuntu' ? ['linux-tools-common', 'linux-tools-generic'] : ['bpftool'];
+  const vng = distro === 'debian-12' ? [] : ['virtme-ng'];
+  return [...common, ...bpftool, ...vng];
+}
+
+/** Installed versions of the given packages (absent ones are missing from the map). */
+export function installedVersions(pkgs: string[]): Map<string, string> {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
+  const format = '-f=${Package} ${db:Status-Status} ${Version}\\n';
+  const r = spawnSync('dpkg-query', ['-W', format, ...pkgs], {
+    encoding: 'utf8',
+  });
+  const out = new Map<string, string>();
+  for (const line of (r.stdout ?? '').split('\n')) {
+    const [name, status, version] = line.split(' ');
+    if (name && status === 'installed' && version) out.set(name.replace(/:.*$/, ''), version);
+  }
+  return out;
+}

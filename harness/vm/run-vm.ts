@@ -1,0 +1,101 @@
+// Runs one VM: spawn vng in its own process group with the console going to a log file,
+// watch for the boot (the guest agent's first line) and the whole-run deadline, and kill the
+// whole group on timeout, Ctrl-C or harness exit. vng's exit code is recorded, never trusted.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { type VmOptions, vngArgv } from './vng-argv.js';
+
+export interface VmRun {
+  argv: string[];
+  exitCode: number | null;
+  signal: string | null;
+  ended: 'exited' | 'boot-timeout' | 'run-timeout' | 'interrupted';
+  wallMs: number;
+  bootMs: number | null;
+}
+
+const liveGroups = new Set<number>();
+
+function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {}
+}
+
+let handlersInstalled = false;
+function installHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on('exit', () => {
+    for (const g of liveGroups) killGroup(g, 'SIGKILL');
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      for (const g of liveGroups) killGroup(g, 'SIGKILL');
+      process.stderr.write(`\ncapmatrix: ${sig}: killed ${liveGroups.size} VM process group(s)\n`);
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
+  }
+}
+
+export interface RunVmOptions extends VmOptions {
+  consoleLog: string;
+  bootTimeoutSec: number;
+  /** Polled: has the guest agent written its first line? */
+  booted: () => boolean;
+  /** Polled: has the guest agent written its end marker? */
+  finished: () => boolean;
+}
+
+export function runVm(o: RunVmOptions): Promise<VmRun> {
+  installHandlers();
+  const argv = vngArgv(o);
+  const log = openSync(o.consoleLog, 'a');
+  const started = Date.now();
+  // detached: a new process group, so one kill reaches vng, virtme-run and qemu.
+  const child = spawn(argv[0] ?? 'timeout', argv.slice(1), { stdio: ['ignore', log, log], detached: true });
+  const pgid = child.pid ?? 0;
+  if (pgid) liveGroups.add(pgid);
+  let ended: VmRun['ended'] = 'exited';
+  let bootMs: number | null = null;
+  let finishedAt: number | null = null;
+
+  const stop = (why: VmRun['ended']) => {
+    ended = why;
+    killGroup(pgid, 'SIGTERM');
+    setTimeout(() => killGroup(pgid, 'SIGKILL'), 3000).unref();
+  };
+  const watchdog = setInterval(() => {
+    const elapsed = (Date.now() - started) / 1000;
+    if (bootMs === null && o.booted()) bootMs = Date.now() - started;
+    if (bootMs === null && elapsed > o.bootTimeoutSec) return stop('boot-timeout');
+    if (elapsed > o.deadlineSec) return stop('run-timeout');
+    // The agent is done but the guest does not power off: give it 20 s, then end it.
+    if (finishedAt === null && o.finished()) finishedAt = Date.now();
+    if (finishedAt !== null && Date.now() - finishedAt > 20_000) stop('exited');
+  }, 250);
+
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      clearInterval(watchdog);
+      killGroup(pgid, 'SIGKILL'); // anything left in the group (a stray qemu) goes too
+      liveGroups.delete(pgid);
+      closeSync(log);
+      if (bootMs === null && o.booted()) bootMs = Date.now() - started;
+      resolve({ argv, exitCode: code, signal, ended, wallMs: Date.now() - started, bootMs });
+    });
+    child.on('error', (e) => {
+      clearInterval(watchdog);
+      liveGroups.delete(pgid);
+      closeSync(log);
+      resolve({
+        argv,
+        exitCode: null,
+        signal: `spawn error: ${e.message}`,
+        ended,
+        wallMs: Date.now() - started,
+        bootMs,
+      });
+    });
+  });
+}
