@@ -57,7 +57,9 @@ export function pickKernelPackage(stanzas: Stanza[], entry: DebianKernelEntry): 
 function readInfo(id: string): KernelInfo | undefined {
   const file = path.join(kernelDir(id), 'kernel.json');
   if (!existsSync(file)) return undefined;
-  const info = JSON.parse(readFileSync(file, 'utf8')) as KernelInfo;
+  // kernel.json stores the image path relative to its directory, so a cache can move.
+  const stored = JSON.parse(readFileSync(file, 'utf8')) as KernelInfo;
+  const info = { ...stored, vmlinuz: path.resolve(kernelDir(id), stored.vmlinuz) };
   return existsSync(info.vmlinuz) ? info : undefined;
 }
 
@@ -122,7 +124,8 @@ export async function fetchDebianKernel(
       filename,
     },
   };
-  writeFileSync(path.join(dir, 'kernel.json'), `${JSON.stringify(info, null, 2)}\n`);
+  const stored = { ...info, vmlinuz: path.relative(dir, info.vmlinuz) };
+  writeFileSync(path.join(dir, 'kernel.json'), `${JSON.stringify(stored, null, 2)}\n`);
   log(`kernel ${entry.id}: ready (${release})`);
   return info;
 }

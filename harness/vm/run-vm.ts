@@ -3,10 +3,13 @@
 // whole group on timeout, Ctrl-C or harness exit. vng's exit code is recorded, never trusted.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { liveGroupMembers } from './process-group.js';
 import { type VmOptions, vngArgv } from './vng-argv.js';
 
 export interface VmRun {
   argv: string[];
+  /** Leader of the VM's process group (timeout → vng → virtme-run → qemu). */
+  pgid: number;
   exitCode: number | null;
   signal: string | null;
   ended: 'exited' | 'boot-timeout' | 'run-timeout' | 'interrupted';
@@ -36,6 +39,14 @@ function installHandlers(): void {
       process.exit(sig === 'SIGINT' ? 130 : 143);
     });
   }
+}
+
+/** Waits until no member of the group is running; complains if one outlives the wait. */
+async function waitGroupGone(pgid: number, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (liveGroupMembers(pgid).length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  const left = liveGroupMembers(pgid);
+  if (left.length) process.stderr.write(`capmatrix: still running after SIGKILL: ${JSON.stringify(left)}\n`);
 }
 
 export interface RunVmOptions extends VmOptions {
@@ -76,13 +87,14 @@ export function runVm(o: RunVmOptions): Promise<VmRun> {
   }, 250);
 
   return new Promise((resolve) => {
-    child.on('close', (code, signal) => {
+    child.on('close', async (code, signal) => {
       clearInterval(watchdog);
       killGroup(pgid, 'SIGKILL'); // anything left in the group (a stray qemu) goes too
+      await waitGroupGone(pgid, 5000);
       liveGroups.delete(pgid);
       closeSync(log);
       if (bootMs === null && o.booted()) bootMs = Date.now() - started;
-      resolve({ argv, exitCode: code, signal, ended, wallMs: Date.now() - started, bootMs });
+      resolve({ argv, pgid, exitCode: code, signal, ended, wallMs: Date.now() - started, bootMs });
     });
     child.on('error', (e) => {
       clearInterval(watchdog);
@@ -90,6 +102,7 @@ export function runVm(o: RunVmOptions): Promise<VmRun> {
       closeSync(log);
       resolve({
         argv,
+        pgid,
         exitCode: null,
         signal: `spawn error: ${e.message}`,
         ended,
