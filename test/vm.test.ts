@@ -20,8 +20,12 @@ const opts = {
 };
 
 describe('vng argv', () => {
-  test('an argument array under timeout(1), TCG when asked, the command after --', () => {
+  test('an argument array under setpriv --pdeathsig and timeout(1), TCG when asked, the command after --', () => {
     expect(vngArgv(opts)).toEqual([
+      'setpriv',
+      '--pdeathsig',
+      'TERM',
+      '--',
       'timeout',
       '--kill-after=10',
       '101',
@@ -50,7 +54,8 @@ describe('vng argv', () => {
 // A real QEMU on the real default kernel: the boot watchdog fires and nothing of the group survives.
 describe('VM lifecycle', () => {
   test('boot timeout kills the whole QEMU process group', async () => {
-    const kernel = cachedKernel(selectKernels(loadCatalog())[0] ?? loadCatalog().kernels[0]!);
+    const [entry] = selectKernels(loadCatalog());
+    const kernel = entry && cachedKernel(entry);
     if (!kernel) throw new Error('default kernel not in the cache: npm test runs setup first, which fetches it');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-vm-'));
     const run = await runVm({

@@ -25,19 +25,31 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
   } catch {}
 }
 
-let handlersInstalled = false;
-function installHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  process.on('exit', () => {
-    for (const g of liveGroups) killGroup(g, 'SIGKILL');
-  });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => {
-      for (const g of liveGroups) killGroup(g, 'SIGKILL');
-      process.stderr.write(`\ncapmatrix: ${sig}: killed ${liveGroups.size} VM process group(s)\n`);
-      process.exit(sig === 'SIGINT' ? 130 : 143);
-    });
+// While a VM runs, Ctrl-C, SIGTERM, SIGHUP or the harness exiting kill every VM group first.
+// The handlers exist only while a VM does, so a process without VMs keeps default behaviour.
+function onSignal(sig: NodeJS.Signals): void {
+  for (const g of liveGroups) killGroup(g, 'SIGKILL');
+  process.stderr.write(`\ncapmatrix: ${sig}: killed ${liveGroups.size} VM process group(s)\n`);
+  process.exit(sig === 'SIGINT' ? 130 : 143);
+}
+function onExit(): void {
+  for (const g of liveGroups) killGroup(g, 'SIGKILL');
+}
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+function track(pgid: number): void {
+  if (liveGroups.size === 0) {
+    process.on('exit', onExit);
+    for (const s of SIGNALS) process.on(s, onSignal);
+  }
+  liveGroups.add(pgid);
+}
+
+function untrack(pgid: number): void {
+  liveGroups.delete(pgid);
+  if (liveGroups.size === 0) {
+    process.off('exit', onExit);
+    for (const s of SIGNALS) process.off(s, onSignal);
   }
 }
 
@@ -59,14 +71,13 @@ export interface RunVmOptions extends VmOptions {
 }
 
 export function runVm(o: RunVmOptions): Promise<VmRun> {
-  installHandlers();
   const argv = vngArgv(o);
   const log = openSync(o.consoleLog, 'a');
   const started = Date.now();
   // detached: a new process group, so one kill reaches vng, virtme-run and qemu.
   const child = spawn(argv[0] ?? 'timeout', argv.slice(1), { stdio: ['ignore', log, log], detached: true });
   const pgid = child.pid ?? 0;
-  if (pgid) liveGroups.add(pgid);
+  if (pgid) track(pgid);
   let ended: VmRun['ended'] = 'exited';
   let bootMs: number | null = null;
   let finishedAt: number | null = null;
@@ -91,14 +102,14 @@ export function runVm(o: RunVmOptions): Promise<VmRun> {
       clearInterval(watchdog);
       killGroup(pgid, 'SIGKILL'); // anything left in the group (a stray qemu) goes too
       await waitGroupGone(pgid, 5000);
-      liveGroups.delete(pgid);
+      untrack(pgid);
       closeSync(log);
       if (bootMs === null && o.booted()) bootMs = Date.now() - started;
       resolve({ argv, pgid, exitCode: code, signal, ended, wallMs: Date.now() - started, bootMs });
     });
     child.on('error', (e) => {
       clearInterval(watchdog);
-      liveGroups.delete(pgid);
+      untrack(pgid);
       closeSync(log);
       resolve({
         argv,
