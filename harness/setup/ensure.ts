@@ -46,10 +46,10 @@ export async function ensureSystemPackages(): Promise<void> {
   if (missing.length === 0 && !vngMissing) return;
 
   if (!isRoot()) {
-    const cmds: string[] = [];
-    if (missing.length) cmds.push(`sudo apt-get install -y --no-install-recommends ${missing.join(' ')}`);
-    if (vngMissing) cmds.push(`sudo apt-get install -y --no-install-recommends ${await virtmeNgDeb()}`);
-    throw new SetupError(`missing system packages; run:\n  ${cmds.join('\n  ')}\nthen try again.`);
+    const args = [...missing, ...(vngMissing ? [await virtmeNgDeb()] : [])];
+    throw new SetupError(
+      `missing system packages; run:\n  sudo apt-get install -y --no-install-recommends ${args.join(' ')}\nthen try again.`,
+    );
   }
   $.verbose = true;
   $.env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
