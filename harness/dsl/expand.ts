@@ -22,6 +22,8 @@ export interface Cell {
   sysctl: Partial<Record<SysctlName, number>>;
   context: 'host';
   args: string[];
+  setup: string[][];
+  teardown: string[][];
   timeoutSec: number;
   rules: ExpectRule[];
 }
@@ -64,6 +66,8 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
         sysctl,
         context: 'host',
         args: s.args ?? [],
+        setup: s.setup ?? [],
+        teardown: s.teardown ?? [],
         timeoutSec: s.timeoutSec ?? 60,
         rules: s.expect,
       });

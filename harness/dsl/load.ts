@@ -6,13 +6,14 @@ import { type Cell, expandScenario } from './expand.js';
 import type { Scenario } from './scenario.js';
 import { ScenarioError, validateScenario } from './validate.js';
 
+/** One scenario of a file (a file may hold several). */
 export interface LoadedScenario {
   file: string;
   scenario: Scenario;
   cells: Cell[];
 }
 
-export async function loadScenarioFile(file: string, repoRoot: string): Promise<LoadedScenario> {
+export async function loadScenarioFile(file: string, repoRoot: string): Promise<LoadedScenario[]> {
   const rel = path.relative(repoRoot, file);
   let mod: { default?: unknown };
   try {
@@ -22,9 +23,13 @@ export async function loadScenarioFile(file: string, repoRoot: string): Promise<
   }
   if (mod.default === undefined)
     throw new ScenarioError(rel, ['no default export (export default defineScenario({...}))']);
-  const data = { name: path.basename(file, '.ts'), ...(mod.default as object) };
-  const scenario = validateScenario(data, rel, path.join(repoRoot, 'bpf-src'));
-  return { file: rel, scenario, cells: expandScenario(scenario, rel) };
+  const list = Array.isArray(mod.default) ? mod.default : [mod.default];
+  return list.map((item: unknown, i: number) => {
+    const where = Array.isArray(mod.default) ? `${rel} [${i}]` : rel;
+    const data = Array.isArray(mod.default) ? item : { name: path.basename(file, '.ts'), ...(item as object) };
+    const scenario = validateScenario(data, where, path.join(repoRoot, 'bpf-src'));
+    return { file: where, scenario, cells: expandScenario(scenario, where) };
+  });
 }
 
 /** All scenarios, or those named in `only`; unknown names and name clashes are errors. */
@@ -34,7 +39,7 @@ export async function loadScenarios(repoRoot: string, only?: string[]): Promise<
     .filter((f) => f.endsWith('.ts'))
     .sort();
   const loaded: LoadedScenario[] = [];
-  for (const f of files) loaded.push(await loadScenarioFile(path.join(dir, f), repoRoot));
+  for (const f of files) loaded.push(...(await loadScenarioFile(path.join(dir, f), repoRoot)));
   const byName = new Map<string, string>();
   for (const l of loaded) {
     const other = byName.get(l.scenario.name);

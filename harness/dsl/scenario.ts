@@ -33,8 +33,14 @@ export interface Scenario {
   /** A program in bpf-src/<sample>/. */
   sample: string;
   description?: string;
-  /** Extra arguments for the sample's loader. */
+  /** Extra arguments for the sample's loader; `{read:/path}` is replaced by that file's
+   * content, read by root in the guest (e.g. a tracefs id the unprivileged loader cannot read). */
   args?: string[];
+  /** Commands run as root in the guest before each cell (after its sysctls), as argument arrays;
+   * `{sample}` is the path of the sample's binary. A failing command is an infra error. */
+  setup?: string[][];
+  /** Commands run as root after each cell, to undo `setup`. */
+  teardown?: string[][];
   /** Per-cell timeout inside the guest. */
   timeoutSec?: number;
   axes: {
@@ -44,7 +50,8 @@ export interface Scenario {
   expect: ExpectRule[];
 }
 
-/** Typed identity: scenarios/*.ts `export default defineScenario({...})`. */
+/** Typed identity: scenarios/*.ts `export default defineScenario({...})`; a file may also
+ * export an array of scenarios (one per variant, like Playwright projects). */
 export function defineScenario(s: Scenario): Scenario {
   return s;
 }

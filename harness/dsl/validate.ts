@@ -27,6 +27,8 @@ const schema = z.strictObject({
   sample: z.string().min(1),
   description: z.string().optional(),
   args: z.array(z.string()).optional(),
+  setup: z.array(z.array(z.string()).min(1)).optional(),
+  teardown: z.array(z.array(z.string()).min(1)).optional(),
   timeoutSec: z.number().positive().max(600).optional(),
   axes: z.strictObject({
     caps: z.array(z.union([z.literal('root'), capList])).min(1),

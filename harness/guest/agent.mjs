@@ -14,7 +14,8 @@ const PATH_ENV = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
  * @typedef {{ id: string, sample: string, binary: string, caps: string[] | 'root', capNumbers: number[],
- *   uid: number, sysctl: Record<string, number>, args: string[], timeoutSec: number }} PlanCell
+ *   uid: number, sysctl: Record<string, number>, args: string[], setup: string[][], teardown: string[][],
+ *   timeoutSec: number }} PlanCell
  * @typedef {{ schemaVersion: 1, bootId: string, results: string, recordSysctls: string[], cells: PlanCell[] }} Plan
  */
 
@@ -99,8 +100,21 @@ function provenance() {
   };
 }
 
-/** Sets a cell's sysctls; returns an error message or null. @param {Record<string, number>} want */
-function applySysctls(want) {
+/** Boot-time values of every sysctl some cell sets: a cell that leaves one alone gets it back
+ * at its boot value, not at whatever the previous cell set. (unprivileged_bpf_disabled is the
+ * exception the planner handles: cells that leave it alone run before any cell changes it.) */
+const bootSysctls = Object.fromEntries(
+  [...new Set(plan.cells.flatMap((c) => Object.keys(c.sysctl)))].map((n) => [n, readSysctl(n)]),
+);
+
+/** Sets a cell's sysctls; returns an error message or null. @param {Record<string, number>} cellSysctl */
+function applySysctls(cellSysctl) {
+  /** @type {Record<string, number>} */
+  const want = {};
+  for (const [name, value] of Object.entries(bootSysctls)) {
+    if (value !== null && name !== 'kernel.unprivileged_bpf_disabled') want[name] = value;
+  }
+  Object.assign(want, cellSysctl);
   for (const [name, value] of Object.entries(want)) {
     if (readSysctl(name) === value) continue;
     try {
@@ -135,6 +149,25 @@ function parseGetcap(text) {
 /** @param {number[]} numbers */
 function capMask(numbers) {
   return numbers.reduce((m, n) => m | (1n << BigInt(n)), 0n);
+}
+
+/** `{read:/path}` → the file's content (read here, as root); `{sample}` → the sample's path.
+ * @param {string} arg @param {string} sample */
+function expand(arg, sample) {
+  return arg
+    .replaceAll('{sample}', sample)
+    .replace(/\{read:([^}]+)\}/g, (_m, /** @type {string} */ p) => fs.readFileSync(p, 'utf8').trim());
+}
+
+/** Runs root commands (setup or teardown); returns an error message or null.
+ * @param {string[][]} cmds @param {string} sample */
+function runRootCommands(cmds, sample) {
+  for (const cmd of cmds) {
+    const argv = cmd.map((a) => expand(a, sample));
+    const r = run(argv[0] ?? '', argv.slice(1));
+    if (!r.ok) return `\`${argv.join(' ')}\` failed: ${r.out.slice(-400)}`;
+  }
+  return null;
 }
 
 /** Copies the sample and gives it exactly the cell's file capabilities; returns an infra error or null.
@@ -213,14 +246,24 @@ async function runCell(cell) {
   const sysErr = applySysctls(cell.sysctl);
   if (sysErr) return infra(sysErr);
   const dir = fs.mkdtempSync('/tmp/capmatrix-cell-');
+  let tornDown = true;
   try {
     fs.chmodSync(dir, 0o755);
     const file = path.join(dir, cell.sample);
     const prepErr = prepareBinary(cell, file);
     if (prepErr) return infra(prepErr);
+    tornDown = false;
+    const setupErr = runRootCommands(cell.setup, file);
+    if (setupErr) return infra(`setup: ${setupErr}`);
+    let args;
+    try {
+      args = cell.args.map((a) => expand(a, file));
+    } catch (e) {
+      return infra(`args: ${/** @type {Error} */ (e).message}`);
+    }
     const overheadMs = Math.round(performance.now() - t0);
     /** @type {any} */
-    const r = await execSample(cell, file, dir);
+    const r = await execSample({ ...cell, args }, file, dir);
     const line = r.stdout
       .split('\n')
       .reverse()
@@ -265,10 +308,17 @@ async function runCell(cell) {
       durationMs: Math.round(performance.now() - t0),
     };
   } finally {
+    // Teardown failures are reported but do not change this cell's observation.
+    if (!tornDown) {
+      const err = runRootCommands(cell.teardown, path.join(dir, cell.sample));
+      if (err) teardownErrors.push({ id: cell.id, err });
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** @type {{ id: string, err: string }[]} */
+const teardownErrors = [];
 emit(provenance());
 for (const cell of plan.cells) {
   emit({ type: 'cell-start', id: cell.id, t: Date.now() });
@@ -285,5 +335,5 @@ for (const cell of plan.cells) {
     ...result,
   });
 }
-emit({ type: 'end', t: Date.now() });
+emit({ type: 'end', t: Date.now(), teardownErrors });
 fs.closeSync(out);

@@ -44,6 +44,8 @@ function guestPlan(boot: Boot, resultsFile: string) {
       uid: c.uid,
       sysctl: c.sysctl,
       args: c.args,
+      setup: c.setup,
+      teardown: c.teardown,
       timeoutSec: c.timeoutSec,
     })),
   };
