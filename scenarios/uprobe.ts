@@ -1,0 +1,78 @@
+// uprobe: a target process calls my_target_function(int count, const char *message); the
+// program sends the first argument through a PERF_EVENT_ARRAY (talk l.997-1062). The talk says
+// CAP_BPF+CAP_PERFMON is enough (l.1035-1037); the kernel source says the perf uprobe PMU needs
+// CAP_SYS_ADMIN (reference §4, Table A). Two attach modes settle it: perf-event uprobe and a
+// uprobe_multi link. ok = every count the target passed arrived.
+import { defineScenario, type ExpectRule, type Scenario } from '../harness/dsl/scenario.js';
+
+const axes: Scenario['axes'] = {
+  caps: [
+    [],
+    ['CAP_BPF'],
+    ['CAP_BPF', 'CAP_PERFMON'],
+    ['CAP_BPF', 'CAP_PERFMON', 'CAP_DAC_READ_SEARCH'],
+    ['CAP_SYS_ADMIN'],
+    'root',
+  ],
+  sysctl: { 'kernel.unprivileged_bpf_disabled': [0, 2, 1], 'kernel.perf_event_paranoid': [2, 3] },
+};
+
+const loadRules: ExpectRule[] = [
+  { when: { caps: 'root' }, outcome: 'ok', reason: 'root has every capability' },
+  {
+    when: { sysctl: { 'kernel.unprivileged_bpf_disabled': [1, 2] }, lacks: ['CAP_BPF', 'CAP_SYS_ADMIN'] },
+    outcome: 'EPERM@probe',
+    reason: "sysctl≠0 without CAP_BPF: libbpf's trivial-program probe gets EPERM (reference §7; talk l.1040-1048)",
+  },
+  {
+    when: { lacks: ['CAP_BPF', 'CAP_SYS_ADMIN'] },
+    outcome: 'EPERM@prog_load',
+    reason: 'a uprobe program is BPF_PROG_TYPE_KPROBE: needs CAP_BPF (6.12 syscall.c:2703; talk l.1035)',
+  },
+  {
+    when: { lacks: ['CAP_PERFMON', 'CAP_SYS_ADMIN'] },
+    outcome: 'EPERM@prog_load',
+    reason: 'KPROBE is a perfmon program type (6.12 syscall.c:2617-2633; talk l.1040-1048)',
+  },
+];
+
+export default [
+  defineScenario({
+    name: 'uprobe-perf',
+    sample: 'uprobe',
+    description: "libbpf's default attach: perf_event_open on the uprobe PMU",
+    args: ['perf'],
+    axes,
+    expect: [
+      ...loadRules,
+      {
+        when: { lacks: ['CAP_SYS_ADMIN'] },
+        outcome: 'EACCES@perf_open',
+        reason:
+          'perf_uprobe_event_init() requires CAP_SYS_ADMIN (reference §4, Table A), and at Debian paranoid 3 every perf event does: refutes the talk l.1037 "CAP_BPF+CAP_PERFMON だけで動く" for perf uprobes',
+      },
+      { outcome: 'ok', reason: 'CAP_SYS_ADMIN satisfies bpf_capable, perfmon_capable and the uprobe PMU' },
+    ],
+  }),
+  defineScenario({
+    name: 'uprobe-multi',
+    sample: 'uprobe',
+    description: 'a uprobe_multi link (BPF_LINK_CREATE, BPF_TRACE_UPROBE_MULTI, 6.6+) by raw bpf(2)',
+    args: ['multi'],
+    axes,
+    expect: [
+      ...loadRules,
+      {
+        when: { sysctl: { 'kernel.perf_event_paranoid': [3] }, lacks: ['CAP_SYS_ADMIN'] },
+        outcome: 'EACCES@perf_buf',
+        reason:
+          "the link needs no perf event, but the PERF_EVENT_ARRAY reader does: perf_buffer__new opens PERF_COUNT_SW_BPF_OUTPUT events, which Debian's paranoid=3 reserves to CAP_SYS_ADMIN",
+      },
+      {
+        outcome: 'ok',
+        reason:
+          'no capability check in the uprobe_multi link path (reference Table A notes, INFERRED); CAP_PERFMON opens the perf buffer at paranoid 2',
+      },
+    ],
+  }),
+];
