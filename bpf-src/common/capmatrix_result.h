@@ -76,7 +76,7 @@ static void cm_json_string(FILE *f, const char *s)
 			fprintf(f, "\\%c", c);
 		else if (c == '\n')
 			fputs("\\n", f);
-		else if (c < 0x20 || c >= 0x7f)
+		else if (c < 0x20 || c == 0x7f)
 			fprintf(f, "\\u%04x", c);
 		else
 			fputc(c, f);
@@ -137,6 +137,25 @@ static void cm_result(int err, const char *stage, const char *extra, const char 
 		printf(",%s", extra);
 	printf("}\n");
 	fflush(stdout);
+}
+
+/* The verifier's last lines (what it objected to), or libbpf's last lines when there is no
+ * verifier log: a pointer into a static buffer. */
+static const char *cm_load_detail(void)
+{
+	static char out[700];
+	const char *end = strstr(cm_log, "-- END PROG LOAD LOG --");
+	const char *p;
+	int lines = 0;
+
+	if (!end)
+		return cm_log_tail(500);
+	/* walk back over the "processed N insns" line and up to three lines before it */
+	for (p = end; p > cm_log && lines < 5; p--)
+		if (p[-1] == '\n')
+			lines++;
+	snprintf(out, sizeof(out), "%.*s", (int)(end - p), p);
+	return out;
 }
 
 /* Where did a failed skeleton load stop? libbpf runs a trivial SOCKET_FILTER load

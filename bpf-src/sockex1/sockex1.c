@@ -107,7 +107,7 @@ int main(void)
 	err = sockex1_bpf__load(skel);
 	if (err) {
 		err = -err;
-		cm_result(err, cm_load_stage(err), NULL, "load: %s | %s", strerror(err), cm_log_tail(600));
+		cm_result(err, cm_load_stage(err), NULL, "load: %s | %s", strerror(err), cm_load_detail());
 		return 1;
 	}
 

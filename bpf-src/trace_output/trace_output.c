@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 	err = trace_output_bpf__load(skel);
 	if (err) {
 		err = -err;
-		cm_result(err, cm_load_stage(err), NULL, "load: %s | %s", strerror(err), cm_log_tail(600));
+		cm_result(err, cm_load_stage(err), NULL, "load: %s | %s", strerror(err), cm_load_detail());
 		return 1;
 	}
 	bpf_map_update_elem(bpf_map__fd(skel->maps.target_pid), &zero, &pid, BPF_ANY);

@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 	err = uprobe_bpf__load(skel);
 	if (err) {
 		err = -err;
-		cm_result(err, cm_load_stage(err), NULL, "load: %s | %s", strerror(err), cm_log_tail(600));
+		cm_result(err, cm_load_stage(err), NULL, "load: %s | %s", strerror(err), cm_load_detail());
 		return 1;
 	}
 
