@@ -46,7 +46,8 @@ export default [
       {
         when: { lacks: ['CAP_BPF', 'CAP_SYS_ADMIN'] },
         outcome: 'EPERM@prog_load',
-        reason: 'XDP is not SOCKET_FILTER/CGROUP_SKB: needs CAP_BPF (6.12 syscall.c:2703; no .rodata, so no 6.1 freeze EPERM)',
+        reason:
+          'XDP is not SOCKET_FILTER/CGROUP_SKB: needs CAP_BPF (6.12 syscall.c:2703; no .rodata, so no 6.1 freeze EPERM)',
       },
       {
         when: { lacks: ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN'] },
@@ -62,7 +63,8 @@ export default [
       {
         when: { lacks: ['CAP_NET_ADMIN'] },
         outcome: 'EPERM@xdp_attach',
-        reason: 'CAP_SYS_ADMIN loads it, but the netlink RTM_SETLINK attach checks CAP_NET_ADMIN only (reference Table A)',
+        reason:
+          'CAP_SYS_ADMIN loads it, but the netlink RTM_SETLINK attach checks CAP_NET_ADMIN only (reference Table A)',
       },
       { outcome: 'ok', reason: 'CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON (talk l.718-720)' },
     ],
@@ -70,14 +72,16 @@ export default [
   defineScenario({
     name: 'xdp_adjust_tail-iproute2-capsh',
     sample: 'xdp_adjust_tail',
-    description: "the talk's slide l.812-857: root runs `capsh --drop=cap_perfmon,cap_sys_admin -- ip link set dev lo xdpgeneric obj … sec xdp`",
+    description:
+      "the talk's slide l.812-857: root runs `capsh --drop=cap_perfmon,cap_sys_admin -- ip link set dev lo xdpgeneric obj … sec xdp`",
     args: ['iproute2', 'cap_perfmon,cap_sys_admin'],
     ...bpffs,
     axes: { caps: ['root'], sysctl: { 'kernel.unprivileged_bpf_disabled': [2] } },
     expect: [
       {
         outcome: 'EACCES@verifier',
-        reason: 'root without CAP_PERFMON and CAP_SYS_ADMIN has no allow_ptr_leaks: "R3 pointer -= pointer prohibited" (talk l.817-855)',
+        reason:
+          'root without CAP_PERFMON and CAP_SYS_ADMIN has no allow_ptr_leaks: "R3 pointer -= pointer prohibited" (talk l.817-855)',
       },
     ],
   }),
@@ -88,6 +92,11 @@ export default [
     args: ['iproute2', ''],
     ...bpffs,
     axes: { caps: ['root'], sysctl: { 'kernel.unprivileged_bpf_disabled': [2] } },
-    expect: [{ outcome: 'ok', reason: 'full root: `sudo ip link set dev lo xdpgeneric obj … sec xdp_icmp` works (talk l.856)' }],
+    expect: [
+      {
+        outcome: 'ok',
+        reason: 'full root: `sudo ip link set dev lo xdpgeneric obj … sec xdp_icmp` works (talk l.856)',
+      },
+    ],
   }),
 ];

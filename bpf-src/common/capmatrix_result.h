@@ -106,7 +106,7 @@ static void cm_cap_eff(char *out, size_t len)
 }
 
 /* The last `max` bytes of libbpf's log, starting at a line boundary. */
-static const char *cm_log_tail(size_t max)
+static __attribute__((unused)) const char *cm_log_tail(size_t max)
 {
 	const char *p;
 
@@ -141,7 +141,7 @@ static void cm_result(int err, const char *stage, const char *extra, const char 
 
 /* The verifier's last lines (what it objected to), or libbpf's last lines when there is no
  * verifier log: a pointer into a static buffer. */
-static const char *cm_load_detail(void)
+static __attribute__((unused)) const char *cm_load_detail(void)
 {
 	static char out[700];
 	const char *end = strstr(cm_log, "-- END PROG LOAD LOG --");
@@ -160,7 +160,7 @@ static const char *cm_load_detail(void)
 
 /* Where did a failed skeleton load stop? libbpf runs a trivial SOCKET_FILTER load
  * (bpf_object__probe_loading) before creating maps; it only tells us through its log. */
-static const char *cm_load_stage(int err)
+static __attribute__((unused)) const char *cm_load_stage(int err)
 {
 	if (strstr(cm_log, "Couldn't load trivial BPF program"))
 		return "probe";

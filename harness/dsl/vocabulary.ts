@@ -31,6 +31,10 @@ export const STAGES = [
   'perf_open',
   'perf_buf',
   'token_create',
+  'obj_get',
+  'get_fd_by_id',
+  'map_lookup',
+  'map_update',
   'traffic',
   'run',
 ] as const;
