@@ -20,7 +20,7 @@ export interface Cell {
   caps: CapSet;
   uid: number;
   sysctl: Partial<Record<SysctlName, number>>;
-  context: 'host';
+  context: 'host' | 'userns';
   args: string[];
   setup: string[][];
   teardown: string[][];
@@ -64,7 +64,7 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
         caps,
         uid: caps === 'root' ? 0 : UNPRIVILEGED_UID,
         sysctl,
-        context: 'host',
+        context: s.context ?? 'host',
         args: s.args ?? [],
         setup: s.setup ?? [],
         teardown: s.teardown ?? [],

@@ -41,6 +41,9 @@ export interface Scenario {
   setup?: string[][];
   /** Commands run as root after each cell, to undo `setup`. */
   teardown?: string[][];
+  /** Where the BPF calls are made: the initial namespaces, or a user namespace the sample
+   * enters itself (the token demo). Recorded in every cell. */
+  context?: 'host' | 'userns';
   /** Per-cell timeout inside the guest. */
   timeoutSec?: number;
   axes: {

@@ -16,7 +16,7 @@ export interface CellResult {
   capsName: string;
   uid: number;
   sysctl: Record<string, number>;
-  context: 'host';
+  context: 'host' | 'userns';
   observed: ObservedOutcome | null;
   expected: { outcome: string; stage: string; reason: string };
   verdict: Verdict;

@@ -35,7 +35,11 @@ export function renderGrid(cells: CellResult[], colour = process.stdout.isTTY): 
         }),
       ),
     );
-    out.push(`${title}  (uid 65534 with file capabilities; root = uid 0)`);
+    const who =
+      group[0]?.context === 'userns'
+        ? 'root parent, uid 65534 child in a user namespace'
+        : 'uid 65534 with file capabilities; root = uid 0';
+    out.push(`${title}  (${who})`);
     out.push(`  ${'caps'.padEnd(w0)}  ${cols.map((k, i) => k.padEnd(widths[i] ?? 0)).join('  ')}`);
     for (const r of rows) {
       const line = cols.map((k, i) => {
