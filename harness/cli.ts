@@ -1,8 +1,11 @@
 // capmatrix command line: matrix (the main job), kernels, setup.
 import { Command, Option } from 'commander';
+import { loadScenarios } from './dsl/load.js';
 import { ScenarioError } from './dsl/validate.js';
 import { loadCatalog } from './kernels/catalog.js';
 import { cachedKernel, fetchDebianKernel } from './kernels/provider-debian.js';
+import { REPO_ROOT } from './paths.js';
+import { renderExpected } from './report/expected.js';
 import { exitCodeFor, renderGrid } from './report/grid.js';
 import { runMatrix } from './run/matrix.js';
 import { ensureAll } from './setup/ensure.js';
@@ -14,16 +17,31 @@ program
   .description('run the scenarios on real kernels and diff observed against expected')
   .addOption(new Option('--kernel <ids>', 'kernel ids from kernels/catalog.json, comma-separated, or "all"'))
   .addOption(new Option('--scenario <names>', 'scenario names, comma-separated (default: all)'))
+  .addOption(new Option('--cells <regex>', 'only the cells whose id matches (e.g. "/BPF\\+PERFMON/")'))
   .addOption(new Option('--results <dir>', 'where run directories go').default(undefined))
-  .action(async (opts: { kernel?: string; scenario?: string; results?: string }) => {
+  .action(async (opts: { kernel?: string; scenario?: string; cells?: string; results?: string }) => {
     const { runDir, results } = await runMatrix({
       kernel: opts.kernel,
       scenarios: opts.scenario?.split(',').map((s) => s.trim()),
+      cells: opts.cells ? new RegExp(opts.cells) : undefined,
       resultsDir: opts.results,
     });
     process.stdout.write(`${renderGrid(results.cells)}\n`);
     process.stdout.write(`results: ${runDir}/results.json\n`);
     process.exitCode = exitCodeFor(results.cells);
+  });
+
+program
+  .command('expected')
+  .description('print the fully expanded expected matrix, without running anything')
+  .addOption(new Option('--scenario <names>', 'scenario names, comma-separated (default: all)'))
+  .addOption(new Option('--kernel-version <v>', 'the kernel version the rules are evaluated for').default('6.12'))
+  .action(async (opts: { scenario?: string; kernelVersion: string }) => {
+    const scenarios = await loadScenarios(
+      REPO_ROOT,
+      opts.scenario?.split(',').map((s) => s.trim()),
+    );
+    process.stdout.write(`${renderExpected(scenarios, opts.kernelVersion)}\n`);
   });
 
 const kernels = program.command('kernels').description('the kernel catalog');

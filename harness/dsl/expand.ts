@@ -96,9 +96,14 @@ function ruleMatches(rule: ExpectRule, cell: Cell, kernelVersion: string): boole
   return true;
 }
 
+/** Index of the first rule that covers the cell on that kernel, or -1. */
+export function matchingRuleIndex(cell: Cell, kernelVersion: string): number {
+  return cell.rules.findIndex((r) => ruleMatches(r, cell, kernelVersion));
+}
+
 /** The expectation of a cell on a kernel; throws if no rule covers it. */
 export function expectationFor(cell: Cell, kernelVersion: string): Expected {
-  const index = cell.rules.findIndex((r) => ruleMatches(r, cell, kernelVersion));
+  const index = matchingRuleIndex(cell, kernelVersion);
   const rule = cell.rules[index];
   if (!rule) {
     throw new ScenarioError(cell.file, [

@@ -18,6 +18,8 @@ import { hostInfo } from './host-info.js';
 export interface MatrixOptions {
   kernel?: string;
   scenarios?: string[];
+  /** Only cells whose id matches. */
+  cells?: RegExp;
   resultsDir?: string;
   bootTimeoutSec?: number;
   log?: (msg: string) => void;
@@ -58,10 +60,9 @@ export async function runMatrix(o: MatrixOptions = {}): Promise<MatrixRun> {
   const entries = selectKernels(loadCatalog(), o.kernel);
   const kernels: KernelInfo[] = [];
   for (const e of entries) kernels.push(await fetchDebianKernel(e, log));
-  const boots = planBoots(
-    scenarios.flatMap((s) => s.cells),
-    kernels,
-  );
+  const cells = scenarios.flatMap((s) => s.cells).filter((c) => !o.cells || o.cells.test(c.id));
+  if (cells.length === 0) throw new Error(`--cells ${o.cells}: no cell id matches`);
+  const boots = planBoots(cells, kernels);
   for (const b of boots) checkPhaseOrder(b);
 
   const accel = decideAccel();
