@@ -1,0 +1,67 @@
+// One decisive cell (or pair) per sample of the talk, on the real default kernel in one boot:
+// the cells whose answer the talk's argument turns on. Never skipped.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { formatOutcome } from '../harness/dsl/vocabulary.js';
+import type { CellResult } from '../harness/outcome/verdict.js';
+import type { RunResults } from '../harness/report/results-json.js';
+import { runMatrix } from '../harness/run/matrix.js';
+
+const DECISIVE: [id: string, outcome: string, check?: (c: CellResult) => void][] = [
+  [
+    'xdp_adjust_tail/NET_ADMIN+BPF/ubd=2',
+    'EACCES@verifier',
+    (c) => expect(c.observed?.detail).toContain('pointer -= pointer prohibited'),
+  ],
+  ['xdp_adjust_tail/NET_ADMIN+PERFMON+BPF/ubd=2', 'ok', (c) => expect(c.observed?.data?.answers).toBeGreaterThan(0)],
+  ['xdp_adjust_tail-iproute2-capsh/root/ubd=2', 'EACCES@verifier'],
+  [
+    'trace_output-kprobe/PERFMON+BPF/ubd=2,paranoid=2',
+    'ok',
+    (c) => expect(c.observed?.data?.records).toBeGreaterThan(0),
+  ],
+  ['trace_output-kprobe/PERFMON+BPF/ubd=2,paranoid=3', 'EACCES@perf_open'],
+  ['trace_output-tracepoint/PERFMON+BPF/ubd=2,paranoid=2', 'EACCES@tracefs_id'],
+  ['trace_output-tracepoint/DAC_READ_SEARCH+PERFMON+BPF/ubd=2,paranoid=2', 'ok'],
+  ['trace_output-tracepoint-chmod/PERFMON+BPF/ubd=2,paranoid=2', 'ok'],
+  ['trace_output-tracepoint-id/PERFMON+BPF/ubd=2,paranoid=2', 'ok'],
+  ['uprobe-perf/PERFMON+BPF/ubd=2,paranoid=2', 'EACCES@perf_open'],
+  [
+    'uprobe-multi/PERFMON+BPF/ubd=2,paranoid=2',
+    'ok',
+    (c) => expect(c.observed?.data?.counts_received).toBe(c.observed?.data?.calls),
+  ],
+  ['token-queue/root/ubd=2', 'ok'],
+  ['token-kprobe/root/ubd=2', 'EPERM@prog_load'],
+  ['pinned_map/none/ubd=2', 'ok', (c) => expect(c.observed?.data?.after).toBe(Number(c.observed?.data?.before) + 1)],
+  ['pinned_map-by-id/BPF/ubd=2', 'EPERM@get_fd_by_id'],
+  ['helpers-probe_write_user/PERFMON+BPF/ubd=2', 'EINVAL@verifier'],
+  ['helpers-probe_write_user/SYS_ADMIN/ubd=2', 'ok'],
+];
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+let results: RunResults;
+
+describe('decisive cells of every sample on the default kernel', () => {
+  beforeAll(async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-samples-'));
+    const cells = new RegExp(`^(${DECISIVE.map(([id]) => escapeRegExp(id)).join('|')})$`);
+    ({ results } = await runMatrix({ cells, resultsDir: dir, log: () => {} }));
+  }, 900_000);
+
+  test('they all ran in one boot, none an infra error', () => {
+    expect(results.cells.map((c) => c.id).sort()).toEqual(DECISIVE.map(([id]) => id).sort());
+    expect(new Set(results.cells.map((c) => c.boot)).size).toBe(1);
+    expect(results.cells.filter((c) => c.verdict === 'infra-error')).toEqual([]);
+  });
+
+  test.each(DECISIVE)('%s → %s', (id, outcome, check) => {
+    const c = results.cells.find((x) => x.id === id);
+    if (!c) throw new Error(`cell ${id} did not run`);
+    expect(c.observed && formatOutcome(c.observed)).toBe(outcome);
+    expect(c.verdict).toBe('match');
+    check?.(c);
+  });
+});
