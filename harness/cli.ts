@@ -1,12 +1,18 @@
 // capmatrix command line: matrix (the main job), kernels, setup.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'commander';
+import { SEED_CLAIMS } from '../scenarios/claims/seed-claims.js';
 import { loadScenarios } from './dsl/load.js';
 import { ScenarioError } from './dsl/validate.js';
 import { loadCatalog } from './kernels/catalog.js';
 import { cachedKernel, fetchDebianKernel } from './kernels/provider-debian.js';
 import { REPO_ROOT } from './paths.js';
+import { renderClaims } from './report/claims.js';
 import { renderExpected } from './report/expected.js';
 import { exitCodeFor, renderGrid } from './report/grid.js';
+import type { RunResults } from './report/results-json.js';
 import { runMatrix } from './run/matrix.js';
 import { ensureAll } from './setup/ensure.js';
 
@@ -42,6 +48,20 @@ program
       opts.scenario?.split(',').map((s) => s.trim()),
     );
     process.stdout.write(`${renderExpected(scenarios, opts.kernelVersion)}\n`);
+  });
+
+program
+  .command('claims')
+  .description("the talk's claims judged against a run (default: results/latest)")
+  .addOption(
+    new Option('--results <file>', 'a results.json').default(path.join(REPO_ROOT, 'results', 'latest', 'results.json')),
+  )
+  .option('--write', 'write docs/seed-claims.md instead of printing')
+  .action((opts: { results: string; write?: boolean }) => {
+    const results = JSON.parse(readFileSync(opts.results, 'utf8')) as RunResults;
+    const md = renderClaims(SEED_CLAIMS, results);
+    if (opts.write) writeFileSync(path.join(REPO_ROOT, 'docs', 'seed-claims.md'), md);
+    else process.stdout.write(md);
   });
 
 const kernels = program.command('kernels').description('the kernel catalog');

@@ -1,0 +1,176 @@
+// The talk's claims (../shared/seed/ebpf-rootless-talk.txt), each tied to the cells that test it
+// and the outcome the talk states or implies for each. `capmatrix claims` renders them against a
+// run's observations into docs/seed-claims.md. A refuted claim stays here, with its evidence.
+export interface SeedClaim {
+  claim: string;
+  talk: string;
+  cells: { id: string; claimed: string }[];
+  note?: string;
+}
+
+const tp = (variant: string, caps: string, paranoid: number) =>
+  `trace_output-${variant}/${caps}/ubd=2,paranoid=${paranoid}`;
+
+export const SEED_CLAIMS: SeedClaim[] = [
+  {
+    claim:
+      'sockex1 fails for an unprivileged user at the default unprivileged_bpf_disabled (libbpf: "failed to load object")',
+    talk: 'l.163-169',
+    cells: [{ id: 'sockex1/none/ubd=2', claimed: 'EPERM@probe' }],
+  },
+  { claim: 'sockex1 works with sudo', talk: 'l.170', cells: [{ id: 'sockex1/root/ubd=2', claimed: 'ok' }] },
+  {
+    claim: 'At unprivileged_bpf_disabled=0 sockex1 runs unprivileged with only CAP_NET_RAW (for the raw socket)',
+    talk: 'l.513-519, 551-556, 1074',
+    cells: [
+      { id: 'sockex1/NET_RAW/ubd=0', claimed: 'ok' },
+      { id: 'sockex1/none/ubd=0', claimed: 'EPERM@raw_socket' },
+    ],
+  },
+  {
+    claim: 'At unprivileged_bpf_disabled=1 or 2 it fails as is, and works once CAP_BPF is added (with CAP_NET_RAW)',
+    talk: 'l.564-580',
+    cells: [
+      { id: 'sockex1/NET_RAW/ubd=2', claimed: 'EPERM@probe' },
+      { id: 'sockex1/NET_RAW+BPF/ubd=2', claimed: 'ok' },
+      { id: 'sockex1/NET_RAW+BPF/ubd=1', claimed: 'ok' },
+    ],
+  },
+  {
+    claim: 'XDP with CAP_BPF+CAP_NET_ADMIN is rejected by the verifier: "R3 pointer -= pointer prohibited" (EACCES)',
+    talk: 'l.672-715',
+    cells: [{ id: 'xdp_adjust_tail/NET_ADMIN+BPF/ubd=2', claimed: 'EACCES@verifier' }],
+  },
+  {
+    claim: 'XDP works with CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON (or as root)',
+    talk: 'l.718-720',
+    cells: [
+      { id: 'xdp_adjust_tail/NET_ADMIN+PERFMON+BPF/ubd=2', claimed: 'ok' },
+      { id: 'xdp_adjust_tail/root/ubd=2', claimed: 'ok' },
+    ],
+  },
+  {
+    claim:
+      '`ip link set … xdpgeneric` as root under capsh --drop=cap_perfmon,cap_sys_admin fails in the verifier; plain sudo works',
+    talk: 'l.812-857',
+    cells: [
+      { id: 'xdp_adjust_tail-iproute2-capsh/root/ubd=2', claimed: 'EACCES@verifier' },
+      { id: 'xdp_adjust_tail-iproute2/root/ubd=2', claimed: 'ok' },
+    ],
+  },
+  {
+    claim: 'A kprobe (trace_output, type 2) works with CAP_BPF+CAP_PERFMON',
+    talk: 'l.876-901',
+    cells: [
+      { id: tp('kprobe', 'PERFMON+BPF', 2), claimed: 'ok' },
+      { id: tp('kprobe', 'PERFMON+BPF', 3), claimed: 'ok' },
+    ],
+    note: "holds at perf_event_paranoid=2; Debian's default paranoid=3 turns it into EACCES@perf_open",
+  },
+  {
+    claim: 'The tracepoint variant fails to load with CAP_BPF alone (EPERM)',
+    talk: 'l.916-921',
+    cells: [{ id: tp('tracepoint', 'BPF', 2), claimed: 'EPERM@prog_load' }],
+  },
+  {
+    claim: 'With CAP_BPF+CAP_PERFMON the tracepoint loads but attaching fails: the tracefs id cannot be read (EACCES)',
+    talk: 'l.922-954',
+    cells: [{ id: tp('tracepoint', 'PERFMON+BPF', 2), claimed: 'EACCES@tracefs_id' }],
+  },
+  {
+    claim: 'Fix 1: adding CAP_DAC_READ_SEARCH makes the tracepoint work',
+    talk: 'l.960-963, 969-976',
+    cells: [
+      { id: tp('tracepoint', 'DAC_READ_SEARCH+PERFMON+BPF', 2), claimed: 'ok' },
+      { id: tp('tracepoint', 'DAC_READ_SEARCH+PERFMON+BPF', 3), claimed: 'ok' },
+    ],
+    note: "holds at paranoid=2; at Debian's paranoid=3 the perf_event_open after the id fails (EACCES@perf_open)",
+  },
+  {
+    claim: 'Fix 2: making the id file readable with chmod makes the tracepoint work with CAP_BPF+CAP_PERFMON',
+    talk: 'l.965',
+    cells: [{ id: tp('tracepoint-chmod', 'PERFMON+BPF', 2), claimed: 'ok' }],
+  },
+  {
+    claim: 'Fix 3: a loader given the tracepoint id works with CAP_BPF+CAP_PERFMON',
+    talk: 'l.967',
+    cells: [{ id: tp('tracepoint-id', 'PERFMON+BPF', 2), claimed: 'ok' }],
+  },
+  {
+    claim: 'A uprobe fails to load with CAP_BPF alone (EPERM)',
+    talk: 'l.1040-1048',
+    cells: [{ id: 'uprobe-perf/BPF/ubd=2,paranoid=2', claimed: 'EPERM@prog_load' }],
+  },
+  {
+    claim: 'A uprobe is a KPROBE-type program, so CAP_BPF+CAP_PERFMON is enough (libbpf default perf-event attach)',
+    talk: 'l.1035-1037, 1052-1058',
+    cells: [
+      { id: 'uprobe-perf/PERFMON+BPF/ubd=2,paranoid=2', claimed: 'ok' },
+      { id: 'uprobe-perf/PERFMON+BPF/ubd=2,paranoid=3', claimed: 'ok' },
+    ],
+    note: 'the perf uprobe PMU needs CAP_SYS_ADMIN (reference §4); see the next row for the uprobe_multi link',
+  },
+  {
+    claim:
+      'The same uprobe attached as a uprobe_multi link works with CAP_BPF+CAP_PERFMON (not in the talk: the way the claim can hold)',
+    talk: 'l.1035-1037',
+    cells: [
+      { id: 'uprobe-multi/PERFMON+BPF/ubd=2,paranoid=2', claimed: 'ok' },
+      { id: 'uprobe-multi/PERFMON+BPF/ubd=2,paranoid=3', claimed: 'ok' },
+    ],
+    note: "at Debian's paranoid=3 the link attaches but the perf buffer cannot be opened (EACCES@perf_buf)",
+  },
+  {
+    claim: 'bpf_probe_write_user needs CAP_SYS_ADMIN',
+    talk: 'l.1087',
+    cells: [
+      { id: 'helpers-probe_write_user/PERFMON+BPF/ubd=2', claimed: 'EINVAL@verifier' },
+      { id: 'helpers-probe_write_user/SYS_ADMIN/ubd=2', claimed: 'ok' },
+    ],
+  },
+  {
+    claim: 'bpf_probe_read_user needs CAP_BPF+CAP_PERFMON',
+    talk: 'l.1088',
+    cells: [{ id: 'helpers-probe_read_user/PERFMON+BPF/ubd=2', claimed: 'ok' }],
+  },
+  {
+    claim: 'bpf_override_return needs CAP_SYS_ADMIN',
+    talk: 'l.1089',
+    cells: [
+      { id: 'helpers-override_return/PERFMON+BPF/ubd=2', claimed: 'EINVAL@verifier' },
+      { id: 'helpers-override_return/SYS_ADMIN/ubd=2', claimed: 'ok' },
+    ],
+    note: 'Debian kernels are built without the error-injection support it needs: refused to root too',
+  },
+  {
+    claim: 'bpf_send_signal needs CAP_SYS_ADMIN',
+    talk: 'l.1090',
+    cells: [
+      { id: 'helpers-send_signal/PERFMON+BPF/ubd=2', claimed: 'EINVAL@verifier' },
+      { id: 'helpers-send_signal/SYS_ADMIN/ubd=2', claimed: 'ok' },
+    ],
+    note: 'the verifier offers it to any tracing program loaded with CAP_BPF+CAP_PERFMON',
+  },
+  {
+    claim: 'A map pinned by root is usable by others through BPF_OBJ_GET once the pin is rw for them',
+    talk: 'l.631-645',
+    cells: [
+      { id: 'pinned_map/none/ubd=2', claimed: 'ok' },
+      { id: 'pinned_map-private/none/ubd=2', claimed: 'EACCES@obj_get' },
+    ],
+  },
+  {
+    claim: 'BPF token (6.9+): a delegated token lets an unprivileged user namespace create what was delegated',
+    talk: 'l.1104-1122, 1126-1300',
+    cells: [
+      { id: 'token-queue/root/ubd=2', claimed: 'ok' },
+      { id: 'token-queue/root/ubd=0', claimed: 'ok' },
+      { id: 'token-kprobe/root/ubd=2', claimed: 'EPERM@prog_load' },
+    ],
+  },
+  {
+    claim: 'Granting delegate_* needs CAP_SYS_ADMIN (in the initial namespace): a child cannot delegate to itself',
+    talk: 'l.1119-1122',
+    cells: [{ id: 'token-self/root/ubd=2', claimed: 'EPERM@bpffs_delegate' }],
+  },
+];

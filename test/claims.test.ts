@@ -1,0 +1,76 @@
+import { describe, expect, test } from 'vitest';
+import { loadScenarios } from '../harness/dsl/load.js';
+import { parseExpectation } from '../harness/dsl/vocabulary.js';
+import { REPO_ROOT } from '../harness/paths.js';
+import { judgeClaim } from '../harness/report/claims.js';
+import type { RunResults } from '../harness/report/results-json.js';
+import { SEED_CLAIMS } from '../scenarios/claims/seed-claims.js';
+
+describe('seed claims', () => {
+  test('every claim names existing cells and well-formed outcomes', async () => {
+    const ids = new Set((await loadScenarios(REPO_ROOT)).flatMap((s) => s.cells.map((c) => c.id)));
+    for (const claim of SEED_CLAIMS) {
+      for (const c of claim.cells) {
+        expect(ids.has(c.id), `${claim.talk}: unknown cell ${c.id}`).toBe(true);
+        expect(typeof parseExpectation(c.claimed), c.claimed).toBe('object');
+      }
+    }
+  });
+
+  const run = (observed: [string, string][]): RunResults =>
+    ({
+      kernels: [{ id: 'k', release: 'r', source: null, accel: 'tcg' }],
+      cells: observed.map(([id, o]) => {
+        const [outcome, stage] = o === 'ok' ? ['ok', 'run'] : o.split('@');
+        return { id, kernel: 'k', observed: { outcome, stage, errno: 0, detail: '' } };
+      }),
+    }) as unknown as RunResults;
+  const claim = {
+    claim: 'c',
+    talk: 'l.1',
+    cells: [
+      { id: 'a', claimed: 'ok' },
+      { id: 'b', claimed: 'EPERM@probe' },
+    ],
+  };
+
+  test.each([
+    [
+      [
+        ['a', 'ok'],
+        ['b', 'EPERM@probe'],
+      ],
+      'holds',
+    ],
+    [
+      [
+        ['a', 'ok'],
+        ['b', 'ok'],
+      ],
+      'partly',
+    ],
+    [
+      [
+        ['a', 'EACCES@perf_open'],
+        ['b', 'ok'],
+      ],
+      'refuted',
+    ],
+    [[], 'not run'],
+  ] as [[string, string][], string][])('%j → %s', (observed, verdict) => {
+    expect(judgeClaim(claim, run(observed), 'k').verdict).toBe(verdict);
+  });
+
+  test('a refutation quotes what the kernel did', () => {
+    expect(
+      judgeClaim(
+        claim,
+        run([
+          ['a', 'EACCES@perf_open'],
+          ['b', 'EPERM@probe'],
+        ]),
+        'k',
+      ).evidence,
+    ).toEqual(['`a`: EACCES@perf_open, not ok']);
+  });
+});
