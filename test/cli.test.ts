@@ -9,7 +9,7 @@ const cli = path.join(REPO_ROOT, 'harness', 'cli.ts');
 test('bad input stops before any VM, with exit code 2 and the allowed values', () => {
   const r = spawnSync(tsx, [cli, 'matrix', '--scenario', 'sockex9'], { encoding: 'utf8' });
   expect(r.status).toBe(2);
-  expect(r.stderr).toContain('--scenario: unknown scenario "sockex9" (known: sockex1');
+  expect(r.stderr).toContain('--scenario: unknown scenario "sockex9" (did you mean sockex1? known: ');
   expect(r.stderr).toContain('no VM was started');
 });
 

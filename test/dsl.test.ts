@@ -174,7 +174,7 @@ describe('loading scenario files', () => {
 
   test('an unknown --scenario name lists the known ones', async () => {
     await expect(loadScenarios(REPO_ROOT, ['sockex2'])).rejects.toThrow(
-      /unknown scenario "sockex2" \(known: .*sockex1/,
+      /unknown scenario "sockex2" \(did you mean sockex1\? known: .*sockex1/,
     );
   });
 });

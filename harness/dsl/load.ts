@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Cell, expandScenario } from './expand.js';
 import type { Scenario } from './scenario.js';
+import { closest } from './suggest.js';
 import { ScenarioError, validateScenario } from './validate.js';
 
 /** One scenario of a file (a file may hold several). */
@@ -49,7 +50,10 @@ export async function loadScenarios(repoRoot: string, only?: string[]): Promise<
   if (!only) return loaded;
   for (const name of only) {
     if (!byName.has(name)) {
-      throw new ScenarioError('--scenario', [`unknown scenario "${name}" (known: ${[...byName.keys()].join(', ')})`]);
+      const hint = closest(name, [...byName.keys()]);
+      throw new ScenarioError('--scenario', [
+        `unknown scenario "${name}" (${hint ? `did you mean ${hint}? ` : ''}known: ${[...byName.keys()].join(', ')})`,
+      ]);
     }
   }
   return loaded.filter((l) => only.includes(l.scenario.name));
