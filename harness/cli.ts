@@ -1,20 +1,31 @@
 // capmatrix command line: matrix (the main job), kernels, setup.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { SEED_CLAIMS } from '../scenarios/claims/seed-claims.js';
 import { loadScenarios } from './dsl/load.js';
 import { ScenarioError } from './dsl/validate.js';
-import { loadCatalog } from './kernels/catalog.js';
-import { cachedKernel, fetchDebianKernel } from './kernels/provider-debian.js';
-import { REPO_ROOT } from './paths.js';
+import { type KernelEntry, loadCatalog, selectKernels } from './kernels/catalog.js';
+import { cachedKernel, fetchKernel, verifyKernel } from './kernels/providers.js';
+import { REPO_ROOT, RESULTS_DIR } from './paths.js';
 import { renderClaims } from './report/claims.js';
+import { baselineOf, compareRuns, crossKernelDiffs, kernelOrder } from './report/cross-kernel.js';
 import { renderExpected } from './report/expected.js';
 import { exitCodeFor, renderGrid } from './report/grid.js';
-import type { RunResults } from './report/results-json.js';
+import { mergeRuns, type RunResults, writeResults } from './report/results-json.js';
+import { writeReports } from './report/write-reports.js';
 import { runMatrix } from './run/matrix.js';
 import { ensureAll } from './setup/ensure.js';
+
+interface MatrixCliOptions {
+  kernel?: string;
+  scenario?: string;
+  cells?: string;
+  results?: string;
+  jobs?: number;
+  requireKvm?: boolean;
+}
 
 const program = new Command('capmatrix').description('Which privileges does this BPF program really need?');
 
@@ -25,16 +36,31 @@ program
   .addOption(new Option('--scenario <names>', 'scenario names, comma-separated (default: all)'))
   .addOption(new Option('--cells <regex>', 'only the cells whose id matches (e.g. "/BPF\\+PERFMON/")'))
   .addOption(new Option('--results <dir>', 'where run directories go').default(undefined))
-  .action(async (opts: { kernel?: string; scenario?: string; cells?: string; results?: string }) => {
+  .addOption(
+    new Option('--jobs <n>', 'VMs at once (default: the number of cores)').argParser((v) => Number.parseInt(v, 10)),
+  )
+  .option('--require-kvm', 'fail unless KVM works here and every guest really ran on it (clocksource kvm-clock)')
+  .action(async (opts: MatrixCliOptions) => {
     const { runDir, results } = await runMatrix({
       kernel: opts.kernel,
       scenarios: opts.scenario?.split(',').map((s) => s.trim()),
       cells: opts.cells ? new RegExp(opts.cells) : undefined,
       resultsDir: opts.results,
+      jobs: opts.jobs,
+      requireKvm: opts.requireKvm,
     });
     process.stdout.write(`${renderGrid(results.cells)}\n`);
-    process.stdout.write(`results: ${runDir}/results.json\n`);
+    process.stdout.write(`results: ${runDir}/results.json (report.md, report.html, junit.xml beside it)\n`);
     process.exitCode = exitCodeFor(results.cells);
+    if (opts.requireKvm) {
+      const notKvm = results.provenance.boots.filter((b) => b.guest?.clocksource !== 'kvm-clock');
+      if (notKvm.length) {
+        process.stderr.write(
+          `capmatrix: --require-kvm: ${notKvm.map((b) => `${b.boot} ran with clocksource ${b.guest?.clocksource ?? 'unknown'}`).join(', ')}, not kvm-clock\n`,
+        );
+        process.exitCode = 2;
+      }
+    }
   });
 
 program
@@ -51,6 +77,78 @@ program
   });
 
 program
+  .command('report')
+  .description("rewrite a run's reports, show what changed between its kernels, compare it with baselines")
+  .addOption(new Option('--results <file>', 'a results.json').default(path.join(RESULTS_DIR, 'latest', 'results.json')))
+  .addOption(
+    new Option(
+      '--compare <what...>',
+      'results.json files or kernel ids (results/baselines/<id>.json); "baselines" = the baseline of each kernel of the run',
+    ),
+  )
+  .option('--save-baselines', 'write results/baselines/<kernel>.json from this run')
+  .action((opts: { results: string; compare?: string[]; saveBaselines?: boolean }) => {
+    const run = JSON.parse(readFileSync(opts.results, 'utf8')) as RunResults;
+    const files = writeReports(path.dirname(opts.results), run);
+    process.stdout.write(`reports: ${files.md}, ${files.html}, ${files.junit}\n`);
+    const diffs = crossKernelDiffs(run);
+    if (diffs.length) {
+      process.stdout.write(
+        `\n${diffs.length} cell(s) differ between kernels (${kernelOrder(run)
+          .map((k) => k.id)
+          .join(' → ')}):\n`,
+      );
+      for (const d of diffs) {
+        const notes = d.provenanceNotes.length ? `  [provenance: ${d.provenanceNotes.join('; ')}]` : '';
+        process.stdout.write(
+          `  ${d.id}: ${d.outcomes.map((o) => `${o.kernel} ${o.outcome}`).join(', ')}; first change at ${d.firstChange}${notes}\n`,
+        );
+      }
+    }
+    const baselineFile = (id: string) => path.join(RESULTS_DIR, 'baselines', `${id}.json`);
+    const targets = (opts.compare ?? []).flatMap((w) =>
+      w === 'baselines' ? run.kernels.map((k) => baselineFile(k.id)) : [w.endsWith('.json') ? w : baselineFile(w)],
+    );
+    let moved = 0;
+    for (const file of targets) {
+      if (!existsSync(file)) throw new Error(`--compare: ${file} does not exist`);
+      const base = JSON.parse(readFileSync(file, 'utf8')) as RunResults;
+      const changes = compareRuns(base, run);
+      moved += changes.length;
+      process.stdout.write(
+        `\nagainst ${path.relative(REPO_ROOT, file)} (run ${base.runId}): ${changes.length} cell(s) moved\n`,
+      );
+      for (const c of changes) {
+        const notes = c.provenanceNotes.length ? `  [${c.provenanceNotes.join('; ')}]` : '';
+        process.stdout.write(`  ${c.kernel} ${c.id}: ${c.baseline} → ${c.current}${notes}\n`);
+      }
+    }
+    if (opts.saveBaselines) {
+      mkdirSync(path.join(RESULTS_DIR, 'baselines'), { recursive: true });
+      for (const k of run.kernels) {
+        writeFileSync(baselineFile(k.id), `${JSON.stringify(baselineOf(run, k.id), null, 2)}\n`);
+        process.stdout.write(`baseline: ${path.relative(REPO_ROOT, baselineFile(k.id))}\n`);
+      }
+    }
+    process.exitCode = moved ? 1 : 0;
+  });
+
+program
+  .command('merge')
+  .description('merge runs of different kernels (e.g. CI jobs) into one run, with its reports')
+  .argument('<results...>', 'results.json files')
+  .requiredOption('--out <dir>', 'the merged run directory')
+  .action((files: string[], opts: { out: string }) => {
+    const runs = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as RunResults);
+    const merged = mergeRuns(runs);
+    writeResults(opts.out, merged);
+    const out = writeReports(opts.out, merged);
+    process.stdout.write(
+      `merged ${runs.length} run(s), ${merged.cells.length} cells: ${opts.out}/results.json, ${out.md}\n`,
+    );
+  });
+
+program
   .command('claims')
   .description("the talk's claims judged against a run (default: results/latest)")
   .addOption(
@@ -64,7 +162,27 @@ program
     else process.stdout.write(md);
   });
 
-const kernels = program.command('kernels').description('the kernel catalog');
+const kernels = program.command('kernels').description('the kernel catalog (kernels/catalog.json)');
+
+function describeEntry(k: KernelEntry): string {
+  switch (k.provider) {
+    case 'debian':
+    case 'ubuntu':
+      return `${k.provider}:${k.suite} ${k.series}${k.pin ? ` pinned ${k.pin.version}` : ' newest'}`;
+    case 'url':
+      return `url ${k.version} (${k.files.length} file${k.files.length > 1 ? 's' : ''})`;
+    case 'local':
+      return `local ${k.vmlinuz}`;
+    case 'build':
+      return `build ${k.source}`;
+  }
+}
+
+/** The entries named by ids ("a,b", "all"; default: the default kernel). */
+function entriesFor(ids?: string): KernelEntry[] {
+  return selectKernels(loadCatalog(), ids);
+}
+
 kernels
   .command('list')
   .description('list catalog kernels and whether they are cached')
@@ -73,28 +191,43 @@ kernels
     for (const k of cat.kernels) {
       const c = cachedKernel(k);
       const mark = k.id === cat.default ? '*' : ' ';
+      const where = c ? `cached ${c.release}` : 'not fetched';
       process.stdout.write(
-        `${mark} ${k.id.padEnd(14)} ${k.provider}:${k.suite} ${k.series}  ${c ? `cached ${c.release}` : 'not fetched'}\n`,
+        `${mark} ${k.id.padEnd(14)} ${describeEntry(k).padEnd(40)} ${where}${k.inAll ? '' : '  (not in "all")'}\n`,
       );
     }
   });
 kernels
   .command('fetch')
-  .argument('<id>')
-  .description('download, verify and extract a kernel')
-  .action(async (id: string) => {
-    const k = loadCatalog().kernels.find((e) => e.id === id);
-    if (!k) throw new Error(`unknown kernel "${id}"`);
-    const info = await fetchDebianKernel(k, (m) => process.stderr.write(`${m}\n`));
-    process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+  .argument('[ids]', 'comma-separated ids, or "all" (default: the default kernel)')
+  .description('download, verify and extract kernels (cached: a second fetch downloads nothing)')
+  .action(async (ids?: string) => {
+    for (const k of entriesFor(ids)) {
+      const info = await fetchKernel(k, (m) => process.stderr.write(`${m}\n`));
+      process.stdout.write(`${k.id}: ${info.release} (${info.source.files.map((f) => f.name).join(', ')})\n`);
+    }
+  });
+kernels
+  .command('verify')
+  .argument('[ids]', 'comma-separated ids, or "all" (default: the default kernel)')
+  .description('re-check cached kernels against the SHA256 they were verified with')
+  .action((ids?: string) => {
+    let bad = 0;
+    for (const k of entriesFor(ids)) {
+      const problems = verifyKernel(k);
+      bad += problems.length;
+      process.stdout.write(problems.length ? problems.map((p) => `${k.id}: ${p}\n`).join('') : `${k.id}: ok\n`);
+    }
+    process.exitCode = bad ? 2 : 0;
   });
 
 program
   .command('setup')
   .description('install what is missing: system packages (as root), samples, the default kernel')
   .option('--no-kernel', 'skip the default kernel')
-  .action(async (opts: { kernel: boolean }) => {
-    await ensureAll({ kernel: opts.kernel });
+  .option('--for-tests', 'also what npm test needs (a browser for the HTML report test)')
+  .action(async (opts: { kernel: boolean; forTests?: boolean }) => {
+    await ensureAll({ kernel: opts.kernel, forTests: opts.forTests });
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -13,7 +13,7 @@ import {
   VerificationError,
   verifyInRelease,
 } from '../harness/kernels/debian-archive.js';
-import { pickKernelPackage } from '../harness/kernels/provider-debian.js';
+import { checkPin, packagesFor, pickKernelPackage, upstreamVersion } from '../harness/kernels/provider-apt.js';
 
 describe('apt sources', () => {
   test('deb822 and one-line formats; the security archive is skipped', () => {
@@ -33,20 +33,54 @@ function stanza(fields: Record<string, string>): Stanza {
 }
 
 describe('kernel package choice', () => {
-  const entry = { id: 'debian-6.12', provider: 'debian' as const, suite: 'trixie', series: '6.12', flavour: 'amd64' };
+  const entry = {
+    id: 'debian-6.12',
+    provider: 'debian' as const,
+    suite: 'trixie',
+    component: 'main',
+    series: '6.12',
+    flavour: 'amd64',
+    inAll: true,
+  };
   const index = [
     stanza({ Package: 'linux-image-6.12.107+deb13-amd64', Version: '6.12.107-1', SHA256: 'a'.repeat(64) }),
     stanza({ Package: 'linux-image-6.12.117+deb13-amd64', Version: '6.12.117-1', SHA256: 'b'.repeat(64) }),
     stanza({ Package: 'linux-image-6.12.117+deb13-cloud-amd64', Version: '6.12.117-1', SHA256: 'c'.repeat(64) }),
     stanza({ Package: 'linux-image-6.12.117+deb13-amd64-unsigned', Version: '6.12.117-1', SHA256: 'd'.repeat(64) }),
-    stanza({ Package: 'linux-image-6.1.158+deb12-amd64', Version: '6.1.158-1', SHA256: 'e'.repeat(64) }),
+    stanza({ Package: 'linux-image-6.1.0-50-amd64', Version: '6.1.176-1', SHA256: 'e'.repeat(64) }),
+    stanza({
+      Package: 'linux-image-7.2.13+deb14-amd64',
+      Version: '7.2.13-1',
+      SHA256: '1'.repeat(64),
+      Depends:
+        'dracut | initramfs-tools (>= 0.120+deb8u2), linux-base-7.2.13+deb14-amd64 (= 7.2.13-1), linux-binary-7.2.13+deb14-amd64 (= 7.2.13-1), linux-modules-7.2.13+deb14-amd64 (= 7.2.13-1)',
+    }),
+    stanza({ Package: 'linux-binary-7.2.13+deb14-amd64', Version: '7.2.13-1', SHA256: '2'.repeat(64) }),
+    stanza({ Package: 'linux-modules-7.2.13+deb14-amd64', Version: '7.2.13-1', SHA256: '3'.repeat(64) }),
   ];
   test('newest of the series and flavour', () => {
     expect(pickKernelPackage(index, entry).get('Version')).toBe('6.12.117-1');
   });
-  test('a pinned version and SHA256 are honoured and checked', () => {
-    expect(pickKernelPackage(index, { ...entry, version: '6.12.107-1' }).get('SHA256')).toBe('a'.repeat(64));
-    expect(() => pickKernelPackage(index, { ...entry, sha256: 'f'.repeat(64) })).toThrow(VerificationError);
+  test("bookworm's ABI-style names (linux-image-6.1.0-50-amd64)", () => {
+    expect(pickKernelPackage(index, { ...entry, series: '6.1' }).get('Package')).toBe('linux-image-6.1.0-50-amd64');
+    expect(upstreamVersion('6.1.176-1')).toBe('6.1.176');
+    expect(upstreamVersion('6.16.12-1~bpo13+1')).toBe('6.16.12');
+  });
+  test('7.x: the image package brings linux-binary and linux-modules', () => {
+    const image = pickKernelPackage(index, { ...entry, series: '7.2' });
+    expect(packagesFor(index, image).map((p) => p.get('Package'))).toEqual([
+      'linux-image-7.2.13+deb14-amd64',
+      'linux-binary-7.2.13+deb14-amd64',
+      'linux-modules-7.2.13+deb14-amd64',
+    ]);
+  });
+  test('a pin selects the version and its SHA256 must match the verified index', () => {
+    const pin = { version: '6.12.107-1', sha256: { 'linux-image-6.12.107+deb13-amd64': 'a'.repeat(64) } };
+    const pinned = pickKernelPackage(index, { ...entry, pin });
+    expect(pinned.get('SHA256')).toBe('a'.repeat(64));
+    expect(() => checkPin({ ...entry, pin }, [pinned])).not.toThrow();
+    const wrong = { ...pin, sha256: { 'linux-image-6.12.107+deb13-amd64': 'f'.repeat(64) } };
+    expect(() => checkPin({ ...entry, pin: wrong }, [pinned])).toThrow(VerificationError);
   });
 });
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { expandScenario } from '../harness/dsl/expand.js';
 import type { Scenario } from '../harness/dsl/scenario.js';
-import type { KernelInfo } from '../harness/kernels/provider-debian.js';
+import type { KernelInfo } from '../harness/kernels/kernel-info.js';
 import { readGuestRecords } from '../harness/outcome/guest-records.js';
 import { cellResults, panicExcerpt, verdictOf } from '../harness/outcome/verdict.js';
 import { checkPhaseOrder, planBoots } from '../harness/plan/plan.js';
@@ -16,7 +16,8 @@ const kernel: KernelInfo = {
   release: '6.12.117+deb13-amd64',
   version: '6.12.117',
   vmlinuz: '/nonexistent',
-  source: { provider: 'debian', suite: 'trixie', package: 'p', version: 'v', sha256: 'x', filename: 'f' },
+  vmlinuzSha256: 'x',
+  source: { provider: 'debian', suite: 'trixie', files: [] },
 };
 
 const scenario: Scenario = {

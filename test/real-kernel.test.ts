@@ -24,11 +24,12 @@ describe('sockex1 on the default kernel', () => {
 
   test('the guest agent ran every cell and recorded the boot provenance', () => {
     expect(results.cells).toHaveLength(15);
-    const boot = results.provenance.boots[0] as { guest: Record<string, any>; agentFinished: boolean };
+    const boot = results.provenance.boots[0];
+    if (!boot?.guest) throw new Error('no guest provenance');
     expect(boot.agentFinished).toBe(true);
     expect(boot.guest.release).toBe(results.kernels[0]?.release);
-    expect(boot.guest.sysctls['kernel.perf_event_paranoid']).toEqual(expect.any(Number));
-    expect(boot.guest.tracefs.mode).toMatch(/^0[0-7]{3}$/);
+    expect(boot.guest.sysctls?.['kernel.perf_event_paranoid']).toEqual(expect.any(Number));
+    expect(boot.guest.tracefs?.mode).toMatch(/^0[0-7]{3}$/);
     expect(results.cells.filter((c) => c.verdict === 'infra-error')).toEqual([]);
   });
 

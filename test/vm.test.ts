@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadCatalog, selectKernels } from '../harness/kernels/catalog.js';
-import { cachedKernel } from '../harness/kernels/provider-debian.js';
+import { cachedKernel } from '../harness/kernels/providers.js';
 import { liveGroupMembers } from '../harness/vm/process-group.js';
 import { runVm } from '../harness/vm/run-vm.js';
 import { vngArgv } from '../harness/vm/vng-argv.js';

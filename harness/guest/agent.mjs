@@ -331,7 +331,8 @@ for (const cell of plan.cells) {
   emit({
     type: 'cell',
     id: cell.id,
-    sysctlNow: Object.fromEntries(Object.keys(cell.sysctl).map((k) => [k, readSysctl(k)])),
+    // every sysctl some cell of this boot sets, as it stood for this cell
+    sysctlNow: Object.fromEntries(Object.keys({ ...bootSysctls, ...cell.sysctl }).map((k) => [k, readSysctl(k)])),
     ...result,
   });
 }

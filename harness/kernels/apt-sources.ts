@@ -1,10 +1,13 @@
-// The Debian archive's base URL comes from this machine's own apt sources (or
-// CAPMATRIX_DEBIAN_MIRROR); capmatrix names no mirror itself.
+// An archive's base URL (Debian's, Ubuntu's) comes from this machine's own apt sources (or
+// CAPMATRIX_DEBIAN_MIRROR / CAPMATRIX_UBUNTU_MIRROR); capmatrix names no mirror itself.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-const DEBIAN_SUITES =
-  /^(bullseye|bookworm|trixie|forky|duke|sid|unstable|stable|testing|oldstable)(-updates|-backports)?$/;
+const SUITES = {
+  debian: /^(bullseye|bookworm|trixie|forky|duke|sid|unstable|stable|testing|oldstable)(-updates|-backports)?$/,
+  ubuntu: /^(focal|jammy|noble|oracular|plucky|questing|resolute)(-updates|-backports)?$/,
+};
+export type Archive = keyof typeof SUITES;
 
 interface AptSource {
   uri: string;
@@ -35,16 +38,23 @@ export function parseAptSources(text: string, deb822: boolean): AptSource[] {
   });
 }
 
-/** The first source that serves a Debian suite (not the security archive). */
-export function debianMirrorFrom(sources: AptSource[]): string | undefined {
+/** The first source that serves a suite of that archive (not the security archive). */
+export function mirrorFrom(sources: AptSource[], archive: Archive = 'debian'): string | undefined {
   const hit = sources.find(
-    (s) => /^https?:\/\//.test(s.uri) && !/security/.test(s.uri) && s.suites.some((x) => DEBIAN_SUITES.test(x)),
+    (s) => /^https?:\/\//.test(s.uri) && !/security/.test(s.uri) && s.suites.some((x) => SUITES[archive].test(x)),
   );
   return hit?.uri.replace(/\/+$/, '');
 }
+export const debianMirrorFrom = (sources: AptSource[]) => mirrorFrom(sources, 'debian');
+
+const ENV = { debian: 'CAPMATRIX_DEBIAN_MIRROR', ubuntu: 'CAPMATRIX_UBUNTU_MIRROR' } as const;
 
 export function debianMirror(etcApt = '/etc/apt'): string {
-  const env = process.env.CAPMATRIX_DEBIAN_MIRROR;
+  return archiveMirror('debian', etcApt);
+}
+
+export function archiveMirror(archive: Archive, etcApt = '/etc/apt'): string {
+  const env = process.env[ENV[archive]];
   if (env) return env.replace(/\/+$/, '');
   const sources: AptSource[] = [];
   const main = path.join(etcApt, 'sources.list');
@@ -56,10 +66,10 @@ export function debianMirror(etcApt = '/etc/apt'): string {
       if (f.endsWith('.sources')) sources.push(...parseAptSources(readFileSync(path.join(dir, f), 'utf8'), true));
     }
   }
-  const mirror = debianMirrorFrom(sources);
+  const mirror = mirrorFrom(sources, archive);
   if (!mirror) {
     throw new Error(
-      `no Debian archive in ${etcApt}/sources.list{,.d}: set CAPMATRIX_DEBIAN_MIRROR to a Debian mirror's base URL (the directory that holds dists/ and pool/)`,
+      `no ${archive} archive in ${etcApt}/sources.list{,.d}: set ${ENV[archive]} to a ${archive} mirror's base URL (the directory that holds dists/ and pool/)`,
     );
   }
   return mirror;

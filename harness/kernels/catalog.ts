@@ -4,52 +4,97 @@ import path from 'node:path';
 import { z } from 'zod';
 import { REPO_ROOT } from '../paths.js';
 
-const debianEntry = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/),
-  provider: z.literal('debian'),
+const id = z.string().regex(/^[a-z0-9][a-z0-9.-]*$/);
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA256 in lower-case hex');
+const common = {
+  id,
+  /** Left out of `--kernel all` (e.g. a kernel only CI can reach). */
+  inAll: z.boolean().default(true),
+  note: z.string().optional(),
+};
+
+/** Debian or Ubuntu packages from a verified apt archive (InRelease → Packages → .deb). */
+const aptEntry = z.strictObject({
+  ...common,
+  provider: z.enum(['debian', 'ubuntu']),
   suite: z.string(),
+  component: z.string().default('main'),
   series: z.string().regex(/^\d+\.\d+$/),
   flavour: z.string().default('amd64'),
-  /** Optional pins: without them the newest of the series in the suite is taken. */
-  version: z.string().optional(),
-  sha256: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/)
-    .optional(),
+  /** Pins: the version, and the SHA256 of every package fetched for it. Without a pin the
+   * newest of the series in the suite is taken and recorded in the results. */
+  pin: z.strictObject({ version: z.string(), sha256: z.record(z.string(), sha256) }).optional(),
 });
-export type DebianKernelEntry = z.infer<typeof debianEntry>;
-export type KernelEntry = DebianKernelEntry;
+
+/** Files at URLs (a .deb or a tarball), each with a required SHA256. `{debian}` / `{ubuntu}` in
+ * a URL is the archive base URL from the machine's apt sources (or the CAPMATRIX_* setting). */
+const urlEntry = z.strictObject({
+  ...common,
+  provider: z.literal('url'),
+  version: z.string().regex(/^\d+\.\d+(\.\d+)?$/),
+  files: z.array(z.strictObject({ url: z.string(), sha256 })).min(1),
+});
+
+/** A kernel image on this machine (one you built), with its modules directory if any. */
+const localEntry = z.strictObject({
+  ...common,
+  provider: z.literal('local'),
+  vmlinuz: z.string(),
+  modules: z.string().optional(),
+});
+
+/** A kernel source tree built with `vng --build` and a config fragment. */
+const buildEntry = z.strictObject({
+  ...common,
+  provider: z.literal('build'),
+  source: z.string(),
+  configFragment: z.string(),
+});
+
+const entry = z.discriminatedUnion('provider', [aptEntry, urlEntry, localEntry, buildEntry]);
+export type KernelEntry = z.infer<typeof entry>;
+export type AptKernelEntry = z.infer<typeof aptEntry>;
+export type UrlKernelEntry = z.infer<typeof urlEntry>;
+export type LocalKernelEntry = z.infer<typeof localEntry>;
+export type BuildKernelEntry = z.infer<typeof buildEntry>;
+/** Kept for callers that only deal with Debian's archive. */
+export type DebianKernelEntry = AptKernelEntry;
 
 const catalogSchema = z.strictObject({
   $comment: z.string().optional(),
   default: z.string(),
-  kernels: z.array(debianEntry).min(1),
+  kernels: z.array(entry).min(1),
 });
 export type Catalog = z.infer<typeof catalogSchema>;
 
 export const CATALOG_FILE = path.join(REPO_ROOT, 'kernels', 'catalog.json');
 
-export function loadCatalog(file = CATALOG_FILE): Catalog {
-  const rel = path.relative(REPO_ROOT, file);
-  const parsed = catalogSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+export function parseCatalog(data: unknown, rel: string): Catalog {
+  const parsed = catalogSchema.safeParse(data);
   if (!parsed.success) {
     throw new Error(parsed.error.issues.map((i) => `${rel}: ${i.path.join('.')}: ${i.message}`).join('\n'));
   }
   const ids = parsed.data.kernels.map((k) => k.id);
+  const dup = ids.find((x, i) => ids.indexOf(x) !== i);
+  if (dup) throw new Error(`${rel}: kernels: duplicate id "${dup}"`);
   if (!ids.includes(parsed.data.default)) {
     throw new Error(`${rel}: default: "${parsed.data.default}" is not a kernel id (known: ${ids.join(', ')})`);
   }
   return parsed.data;
 }
 
+export function loadCatalog(file = CATALOG_FILE): Catalog {
+  return parseCatalog(JSON.parse(readFileSync(file, 'utf8')), path.relative(REPO_ROOT, file));
+}
+
 /** Resolves "--kernel a,b" / "all" / undefined (the default) to catalog entries. */
 export function selectKernels(catalog: Catalog, spec?: string): KernelEntry[] {
   const ids = catalog.kernels.map((k) => k.id);
   if (!spec) return catalog.kernels.filter((k) => k.id === catalog.default);
-  if (spec === 'all') return catalog.kernels;
-  return spec.split(',').map((id) => {
-    const k = catalog.kernels.find((e) => e.id === id.trim());
-    if (!k) throw new Error(`--kernel: unknown kernel "${id}" (known: ${ids.join(', ')}, all)`);
+  if (spec === 'all') return catalog.kernels.filter((k) => k.inAll);
+  return spec.split(',').map((one) => {
+    const k = catalog.kernels.find((e) => e.id === one.trim());
+    if (!k) throw new Error(`--kernel: unknown kernel "${one}" (known: ${ids.join(', ')}, all)`);
     return k;
   });
 }

@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
 
 export const DEBIAN_KEYRING = process.env.CAPMATRIX_DEBIAN_KEYRING ?? '/usr/share/keyrings/debian-archive-keyring.gpg';
+export const UBUNTU_KEYRING = process.env.CAPMATRIX_UBUNTU_KEYRING ?? '/usr/share/keyrings/ubuntu-archive-keyring.gpg';
 
 export class VerificationError extends Error {
   override name = 'VerificationError';
@@ -84,10 +85,12 @@ export function parsePackages(text: string): Stanza[] {
     });
 }
 
+/** An apt archive (Debian's or Ubuntu's): signed InRelease, Packages indexes, pool files. */
 export class DebianArchive {
   constructor(
     readonly mirror: string,
     readonly cacheDir: string,
+    readonly keyring = DEBIAN_KEYRING,
   ) {}
 
   /** The verified Packages index of a suite's component and architecture. */
@@ -95,11 +98,13 @@ export class DebianArchive {
     const dir = path.join(this.cacheDir, 'dists', suite);
     const inRelease = path.join(dir, 'InRelease');
     await download(`${this.mirror}/dists/${suite}/InRelease`, inRelease);
-    const release = verifyInRelease(inRelease);
-    const rel = `${component}/binary-${arch}/Packages.gz`;
-    const want = releaseHashes(release).get(rel);
+    const hashes = releaseHashes(verifyInRelease(inRelease, this.keyring));
+    // Some suites (trixie-backports) publish only Packages.xz.
+    const ext = hashes.has(`${component}/binary-${arch}/Packages.gz`) ? 'gz' : 'xz';
+    const rel = `${component}/binary-${arch}/Packages.${ext}`;
+    const want = hashes.get(rel);
     if (!want) throw new VerificationError(`${suite}/InRelease lists no SHA256 for ${rel}`);
-    const file = path.join(dir, `${component}_${arch}_Packages.${want.sha256.slice(0, 16)}.gz`);
+    const file = path.join(dir, `${component}_${arch}_Packages.${want.sha256.slice(0, 16)}.${ext}`);
     if (!existsSync(file) || sha256File(file) !== want.sha256) {
       const got = await download(`${this.mirror}/dists/${suite}/${rel}`, file);
       if (got !== want.sha256) {
@@ -107,7 +112,7 @@ export class DebianArchive {
         throw new VerificationError(`${suite}/${rel}: SHA256 ${got} does not match InRelease (${want.sha256})`);
       }
     }
-    return parsePackages(gunzipSync(readFileSync(file)).toString('utf8'));
+    return parsePackages(decompress(file, ext));
   }
 
   /** Downloads a pool file (cached) and checks it against the SHA256 from the verified index. */
@@ -118,6 +123,13 @@ export class DebianArchive {
     checkSha256(dest, got, sha256);
     return dest;
   }
+}
+
+function decompress(file: string, ext: 'gz' | 'xz'): string {
+  if (ext === 'gz') return gunzipSync(readFileSync(file)).toString('utf8');
+  const r = spawnSync('xz', ['-dc', file], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`xz -dc ${file}: ${r.error?.message ?? r.stderr}`);
+  return r.stdout;
 }
 
 /** Refuses (and deletes) a file whose SHA256 is not the expected one. */

@@ -23,8 +23,30 @@ export interface CellRecord {
   sysctlNow?: Record<string, number | null>;
 }
 
+/** What the guest agent records once per boot (see agent.mjs provenance()). */
+export interface GuestProvenance {
+  release?: string;
+  clocksource?: string | null;
+  sysctls?: Record<string, number | null>;
+  tracefs?: { fs?: string | null; mode?: string | null };
+  bpffs?: { fs?: string | null; mode?: string | null };
+  lockdown?: string | null;
+  [key: string]: unknown;
+}
+
+/** One boot's entry in results.json provenance.boots. */
+export interface BootProvenance {
+  boot: string;
+  kernel: string;
+  guest?: GuestProvenance | null;
+  consoleLog?: string;
+  agentFinished?: boolean;
+  vm?: { ended: string; wallMs: number; bootMs: number | null; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
 export interface GuestRecords {
-  provenance: Record<string, unknown> | null;
+  provenance: GuestProvenance | null;
   started: string[];
   cells: Map<string, CellRecord>;
   ended: boolean;
@@ -44,7 +66,7 @@ export function readGuestRecords(file: string): GuestRecords {
       r.garbage++;
       continue;
     }
-    if (rec.type === 'provenance') r.provenance = rec as Record<string, unknown>;
+    if (rec.type === 'provenance') r.provenance = rec as GuestProvenance;
     else if (rec.type === 'cell-start' && rec.id) r.started.push(rec.id);
     else if (rec.type === 'cell' && rec.id) r.cells.set(rec.id, rec as CellRecord);
     else if (rec.type === 'end') r.ended = true;

@@ -25,6 +25,8 @@ export interface CellResult {
   execMs?: number;
   infraError?: string;
   stderrTail?: string;
+  /** The sysctls the guest read right after the cell ran (its effective settings). */
+  effectiveSysctl?: Record<string, number | null>;
   boot: string;
 }
 
@@ -79,6 +81,7 @@ export function cellResults(
       ...(rec?.execMs !== undefined ? { execMs: rec.execMs } : {}),
       ...(infraError ? { infraError } : {}),
       ...(rec?.stderrTail ? { stderrTail: rec.stderrTail } : {}),
+      ...(rec?.sysctlNow ? { effectiveSysctl: rec.sysctlNow } : {}),
       boot: bootId,
     };
   });

@@ -4,7 +4,7 @@
 import { type Cell, expectationFor } from '../dsl/expand.js';
 import { ubdPhaseRank } from '../dsl/sysctls.js';
 import type { Expected } from '../dsl/vocabulary.js';
-import type { KernelInfo } from '../kernels/provider-debian.js';
+import type { KernelInfo } from '../kernels/kernel-info.js';
 
 export interface PlannedCell extends Cell {
   kernel: string;

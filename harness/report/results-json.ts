@@ -2,6 +2,7 @@
 // every boot, so a finished boot's cells are on disk whatever happens next.
 import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { BootProvenance } from '../outcome/guest-records.js';
 import type { CellResult } from '../outcome/verdict.js';
 
 export interface RunKernel {
@@ -19,7 +20,7 @@ export interface RunResults {
   host: Record<string, unknown>;
   kernels: RunKernel[];
   cells: CellResult[];
-  provenance: { boots: Record<string, unknown>[] };
+  provenance: { boots: BootProvenance[] };
 }
 
 export function newRunId(now = new Date()): string {
@@ -41,4 +42,28 @@ export function linkLatest(resultsDir: string, runId: string): void {
   const link = path.join(resultsDir, 'latest');
   rmSync(link, { force: true });
   symlinkSync(runId, link);
+}
+
+/** One run from several (one per kernel, e.g. from CI jobs): kernels, cells and boots side by side. */
+export function mergeRuns(runs: RunResults[]): RunResults {
+  if (runs.length === 0) throw new Error('merge: no runs');
+  const ids = runs.flatMap((r) => r.kernels.map((k) => k.id));
+  const dup = ids.find((x, i) => ids.indexOf(x) !== i);
+  if (dup) throw new Error(`merge: kernel ${dup} appears in more than one run`);
+  const started = runs.map((r) => r.startedAt).sort()[0] ?? '';
+  const finished =
+    runs
+      .map((r) => r.finishedAt ?? '')
+      .sort()
+      .at(-1) ?? null;
+  return {
+    schemaVersion: 1,
+    runId: `merged-${runs.map((r) => r.runId).join('+')}`.slice(0, 200),
+    startedAt: started,
+    finishedAt: finished,
+    host: { merged: runs.map((r) => ({ runId: r.runId, host: r.host })) },
+    kernels: runs.flatMap((r) => r.kernels),
+    cells: runs.flatMap((r) => r.cells),
+    provenance: { boots: runs.flatMap((r) => r.provenance.boots) },
+  };
 }

@@ -28,5 +28,6 @@ if (want !== have) {
   writeFileSync(stamp, `${want}\n`);
 }
 if (!process.argv.includes('--npm-only')) {
-  run(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'harness', 'cli.ts'), 'setup']);
+  const forTests = process.argv.includes('--for-tests') ? ['--for-tests'] : [];
+  run(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'harness', 'cli.ts'), 'setup', ...forTests]);
 }

@@ -7,7 +7,7 @@ import { $ } from 'zx';
 import { debianMirror } from '../kernels/apt-sources.js';
 import { loadCatalog, selectKernels } from '../kernels/catalog.js';
 import { DebianArchive } from '../kernels/debian-archive.js';
-import { fetchDebianKernel } from '../kernels/provider-debian.js';
+import { fetchKernel } from '../kernels/providers.js';
 import { BPF_SRC_DIR, CACHE_DIR } from '../paths.js';
 import { compareVersions } from '../version.js';
 import { detectDistro, installedVersions, requiredPackages } from './system-packages.js';
@@ -32,13 +32,13 @@ async function virtmeNgDeb(): Promise<string> {
   return archive.fetchDeb(pkg.get('Filename') ?? '', pkg.get('SHA256') ?? '');
 }
 
-export async function ensureSystemPackages(): Promise<void> {
+export async function ensureSystemPackages(forTests = false): Promise<void> {
   const distro = detectDistro();
   if (distro === 'other') {
     log('not Debian or Ubuntu: install qemu, virtme-ng, clang, libbpf, bpftool, libcap tools yourself');
     return;
   }
-  const wanted = requiredPackages(distro);
+  const wanted = requiredPackages(distro, forTests);
   const have = installedVersions([...wanted, 'virtme-ng']);
   const missing = wanted.filter((p) => !have.has(p));
   const vng = have.get('virtme-ng');
@@ -72,10 +72,10 @@ export async function ensureSamples(): Promise<void> {
     throw new SetupError('bpf-src: build produced no sockex1');
 }
 
-export async function ensureAll(o: { kernel: boolean }): Promise<void> {
-  await ensureSystemPackages();
+export async function ensureAll(o: { kernel: boolean; forTests?: boolean }): Promise<void> {
+  await ensureSystemPackages(o.forTests);
   await ensureSamples();
   if (o.kernel) {
-    for (const k of selectKernels(loadCatalog())) await fetchDebianKernel(k, log);
+    for (const k of selectKernels(loadCatalog())) await fetchKernel(k, log);
   }
 }

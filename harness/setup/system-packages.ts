@@ -14,8 +14,9 @@ export function detectDistro(
   return 'other';
 }
 
-/** Packages from the distribution's own archive (virtme-ng is handled apart on Debian 12). */
-export function requiredPackages(distro: Distro): string[] {
+/** Packages from the distribution's own archive (virtme-ng is handled apart on Debian 12);
+ * `forTests` adds what only `npm test` needs (a browser for the HTML report's test). */
+export function requiredPackages(distro: Distro, forTests = false): string[] {
   const common = [
     'qemu-system-x86',
     'clang',
@@ -34,11 +35,15 @@ export function requiredPackages(distro: Distro): string[] {
     'debian-archive-keyring',
     'coreutils',
     'ca-certificates',
+    'xz-utils',
+    'procps',
+    'strace',
   ];
+  const tests = forTests ? [distro === 'ubuntu' ? 'chromium-browser' : 'chromium'] : [];
   // Ubuntu ships bpftool in linux-tools; Debian as its own package.
   const bpftool = distro === 'ubuntu' ? ['linux-tools-common', 'linux-tools-generic'] : ['bpftool'];
   const vng = distro === 'debian-12' ? [] : ['virtme-ng'];
-  return [...common, ...bpftool, ...vng];
+  return [...common, ...bpftool, ...vng, ...tests];
 }
 
 /** Installed versions of the given packages (absent ones are missing from the map). */

@@ -1,0 +1,126 @@
+// Kernel providers "debian" and "ubuntu": resolve a catalog entry in a suite's verified Packages
+// index, download and verify every .deb it needs, and extract them without root into the cache.
+// Debian 6.x: one linux-image package. Debian 7.x: linux-image is a dependency package; the image
+// is in linux-binary-*, the modules in linux-modules-*. Ubuntu: linux-image-unsigned-* plus
+// linux-modules-*. One rule covers all three: the image package plus the linux-binary/-modules
+// packages it depends on.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { CACHE_DIR } from '../paths.js';
+import { compareVersions } from '../version.js';
+import { archiveMirror } from './apt-sources.js';
+import type { AptKernelEntry } from './catalog.js';
+import { DebianArchive, type Stanza, UBUNTU_KEYRING, VerificationError } from './debian-archive.js';
+import { finishTree, type KernelInfo, kernelDir, type SourceFile, sha256Of, writeKernelInfo } from './kernel-info.js';
+
+function imagePattern(entry: AptKernelEntry): RegExp {
+  const series = entry.series.replace('.', '\\.');
+  // 6.12.117+deb13-amd64, 6.1.0-50-amd64, 7.2.13+deb14-amd64; Ubuntu: unsigned-6.14.0-37-generic
+  const prefix = entry.provider === 'ubuntu' ? 'linux-image-unsigned-' : 'linux-image-';
+  return new RegExp(`^${prefix}${series}\\.\\d+(-\\d+)?(\\+deb\\d+)?-${entry.flavour}$`);
+}
+
+/** The newest (or pinned) image package of the series and flavour. */
+export function pickKernelPackage(stanzas: Stanza[], entry: AptKernelEntry): Stanza {
+  const name = imagePattern(entry);
+  const hits = stanzas
+    .filter((s) => name.test(s.get('Package') ?? ''))
+    .filter((s) => !entry.pin || s.get('Version') === entry.pin.version)
+    .sort((a, b) => compareVersions(b.get('Version') ?? '', a.get('Version') ?? ''));
+  const best = hits[0];
+  if (!best) {
+    throw new Error(
+      `kernel ${entry.id}: no package matching ${name.source}${entry.pin ? ` at version ${entry.pin.version}` : ''} in ${entry.suite}`,
+    );
+  }
+  return best;
+}
+
+/** The image package and the linux-binary and linux-modules packages it depends on. */
+export function packagesFor(stanzas: Stanza[], image: Stanza): Stanza[] {
+  const deps = (image.get('Depends') ?? '')
+    .split(',')
+    .map((d) => d.trim().split(/[\s(|]/)[0] ?? '')
+    .filter((d) => /^linux-(binary|modules)-/.test(d));
+  const version = image.get('Version');
+  return [
+    image,
+    ...deps.map((name) => {
+      const hit = stanzas.find((s) => s.get('Package') === name && s.get('Version') === version);
+      if (!hit) throw new Error(`${image.get('Package')} depends on ${name} ${version}, which the index lacks`);
+      return hit;
+    }),
+  ];
+}
+
+/** Checks each package against the catalog's pin, if there is one. */
+export function checkPin(entry: AptKernelEntry, pkgs: Stanza[]): void {
+  if (!entry.pin) return;
+  for (const p of pkgs) {
+    const name = p.get('Package') ?? '';
+    const want = entry.pin.sha256[name];
+    if (!want) throw new VerificationError(`kernel ${entry.id}: the pin lists no SHA256 for ${name}`);
+    if (p.get('SHA256') !== want) {
+      throw new VerificationError(
+        `kernel ${entry.id}: ${name}: catalog pins SHA256 ${want}, ${entry.suite}'s index says ${p.get('SHA256')}`,
+      );
+    }
+  }
+}
+
+export function upstreamVersion(debVersion: string): string {
+  return /^(?:\d+:)?(\d+\.\d+(?:\.\d+)?)/.exec(debVersion)?.[1] ?? debVersion;
+}
+
+export async function fetchAptKernel(entry: AptKernelEntry, log: (msg: string) => void): Promise<KernelInfo> {
+  const keyring = entry.provider === 'ubuntu' ? UBUNTU_KEYRING : undefined;
+  const archive = new DebianArchive(archiveMirror(entry.provider), path.join(CACHE_DIR, entry.provider), keyring);
+  log(`kernel ${entry.id}: reading ${entry.suite}'s verified package index`);
+  const stanzas = await archive.packages(entry.suite, entry.component);
+  const image = pickKernelPackage(stanzas, entry);
+  const pkgs = packagesFor(stanzas, image);
+  checkPin(entry, pkgs);
+  const dir = kernelDir(entry.id);
+  const tmp = `${dir}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const files: SourceFile[] = [];
+  for (const p of pkgs) {
+    const size = Number(p.get('Size') ?? 0);
+    log(`kernel ${entry.id}: ${p.get('Package')} ${p.get('Version')} (${(size / 1e6).toFixed(0)} MB)`);
+    let lastPct = -1;
+    const deb = await archive.fetchDeb(p.get('Filename') ?? '', p.get('SHA256') ?? '', (bytes) => {
+      const pct = size ? Math.floor((bytes / size) * 4) * 25 : 0;
+      if (pct !== lastPct) log(`kernel ${entry.id}: ${p.get('Package')}: ${pct}%`);
+      lastPct = pct;
+    });
+    extractDeb(deb, tmp);
+    files.push({
+      name: p.get('Package') ?? '',
+      version: p.get('Version'),
+      sha256: p.get('SHA256') ?? '',
+      from: p.get('Filename') ?? '',
+    });
+  }
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+  const { vmlinuz, release } = finishTree(dir);
+  const info: KernelInfo = {
+    id: entry.id,
+    release,
+    version: upstreamVersion(image.get('Version') ?? release),
+    vmlinuz,
+    vmlinuzSha256: sha256Of(vmlinuz),
+    source: { provider: entry.provider, archive: entry.provider, suite: entry.suite, files },
+  };
+  writeKernelInfo(info);
+  log(`kernel ${entry.id}: ready (${release})`);
+  return info;
+}
+
+/** Extracts a verified .deb into dir: dpkg-deb -x needs no root. */
+export function extractDeb(deb: string, dir: string): void {
+  const r = spawnSync('dpkg-deb', ['-x', deb, dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`dpkg-deb -x ${deb}: ${r.error?.message ?? r.stderr.trim()}`);
+}

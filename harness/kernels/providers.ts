@@ -1,0 +1,60 @@
+// One entry point over the kernel providers: fetch (download, verify, extract, or build),
+// cached (no network), verify (re-check what is in the cache).
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { CACHE_DIR } from '../paths.js';
+import type { KernelEntry } from './catalog.js';
+import { sha256File } from './debian-archive.js';
+import { type KernelInfo, readKernelInfo, sha256Of } from './kernel-info.js';
+import { fetchAptKernel } from './provider-apt.js';
+import { buildKernel, fetchLocalKernel } from './provider-local.js';
+import { fetchUrlKernel } from './provider-url.js';
+
+export type { KernelInfo } from './kernel-info.js';
+
+/** The kernel if the cache holds what the entry asks for; no network. */
+export function cachedKernel(entry: KernelEntry): KernelInfo | undefined {
+  const info = readKernelInfo(entry.id);
+  if (!info || info.source.provider !== entry.provider) return undefined;
+  if ((entry.provider === 'debian' || entry.provider === 'ubuntu') && entry.pin) {
+    if (!info.source.files.every((f) => entry.pin?.sha256[f.name] === f.sha256)) return undefined;
+  }
+  if (entry.provider === 'url' && entry.files.some((f) => !info.source.files.some((g) => g.sha256 === f.sha256))) {
+    return undefined;
+  }
+  return info;
+}
+
+export async function fetchKernel(entry: KernelEntry, log: (msg: string) => void = () => {}): Promise<KernelInfo> {
+  // local kernels are re-linked every time: the user's image may have been rebuilt.
+  if (entry.provider === 'local') return fetchLocalKernel(entry);
+  const cached = cachedKernel(entry);
+  if (cached) return cached;
+  switch (entry.provider) {
+    case 'debian':
+    case 'ubuntu':
+      return fetchAptKernel(entry, log);
+    case 'url':
+      return fetchUrlKernel(entry, log);
+    case 'build':
+      return buildKernel(entry, log);
+  }
+}
+
+/** Re-checks a cached kernel: the image's SHA256 as extracted, and every downloaded file still
+ * in the download cache against the SHA256 it was verified with. Returns problems (empty: ok). */
+export function verifyKernel(entry: KernelEntry): string[] {
+  const info = readKernelInfo(entry.id);
+  if (!info) return [`${entry.id}: not in the cache (capmatrix kernels fetch ${entry.id})`];
+  const problems: string[] = [];
+  if (sha256Of(info.vmlinuz) !== info.vmlinuzSha256)
+    problems.push(`${info.vmlinuz}: image changed since it was extracted`);
+  for (const f of info.source.files) {
+    const candidates = [
+      path.join(CACHE_DIR, info.source.provider, 'debs', path.basename(f.from)),
+      path.join(CACHE_DIR, 'url', `${f.sha256.slice(0, 12)}-${f.name}`),
+    ].filter((p) => existsSync(p));
+    for (const c of candidates) if (sha256File(c) !== f.sha256) problems.push(`${c}: SHA256 differs from ${f.sha256}`);
+  }
+  return problems;
+}

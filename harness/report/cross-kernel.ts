@@ -1,0 +1,98 @@
+// Cross-kernel and run-to-run differences. A cell differs when its observed outcome is not the
+// same on two kernels (or in two runs); each difference names the first kernel where it changed
+// and says when provenance (default sysctls, tracefs/bpffs modes, lockdown, accel) differs too,
+// so a distribution setting does not pass for a kernel change.
+import { formatOutcome } from '../dsl/vocabulary.js';
+import type { CellResult } from '../outcome/verdict.js';
+import { compareVersions } from '../version.js';
+import type { RunResults } from './results-json.js';
+
+export interface KernelDiff {
+  id: string;
+  /** kernel id → observed outcome, in kernel version order */
+  outcomes: { kernel: string; release: string; outcome: string }[];
+  /** the first kernel whose outcome differs from the one before it */
+  firstChange: string;
+  provenanceNotes: string[];
+}
+
+const obs = (c: CellResult | undefined) => (c?.observed ? formatOutcome(c.observed) : c ? 'INFRA' : '-');
+
+/** Provenance facts of a boot that can change an outcome without the kernel changing. */
+function facts(run: RunResults, kernel: string, cell?: CellResult): Record<string, string> {
+  const g = run.provenance.boots.find((b) => b.kernel === kernel)?.guest ?? {};
+  const out: Record<string, string> = {
+    'tracefs mode': String(g.tracefs?.mode ?? '?'),
+    bpffs: String(g.bpffs?.fs ?? 'not mounted'),
+    lockdown: String(g.lockdown ?? '?'),
+    accel: String(run.kernels.find((k) => k.id === kernel)?.accel ?? '?'),
+  };
+  for (const [k, v] of Object.entries(g.sysctls ?? {})) out[`boot ${k}`] = String(v);
+  for (const [k, v] of Object.entries(cell?.effectiveSysctl ?? {})) out[k] = String(v);
+  return out;
+}
+
+function provenanceNotes(a: Record<string, string>, b: Record<string, string>, ka: string, kb: string): string[] {
+  return Object.keys({ ...a, ...b })
+    .filter((k) => a[k] !== b[k] && a[k] !== undefined && b[k] !== undefined)
+    .map((k) => `${k}: ${a[k]} on ${ka}, ${b[k]} on ${kb}`);
+}
+
+export function kernelOrder(run: RunResults): RunResults['kernels'] {
+  const version = (release: string) => /^(\d+\.\d+(\.\d+)?)/.exec(release)?.[1] ?? release;
+  return [...run.kernels].sort((a, b) => compareVersions(version(a.release), version(b.release)));
+}
+
+export function crossKernelDiffs(run: RunResults): KernelDiff[] {
+  const kernels = kernelOrder(run);
+  if (kernels.length < 2) return [];
+  const ids = [...new Set(run.cells.map((c) => c.id))];
+  const diffs: KernelDiff[] = [];
+  for (const id of ids) {
+    const per = kernels.map((k) => ({ k, cell: run.cells.find((c) => c.id === id && c.kernel === k.id) }));
+    const outcomes = per.map(({ k, cell }) => ({ kernel: k.id, release: k.release, outcome: obs(cell) }));
+    const firstIdx = outcomes.findIndex((o, i) => i > 0 && o.outcome !== outcomes[i - 1]?.outcome);
+    if (firstIdx < 0) continue;
+    const before = per[firstIdx - 1];
+    const at = per[firstIdx];
+    const notes =
+      before && at
+        ? provenanceNotes(facts(run, before.k.id, before.cell), facts(run, at.k.id, at.cell), before.k.id, at.k.id)
+        : [];
+    diffs.push({ id, outcomes, firstChange: outcomes[firstIdx]?.kernel ?? '?', provenanceNotes: notes });
+  }
+  return diffs;
+}
+
+export interface RunDiff {
+  kernel: string;
+  id: string;
+  baseline: string;
+  current: string;
+  provenanceNotes: string[];
+}
+
+/** Cells whose observed outcome differs between a baseline run and the current one, per kernel. */
+export function compareRuns(baseline: RunResults, current: RunResults): RunDiff[] {
+  const out: RunDiff[] = [];
+  for (const c of current.cells) {
+    const b = baseline.cells.find((x) => x.kernel === c.kernel && x.id === c.id);
+    if (!b || obs(b) === obs(c)) continue;
+    const notes = provenanceNotes(facts(baseline, c.kernel, b), facts(current, c.kernel, c), 'baseline', 'now');
+    const relB = baseline.kernels.find((k) => k.id === c.kernel)?.release;
+    const relC = current.kernels.find((k) => k.id === c.kernel)?.release;
+    if (relB && relC && relB !== relC) notes.unshift(`kernel release: ${relB} in the baseline, ${relC} now`);
+    out.push({ kernel: c.kernel, id: c.id, baseline: obs(b), current: obs(c), provenanceNotes: notes });
+  }
+  return out;
+}
+
+/** The part of a run that is one kernel's baseline (results/baselines/<kernel>.json). */
+export function baselineOf(run: RunResults, kernel: string): RunResults {
+  return {
+    ...run,
+    kernels: run.kernels.filter((k) => k.id === kernel),
+    cells: run.cells.filter((c) => c.kernel === kernel),
+    provenance: { boots: run.provenance.boots.filter((b) => b.kernel === kernel) },
+  };
+}

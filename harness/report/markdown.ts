@@ -1,0 +1,81 @@
+// report.md: fits $GITHUB_STEP_SUMMARY. Summary, per-kernel grids, mismatches, cross-kernel changes.
+import { sysctlLabel } from '../dsl/expand.js';
+import { formatOutcome } from '../dsl/vocabulary.js';
+import type { CellResult } from '../outcome/verdict.js';
+import { crossKernelDiffs } from './cross-kernel.js';
+import type { RunResults } from './results-json.js';
+
+const mark = { match: '', mismatch: ' ❌', 'infra-error': ' ⚠️' } as const;
+
+function cellText(c: CellResult): string {
+  const seen = c.observed ? formatOutcome(c.observed) : 'infra-error';
+  return c.verdict === 'mismatch'
+    ? `${seen}${mark.mismatch} (expected ${formatOutcome(c.expected)})`
+    : `${seen}${mark[c.verdict]}`;
+}
+
+function grid(cells: CellResult[]): string[] {
+  const rows = [...new Set(cells.map((c) => c.capsName))];
+  const cols = [...new Set(cells.map((c) => sysctlLabel(c.sysctl) || 'default'))];
+  const lines = [`| caps | ${cols.join(' | ')} |`, `|---|${cols.map(() => '---').join('|')}|`];
+  for (const r of rows) {
+    const tds = cols.map((k) => {
+      const c = cells.find((x) => x.capsName === r && (sysctlLabel(x.sysctl) || 'default') === k);
+      return c ? cellText(c) : '';
+    });
+    lines.push(`| ${r} | ${tds.join(' | ')} |`);
+  }
+  return lines;
+}
+
+export function renderMarkdown(run: RunResults): string {
+  const n = (v: CellResult['verdict']) => run.cells.filter((c) => c.verdict === v).length;
+  const out = [
+    `## capmatrix run ${run.runId}`,
+    '',
+    `${run.cells.length} cells on ${run.kernels.length} kernel(s): **${n('match')} match, ${n('mismatch')} mismatch, ${n('infra-error')} infra-error**.`,
+    '',
+    '| kernel | release | accel | cells | match | paranoid (boot) | unprivileged_bpf_disabled (boot) | tracefs |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const k of run.kernels) {
+    const cells = run.cells.filter((c) => c.kernel === k.id);
+    const g = run.provenance.boots.find((b) => b.kernel === k.id)?.guest ?? {};
+    out.push(
+      `| ${k.id} | ${k.release} | ${k.accel} | ${cells.length} | ${cells.filter((c) => c.verdict === 'match').length} | ${g.sysctls?.['kernel.perf_event_paranoid'] ?? '?'} | ${g.sysctls?.['kernel.unprivileged_bpf_disabled'] ?? '?'} | ${g.tracefs?.mode ?? '?'} |`,
+    );
+  }
+  const bad = run.cells.filter((c) => c.verdict !== 'match');
+  if (bad.length) {
+    out.push('', '### Not matching', '');
+    for (const c of bad) {
+      out.push(
+        `- **${c.verdict}** \`${c.kernel}\` \`${c.id}\`: observed ${c.observed ? formatOutcome(c.observed) : '-'}, expected ${formatOutcome(c.expected)}. ${(c.infraError ?? c.observed?.detail ?? '').replace(/\s+/g, ' ').slice(0, 300)}`,
+      );
+    }
+  }
+  const diffs = crossKernelDiffs(run);
+  if (diffs.length) {
+    out.push(
+      '',
+      '### What changes between kernels',
+      '',
+      `| cell | ${diffs[0]?.outcomes.map((o) => o.kernel).join(' | ')} | first change | provenance |`,
+    );
+    out.push(`|---|${diffs[0]?.outcomes.map(() => '---').join('|')}|---|---|`);
+    for (const d of diffs) {
+      out.push(
+        `| \`${d.id}\` | ${d.outcomes.map((o) => o.outcome).join(' | ')} | ${d.firstChange} | ${d.provenanceNotes.join('; ') || 'same'} |`,
+      );
+    }
+  }
+  for (const k of run.kernels) {
+    out.push('', `<details><summary>${k.id} (${k.release}) grids</summary>`, '');
+    const cells = run.cells.filter((c) => c.kernel === k.id);
+    for (const scenario of [...new Set(cells.map((c) => c.scenario))]) {
+      out.push(`#### ${scenario}`, '', ...grid(cells.filter((c) => c.scenario === scenario)), '');
+    }
+    out.push('</details>');
+  }
+  return `${out.join('\n')}\n`;
+}

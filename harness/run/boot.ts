@@ -1,0 +1,98 @@
+// One boot: write the guest plan into the boot's rwdir, run the VM, turn the guest's records
+// into cell results. Progress comes from counting the guest's lines while it runs.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { capNumber } from '../dsl/capabilities.js';
+import { RECORDED_SYSCTLS } from '../dsl/sysctls.js';
+import { type BootProvenance, hasLine, readGuestRecords } from '../outcome/guest-records.js';
+import { type CellResult, cellResults } from '../outcome/verdict.js';
+import { GUEST_AGENT, SAMPLES_BUILD_DIR } from '../paths.js';
+import type { Boot } from '../plan/plan.js';
+import type { Accel } from '../vm/accel.js';
+import { runVm } from '../vm/run-vm.js';
+
+/** The guest agent's plan for one boot: everything it needs, nothing it must look up. */
+export function guestPlan(boot: Boot, resultsFile: string) {
+  return {
+    schemaVersion: 1,
+    bootId: boot.id,
+    results: resultsFile,
+    recordSysctls: RECORDED_SYSCTLS,
+    cells: boot.cells.map((c) => ({
+      id: c.id,
+      sample: c.sample,
+      binary: path.join(SAMPLES_BUILD_DIR, c.sample),
+      caps: c.caps,
+      capNumbers: c.caps === 'root' ? [] : c.caps.map(capNumber),
+      uid: c.uid,
+      sysctl: c.sysctl,
+      args: c.args,
+      setup: c.setup,
+      teardown: c.teardown,
+      timeoutSec: c.timeoutSec,
+    })),
+  };
+}
+
+export interface BootResult {
+  cells: CellResult[];
+  provenance: BootProvenance;
+}
+
+function countCells(file: string): number {
+  try {
+    return readFileSync(file, 'utf8').split('{"type":"cell",').length - 1;
+  } catch {
+    return 0;
+  }
+}
+
+export async function runBoot(
+  boot: Boot,
+  o: { runDir: string; accel: Accel; bootTimeoutSec?: number; onCells?: (done: number) => void },
+): Promise<BootResult> {
+  const bootDir = path.join(o.runDir, 'boots', boot.id);
+  mkdirSync(bootDir, { recursive: true });
+  const resultsFile = path.join(bootDir, 'guest-results.jsonl');
+  const planFile = path.join(bootDir, 'plan.json');
+  writeFileSync(planFile, `${JSON.stringify(guestPlan(boot, resultsFile), null, 2)}\n`);
+  writeFileSync(resultsFile, '');
+  const consoleLog = path.join(bootDir, 'console.log');
+  const bootTimeoutSec = o.bootTimeoutSec ?? (o.accel === 'kvm' ? 90 : 300);
+  const cellsSec = boot.cells.reduce((n, c) => n + c.timeoutSec + 5, 0);
+  const ticker = setInterval(() => o.onCells?.(countCells(resultsFile)), 1000);
+  const vm = await runVm({
+    vmlinuz: boot.kernel.vmlinuz,
+    accel: o.accel,
+    cpus: 1, // TCG + SMP guests panic in text patching (virtme-ng-notes.md); one vCPU per guest
+    memory: '1G',
+    rwdir: bootDir,
+    append: [],
+    command: ['node', GUEST_AGENT, planFile],
+    deadlineSec: bootTimeoutSec + cellsSec + 60,
+    consoleLog,
+    bootTimeoutSec,
+    booted: () => hasLine(resultsFile, 'provenance'),
+    finished: () => hasLine(resultsFile, 'end'),
+  }).finally(() => clearInterval(ticker));
+  o.onCells?.(countCells(resultsFile));
+  const records = readGuestRecords(resultsFile);
+  return {
+    cells: cellResults(boot.cells, records, vm, boot.id, readFileSync(consoleLog, 'utf8')),
+    provenance: {
+      boot: boot.id,
+      kernel: boot.kernel.id,
+      vm: {
+        ended: vm.ended,
+        vngExit: vm.exitCode,
+        signal: vm.signal,
+        wallMs: vm.wallMs,
+        bootMs: vm.bootMs,
+        argv: vm.argv,
+      },
+      guest: records.provenance,
+      agentFinished: records.ended,
+      consoleLog: path.relative(o.runDir, consoleLog),
+    },
+  };
+}

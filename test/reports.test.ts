@@ -1,0 +1,177 @@
+// Reports from a run: Markdown, JUnit, cross-kernel and run-to-run differences (pure logic), and
+// the HTML heatmap loaded in a real headless Chromium: the mismatch cells are found, a click
+// opens a cell, and a screenshot is taken.
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
+import type { CellResult } from '../harness/outcome/verdict.js';
+import { baselineOf, compareRuns, crossKernelDiffs } from '../harness/report/cross-kernel.js';
+import { renderHtml } from '../harness/report/html.js';
+import { renderJunit } from '../harness/report/junit.js';
+import { renderMarkdown } from '../harness/report/markdown.js';
+import type { RunResults } from '../harness/report/results-json.js';
+
+function cell(
+  kernel: string,
+  id: string,
+  observed: string,
+  expected: string,
+  extra: Partial<CellResult> = {},
+): CellResult {
+  const split = (o: string) =>
+    o === 'ok' ? { outcome: 'ok', stage: 'run' } : { outcome: o.split('@')[0] ?? '', stage: o.split('@')[1] ?? '' };
+  const [scenario, capsName] = id.split('/');
+  const obs = observed === 'INFRA' ? null : { ...split(observed), errno: 1, detail: `detail of ${id} <b>` };
+  return {
+    id,
+    kernel,
+    scenario: scenario ?? '',
+    sample: scenario ?? '',
+    caps: ['CAP_BPF'],
+    capsName: capsName ?? '',
+    uid: 65534,
+    sysctl: { 'kernel.unprivileged_bpf_disabled': Number(id.split('ubd=')[1]) },
+    context: 'host',
+    observed: obs,
+    expected: { ...split(expected), reason: 'because' },
+    verdict: !obs ? 'infra-error' : observed === expected ? 'match' : 'mismatch',
+    durationMs: 300,
+    boot: `${kernel}-boot1`,
+    ...extra,
+    ...(obs ? {} : { infraError: 'the VM ended while this cell ran' }),
+  } as CellResult;
+}
+
+function run(cells: CellResult[], paranoid: Record<string, number> = {}): RunResults {
+  const kernels = [...new Set(cells.map((c) => c.kernel))];
+  const release: Record<string, string> = { 'debian-6.1': '6.1.0-50-amd64', 'debian-6.12': '6.12.117+deb13-amd64' };
+  return {
+    schemaVersion: 1,
+    runId: 'test-run',
+    startedAt: '',
+    finishedAt: '',
+    host: {},
+    kernels: kernels.map((id) => ({ id, release: release[id] ?? id, source: {}, accel: 'tcg' })),
+    cells,
+    provenance: {
+      boots: kernels.map((k) => ({
+        boot: `${k}-boot1`,
+        kernel: k,
+        guest: {
+          release: release[k],
+          sysctls: { 'kernel.perf_event_paranoid': paranoid[k] ?? 3 },
+          tracefs: { mode: '0700' },
+        },
+      })),
+    },
+  };
+}
+
+const twoKernels = run([
+  cell('debian-6.1', 'token-queue/root/ubd=2', 'EPERM@bpffs_create', 'EPERM@bpffs_create'),
+  cell('debian-6.12', 'token-queue/root/ubd=2', 'ok', 'ok'),
+  cell('debian-6.1', 'sockex1/BPF/ubd=2', 'EPERM@raw_socket', 'EPERM@raw_socket'),
+  cell('debian-6.12', 'sockex1/BPF/ubd=2', 'ok', 'EPERM@raw_socket'),
+  cell('debian-6.12', 'sockex1/none/ubd=2', 'INFRA', 'EPERM@probe'),
+]);
+
+describe('cross-kernel and run-to-run differences', () => {
+  test('each differing cell, with the first kernel where it changed', () => {
+    const diffs = crossKernelDiffs(twoKernels);
+    expect(diffs.map((d) => [d.id, d.firstChange, d.outcomes.map((o) => o.outcome)])).toEqual([
+      ['token-queue/root/ubd=2', 'debian-6.12', ['EPERM@bpffs_create', 'ok']],
+      ['sockex1/BPF/ubd=2', 'debian-6.12', ['EPERM@raw_socket', 'ok']],
+      ['sockex1/none/ubd=2', 'debian-6.12', ['-', 'INFRA']],
+    ]);
+  });
+
+  test('a provenance difference is named, not passed off as a kernel change', () => {
+    const a = run(
+      [cell('debian-6.1', 'x/BPF/ubd=2', 'ok', 'ok'), cell('debian-6.12', 'x/BPF/ubd=2', 'EACCES@perf_open', 'ok')],
+      {
+        'debian-6.1': 2,
+        'debian-6.12': 3,
+      },
+    );
+    expect(crossKernelDiffs(a)[0]?.provenanceNotes).toEqual([
+      'boot kernel.perf_event_paranoid: 2 on debian-6.1, 3 on debian-6.12',
+    ]);
+  });
+
+  test('against a baseline: what moved, per kernel', () => {
+    const base = baselineOf(twoKernels, 'debian-6.12');
+    expect(base.cells.every((c) => c.kernel === 'debian-6.12')).toBe(true);
+    const now = run([cell('debian-6.12', 'token-queue/root/ubd=2', 'EPERM@map_create', 'ok')]);
+    expect(compareRuns(base, now).map((d) => `${d.id}: ${d.baseline} → ${d.current}`)).toEqual([
+      'token-queue/root/ubd=2: ok → EPERM@map_create',
+    ]);
+  });
+});
+
+describe('Markdown and JUnit', () => {
+  test('the summary counts, the mismatches and the cross-kernel table are in report.md', () => {
+    const md = renderMarkdown(twoKernels);
+    expect(md).toContain('5 cells on 2 kernel(s): **3 match, 1 mismatch, 1 infra-error**');
+    expect(md).toContain('**mismatch** `debian-6.12` `sockex1/BPF/ubd=2`: observed ok, expected EPERM@raw_socket');
+    expect(md).toContain('| `token-queue/root/ubd=2` | EPERM@bpffs_create | ok | debian-6.12 |');
+  });
+
+  test('one JUnit test case per cell; a mismatch fails, an infra error errors', () => {
+    const xml = renderJunit(twoKernels);
+    expect(xml.match(/<testcase /g)).toHaveLength(5);
+    expect(xml).toContain('<testsuites name="capmatrix test-run" tests="5" failures="1" errors="1">');
+    expect(xml).toContain('<failure message="observed ok, expected EPERM@raw_socket">');
+    expect(xml).toContain('<error message="observed -, expected EPERM@probe">');
+    expect(xml).not.toContain('<b>');
+  });
+});
+
+const CHROMIUM = [
+  process.env.CAPMATRIX_CHROMIUM,
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/snap/bin/chromium',
+].find((p) => p && existsSync(p));
+
+describe('HTML heatmap in headless Chromium', () => {
+  test('loads, shows the mismatch outlined, opens a cell, takes a screenshot', async () => {
+    if (!CHROMIUM)
+      throw new Error("no Chromium: npm test installs Debian's chromium as root (or set CAPMATRIX_CHROMIUM)");
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-html-'));
+    const file = path.join(dir, 'report.html');
+    writeFileSync(file, renderHtml(twoKernels));
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1100, height: 700 } });
+      await page.goto(`file://${file}`);
+      const mismatches = page.locator('td.cell.mismatch');
+      expect(await mismatches.count()).toBe(1);
+      expect(await mismatches.first().getAttribute('data-cell')).toBe('debian-6.12/sockex1/BPF/ubd=2');
+      // outlined: a visible red border
+      const border = await mismatches.first().evaluate((el) => getComputedStyle(el).borderTopColor);
+      expect(border).toBe('rgb(221, 0, 0)');
+      expect(await page.locator('td.cell.infra-error').count()).toBe(1);
+      await mismatches.first().locator('summary').click();
+      const more = mismatches.first().locator('.more');
+      await expect.poll(() => more.isVisible()).toBe(true);
+      expect(await more.textContent()).toContain('EPERM@raw_socket (because)');
+      expect(await more.textContent()).toContain('detail of sockex1/BPF/ubd=2 <b>');
+      const shot = path.join(dir, 'report.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      expect(statSync(shot).size).toBeGreaterThan(10_000);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+});
