@@ -61,6 +61,15 @@ export default [
     args: ['multi'],
     axes,
     expect: [
+      ...[{ has: ['CAP_SYS_ADMIN' as const] }, { has: ['CAP_BPF' as const, 'CAP_PERFMON' as const] }].map(
+        (when): ExpectRule => ({
+          when,
+          until: '6.6',
+          outcome: 'EINVAL@attach',
+          reason:
+            'BPF_TRACE_UPROBE_MULTI links arrived in 6.6; the program loads (KPROBE ignores the attach type) and BPF_LINK_CREATE rejects the unknown attach type (observed on Debian 6.1)',
+        }),
+      ),
       ...loadRules,
       {
         when: { sysctl: { 'kernel.perf_event_paranoid': [3] }, lacks: ['CAP_SYS_ADMIN'] },

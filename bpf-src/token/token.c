@@ -79,30 +79,42 @@ static int sys_bpf(int cmd, union cm_attr *attr)
 	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
 }
 
+/* An fd with a zero errno, or (fd < 0) just the errno of the step that failed. */
 static int send_fd(int sock, int fd)
 {
-	char data = 'f', cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	int data = fd < 0 ? -fd : 0;
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &data, .iov_len = sizeof(data) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
 
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+	if (fd >= 0) {
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &msg, 0) == sizeof(data) ? 0 : -1;
 }
 
+/* The fd, or -errno of the sender's failed step (-EPIPE if it sent nothing). */
 static int recv_fd(int sock)
 {
-	char data, cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	int data = 0, fd;
+	struct iovec iov = { .iov_base = &data, .iov_len = sizeof(data) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *c;
-	int fd;
 
-	if (recvmsg(sock, &msg, 0) != 1 || !(c = CMSG_FIRSTHDR(&msg)) || c->cmsg_type != SCM_RIGHTS)
-		return -1;
+	if (recvmsg(sock, &msg, 0) != sizeof(data))
+		return -EPIPE;
+	if (data)
+		return -data;
+	if (!(c = CMSG_FIRSTHDR(&msg)) || c->cmsg_type != SCM_RIGHTS)
+		return -EPIPE;
 	memcpy(&fd, CMSG_DATA(c), sizeof(int));
 	return fd;
 }
@@ -193,7 +205,7 @@ static void child_main(int sock, const char *mode, const char *ctx, int argc, ch
 		mnt_fd = recv_fd(sock);
 	}
 	if (mnt_fd < 0)
-		FAIL(EINVAL, "bpffs_create", "no bpffs mount came back (the parent's step failed, see detail)");
+		FAIL(-mnt_fd, "bpffs_create", "no bpffs mount came back: the parent's step failed (see detail)");
 
 	/* fsmount() returns an O_PATH fd, which bpf(2) cannot use: open the mount's root. */
 	bpffs_fd = openat(mnt_fd, ".", O_RDONLY | O_CLOEXEC);
@@ -265,16 +277,20 @@ int main(int argc, char **argv)
 	close(rep[1]);
 	if (!strcmp(ctx, "delegated")) {
 		/* the privileged parent: configure the delegation and materialize the mount */
-		int fs_fd = recv_fd(sv[0]), mnt_fd = -1;
-		if (fs_fd >= 0 && !set_delegations(fs_fd, argc, argv, parent_note, sizeof(parent_note))) {
-			if (fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
+		int fs_fd = recv_fd(sv[0]), mnt_fd = -EPIPE, err;
+		if (fs_fd >= 0) {
+			if ((err = set_delegations(fs_fd, argc, argv, parent_note, sizeof(parent_note))))
+				mnt_fd = err;
+			else if (fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) {
+				mnt_fd = -errno;
 				snprintf(parent_note, sizeof(parent_note), "parent: FSCONFIG_CMD_CREATE: %s", strerror(errno));
-			else if ((mnt_fd = fsmount(fs_fd, 0, 0)) < 0)
+			} else if ((mnt_fd = fsmount(fs_fd, 0, 0)) < 0) {
+				mnt_fd = -errno;
 				snprintf(parent_note, sizeof(parent_note), "parent: fsmount: %s", strerror(errno));
+			}
+			send_fd(sv[0], mnt_fd); /* the mount, or the errno of the step that failed */
 		}
-		if (mnt_fd >= 0)
-			send_fd(sv[0], mnt_fd);
-		close(sv[0]); /* on failure the child's recv sees EOF */
+		close(sv[0]);
 	}
 	if (read(rep[0], &r, sizeof(r)) != sizeof(r))
 		r.err = EINVAL;
