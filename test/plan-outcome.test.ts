@@ -111,3 +111,21 @@ describe('outcome', () => {
     expect(results.every((r) => r.infraError?.startsWith('the guest agent never started (VM boot-timeout'))).toBe(true);
   });
 });
+
+describe('planner: isolation and the naive way', () => {
+  test('a scenario that asks for isolation gets its own boot; the rest share one', () => {
+    const shared = expandScenario(scenario, 'scenarios/s.ts');
+    const alone = expandScenario({ ...scenario, name: 'alone', isolate: true }, 'scenarios/alone.ts');
+    const boots = planBoots([...shared, ...alone], [kernel]);
+    expect(boots.map((b) => [b.id, b.cells.length])).toEqual([
+      ['debian-6.12-boot1', 6],
+      ['debian-6.12-alone', 6],
+    ]);
+  });
+
+  test('bootPerCell plans one boot per cell', () => {
+    const boots = planBoots(expandScenario(scenario, 'scenarios/s.ts'), [kernel], { bootPerCell: true });
+    expect(boots).toHaveLength(6);
+    expect(boots.every((b) => b.cells.length === 1)).toBe(true);
+  });
+});

@@ -25,6 +25,8 @@ export interface Cell {
   setup: string[][];
   teardown: string[][];
   timeoutSec: number;
+  /** Runs in a boot of its own (the scenario's `isolate`). */
+  isolate: boolean;
   rules: ExpectRule[];
 }
 
@@ -69,6 +71,7 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
         setup: s.setup ?? [],
         teardown: s.teardown ?? [],
         timeoutSec: s.timeoutSec ?? 60,
+        isolate: s.isolate ?? false,
         rules: s.expect,
       });
     }

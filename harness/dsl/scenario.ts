@@ -44,6 +44,8 @@ export interface Scenario {
   /** Where the BPF calls are made: the initial namespaces, or a user namespace the sample
    * enters itself (the token demo). Recorded in every cell. */
   context?: 'host' | 'userns';
+  /** Give the scenario's cells a boot of their own (state that cannot be reset between cells). */
+  isolate?: boolean;
   /** Per-cell timeout inside the guest. */
   timeoutSec?: number;
   axes: {

@@ -30,6 +30,7 @@ const schema = z.strictObject({
   setup: z.array(z.array(z.string()).min(1)).optional(),
   teardown: z.array(z.array(z.string()).min(1)).optional(),
   context: z.enum(['host', 'userns']).optional(),
+  isolate: z.boolean().optional(),
   timeoutSec: z.number().positive().max(600).optional(),
   axes: z.strictObject({
     caps: z.array(z.union([z.literal('root'), capList])).min(1),

@@ -235,6 +235,45 @@ function execSample(cell, file, cwd) {
   });
 }
 
+/** Processes of this uid still alive after a cell (children the sample left behind). @param {number} uid */
+function leftoverProcesses(uid) {
+  /** @type {number[]} */
+  const pids = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const status = readTrim(`/proc/${entry}/status`) ?? '';
+    const m = /^Uid:\s+(\d+)/m.exec(status);
+    if (m && Number(m[1]) === uid && !/^State:\s+Z/m.test(status)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/**
+ * The state a cell may leave behind, reset and checked before the next cell: processes of the
+ * unprivileged uid, an XDP program on lo. Returns what had to be cleaned (empty: it was clean).
+ * Pins and mounts are the scenario's teardown; links and programs die with their processes.
+ * @param {PlanCell} cell
+ */
+function resetState(cell) {
+  const problems = [];
+  if (cell.uid !== 0) {
+    const left = leftoverProcesses(cell.uid);
+    for (const pid of left) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+    if (left.length) problems.push(`processes of uid ${cell.uid} still running: ${left.join(', ')} (killed)`);
+  }
+  const lo = run('ip', ['-o', 'link', 'show', 'dev', 'lo']);
+  if (/\sxdp/.test(lo.out)) {
+    run('ip', ['link', 'set', 'dev', 'lo', 'xdpgeneric', 'off']);
+    const again = run('ip', ['-o', 'link', 'show', 'dev', 'lo']);
+    problems.push(`an XDP program was left on lo (detached${/\sxdp/.test(again.out) ? ', and is STILL there' : ''})`);
+  }
+  return problems;
+}
+
 /** @param {PlanCell} cell */
 async function runCell(cell) {
   const t0 = performance.now();
@@ -322,12 +361,17 @@ const teardownErrors = [];
 emit(provenance());
 for (const cell of plan.cells) {
   emit({ type: 'cell-start', id: cell.id, t: Date.now() });
+  /** @type {any} */
   let result;
   try {
     result = await runCell(cell);
   } catch (e) {
     result = { infraError: `agent: ${/** @type {Error} */ (e).stack ?? e}`, observed: null, durationMs: 0 };
   }
+  const t = performance.now();
+  const reset = resetState(cell);
+  result.resetMs = Math.round(performance.now() - t);
+  if (reset.length) result.resetProblems = reset;
   emit({
     type: 'cell',
     id: cell.id,

@@ -21,6 +21,10 @@ export interface CellRecord {
   exit?: { code: number | null; signal: string | null };
   stderrTail?: string;
   sysctlNow?: Record<string, number | null>;
+  /** Time the agent spent after the cell checking and resetting state. */
+  resetMs?: number;
+  /** What the cell left behind that had to be cleaned. */
+  resetProblems?: string[];
 }
 
 /** What the guest agent records once per boot (see agent.mjs provenance()). */

@@ -23,6 +23,8 @@ export interface CellResult {
   durationMs: number;
   overheadMs?: number;
   execMs?: number;
+  /** Checking and resetting state after the cell. */
+  resetMs?: number;
   infraError?: string;
   stderrTail?: string;
   /** The sysctls the guest read right after the cell ran (its effective settings). */
@@ -54,6 +56,9 @@ export function cellResults(
   return cells.map((cell) => {
     const rec: CellRecord | undefined = records.cells.get(cell.id);
     let infraError = rec?.infraError;
+    // A cell that left state behind may have spoiled the ones after it: never a clean result.
+    if (!infraError && rec?.resetProblems?.length)
+      infraError = `state not reset after the cell: ${rec.resetProblems.join('; ')}`;
     if (!rec) {
       const why = !records.provenance
         ? `the guest agent never started (VM ${vm.ended}, vng exit ${vm.exitCode ?? vm.signal})`
@@ -79,6 +84,7 @@ export function cellResults(
       durationMs: rec?.durationMs ?? 0,
       ...(rec?.overheadMs !== undefined ? { overheadMs: rec.overheadMs } : {}),
       ...(rec?.execMs !== undefined ? { execMs: rec.execMs } : {}),
+      ...(rec?.resetMs !== undefined ? { resetMs: rec.resetMs } : {}),
       ...(infraError ? { infraError } : {}),
       ...(rec?.stderrTail ? { stderrTail: rec.stderrTail } : {}),
       ...(rec?.sysctlNow ? { effectiveSysctl: rec.sysctlNow } : {}),

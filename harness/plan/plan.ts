@@ -23,13 +23,24 @@ function phaseRank(c: Cell): number {
   return v === undefined ? -1 : ubdPhaseRank(v);
 }
 
-export function planBoots(cells: Cell[], kernels: KernelInfo[]): Boot[] {
-  return kernels.map((kernel) => {
+/**
+ * One boot per kernel for every cell that shares; a scenario that asks for isolation gets a
+ * boot of its own per kernel; `bootPerCell` is the naive way (one boot per cell), kept for the
+ * benchmark.
+ */
+export function planBoots(cells: Cell[], kernels: KernelInfo[], o: { bootPerCell?: boolean } = {}): Boot[] {
+  return kernels.flatMap((kernel) => {
     const planned = cells
       .map((cell, order) => ({ cell, order }))
       .sort((a, b) => phaseRank(a.cell) - phaseRank(b.cell) || a.order - b.order)
       .map(({ cell }) => ({ ...cell, kernel: kernel.id, expected: expectationFor(cell, kernel.version) }));
-    return { id: `${kernel.id}-boot1`, kernel, cells: planned };
+    if (o.bootPerCell) return planned.map((c, i) => ({ id: `${kernel.id}-cell${i + 1}`, kernel, cells: [c] }));
+    const shared = planned.filter((c) => !c.isolate);
+    const boots: Boot[] = shared.length ? [{ id: `${kernel.id}-boot1`, kernel, cells: shared }] : [];
+    for (const scenario of [...new Set(planned.filter((c) => c.isolate).map((c) => c.scenario))]) {
+      boots.push({ id: `${kernel.id}-${scenario}`, kernel, cells: planned.filter((c) => c.scenario === scenario) });
+    }
+    return boots;
   });
 }
 

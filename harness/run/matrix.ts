@@ -26,6 +26,8 @@ export interface MatrixOptions {
   requireKvm?: boolean;
   /** Another catalog than kernels/catalog.json (tests). */
   catalog?: Catalog;
+  /** The naive way, one boot per cell (the benchmark's comparison). */
+  bootPerCell?: boolean;
   bootTimeoutSec?: number;
   log?: (msg: string) => void;
 }
@@ -44,7 +46,7 @@ export async function runMatrix(o: MatrixOptions = {}): Promise<MatrixRun> {
   for (const e of entries) kernels.push(await fetchKernel(e, log));
   const cells = scenarios.flatMap((s) => s.cells).filter((c) => !o.cells || o.cells.test(c.id));
   if (cells.length === 0) throw new Error(`--cells ${o.cells}: no cell id matches`);
-  const boots = planBoots(cells, kernels);
+  const boots = planBoots(cells, kernels, { bootPerCell: o.bootPerCell });
   for (const b of boots) checkPhaseOrder(b);
 
   const accel = decideAccel();

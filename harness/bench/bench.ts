@@ -1,0 +1,169 @@
+// `npm run bench`: the planned matrix (one boot per kernel, parallel VMs) against the naive way
+// (one vng boot per cell) on the same machine, in one invocation; prints the figures and appends
+// them to BENCHMARKS.md. Repeats (--repeat) report medians; ratios are measured side by side.
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import type { CellResult } from '../outcome/verdict.js';
+import { REPO_ROOT } from '../paths.js';
+import type { RunResults } from '../report/results-json.js';
+import { runMatrix } from '../run/matrix.js';
+import { decideAccel } from '../vm/accel.js';
+
+const NAIVE_CELLS = [
+  'sockex1/NET_RAW+BPF/ubd=2',
+  'xdp_adjust_tail/NET_ADMIN+PERFMON+BPF/ubd=2',
+  'trace_output-kprobe/SYS_ADMIN/ubd=2,paranoid=3',
+  'token-queue/root/ubd=2',
+  'uprobe-multi/PERFMON+BPF/ubd=2,paranoid=2',
+  'pinned_map/none/ubd=2',
+];
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s[Math.floor((s.length - 1) / 2)] ?? 0) : 0;
+};
+const p95 = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s[Math.min(s.length - 1, Math.floor(s.length * 0.95))] ?? 0) : 0;
+};
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+/** Harness cost of a cell inside the guest: everything but the sample's own run. */
+const overhead = (c: CellResult) => c.durationMs - (c.execMs ?? 0) + (c.resetMs ?? 0);
+
+interface Figures {
+  wallMs: number;
+  boots: number;
+  cells: number;
+  overheadMedian: number;
+  overheadP95: number;
+  execMedian: number;
+  execSum: number;
+  bootMedian: number;
+  floorMs: number;
+  mismatches: number;
+}
+
+function figures(run: RunResults, wallMs: number, jobs: number): Figures {
+  const cells = run.cells.filter((c) => c.observed);
+  const boots = run.provenance.boots;
+  const bootMs = boots.map((b) => b.vm?.bootMs ?? 0);
+  // The floor: booting to init and the samples' own work, perfectly spread over the VMs.
+  const perBoot = boots.map(
+    (b) => (b.vm?.bootMs ?? 0) + sum(run.cells.filter((c) => c.boot === b.boot).map((c) => c.execMs ?? 0)),
+  );
+  return {
+    wallMs,
+    boots: boots.length,
+    cells: run.cells.length,
+    overheadMedian: median(cells.map(overhead)),
+    overheadP95: p95(cells.map(overhead)),
+    execMedian: median(cells.map((c) => c.execMs ?? 0)),
+    execSum: sum(cells.map((c) => c.execMs ?? 0)),
+    bootMedian: median(bootMs),
+    floorMs: Math.max(sum(perBoot) / Math.min(jobs, boots.length), Math.max(...perBoot)),
+    mismatches: run.cells.filter((c) => c.verdict !== 'match').length,
+  };
+}
+
+async function timed(o: Parameters<typeof runMatrix>[0]): Promise<{ run: RunResults; wallMs: number }> {
+  const t0 = Date.now();
+  const { results } = await runMatrix(o);
+  return { run: results, wallMs: Date.now() - t0 };
+}
+
+const program = new Command('bench')
+  .option('--kernels <ids>', 'kernels of the planned run', 'debian-6.1,debian-6.12,debian-6.16,debian-7.2')
+  .option('--naive-kernel <id>', 'kernel of the naive run', 'debian-6.12')
+  .option('--naive-cells <n>', 'how many of the fixed naive cells', (v) => Number.parseInt(v, 10), NAIVE_CELLS.length)
+  .option('--jobs <n>', 'VMs at once, the same for both ways', (v) => Number.parseInt(v, 10), os.availableParallelism())
+  .option('--repeat <n>', 'repeat both runs; medians are reported', (v) => Number.parseInt(v, 10), 1)
+  .option('--no-write', 'do not append to BENCHMARKS.md');
+program.parse();
+const opts = program.opts<{
+  kernels: string;
+  naiveKernel: string;
+  naiveCells: number;
+  jobs: number;
+  repeat: number;
+  write: boolean;
+}>();
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-bench-'));
+const quiet = (m: string) => process.stderr.write(`  ${m}\n`);
+const planned: Figures[] = [];
+const naive: Figures[] = [];
+const naiveIds = NAIVE_CELLS.slice(0, opts.naiveCells);
+const naiveRe = new RegExp(`^(${naiveIds.map((i) => i.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`);
+for (let i = 0; i < opts.repeat; i++) {
+  process.stderr.write(`bench ${i + 1}/${opts.repeat}: planned matrix on ${opts.kernels} (--jobs ${opts.jobs})\n`);
+  const a = await timed({ kernel: opts.kernels, jobs: opts.jobs, resultsDir: dir, log: quiet });
+  planned.push(figures(a.run, a.wallMs, opts.jobs));
+  process.stderr.write(
+    `bench ${i + 1}/${opts.repeat}: naive, one boot per cell, ${naiveIds.length} cells on ${opts.naiveKernel}\n`,
+  );
+  const b = await timed({
+    kernel: opts.naiveKernel,
+    cells: naiveRe,
+    bootPerCell: true,
+    jobs: opts.jobs,
+    resultsDir: dir,
+    log: quiet,
+  });
+  naive.push(figures(b.run, b.wallMs, opts.jobs));
+}
+const m = (xs: Figures[], k: keyof Figures) => median(xs.map((x) => x[k]));
+const plannedPerCell = m(planned, 'wallMs') / m(planned, 'cells');
+const naivePerCell = m(naive, 'wallMs') / m(naive, 'cells');
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim();
+const accel = decideAccel();
+const rows = [
+  ['', 'planned', 'naive'],
+  ['boots', `${m(planned, 'boots')}`, `${m(naive, 'boots')}`],
+  ['cells', `${m(planned, 'cells')}`, `${m(naive, 'cells')}`],
+  ['wall time', s(m(planned, 'wallMs')), s(m(naive, 'wallMs'))],
+  ['wall time per cell', `${plannedPerCell.toFixed(0)} ms`, `${naivePerCell.toFixed(0)} ms`],
+  ['boot to agent (median)', s(m(planned, 'bootMedian')), s(m(naive, 'bootMedian'))],
+  [
+    'harness overhead per cell, median / p95',
+    `${m(planned, 'overheadMedian')} / ${m(planned, 'overheadP95')} ms`,
+    `${m(naive, 'overheadMedian')} / ${m(naive, 'overheadP95')} ms`,
+  ],
+  [
+    'sample exec per cell, median (sum)',
+    `${m(planned, 'execMedian')} ms (${s(m(planned, 'execSum'))})`,
+    `${m(naive, 'execMedian')} ms (${s(m(naive, 'execSum'))})`,
+  ],
+  ['floor (boot + exec, spread over VMs)', s(m(planned, 'floorMs')), s(m(naive, 'floorMs'))],
+  [
+    'whole run ÷ floor',
+    (m(planned, 'wallMs') / m(planned, 'floorMs')).toFixed(2),
+    (m(naive, 'wallMs') / m(naive, 'floorMs')).toFixed(2),
+  ],
+  ['cells not matching', `${m(planned, 'mismatches')}`, `${m(naive, 'mismatches')}`],
+];
+const table = rows.map((r, i) => `| ${r.join(' | ')} |${i === 0 ? `\n|---|---|---|` : ''}`).join('\n');
+const report = [
+  `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}`,
+  '',
+  `Machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${accel.accel} (${accel.why}); --jobs ${opts.jobs}, ${opts.repeat} repeat(s) (medians). Planned: ${opts.kernels}. Naive: ${naiveIds.length} cells on ${opts.naiveKernel}, one vng boot each.`,
+  '',
+  table,
+  '',
+  `**Naive per-cell cost ÷ planned per-cell cost: ${(naivePerCell / plannedPerCell).toFixed(1)}×.**`,
+  '',
+].join('\n');
+process.stdout.write(`\n${report}\n`);
+if (opts.write) {
+  const file = path.join(REPO_ROOT, 'BENCHMARKS.md');
+  if (!existsSync(file)) {
+    writeFileSync(
+      file,
+      "# Benchmarks\n\n`npm run bench` appends here. Harness overhead is the guest agent's time per cell outside the sample (copy, setcap, verify, setpriv, record, reset checks). The floor is booting to init plus the samples' own exec times, spread over the parallel VMs.\n\n",
+    );
+  }
+  appendFileSync(file, `${report}\n`);
+}
