@@ -87,12 +87,13 @@ export function compareRuns(baseline: RunResults, current: RunResults): RunDiff[
   return out;
 }
 
-/** The part of a run that is one kernel's baseline (results/baselines/<kernel>.json). */
+/** The part of a run that is one kernel's baseline (results/baselines/<kernel>.json), without
+ * the bulky diagnostics (stderr tails) that comparisons do not use. */
 export function baselineOf(run: RunResults, kernel: string): RunResults {
   return {
     ...run,
     kernels: run.kernels.filter((k) => k.id === kernel),
-    cells: run.cells.filter((c) => c.kernel === kernel),
+    cells: run.cells.filter((c) => c.kernel === kernel).map(({ stderrTail: _drop, ...c }) => c),
     provenance: { boots: run.provenance.boots.filter((b) => b.kernel === kernel) },
   };
 }
