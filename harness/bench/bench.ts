@@ -30,8 +30,9 @@ const p95 = (xs: number[]) => {
   return s.length ? (s[Math.min(s.length - 1, Math.floor(s.length * 0.95))] ?? 0) : 0;
 };
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-/** Harness cost of a cell inside the guest: everything but the sample's own run. */
-const overhead = (c: CellResult) => c.durationMs - (c.execMs ?? 0) + (c.resetMs ?? 0);
+/** Harness cost of a cell inside the guest: sysctls, copy, setcap, verify and the reset check
+ * after it; the sample's own run and the scenario's setup/teardown commands are not in it. */
+const overhead = (c: CellResult) => (c.overheadMs ?? 0) + (c.resetMs ?? 0);
 
 interface Figures {
   wallMs: number;

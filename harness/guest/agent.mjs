@@ -175,14 +175,16 @@ function runRootCommands(cmds, sample) {
 function prepareBinary(cell, file) {
   fs.copyFileSync(cell.binary, file);
   fs.chmodSync(file, 0o755);
-  if (cell.caps !== 'root' && cell.caps.length > 0) {
-    const text = `${cell.caps.map((c) => c.toLowerCase()).join(',')}+ep`;
-    const r = run('setcap', [text, file]);
-    if (!r.ok) return `setcap ${text}: ${r.out}`;
+  if (cell.caps === 'root' || cell.caps.length === 0) {
+    // A fresh copy carries no file capabilities; the sample's own CapEff (checked after it ran)
+    // proves what it held, so getcap would only cost an exec here.
+    return null;
   }
-  const g = run('getcap', [file]);
-  const got = parseGetcap(g.out).caps;
-  const want = cell.caps === 'root' ? [] : [...cell.caps].sort();
+  const text = `${cell.caps.map((c) => c.toLowerCase()).join(',')}+ep`;
+  const r = run('setcap', [text, file]);
+  if (!r.ok) return `setcap ${text}: ${r.out}`;
+  const got = parseGetcap(run('getcap', [file]).out).caps;
+  const want = [...cell.caps].sort();
   if (got.join(',') !== want.join(',')) return `getcap shows [${got.join(',')}], the cell asks for [${want.join(',')}]`;
   return null;
 }
@@ -230,49 +232,72 @@ function execSample(cell, file, cwd) {
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, timedOut, execMs: Math.round(performance.now() - started) });
+      resolve({
+        code,
+        signal,
+        stdout,
+        stderr,
+        timedOut,
+        pgid: child.pid,
+        execMs: Math.round(performance.now() - started),
+      });
     });
   });
 }
 
-/** Processes of this uid still alive after a cell (children the sample left behind). @param {number} uid */
-function leftoverProcesses(uid) {
-  /** @type {number[]} */
-  const pids = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const status = readTrim(`/proc/${entry}/status`) ?? '';
-    const m = /^Uid:\s+(\d+)/m.exec(status);
-    if (m && Number(m[1]) === uid && !/^State:\s+Z/m.test(status)) pids.push(Number(entry));
+// One long-lived `ip -batch -` answers "is an XDP program on lo?" after every cell without an
+// exec per cell (an exec costs tens of milliseconds under TCG).
+const ipBatch = spawn('ip', ['-o', '-force', '-batch', '-'], {
+  stdio: ['pipe', 'pipe', 'ignore'],
+  env: { PATH: PATH_ENV },
+});
+ipBatch.stdout.setEncoding('utf8');
+/** @type {((line: string) => void)[]} */
+const ipWaiters = [];
+let ipBuffer = '';
+ipBatch.stdout.on('data', (/** @type {string} */ d) => {
+  ipBuffer += d;
+  for (let i = ipBuffer.indexOf('\n'); i >= 0; i = ipBuffer.indexOf('\n')) {
+    const line = ipBuffer.slice(0, i);
+    ipBuffer = ipBuffer.slice(i + 1);
+    ipWaiters.shift()?.(line);
   }
-  return pids;
+});
+/** @returns {Promise<string>} `ip -o link show dev lo` */
+function loLink() {
+  return new Promise((resolve) => {
+    ipWaiters.push(resolve);
+    ipBatch.stdin.write('link show dev lo\n');
+  });
 }
 
 /**
- * The state a cell may leave behind, reset and checked before the next cell: processes of the
- * unprivileged uid, an XDP program on lo. Returns what had to be cleaned (empty: it was clean).
- * Pins and mounts are the scenario's teardown; links and programs die with their processes.
- * @param {PlanCell} cell
+ * The state a cell may leave behind, reset and checked before the next cell: processes left in
+ * the sample's process group, an XDP program on lo. Returns what had to be cleaned (empty: it
+ * was clean). Pins and mounts are the scenario's teardown; links and programs die with their
+ * processes.
+ * @param {number | undefined} pgid
  */
-function resetState(cell) {
+async function resetState(pgid) {
   const problems = [];
-  if (cell.uid !== 0) {
-    const left = leftoverProcesses(cell.uid);
-    for (const pid of left) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {}
-    }
-    if (left.length) problems.push(`processes of uid ${cell.uid} still running: ${left.join(', ')} (killed)`);
+  if (pgid) {
+    try {
+      process.kill(-pgid, 0); // throws ESRCH when nothing of the group is left
+      process.kill(-pgid, 'SIGKILL');
+      problems.push(`processes of the sample's group ${pgid} were still running (killed)`);
+    } catch {}
   }
-  const lo = run('ip', ['-o', 'link', 'show', 'dev', 'lo']);
-  if (/\sxdp/.test(lo.out)) {
+  if (/\sxdp/.test(await loLink())) {
     run('ip', ['link', 'set', 'dev', 'lo', 'xdpgeneric', 'off']);
-    const again = run('ip', ['-o', 'link', 'show', 'dev', 'lo']);
-    problems.push(`an XDP program was left on lo (detached${/\sxdp/.test(again.out) ? ', and is STILL there' : ''})`);
+    const still = /\sxdp/.test(await loLink());
+    problems.push(`an XDP program was left on lo (detached${still ? ', and it is STILL there' : ''})`);
   }
   return problems;
 }
+
+/** @type {number | undefined} */
+let lastPgid;
+let lastTeardownMs = 0;
 
 /** @param {PlanCell} cell */
 async function runCell(cell) {
@@ -284,31 +309,47 @@ async function runCell(cell) {
   });
   const sysErr = applySysctls(cell.sysctl);
   if (sysErr) return infra(sysErr);
+  const tSysctl = performance.now();
   const dir = fs.mkdtempSync('/tmp/capmatrix-cell-');
   let tornDown = true;
+  /** @type {number | undefined} */
+  let pgid;
   try {
     fs.chmodSync(dir, 0o755);
     const file = path.join(dir, cell.sample);
     const prepErr = prepareBinary(cell, file);
     if (prepErr) return infra(prepErr);
+    const tPrep = performance.now();
     tornDown = false;
     const setupErr = runRootCommands(cell.setup, file);
     if (setupErr) return infra(`setup: ${setupErr}`);
+    const tSetup = performance.now();
     let args;
     try {
       args = cell.args.map((a) => expand(a, file));
     } catch (e) {
       return infra(`args: ${/** @type {Error} */ (e).message}`);
     }
-    const overheadMs = Math.round(performance.now() - t0);
+    // the harness's own fixed cost before the sample runs; the scenario's setup is counted apart
+    const overheadMs = Math.round(tPrep - t0 + (performance.now() - tSetup));
+    const setupMs = Math.round(tSetup - tPrep);
+    const sysctlMs = Math.round(tSysctl - t0);
     /** @type {any} */
     const r = await execSample({ ...cell, args }, file, dir);
+    pgid = r.pgid;
     const line = r.stdout
       .split('\n')
       .reverse()
       .find((/** @type {string} */ l) => l.startsWith(RESULT_PREFIX));
     const stderrTail = r.stderr.trim().split('\n').slice(-12).join('\n');
-    const base = { overheadMs, execMs: r.execMs, exit: { code: r.code, signal: r.signal }, stderrTail };
+    const base = {
+      overheadMs,
+      sysctlMs,
+      setupMs,
+      execMs: r.execMs,
+      exit: { code: r.code, signal: r.signal },
+      stderrTail,
+    };
     if (r.timedOut || !line) {
       const why = r.timedOut
         ? `killed after the ${cell.timeoutSec}s cell timeout`
@@ -347,11 +388,14 @@ async function runCell(cell) {
       durationMs: Math.round(performance.now() - t0),
     };
   } finally {
+    lastPgid = pgid;
     // Teardown failures are reported but do not change this cell's observation.
     if (!tornDown) {
+      const t = performance.now();
       const err = runRootCommands(cell.teardown, path.join(dir, cell.sample));
+      lastTeardownMs = Math.round(performance.now() - t);
       if (err) teardownErrors.push({ id: cell.id, err });
-    }
+    } else lastTeardownMs = 0;
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -368,8 +412,9 @@ for (const cell of plan.cells) {
   } catch (e) {
     result = { infraError: `agent: ${/** @type {Error} */ (e).stack ?? e}`, observed: null, durationMs: 0 };
   }
+  result.teardownMs = lastTeardownMs;
   const t = performance.now();
-  const reset = resetState(cell);
+  const reset = await resetState(lastPgid);
   result.resetMs = Math.round(performance.now() - t);
   if (reset.length) result.resetProblems = reset;
   emit({
@@ -381,4 +426,5 @@ for (const cell of plan.cells) {
   });
 }
 emit({ type: 'end', t: Date.now(), teardownErrors });
+ipBatch.stdin.end();
 fs.closeSync(out);

@@ -16,6 +16,9 @@ export interface CellRecord {
   infraError?: string;
   durationMs: number;
   overheadMs?: number;
+  sysctlMs?: number;
+  setupMs?: number;
+  teardownMs?: number;
   execMs?: number;
   capEff?: string;
   exit?: { code: number | null; signal: string | null };

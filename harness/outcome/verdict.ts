@@ -25,6 +25,9 @@ export interface CellResult {
   execMs?: number;
   /** Checking and resetting state after the cell. */
   resetMs?: number;
+  /** The scenario's own root setup and teardown commands (not harness overhead). */
+  setupMs?: number;
+  teardownMs?: number;
   infraError?: string;
   stderrTail?: string;
   /** The sysctls the guest read right after the cell ran (its effective settings). */
@@ -85,6 +88,8 @@ export function cellResults(
       ...(rec?.overheadMs !== undefined ? { overheadMs: rec.overheadMs } : {}),
       ...(rec?.execMs !== undefined ? { execMs: rec.execMs } : {}),
       ...(rec?.resetMs !== undefined ? { resetMs: rec.resetMs } : {}),
+      ...(rec?.setupMs ? { setupMs: rec.setupMs } : {}),
+      ...(rec?.teardownMs ? { teardownMs: rec.teardownMs } : {}),
       ...(infraError ? { infraError } : {}),
       ...(rec?.stderrTail ? { stderrTail: rec.stderrTail } : {}),
       ...(rec?.sysctlNow ? { effectiveSysctl: rec.sysctlNow } : {}),

@@ -38,6 +38,8 @@ export function createProgress(log: (m: string) => void, tty = process.stderr.is
     update: (vm, done) => {
       const s = state.get(vm);
       if (!s || s.total === 0) return;
+      // A queued VM reports 0 from the moment it starts booting: count its ETA from there.
+      if (done === 0) s.started = Date.now();
       const quarter = Math.floor((done / s.total) * 4);
       if (quarter === s.lastQuarter || done === 0) return;
       s.lastQuarter = quarter;
