@@ -25,6 +25,8 @@ interface MatrixCliOptions {
   results?: string;
   jobs?: number;
   requireKvm?: boolean;
+  memory?: string;
+  kernelArg?: string[];
 }
 
 const program = new Command('capmatrix').description('Which privileges does this BPF program really need?');
@@ -40,6 +42,8 @@ program
     new Option('--jobs <n>', 'VMs at once (default: the number of cores)').argParser((v) => Number.parseInt(v, 10)),
   )
   .option('--require-kvm', 'fail unless KVM works here and every guest really ran on it (clocksource kvm-clock)')
+  .option('--memory <size>', 'guest memory (vng --memory)', '1G')
+  .option('--kernel-arg <arg...>', 'extra kernel command line arguments for every guest')
   .action(async (opts: MatrixCliOptions) => {
     const { runDir, results } = await runMatrix({
       kernel: opts.kernel,
@@ -48,6 +52,8 @@ program
       resultsDir: opts.results,
       jobs: opts.jobs,
       requireKvm: opts.requireKvm,
+      memory: opts.memory,
+      kernelArgs: opts.kernelArg,
     });
     process.stdout.write(`${renderGrid(results.cells)}\n`);
     process.stdout.write(`results: ${runDir}/results.json (report.md, report.html, junit.xml beside it)\n`);

@@ -49,7 +49,14 @@ function countCells(file: string): number {
 
 export async function runBoot(
   boot: Boot,
-  o: { runDir: string; accel: Accel; bootTimeoutSec?: number; onCells?: (done: number) => void },
+  o: {
+    runDir: string;
+    accel: Accel;
+    bootTimeoutSec?: number;
+    memory?: string;
+    kernelArgs?: string[];
+    onCells?: (done: number) => void;
+  },
 ): Promise<BootResult> {
   const bootDir = path.join(o.runDir, 'boots', boot.id);
   mkdirSync(bootDir, { recursive: true });
@@ -65,9 +72,9 @@ export async function runBoot(
     vmlinuz: boot.kernel.vmlinuz,
     accel: o.accel,
     cpus: 1, // TCG + SMP guests panic in text patching (virtme-ng-notes.md); one vCPU per guest
-    memory: '1G',
+    memory: o.memory ?? '1G',
     rwdir: bootDir,
-    append: [],
+    append: o.kernelArgs ?? [],
     command: ['node', GUEST_AGENT, planFile],
     deadlineSec: bootTimeoutSec + cellsSec + 60,
     consoleLog,

@@ -28,6 +28,9 @@ export interface MatrixOptions {
   catalog?: Catalog;
   /** The naive way, one boot per cell (the benchmark's comparison). */
   bootPerCell?: boolean;
+  /** Guest memory (vng --memory) and extra kernel command line arguments. */
+  memory?: string;
+  kernelArgs?: string[];
   bootTimeoutSec?: number;
   log?: (msg: string) => void;
 }
@@ -84,6 +87,8 @@ export async function runMatrix(o: MatrixOptions = {}): Promise<MatrixRun> {
         runDir,
         accel: accel.accel,
         bootTimeoutSec: o.bootTimeoutSec,
+        memory: o.memory,
+        kernelArgs: o.kernelArgs,
         onCells: (n) => progress.update(id, n),
       });
       results.cells.push(...done.cells);
