@@ -1,8 +1,8 @@
 // The terminal grid: per kernel and scenario, capability sets × sysctl values, coloured by verdict.
 import { styleText } from 'node:util';
-import { sysctlLabel } from '../dsl/expand.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
 import type { CellResult } from '../outcome/verdict.js';
+import { textTable } from './grid-layout.js';
 
 const COLOUR = { match: 'green', mismatch: 'red', 'infra-error': 'yellow' } as const;
 
@@ -21,33 +21,12 @@ export function renderGrid(cells: CellResult[], colour = process.stdout.isTTY): 
     groups.set(key, [...(groups.get(key) ?? []), c]);
   }
   for (const [title, group] of groups) {
-    const rows = [...new Set(group.map((c) => c.capsName))];
-    const cols = [...new Set(group.map((c) => sysctlLabel(c.sysctl) || 'default'))];
-    const at = (r: string, k: string) =>
-      group.find((c) => c.capsName === r && (sysctlLabel(c.sysctl) || 'default') === k);
-    const w0 = Math.max(8, ...rows.map((r) => r.length));
-    const widths = cols.map((k) =>
-      Math.max(
-        k.length,
-        ...rows.map((r) => {
-          const c = at(r, k);
-          return c ? cellText(c).length : 1;
-        }),
-      ),
-    );
     const who =
       group[0]?.context === 'userns'
         ? 'root parent, uid 65534 child in a user namespace'
         : 'uid 65534 with file capabilities; root = uid 0';
     out.push(`${title}  (${who})`);
-    out.push(`  ${'caps'.padEnd(w0)}  ${cols.map((k, i) => k.padEnd(widths[i] ?? 0)).join('  ')}`);
-    for (const r of rows) {
-      const line = cols.map((k, i) => {
-        const c = at(r, k);
-        return c ? paint(cellText(c).padEnd(widths[i] ?? 0), c) : '-'.padEnd(widths[i] ?? 0);
-      });
-      out.push(`  ${r.padEnd(w0)}  ${line.join('  ')}`);
-    }
+    out.push(...textTable(group, cellText, paint));
     out.push('');
   }
   const n = (v: CellResult['verdict']) => cells.filter((c) => c.verdict === v).length;

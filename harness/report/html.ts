@@ -1,10 +1,11 @@
 // report.html: a self-contained heatmap (no external assets). Per kernel and scenario, capability
 // sets × sysctls, coloured by outcome; mismatches outlined; each cell expands to expected vs
 // observed, stage, errno, detail (verifier lines), stderr, console excerpt and boot provenance.
-import { sysctlLabel } from '../dsl/expand.js';
+
 import { formatOutcome } from '../dsl/vocabulary.js';
 import type { CellResult } from '../outcome/verdict.js';
 import { crossKernelDiffs } from './cross-kernel.js';
+import { gridLayout } from './grid-layout.js';
 import type { RunResults } from './results-json.js';
 
 const esc = (s: unknown) =>
@@ -71,12 +72,11 @@ function cellDetails(c: CellResult, run: RunResults): string {
 }
 
 function gridHtml(cells: CellResult[], run: RunResults): string {
-  const rows = [...new Set(cells.map((c) => c.capsName))];
-  const cols = [...new Set(cells.map((c) => sysctlLabel(c.sysctl) || 'default'))];
+  const { rows, cols, at } = gridLayout(cells);
   const head = `<tr><th>caps</th>${cols.map((k) => `<th>${esc(k)}</th>`).join('')}</tr>`;
   const body = rows.map((r) => {
     const tds = cols.map((k) => {
-      const c = cells.find((x) => x.capsName === r && (sysctlLabel(x.sysctl) || 'default') === k);
+      const c = at(r, k);
       if (!c) return '<td></td>';
       const label = c.observed ? formatOutcome(c.observed) : 'infra-error';
       const cls = `cell ${outcomeClass(c)} ${c.verdict}`;

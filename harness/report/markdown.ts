@@ -1,8 +1,9 @@
 // report.md: fits $GITHUB_STEP_SUMMARY. Summary, per-kernel grids, mismatches, cross-kernel changes.
-import { sysctlLabel } from '../dsl/expand.js';
+
 import { formatOutcome } from '../dsl/vocabulary.js';
 import type { CellResult } from '../outcome/verdict.js';
 import { crossKernelDiffs } from './cross-kernel.js';
+import { gridLayout } from './grid-layout.js';
 import type { RunResults } from './results-json.js';
 
 const mark = { match: '', mismatch: ' ❌', 'infra-error': ' ⚠️' } as const;
@@ -15,12 +16,11 @@ function cellText(c: CellResult): string {
 }
 
 function grid(cells: CellResult[]): string[] {
-  const rows = [...new Set(cells.map((c) => c.capsName))];
-  const cols = [...new Set(cells.map((c) => sysctlLabel(c.sysctl) || 'default'))];
+  const { rows, cols, at } = gridLayout(cells);
   const lines = [`| caps | ${cols.join(' | ')} |`, `|---|${cols.map(() => '---').join('|')}|`];
   for (const r of rows) {
     const tds = cols.map((k) => {
-      const c = cells.find((x) => x.capsName === r && (sysctlLabel(x.sysctl) || 'default') === k);
+      const c = at(r, k);
       return c ? cellText(c) : '';
     });
     lines.push(`| ${r} | ${tds.join(' | ')} |`);
