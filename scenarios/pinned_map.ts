@@ -14,6 +14,8 @@ const axes: Scenario['axes'] = {
 /** Root mounts bpffs (virtme-ng does not), lets others traverse it and pins the map with `mode`. */
 function rootPins(mode: string) {
   return {
+    // bpffs and the pin stay for the scenario's consecutive cells: they only read and add to it
+    setupScope: 'group' as const,
     setup: [
       ['mount', '-t', 'bpf', 'bpf', '/sys/fs/bpf'],
       ['chmod', '0755', '/sys/fs/bpf'],

@@ -81,6 +81,7 @@ export default [
     sample: 'trace_output',
     description: "the talk's second fix (l.965): root makes the tracefs id readable before the run",
     args: ['tracepoint'],
+    setupScope: 'group',
     setup: [
       ['chmod', 'o+x', TRACEFS, `${TRACEFS}/events`, `${TRACEFS}/events/syscalls`, TP_DIR],
       ['chmod', 'o+r', `${TP_DIR}/id`],

@@ -6,6 +6,7 @@ import { defineScenario, type Scenario } from '../harness/dsl/scenario.js';
 // The loader's own traffic comes from a ping socket; that needs the gid in ping_group_range,
 // which is not what this matrix is about, so root opens it for the cell and closes it after.
 const pingSocket = {
+  setupScope: 'group' as const,
   setup: [['sysctl', '-q', '-w', 'net.ipv4.ping_group_range=0 2147483647']],
   teardown: [['sysctl', '-q', '-w', 'net.ipv4.ping_group_range=1 0']],
 };

@@ -24,6 +24,7 @@ export interface Cell {
   args: string[];
   setup: string[][];
   teardown: string[][];
+  setupScope: 'cell' | 'group';
   timeoutSec: number;
   /** Runs in a boot of its own (the scenario's `isolate`). */
   isolate: boolean;
@@ -70,6 +71,7 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
         args: s.args ?? [],
         setup: s.setup ?? [],
         teardown: s.teardown ?? [],
+        setupScope: s.setupScope ?? 'cell',
         timeoutSec: s.timeoutSec ?? 60,
         isolate: s.isolate ?? false,
         rules: s.expect,

@@ -41,6 +41,10 @@ export interface Scenario {
   setup?: string[][];
   /** Commands run as root after each cell, to undo `setup`. */
   teardown?: string[][];
+  /** 'cell' (default): setup and teardown around every cell. 'group': once around each run of
+   * consecutive cells of the scenario in a boot (one per sysctl phase), for setup that the cells
+   * do not change and that costs more than the cells (mounting bpffs, say). */
+  setupScope?: 'cell' | 'group';
   /** Where the BPF calls are made: the initial namespaces, or a user namespace the sample
    * enters itself (the token demo). Recorded in every cell. */
   context?: 'host' | 'userns';

@@ -29,6 +29,7 @@ const schema = z.strictObject({
   args: z.array(z.string()).optional(),
   setup: z.array(z.array(z.string()).min(1)).optional(),
   teardown: z.array(z.array(z.string()).min(1)).optional(),
+  setupScope: z.enum(['cell', 'group']).optional(),
   context: z.enum(['host', 'userns']).optional(),
   isolate: z.boolean().optional(),
   timeoutSec: z.number().positive().max(600).optional(),

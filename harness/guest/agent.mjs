@@ -15,7 +15,7 @@ const PATH_ENV = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /**
  * @typedef {{ id: string, sample: string, binary: string, caps: string[] | 'root', capNumbers: number[],
  *   uid: number, sysctl: Record<string, number>, args: string[], setup: string[][], teardown: string[][],
- *   timeoutSec: number }} PlanCell
+ *   setupScope: 'cell' | 'group', scenario: string, timeoutSec: number }} PlanCell
  * @typedef {{ schemaVersion: 1, bootId: string, results: string, recordSysctls: string[], cells: PlanCell[] }} Plan
  */
 
@@ -298,6 +298,22 @@ async function resetState(pgid) {
 /** @type {number | undefined} */
 let lastPgid;
 let lastTeardownMs = 0;
+/** A scenario whose setup covers a run of consecutive cells (setupScope 'group'): it is set up
+ * before the first of them and torn down after the last. @type {{ scenario: string, teardown: string[][] } | null} */
+let activeGroup = null;
+
+/** (A function, so that type narrowing at the top level does not assume it stays null.) */
+const groupScenario = () => activeGroup?.scenario;
+
+/** Tears down the active group's setup; returns the time it took. */
+function endGroup() {
+  if (!activeGroup) return 0;
+  const t = performance.now();
+  const err = runRootCommands(activeGroup.teardown, '');
+  if (err) teardownErrors.push({ id: `group ${activeGroup.scenario}`, err });
+  activeGroup = null;
+  return Math.round(performance.now() - t);
+}
 
 /** @param {PlanCell} cell */
 async function runCell(cell) {
@@ -320,9 +336,17 @@ async function runCell(cell) {
     const prepErr = prepareBinary(cell, file);
     if (prepErr) return infra(prepErr);
     const tPrep = performance.now();
-    tornDown = false;
-    const setupErr = runRootCommands(cell.setup, file);
-    if (setupErr) return infra(`setup: ${setupErr}`);
+    if (cell.setupScope === 'group') {
+      if (activeGroup?.scenario !== cell.scenario) {
+        const setupErr = runRootCommands(cell.setup, file);
+        activeGroup = { scenario: cell.scenario, teardown: cell.teardown };
+        if (setupErr) return infra(`setup: ${setupErr}`);
+      }
+    } else {
+      tornDown = false;
+      const setupErr = runRootCommands(cell.setup, file);
+      if (setupErr) return infra(`setup: ${setupErr}`);
+    }
     const tSetup = performance.now();
     let args;
     try {
@@ -403,7 +427,7 @@ async function runCell(cell) {
 /** @type {{ id: string, err: string }[]} */
 const teardownErrors = [];
 emit(provenance());
-for (const cell of plan.cells) {
+for (const [i, cell] of plan.cells.entries()) {
   emit({ type: 'cell-start', id: cell.id, t: Date.now() });
   /** @type {any} */
   let result;
@@ -412,7 +436,10 @@ for (const cell of plan.cells) {
   } catch (e) {
     result = { infraError: `agent: ${/** @type {Error} */ (e).stack ?? e}`, observed: null, durationMs: 0 };
   }
-  result.teardownMs = lastTeardownMs;
+  // the group's setup ends after its last consecutive cell
+  const next = plan.cells[i + 1];
+  const groupTeardownMs = next?.setupScope === 'group' && next.scenario === groupScenario() ? 0 : endGroup();
+  result.teardownMs = lastTeardownMs + groupTeardownMs;
   const t = performance.now();
   const reset = await resetState(lastPgid);
   result.resetMs = Math.round(performance.now() - t);

@@ -29,6 +29,8 @@ export function guestPlan(boot: Boot, resultsFile: string) {
       args: c.args,
       setup: c.setup,
       teardown: c.teardown,
+      setupScope: c.setupScope,
+      scenario: c.scenario,
       timeoutSec: c.timeoutSec,
     })),
   };
