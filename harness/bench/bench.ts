@@ -23,7 +23,9 @@ const NAIVE_CELLS = [
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s[Math.floor((s.length - 1) / 2)] ?? 0) : 0;
+  if (s.length === 0) return 0;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 };
 const p95 = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
