@@ -1,6 +1,15 @@
 // What a provider leaves in the cache: an extracted kernel tree vng can boot, and kernel.json.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { CACHE_DIR } from '../paths.js';
 
@@ -74,4 +83,28 @@ export function finishTree(dir: string): { vmlinuz: string; release: string } {
   mkdirSync(boot, { recursive: true });
   symlinkSync(`../lib/modules/${rel}/vmlinuz`, path.join(boot, `vmlinuz-${rel}`));
   return { vmlinuz: path.join(boot, `vmlinuz-${rel}`), release: rel };
+}
+
+/** Moves a finished extraction (tmp) into the kernel's cache directory, makes it bootable and
+ * records kernel.json; `version(release)` gives the upstream version for the gates. */
+export function installTree(
+  tmp: string,
+  id: string,
+  version: (release: string) => string,
+  source: KernelInfo['source'],
+): KernelInfo {
+  const dir = kernelDir(id);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+  const { vmlinuz, release } = finishTree(dir);
+  const info: KernelInfo = {
+    id,
+    release,
+    version: version(release),
+    vmlinuz,
+    vmlinuzSha256: sha256Of(vmlinuz),
+    source,
+  };
+  writeKernelInfo(info);
+  return info;
 }

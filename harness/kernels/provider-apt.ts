@@ -5,14 +5,14 @@
 // linux-modules-*. One rule covers all three: the image package plus the linux-binary/-modules
 // packages it depends on.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { CACHE_DIR } from '../paths.js';
 import { compareVersions } from '../version.js';
 import { archiveMirror } from './apt-sources.js';
 import type { AptKernelEntry } from './catalog.js';
 import { DebianArchive, type Stanza, UBUNTU_KEYRING, VerificationError } from './debian-archive.js';
-import { finishTree, type KernelInfo, kernelDir, type SourceFile, sha256Of, writeKernelInfo } from './kernel-info.js';
+import { installTree, type KernelInfo, kernelDir, type SourceFile } from './kernel-info.js';
 
 function imagePattern(entry: AptKernelEntry): RegExp {
   const series = entry.series.replace('.', '\\.');
@@ -103,19 +103,13 @@ export async function fetchAptKernel(entry: AptKernelEntry, log: (msg: string) =
       from: p.get('Filename') ?? '',
     });
   }
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(tmp, dir);
-  const { vmlinuz, release } = finishTree(dir);
-  const info: KernelInfo = {
-    id: entry.id,
-    release,
-    version: upstreamVersion(image.get('Version') ?? release),
-    vmlinuz,
-    vmlinuzSha256: sha256Of(vmlinuz),
-    source: { provider: entry.provider, archive: entry.provider, suite: entry.suite, files },
-  };
-  writeKernelInfo(info);
-  log(`kernel ${entry.id}: ready (${release})`);
+  const info = installTree(tmp, entry.id, (release) => upstreamVersion(image.get('Version') ?? release), {
+    provider: entry.provider,
+    archive: entry.provider,
+    suite: entry.suite,
+    files,
+  });
+  log(`kernel ${entry.id}: ready (${info.release})`);
   return info;
 }
 

@@ -2,13 +2,13 @@
 // kernels no apt archive here has, e.g. Ubuntu's 6.14). `{debian}` and `{ubuntu}` in a URL are the
 // archive base URLs from the machine's apt sources, so the catalog names no mirror.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { CACHE_DIR } from '../paths.js';
 import { archiveMirror } from './apt-sources.js';
 import type { UrlKernelEntry } from './catalog.js';
 import { checkSha256, download, sha256File } from './debian-archive.js';
-import { finishTree, type KernelInfo, kernelDir, type SourceFile, sha256Of, writeKernelInfo } from './kernel-info.js';
+import { installTree, type KernelInfo, kernelDir, type SourceFile } from './kernel-info.js';
 import { extractDeb } from './provider-apt.js';
 
 export function expandUrl(url: string): string {
@@ -36,18 +36,7 @@ export async function fetchUrlKernel(entry: UrlKernelEntry, log: (msg: string) =
     }
     files.push({ name, sha256: f.sha256, from: f.url });
   }
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(tmp, dir);
-  const { vmlinuz, release } = finishTree(dir);
-  const info: KernelInfo = {
-    id: entry.id,
-    release,
-    version: entry.version,
-    vmlinuz,
-    vmlinuzSha256: sha256Of(vmlinuz),
-    source: { provider: 'url', files },
-  };
-  writeKernelInfo(info);
-  log(`kernel ${entry.id}: ready (${release})`);
+  const info = installTree(tmp, entry.id, () => entry.version, { provider: 'url', files });
+  log(`kernel ${entry.id}: ready (${info.release})`);
   return info;
 }
