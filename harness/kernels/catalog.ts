@@ -57,8 +57,6 @@ export type AptKernelEntry = z.infer<typeof aptEntry>;
 export type UrlKernelEntry = z.infer<typeof urlEntry>;
 export type LocalKernelEntry = z.infer<typeof localEntry>;
 export type BuildKernelEntry = z.infer<typeof buildEntry>;
-/** Kept for callers that only deal with Debian's archive. */
-export type DebianKernelEntry = AptKernelEntry;
 
 const catalogSchema = z.strictObject({
   $comment: z.string().optional(),

@@ -1,5 +1,5 @@
 // What a provider leaves in the cache: an extracted kernel tree vng can boot, and kernel.json.
-import { createHash } from 'node:crypto';
+
 import {
   existsSync,
   mkdirSync,
@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { CACHE_DIR } from '../paths.js';
+import { sha256File } from './debian-archive.js';
 
 export interface SourceFile {
   name: string;
@@ -35,10 +36,6 @@ export interface KernelInfo {
 
 export function kernelDir(id: string): string {
   return path.join(CACHE_DIR, 'kernels', id);
-}
-
-export function sha256Of(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
 export function readKernelInfo(id: string): KernelInfo | undefined {
@@ -102,7 +99,7 @@ export function installTree(
     release,
     version: version(release),
     vmlinuz,
-    vmlinuzSha256: sha256Of(vmlinuz),
+    vmlinuzSha256: sha256File(vmlinuz),
     source,
   };
   writeKernelInfo(info);

@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../paths.js';
 import type { BuildKernelEntry, LocalKernelEntry } from './catalog.js';
-import { bzImageRelease, type KernelInfo, kernelDir, sha256Of, writeKernelInfo } from './kernel-info.js';
+import { sha256File } from './debian-archive.js';
+import { bzImageRelease, type KernelInfo, kernelDir, writeKernelInfo } from './kernel-info.js';
 
 function linkTree(id: string, image: string, modules: string | undefined, provider: string, from: string): KernelInfo {
   if (!existsSync(image)) throw new Error(`kernel ${id}: ${image} does not exist`);
@@ -27,8 +28,8 @@ function linkTree(id: string, image: string, modules: string | undefined, provid
     release,
     version: /^(\d+\.\d+(\.\d+)?)/.exec(release)?.[1] ?? release,
     vmlinuz,
-    vmlinuzSha256: sha256Of(vmlinuz),
-    source: { provider, files: [{ name: path.basename(image), sha256: sha256Of(image), from }] },
+    vmlinuzSha256: sha256File(vmlinuz),
+    source: { provider, files: [{ name: path.basename(image), sha256: sha256File(image), from }] },
   };
   writeKernelInfo(info);
   return info;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { CACHE_DIR } from '../paths.js';
 import type { KernelEntry } from './catalog.js';
 import { sha256File } from './debian-archive.js';
-import { type KernelInfo, readKernelInfo, sha256Of } from './kernel-info.js';
+import { type KernelInfo, readKernelInfo } from './kernel-info.js';
 import { fetchAptKernel } from './provider-apt.js';
 import { buildKernel, fetchLocalKernel } from './provider-local.js';
 import { fetchUrlKernel } from './provider-url.js';
@@ -47,7 +47,7 @@ export function verifyKernel(entry: KernelEntry): string[] {
   const info = readKernelInfo(entry.id);
   if (!info) return [`${entry.id}: not in the cache (capmatrix kernels fetch ${entry.id})`];
   const problems: string[] = [];
-  if (sha256Of(info.vmlinuz) !== info.vmlinuzSha256)
+  if (sha256File(info.vmlinuz) !== info.vmlinuzSha256)
     problems.push(`${info.vmlinuz}: image changed since it was extracted`);
   for (const f of info.source.files) {
     const candidates = [
