@@ -40,6 +40,8 @@ export const STAGES = [
   'map_update',
   'traffic',
   'run',
+  // the fault sample's privilege-escalation attempts (test/fixtures/scenarios)
+  'escape',
 ] as const;
 export type Stage = (typeof STAGES)[number];
 

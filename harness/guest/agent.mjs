@@ -1,8 +1,12 @@
 // capmatrix guest agent: runs once per boot, as root, inside the VM (plain Node, no
 // dependencies: the guest sees the host's filesystem, not its node_modules build step).
 // For each cell of the plan: set sysctls, copy the sample to a fresh /tmp dir, setcap exactly
-// the cell's capabilities, verify them, run the sample as uid 65534 through setpriv, and
-// append one JSON line to the results file (fsync'd) before the next cell starts.
+// the cell's capabilities, verify them, run the sample as uid 65534 through setpriv, read the
+// running sample's uid and capabilities from /proc/<pid>/status (it stops itself once for that),
+// and append one JSON line to the results file (fsync'd) before the next cell starts.
+// A cell the agent cannot judge is an infra error with its kind: setup-failed, caps-not-applied,
+// cell-timeout, no-result (the host adds the kinds it alone can see: boot-timeout, kernel-panic,
+// agent-crash).
 // Usage: node agent.mjs <plan.json>
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,7 +17,7 @@ const RESULT_PREFIX = 'CAPMATRIX_RESULT ';
 const PATH_ENV = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
- * @typedef {{ id: string, sample: string, binary: string, caps: string[] | 'root', capNumbers: number[],
+ * @typedef {{ id: string, key: string, sample: string, binary: string, caps: string[] | 'root', capNumbers: number[],
  *   uid: number, sysctl: Record<string, number>, args: string[], setup: string[][], teardown: string[][],
  *   setupScope: 'cell' | 'group', scenario: string, timeoutSec: number }} PlanCell
  * @typedef {{ schemaVersion: 1, bootId: string, results: string, recordSysctls: string[], cells: PlanCell[] }} Plan
@@ -171,6 +175,7 @@ function runRootCommands(cmds, sample) {
 }
 
 /** Copies the sample and gives it exactly the cell's file capabilities; returns an infra error or null.
+ * @returns {{ kind: string, detail: string } | null}
  * @param {PlanCell} cell @param {string} file */
 function prepareBinary(cell, file) {
   fs.copyFileSync(cell.binary, file);
@@ -182,11 +187,53 @@ function prepareBinary(cell, file) {
   }
   const text = `${cell.caps.map((c) => c.toLowerCase()).join(',')}+ep`;
   const r = run('setcap', [text, file]);
-  if (!r.ok) return `setcap ${text}: ${r.out}`;
+  if (!r.ok) return { kind: 'setup-failed', detail: `setcap ${text}: ${r.out}` };
   const got = parseGetcap(run('getcap', [file]).out).caps;
   const want = [...cell.caps].sort();
-  if (got.join(',') !== want.join(',')) return `getcap shows [${got.join(',')}], the cell asks for [${want.join(',')}]`;
+  if (got.join(',') !== want.join(','))
+    return { kind: 'caps-not-applied', detail: `getcap shows [${got.join(',')}], the cell asks for [${want.join(',')}]` };
   return null;
+}
+
+/** Fields of /proc/<pid>/status, or null when the process is gone. @param {number} pid */
+function procStatus(pid) {
+  const text = readTrim(`/proc/${pid}/status`);
+  if (text === null) return null;
+  /** @type {Record<string, string>} */
+  const f = {};
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) f[line.slice(0, i)] = line.slice(i + 1).trim();
+  }
+  return f;
+}
+
+/** /proc/<pid>/stat's state letter ('T' = stopped), or null when gone. @param {number} pid */
+function procState(pid) {
+  const stat = readTrim(`/proc/${pid}/stat`);
+  return stat === null ? null : (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? null);
+}
+
+/**
+ * The samples stop themselves (SIGSTOP in cm_init) when CAPMATRIX_HANDSHAKE is set: the agent
+ * then reads what the kernel says the process holds, not what the sample reports, and lets it
+ * go on. Returns the status fields, or null when the process ended without stopping.
+ * @param {import('node:child_process').ChildProcess} child
+ */
+async function handshake(child) {
+  const pid = child.pid;
+  if (!pid) return null;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) return null;
+    const state = procState(pid);
+    if (state === null) return null;
+    if (state === 'T') {
+      const status = procStatus(pid);
+      process.kill(pid, 'SIGCONT');
+      return status;
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
 }
 
 /** @param {PlanCell} cell @param {string} file @param {string} cwd */
@@ -208,7 +255,7 @@ function execSample(cell, file, cwd) {
     const started = performance.now();
     const child = spawn(argv[0] ?? file, argv.slice(1), {
       cwd,
-      env: { PATH: PATH_ENV, HOME: cwd, CAPMATRIX_CELL: cell.id },
+      env: { PATH: PATH_ENV, HOME: cwd, CAPMATRIX_CELL: cell.id, CAPMATRIX_HANDSHAKE: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // own process group, so a timeout kills whatever the sample started
     });
@@ -230,9 +277,11 @@ function execSample(cell, file, cwd) {
     child.on('error', (e) => {
       stderr += `\nspawn: ${e.message}`;
     });
-    child.on('close', (code, signal) => {
+    const status = handshake(child);
+    child.on('close', async (code, signal) => {
       clearTimeout(timer);
       resolve({
+        status: await status,
         code,
         signal,
         stdout,
@@ -318,13 +367,15 @@ function endGroup() {
 /** @param {PlanCell} cell */
 async function runCell(cell) {
   const t0 = performance.now();
-  const infra = (/** @type {string} */ detail) => ({
+  const infra = (/** @type {string} */ kind, /** @type {string} */ detail, extra = {}) => ({
+    ...extra,
+    infraKind: kind,
     infraError: detail,
     observed: null,
     durationMs: Math.round(performance.now() - t0),
   });
   const sysErr = applySysctls(cell.sysctl);
-  if (sysErr) return infra(sysErr);
+  if (sysErr) return infra('setup-failed', sysErr);
   const tSysctl = performance.now();
   const dir = fs.mkdtempSync('/tmp/capmatrix-cell-');
   let tornDown = true;
@@ -334,25 +385,25 @@ async function runCell(cell) {
     fs.chmodSync(dir, 0o755);
     const file = path.join(dir, cell.sample);
     const prepErr = prepareBinary(cell, file);
-    if (prepErr) return infra(prepErr);
+    if (prepErr) return infra(prepErr.kind, prepErr.detail);
     const tPrep = performance.now();
     if (cell.setupScope === 'group') {
       if (activeGroup?.scenario !== cell.scenario) {
         const setupErr = runRootCommands(cell.setup, file);
         activeGroup = { scenario: cell.scenario, teardown: cell.teardown };
-        if (setupErr) return infra(`setup: ${setupErr}`);
+        if (setupErr) return infra('setup-failed', `setup: ${setupErr}`);
       }
     } else {
       tornDown = false;
       const setupErr = runRootCommands(cell.setup, file);
-      if (setupErr) return infra(`setup: ${setupErr}`);
+      if (setupErr) return infra('setup-failed', `setup: ${setupErr}`);
     }
     const tSetup = performance.now();
     let args;
     try {
       args = cell.args.map((a) => expand(a, file));
     } catch (e) {
-      return infra(`args: ${/** @type {Error} */ (e).message}`);
+      return infra('setup-failed', `args: ${/** @type {Error} */ (e).message}`);
     }
     // the harness's own fixed cost before the sample runs; the scenario's setup is counted apart
     const overheadMs = Math.round(tPrep - t0 + (performance.now() - tSetup));
@@ -374,40 +425,50 @@ async function runCell(cell) {
       exit: { code: r.code, signal: r.signal },
       stderrTail,
     };
-    if (r.timedOut || !line) {
-      const why = r.timedOut
-        ? `killed after the ${cell.timeoutSec}s cell timeout`
-        : `exited without a CAPMATRIX_RESULT line (exit code ${r.code}, signal ${r.signal})`;
-      return {
-        ...base,
-        observed: {
-          outcome: r.timedOut ? 'timeout' : 'no-result',
-          stage: 'run',
-          errno: null,
-          detail: `${why}; stderr: ${stderrTail.slice(-600)}`,
-        },
-        durationMs: Math.round(performance.now() - t0),
-      };
+    if (r.timedOut) return infra('cell-timeout', `killed after the ${cell.timeoutSec}s cell timeout`, base);
+    if (!line) {
+      return infra(
+        'no-result',
+        `exited without a CAPMATRIX_RESULT line (exit code ${r.code}, signal ${r.signal}); stderr: ${stderrTail.slice(-600)}`,
+        base,
+      );
     }
     /** @type {any} */
     let res;
     try {
       res = JSON.parse(line.slice(RESULT_PREFIX.length));
     } catch {
-      return infra(`unparsable result line: ${line.slice(0, 300)}`);
+      return infra('no-result', `unparsable result line: ${line.slice(0, 300)}`, base);
     }
-    // The process must really have run as the cell's uid with exactly the cell's capabilities.
+    // The process must really have run as the cell's uid with exactly the cell's capabilities:
+    // first what the kernel showed while it ran, then what it saw itself when it reported.
     const wantMask = cell.uid === 0 ? BigInt(`0x${ownStatus('CapEff') ?? '0'}`) : capMask(cell.capNumbers);
-    const gotMask = /^[0-9a-f]+$/i.test(res.capEff ?? '') ? BigInt(`0x${res.capEff}`) : -1n;
-    if (res.uid !== cell.uid || gotMask !== wantMask) {
+    const want = `uid ${cell.uid}, CapEff ${wantMask.toString(16).padStart(16, '0')}`;
+    const st = r.status;
+    if (!st) return infra('caps-not-applied', `the sample never stopped for the capability check (${want})`, base);
+    const uids = (st.Uid ?? '').split(/\s+/).map(Number);
+    const hexMask = (/** @type {string | undefined} */ v) => (/^[0-9a-f]+$/i.test(v ?? '') ? BigInt(`0x${v}`) : -1n);
+    if (uids.length !== 4 || uids.some((u) => u !== cell.uid) || hexMask(st.CapEff) !== wantMask) {
       return infra(
-        `sample ran as uid ${res.uid} with CapEff ${res.capEff}; the cell asks for uid ${cell.uid}, CapEff ${wantMask.toString(16).padStart(16, '0')}`,
+        'caps-not-applied',
+        `/proc/<pid>/status of the running sample: Uid ${st.Uid}, CapEff ${st.CapEff}; the cell asks for ${want}`,
+        base,
       );
     }
-    const { outcome, stage, errno, detail, uid: _uid, capEff, ...extra } = res;
+    if (cell.uid !== 0 && (hexMask(st.CapInh) !== 0n || hexMask(st.CapAmb) !== 0n)) {
+      return infra('caps-not-applied', `inheritable ${st.CapInh} / ambient ${st.CapAmb} capabilities are not empty`, base);
+    }
+    if (res.uid !== cell.uid || hexMask(res.capEff) !== wantMask) {
+      return infra(
+        'caps-not-applied',
+        `the sample reported uid ${res.uid} with CapEff ${res.capEff} when it finished; the cell asks for ${want}`,
+        base,
+      );
+    }
+    const { outcome, stage, errno, detail, uid: _uid, capEff: _capEff, ...extra } = res;
     return {
       ...base,
-      capEff,
+      capEff: st.CapEff,
       observed: { outcome, stage, errno, detail, ...(Object.keys(extra).length ? { data: extra } : {}) },
       durationMs: Math.round(performance.now() - t0),
     };
@@ -428,13 +489,18 @@ async function runCell(cell) {
 const teardownErrors = [];
 emit(provenance());
 for (const [i, cell] of plan.cells.entries()) {
-  emit({ type: 'cell-start', id: cell.id, t: Date.now() });
+  emit({ type: 'cell-start', id: cell.id, key: cell.key, t: Date.now() });
   /** @type {any} */
   let result;
   try {
     result = await runCell(cell);
   } catch (e) {
-    result = { infraError: `agent: ${/** @type {Error} */ (e).stack ?? e}`, observed: null, durationMs: 0 };
+    result = {
+      infraKind: 'agent-crash',
+      infraError: `agent: ${/** @type {Error} */ (e).stack ?? e}`,
+      observed: null,
+      durationMs: 0,
+    };
   }
   // the group's setup ends after its last consecutive cell
   const next = plan.cells[i + 1];
@@ -447,6 +513,7 @@ for (const [i, cell] of plan.cells.entries()) {
   emit({
     type: 'cell',
     id: cell.id,
+    key: cell.key,
     // every sysctl some cell of this boot sets, as it stood for this cell
     sysctlNow: Object.fromEntries(Object.keys({ ...bootSysctls, ...cell.sysctl }).map((k) => [k, readSysctl(k)])),
     ...result,
