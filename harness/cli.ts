@@ -48,7 +48,7 @@ program
     const { runDir, results } = await runMatrix({
       kernel: opts.kernel,
       scenarios: opts.scenario?.split(',').map((s) => s.trim()),
-      cells: opts.cells ? new RegExp(opts.cells) : undefined,
+      cells: opts.cells,
       resultsDir: opts.results,
       jobs: opts.jobs,
       requireKvm: opts.requireKvm,

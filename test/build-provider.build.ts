@@ -23,7 +23,7 @@ test(
     );
     const { results } = await runMatrix({
       catalog,
-      cells: /^sockex1\/(NET_RAW\+BPF|none)\/ubd=2$/,
+      cells: '^sockex1/(NET_RAW\\+BPF|none)/ubd=2$',
       resultsDir: mkdtempSync(path.join(os.tmpdir(), 'capmatrix-build-')),
       log: (m) => process.stderr.write(`${m}\n`),
     });

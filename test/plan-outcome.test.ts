@@ -5,9 +5,10 @@ import { describe, expect, test } from 'vitest';
 import { expandScenario } from '../harness/dsl/expand.js';
 import type { Scenario } from '../harness/dsl/scenario.js';
 import type { KernelInfo } from '../harness/kernels/kernel-info.js';
+import { type Attempt, type InfraKind, runSettled, verdictOver } from '../harness/outcome/attempts.js';
 import { readGuestRecords } from '../harness/outcome/guest-records.js';
-import { cellResults, panicExcerpt, verdictOf } from '../harness/outcome/verdict.js';
-import { checkPhaseOrder, planBoots } from '../harness/plan/plan.js';
+import { bootAttempts, finalizeCell, panicExcerpt } from '../harness/outcome/verdict.js';
+import { checkPhaseOrder, planBoots, runsOf } from '../harness/plan/plan.js';
 import { exitCodeFor, renderGrid } from '../harness/report/grid.js';
 import type { VmRun } from '../harness/vm/run-vm.js';
 
@@ -55,33 +56,73 @@ describe('planner', () => {
 describe('outcome', () => {
   const [boot] = planBoots(expandScenario(scenario, 'scenarios/s.ts'), [kernel]);
   if (!boot) throw new Error('no boot');
+  const runs = runsOf(boot.cells);
   const vm: VmRun = { argv: [], pgid: 0, exitCode: 255, signal: null, ended: 'exited', wallMs: 1, bootMs: 1 };
+  const attempt = (over: Partial<Attempt>): Attempt => ({
+    key: 'k#1',
+    kernel: 'debian-6.12',
+    cellId: 'c',
+    rep: 1,
+    boot: 'b1',
+    ran: true,
+    observed: { outcome: 'EPERM', stage: 'probe', errno: 1, detail: '' },
+    durationMs: 1,
+    ...over,
+  });
+  const infra = (kind: InfraKind, ran = true) => attempt({ observed: null, infraKind: kind, ran });
+  const EPERM = { outcome: 'EPERM', stage: 'probe' };
 
   test.each([
-    [{ outcome: 'EPERM', stage: 'probe' }, { outcome: 'EPERM', stage: 'probe' }, 'match'],
-    [{ outcome: 'EPERM', stage: 'prog_load' }, { outcome: 'EPERM', stage: 'probe' }, 'mismatch'],
-    [{ outcome: 'ok', stage: 'run' }, { outcome: 'EPERM', stage: 'probe' }, 'mismatch'],
-  ] as const)('verdict of %o against %o is %s', (obs, exp, want) => {
-    expect(verdictOf({ ...obs, errno: 1, detail: '' }, exp)).toBe(want);
+    ['one matching outcome', [attempt({})], 'match', undefined],
+    [
+      'one other outcome',
+      [attempt({ observed: { outcome: 'ok', stage: 'run', errno: 0, detail: '' } })],
+      'mismatch',
+      undefined,
+    ],
+    ['a timeout, then the same timeout', [infra('cell-timeout'), infra('cell-timeout')], 'infra-error', 'cell-timeout'],
+    ['a panic, then a match: the outcome changed', [infra('kernel-panic'), attempt({})], 'flaky', undefined],
+    [
+      'repeats that disagree',
+      [attempt({}), attempt({ rep: 2, observed: { outcome: 'EACCES', stage: 'run', errno: 13, detail: '' } })],
+      'flaky',
+      undefined,
+    ],
+    ['a boot timeout (never ran), then a match', [infra('boot-timeout', false), attempt({})], 'match', undefined],
+    ['two boot timeouts', [infra('boot-timeout', false), infra('boot-timeout', false)], 'infra-error', 'boot-timeout'],
+  ] as const)('%s → %s', (_what, attempts, verdict, kind) => {
+    expect(verdictOver([...attempts], EPERM)).toEqual({ verdict, ...(kind ? { infraKind: kind } : {}) });
   });
 
-  test('cells the guest never finished become infra errors that say why; a panic is quoted', () => {
+  test.each([
+    [[], 1, false],
+    [[attempt({})], 1, true],
+    [[infra('agent-crash')], 1, false],
+    [[infra('agent-crash')], 0, true],
+    [[infra('agent-crash'), infra('agent-crash')], 1, true],
+    [[infra('agent-crash'), attempt({})], 1, true],
+  ] as const)('settled(%j, retries %d) = %s', (attempts, retries, want) => {
+    expect(runSettled([...attempts], retries)).toBe(want);
+  });
+
+  test('a boot that panicked: finished cells kept, the running one kernel-panic, the rest not charged', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-test-'));
     const file = path.join(dir, 'guest-results.jsonl');
-    const [first, second] = boot.cells;
-    if (!first || !second) throw new Error('cells');
+    const [first, second] = runs;
+    if (!first || !second) throw new Error('runs');
     writeFileSync(
       file,
       [
         JSON.stringify({ type: 'provenance', release: kernel.release }),
-        JSON.stringify({ type: 'cell-start', id: first.id }),
+        JSON.stringify({ type: 'cell-start', id: first.cell.id, key: first.key }),
         JSON.stringify({
           type: 'cell',
-          id: first.id,
+          id: first.cell.id,
+          key: first.key,
           observed: { outcome: 'EPERM', stage: 'probe', errno: 1, detail: 'd' },
           durationMs: 5,
         }),
-        JSON.stringify({ type: 'cell-start', id: second.id }),
+        JSON.stringify({ type: 'cell-start', id: second.cell.id, key: second.key }),
         '{"type":"cell","id":"torn', // the VM died mid-write
       ].join('\n'),
     );
@@ -89,26 +130,42 @@ describe('outcome', () => {
     expect(records.garbage).toBe(1);
     const console = 'boot\n[ 9.1] Kernel panic - not syncing: Fatal exception\n[ 9.2] trace';
     expect(panicExcerpt(console)).toContain('Kernel panic');
-    const results = cellResults(boot.cells, records, vm, boot.id, console);
-    expect(results[0]?.verdict).toBe('match');
-    expect(results[1]?.verdict).toBe('infra-error');
-    expect(results[1]?.infraError).toMatch(/the VM ended while this cell ran .*Kernel panic/);
-    expect(results[2]?.infraError).toMatch(/^not run: the VM ended before this cell/);
+    const attempts = bootAttempts(runs, records, vm, boot.id, console);
+    expect(attempts.map((a) => [a.key, a.infraKind ?? 'ok'])).toEqual([
+      [first.key, 'ok'],
+      [second.key, 'kernel-panic'],
+    ]);
+    expect(attempts[1]?.infraError).toMatch(/the kernel panicked while this cell ran: .*Kernel panic/);
+    // without a panic in the console the agent died
+    expect(bootAttempts(runs, records, vm, boot.id, 'clean')[1]?.infraKind).toBe('agent-crash');
+    // an interrupted boot charges nobody
+    expect(bootAttempts(runs, records, { ...vm, ended: 'interrupted' }, boot.id, console)).toHaveLength(1);
+    const results = [
+      finalizeCell(first.cell, [attempts[0] as Attempt]),
+      finalizeCell(second.cell, [attempts[1] as Attempt]),
+    ];
+    expect(results.map((r) => r.verdict)).toEqual(['match', 'infra-error']);
+    expect(results[1]?.infraKind).toBe('kernel-panic');
     expect(exitCodeFor(results)).toBe(2);
     const grid = renderGrid(results, false);
-    expect(grid).toContain('INFRA');
-    expect(grid).toMatch(/6 cells: 1 match, 0 mismatch, 5 infra-error/);
+    expect(grid).toContain('INFRA:kernel-panic');
+    expect(grid).toMatch(/2 cells: 1 match, 0 mismatch, 0 flaky, 1 infra-error/);
   });
 
-  test('a boot whose agent never started explains that', () => {
-    const results = cellResults(
-      boot.cells,
-      readGuestRecords('/nonexistent'),
-      { ...vm, ended: 'boot-timeout' },
-      'b',
-      '',
-    );
-    expect(results.every((r) => r.infraError?.startsWith('the guest agent never started (VM boot-timeout'))).toBe(true);
+  test('a boot whose agent never started charges every run with the boot failure', () => {
+    const attempts = bootAttempts(runs, readGuestRecords('/nonexistent'), { ...vm, ended: 'boot-timeout' }, 'b', '');
+    expect(attempts).toHaveLength(runs.length);
+    expect(attempts.every((a) => a.infraKind === 'boot-timeout' && !a.ran)).toBe(true);
+    expect(attempts[0]?.infraError).toMatch(/^the guest agent never started \(VM boot-timeout/);
+  });
+
+  test('--repeat puts the runs of a cell next to each other, so the phase order holds', () => {
+    const r = runsOf(boot.cells, 2);
+    expect(r.map((x) => x.key).slice(0, 2)).toEqual([
+      `debian-6.12/${boot.cells[0]?.id}#1`,
+      `debian-6.12/${boot.cells[0]?.id}#2`,
+    ]);
+    expect(() => checkPhaseOrder({ ...boot, cells: r.map((x) => x.cell) })).not.toThrow();
   });
 });
 

@@ -68,7 +68,7 @@ describe('url provider', () => {
     const { results } = await runMatrix({
       catalog: cat,
       kernel: 'test-url',
-      cells: /^sockex1\/NET_RAW\+BPF\/ubd=2$/,
+      cells: '^sockex1/NET_RAW\\+BPF/ubd=2$',
       resultsDir: dir,
       log: () => {},
     });

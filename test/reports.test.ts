@@ -40,7 +40,7 @@ function cell(
     durationMs: 300,
     boot: `${kernel}-boot1`,
     ...extra,
-    ...(obs ? {} : { infraError: 'the VM ended while this cell ran' }),
+    ...(obs ? {} : { infraKind: 'kernel-panic' as const, infraError: 'the kernel panicked while this cell ran' }),
   } as CellResult;
 }
 
@@ -113,7 +113,8 @@ describe('cross-kernel and run-to-run differences', () => {
 describe('Markdown and JUnit', () => {
   test('the summary counts, the mismatches and the cross-kernel table are in report.md', () => {
     const md = renderMarkdown(twoKernels);
-    expect(md).toContain('5 cells on 2 kernel(s): **3 match, 1 mismatch, 1 infra-error**');
+    expect(md).toContain('5 cells on 2 kernel(s): **3 match, 1 mismatch, 0 flaky, 1 infra-error**');
+    expect(md).toContain('infra-error: kernel-panic ⚠️');
     expect(md).toContain('**mismatch** `debian-6.12` `sockex1/BPF/ubd=2`: observed ok, expected EPERM@raw_socket');
     expect(md).toContain('| `token-queue/root/ubd=2` | EPERM@bpffs_create | ok | debian-6.12 |');
   });

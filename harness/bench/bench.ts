@@ -109,7 +109,7 @@ for (let i = 0; i < opts.repeat; i++) {
   );
   const b = await timed({
     kernel: opts.naiveKernel,
-    cells: naiveRe,
+    cells: naiveRe.source,
     bootPerCell: true,
     jobs: opts.jobs,
     resultsDir: dir,

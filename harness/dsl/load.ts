@@ -1,5 +1,5 @@
 // Loads scenarios/*.ts, validates each one and expands it into cells; nothing boots before this passes.
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Cell, expandScenario } from './expand.js';
@@ -33,9 +33,17 @@ export async function loadScenarioFile(file: string, repoRoot: string): Promise<
   });
 }
 
-/** All scenarios, or those named in `only`; unknown names and name clashes are errors. */
-export async function loadScenarios(repoRoot: string, only?: string[]): Promise<LoadedScenario[]> {
-  const dir = path.join(repoRoot, 'scenarios');
+/** All scenarios (of scenarios/ or `scenarioDir`), or those named in `only`; unknown names and
+ * name clashes are errors. */
+export async function loadScenarios(
+  repoRoot: string,
+  only?: string[],
+  scenarioDir?: string,
+): Promise<LoadedScenario[]> {
+  const dir = path.resolve(repoRoot, scenarioDir ?? 'scenarios');
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new ScenarioError('--scenario-dir', [`"${scenarioDir}" is not a directory of scenario files (*.ts)`]);
+  }
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.ts'))
     .sort();
@@ -49,6 +57,11 @@ export async function loadScenarios(repoRoot: string, only?: string[]): Promise<
   }
   if (!only) return loaded;
   for (const name of only) {
+    if (name.includes('/') || name.endsWith('.ts')) {
+      throw new ScenarioError('--scenario', [
+        `"${name}" is a path; --scenario takes scenario names (known: ${[...byName.keys()].join(', ')}); for another directory use --scenario-dir`,
+      ]);
+    }
     if (!byName.has(name)) {
       const hint = closest(name, [...byName.keys()]);
       throw new ScenarioError('--scenario', [

@@ -191,7 +191,10 @@ function prepareBinary(cell, file) {
   const got = parseGetcap(run('getcap', [file]).out).caps;
   const want = [...cell.caps].sort();
   if (got.join(',') !== want.join(','))
-    return { kind: 'caps-not-applied', detail: `getcap shows [${got.join(',')}], the cell asks for [${want.join(',')}]` };
+    return {
+      kind: 'caps-not-applied',
+      detail: `getcap shows [${got.join(',')}], the cell asks for [${want.join(',')}]`,
+    };
   return null;
 }
 
@@ -444,9 +447,10 @@ async function runCell(cell) {
     // first what the kernel showed while it ran, then what it saw itself when it reported.
     const wantMask = cell.uid === 0 ? BigInt(`0x${ownStatus('CapEff') ?? '0'}`) : capMask(cell.capNumbers);
     const want = `uid ${cell.uid}, CapEff ${wantMask.toString(16).padStart(16, '0')}`;
+    /** @type {Record<string, string> | null} */
     const st = r.status;
     if (!st) return infra('caps-not-applied', `the sample never stopped for the capability check (${want})`, base);
-    const uids = (st.Uid ?? '').split(/\s+/).map(Number);
+    const uids = (st.Uid ?? '').split(/\s+/).map((/** @type {string} */ u) => Number(u));
     const hexMask = (/** @type {string | undefined} */ v) => (/^[0-9a-f]+$/i.test(v ?? '') ? BigInt(`0x${v}`) : -1n);
     if (uids.length !== 4 || uids.some((u) => u !== cell.uid) || hexMask(st.CapEff) !== wantMask) {
       return infra(
@@ -456,7 +460,11 @@ async function runCell(cell) {
       );
     }
     if (cell.uid !== 0 && (hexMask(st.CapInh) !== 0n || hexMask(st.CapAmb) !== 0n)) {
-      return infra('caps-not-applied', `inheritable ${st.CapInh} / ambient ${st.CapAmb} capabilities are not empty`, base);
+      return infra(
+        'caps-not-applied',
+        `inheritable ${st.CapInh} / ambient ${st.CapAmb} capabilities are not empty`,
+        base,
+      );
     }
     if (res.uid !== cell.uid || hexMask(res.capEff) !== wantMask) {
       return infra(

@@ -1,5 +1,6 @@
 // The guest agent's results file: one JSON object per line (provenance, cell-start, cell, end).
 import { existsSync, readFileSync } from 'node:fs';
+import type { InfraKind } from './attempts.js';
 
 export interface ObservedOutcome {
   outcome: string;
@@ -12,7 +13,10 @@ export interface ObservedOutcome {
 export interface CellRecord {
   type: 'cell';
   id: string;
+  /** The run's key (`<kernel>/<cell id>#<rep>`). */
+  key: string;
   observed: ObservedOutcome | null;
+  infraKind?: InfraKind;
   infraError?: string;
   durationMs: number;
   overheadMs?: number;
@@ -54,7 +58,9 @@ export interface BootProvenance {
 
 export interface GuestRecords {
   provenance: GuestProvenance | null;
+  /** Run keys in the order their cells started. */
   started: string[];
+  /** Finished runs by key. */
   cells: Map<string, CellRecord>;
   ended: boolean;
   /** Lines that did not parse (a torn last line when the VM died mid-write). */
@@ -66,7 +72,7 @@ export function readGuestRecords(file: string): GuestRecords {
   if (!existsSync(file)) return r;
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (!line.trim()) continue;
-    let rec: { type?: string; id?: string };
+    let rec: { type?: string; id?: string; key?: string };
     try {
       rec = JSON.parse(line);
     } catch {
@@ -74,8 +80,8 @@ export function readGuestRecords(file: string): GuestRecords {
       continue;
     }
     if (rec.type === 'provenance') r.provenance = rec as GuestProvenance;
-    else if (rec.type === 'cell-start' && rec.id) r.started.push(rec.id);
-    else if (rec.type === 'cell' && rec.id) r.cells.set(rec.id, rec as CellRecord);
+    else if (rec.type === 'cell-start' && rec.key) r.started.push(rec.key);
+    else if (rec.type === 'cell' && rec.key) r.cells.set(rec.key, rec as CellRecord);
     else if (rec.type === 'end') r.ended = true;
   }
   return r;

@@ -5,10 +5,18 @@ import { type Cell, expectationFor } from '../dsl/expand.js';
 import { ubdPhaseRank } from '../dsl/sysctls.js';
 import type { Expected } from '../dsl/vocabulary.js';
 import type { KernelInfo } from '../kernels/kernel-info.js';
+import { runKey } from '../outcome/attempts.js';
 
 export interface PlannedCell extends Cell {
   kernel: string;
   expected: Expected;
+}
+
+/** One of the `repeat` runs of a cell; `key` names it in the guest's records and in attempts. */
+export interface PlannedRun {
+  cell: PlannedCell;
+  rep: number;
+  key: string;
 }
 
 export interface Boot {
@@ -42,6 +50,13 @@ export function planBoots(cells: Cell[], kernels: KernelInfo[], o: { bootPerCell
     }
     return boots;
   });
+}
+
+/** A boot's runs: each cell `repeat` times in a row (so the sysctl phase order still holds). */
+export function runsOf(cells: PlannedCell[], repeat = 1): PlannedRun[] {
+  return cells.flatMap((cell) =>
+    Array.from({ length: repeat }, (_, i) => ({ cell, rep: i + 1, key: runKey(cell.kernel, cell.id, i + 1) })),
+  );
 }
 
 /** Throws if a boot would have to lower unprivileged_bpf_disabled after setting it to 1. */

@@ -4,10 +4,11 @@ import { formatOutcome } from '../dsl/vocabulary.js';
 import type { CellResult } from '../outcome/verdict.js';
 import { textTable } from './grid-layout.js';
 
-const COLOUR = { match: 'green', mismatch: 'red', 'infra-error': 'yellow' } as const;
+const COLOUR = { match: 'green', mismatch: 'red', flaky: 'magenta', 'infra-error': 'yellow' } as const;
 
 function cellText(c: CellResult): string {
-  if (c.verdict === 'infra-error') return 'INFRA';
+  if (c.verdict === 'infra-error') return `INFRA:${c.infraKind ?? '?'}`;
+  if (c.verdict === 'flaky') return `FLAKY:${(c.attempts ?? []).map((a) => a.outcome).join('/')}`;
   const obs = c.observed ? formatOutcome(c.observed) : '?';
   return c.verdict === 'match' ? obs : `${obs} ≠ ${formatOutcome(c.expected)}`;
 }
@@ -30,10 +31,14 @@ export function renderGrid(cells: CellResult[], colour = process.stdout.isTTY): 
     out.push('');
   }
   const n = (v: CellResult['verdict']) => cells.filter((c) => c.verdict === v).length;
-  out.push(`${cells.length} cells: ${n('match')} match, ${n('mismatch')} mismatch, ${n('infra-error')} infra-error`);
+  out.push(
+    `${cells.length} cells: ${n('match')} match, ${n('mismatch')} mismatch, ${n('flaky')} flaky, ${n('infra-error')} infra-error`,
+  );
   for (const c of cells.filter((x) => x.verdict !== 'match')) {
+    const kind = c.infraKind ? ` (${c.infraKind})` : '';
+    const tries = c.attempts ? `; attempts: ${c.attempts.map((a) => `${a.boot} ${a.outcome}`).join(', ')}` : '';
     out.push(
-      `  ${c.verdict} ${c.kernel} ${c.id}: observed ${c.observed ? formatOutcome(c.observed) : '-'}, expected ${formatOutcome(c.expected)}`,
+      `  ${c.verdict}${kind} ${c.kernel} ${c.id}: observed ${c.observed ? formatOutcome(c.observed) : '-'}, expected ${formatOutcome(c.expected)}${tries}`,
     );
     out.push(`      ${c.infraError ?? c.observed?.detail ?? ''}`.slice(0, 400));
   }
@@ -42,6 +47,6 @@ export function renderGrid(cells: CellResult[], colour = process.stdout.isTTY): 
 
 export function exitCodeFor(cells: CellResult[]): 0 | 1 | 2 {
   if (cells.some((c) => c.verdict === 'infra-error')) return 2;
-  if (cells.some((c) => c.verdict === 'mismatch')) return 1;
+  if (cells.some((c) => c.verdict === 'mismatch' || c.verdict === 'flaky')) return 1;
   return 0;
 }

@@ -34,6 +34,7 @@ table.grid th{font-weight:600;text-align:left;padding:2px 6px;white-space:nowrap
 td.cell{padding:0;min-width:9em;vertical-align:top;border:3px solid transparent;border-radius:4px}
 td.cell.mismatch{border-color:#d00;box-shadow:0 0 0 2px #fff inset}
 td.cell.infra-error{border-color:#e80;border-style:dashed}
+td.cell.flaky{border-color:#a0a;border-style:dotted}
 td.cell summary{cursor:pointer;padding:3px 6px;list-style:none;font-family:ui-monospace,monospace;font-size:12px}
 td.cell details[open]{position:relative;z-index:2}
 td.cell .more{background:#fff;border:1px solid #999;padding:6px;font-size:12px;max-width:42em;position:absolute;box-shadow:2px 2px 8px #0004}
@@ -53,8 +54,12 @@ function cellDetails(c: CellResult, run: RunResults): string {
       'observed',
       c.observed
         ? `${formatOutcome(c.observed)} (errno ${c.observed.errno ?? '-'}, stage ${c.observed.stage})`
-        : 'nothing: infra error',
+        : `nothing: infra error (${c.infraKind ?? '?'})`,
     ],
+    ...(c.attempts
+      ? [['attempts', c.attempts.map((a) => `${a.boot} #${a.rep}: ${a.outcome}`).join('; ')] as [string, string]]
+      : []),
+    ['CapEff (read from /proc/<pid>/status)', c.capEff ?? '-'],
     ['caps / uid', `${Array.isArray(c.caps) ? c.caps.join(', ') || 'none' : 'root'} / ${c.uid} (${c.context})`],
     ['sysctls', JSON.stringify(c.effectiveSysctl ?? c.sysctl)],
     ['time', `${c.durationMs} ms (harness ${c.overheadMs ?? '-'} ms, sample ${c.execMs ?? '-'} ms)`],
@@ -78,7 +83,12 @@ function gridHtml(cells: CellResult[], run: RunResults): string {
     const tds = cols.map((k) => {
       const c = at(r, k);
       if (!c) return '<td></td>';
-      const label = c.observed ? formatOutcome(c.observed) : 'infra-error';
+      const label =
+        c.verdict === 'flaky'
+          ? `flaky ${(c.attempts ?? []).map((a) => a.outcome).join('/')}`
+          : c.observed
+            ? formatOutcome(c.observed)
+            : `infra: ${c.infraKind ?? '?'}`;
       const cls = `cell ${outcomeClass(c)} ${c.verdict}`;
       return `<td class="${cls}" data-cell="${esc(`${c.kernel}/${c.id}`)}" data-verdict="${c.verdict}"><details><summary>${esc(label)}${c.verdict === 'mismatch' ? ` ≠ ${esc(formatOutcome(c.expected))}` : ''}</summary>${cellDetails(c, run)}</details></td>`;
     });
@@ -92,8 +102,8 @@ export function renderHtml(run: RunResults): string {
   const parts: string[] = [
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>capmatrix ${esc(run.runId)}</title><style>${CSS}</style></head><body>`,
     `<h1>capmatrix run ${esc(run.runId)}</h1>`,
-    `<p>${run.cells.length} cells on ${run.kernels.length} kernel(s): <b>${n('match')}</b> match, <b id="mismatches">${n('mismatch')}</b> mismatch, <b>${n('infra-error')}</b> infra-error. Click a cell for expected vs observed, the verifier's last lines and provenance.</p>`,
-    '<p class="legend"><span class="o-ok">ok</span><span class="o-eperm">EPERM</span><span class="o-eacces">EACCES</span><span class="o-einval">EINVAL</span><span class="o-other">other errno</span><span class="o-infra" style="border:2px dashed #e80">infra error</span><span style="border:3px solid #d00">mismatch</span></p>',
+    `<p>${run.cells.length} cells on ${run.kernels.length} kernel(s): <b>${n('match')}</b> match, <b id="mismatches">${n('mismatch')}</b> mismatch, <b>${n('flaky')}</b> flaky, <b>${n('infra-error')}</b> infra-error.${run.interrupted ? ` <b>Interrupted</b> (${esc(run.interrupted)}): ${run.pendingCells ?? '?'} cell(s) not finished.` : ''} Click a cell for expected vs observed, the verifier's last lines and provenance.</p>`,
+    '<p class="legend"><span class="o-ok">ok</span><span class="o-eperm">EPERM</span><span class="o-eacces">EACCES</span><span class="o-einval">EINVAL</span><span class="o-other">other errno</span><span class="o-infra" style="border:2px dashed #e80">infra error</span><span style="border:3px solid #d00">mismatch</span><span style="border:3px dotted #a0a">flaky</span></p>',
     '<table class="summary"><tr><th>kernel</th><th>release</th><th>accel</th><th>cells</th><th>match</th></tr>',
     ...run.kernels.map((k) => {
       const cs = run.cells.filter((c) => c.kernel === k.id);

@@ -18,7 +18,10 @@ function testcase(c: CellResult, suite: string): string {
   const head = `    <testcase classname="${esc(suite)}" name="${esc(c.id)}" time="${(c.durationMs / 1000).toFixed(3)}"`;
   const observed = c.observed ? formatOutcome(c.observed) : '-';
   if (c.verdict === 'match') return `${head}/>`;
-  const what = `observed ${observed}, expected ${formatOutcome(c.expected)}`;
+  const what =
+    c.verdict === 'flaky'
+      ? `flaky: ${(c.attempts ?? []).map((a) => a.outcome).join(' / ')}, expected ${formatOutcome(c.expected)}`
+      : `${c.infraKind ? `${c.infraKind}: ` : ''}observed ${observed}, expected ${formatOutcome(c.expected)}`;
   const body = esc(`${c.infraError ?? c.observed?.detail ?? ''}\nexpected because: ${c.expected.reason}`);
   const tag = c.verdict === 'infra-error' ? 'error' : 'failure';
   return `${head}>\n      <${tag} message="${esc(what)}">${body}</${tag}>\n    </testcase>`;

@@ -6,10 +6,15 @@ import { crossKernelDiffs } from './cross-kernel.js';
 import { gridLayout } from './grid-layout.js';
 import type { RunResults } from './results-json.js';
 
-const mark = { match: '', mismatch: ' ❌', 'infra-error': ' ⚠️' } as const;
+const mark = { match: '', mismatch: ' ❌', flaky: ' 🔀', 'infra-error': ' ⚠️' } as const;
 
 function cellText(c: CellResult): string {
-  const seen = c.observed ? formatOutcome(c.observed) : 'infra-error';
+  const seen =
+    c.verdict === 'flaky'
+      ? `flaky: ${(c.attempts ?? []).map((a) => a.outcome).join(' / ')}`
+      : c.observed
+        ? formatOutcome(c.observed)
+        : `infra-error: ${c.infraKind ?? '?'}`;
   return c.verdict === 'mismatch'
     ? `${seen}${mark.mismatch} (expected ${formatOutcome(c.expected)})`
     : `${seen}${mark[c.verdict]}`;
@@ -33,7 +38,7 @@ export function renderMarkdown(run: RunResults): string {
   const out = [
     `## capmatrix run ${run.runId}`,
     '',
-    `${run.cells.length} cells on ${run.kernels.length} kernel(s): **${n('match')} match, ${n('mismatch')} mismatch, ${n('infra-error')} infra-error**.`,
+    `${run.cells.length} cells on ${run.kernels.length} kernel(s): **${n('match')} match, ${n('mismatch')} mismatch, ${n('flaky')} flaky, ${n('infra-error')} infra-error**.${run.interrupted ? ` Interrupted (${run.interrupted}); ${run.pendingCells ?? '?'} cell(s) not finished: \`capmatrix matrix --resume ${run.runId}\`.` : ''}`,
     '',
     '| kernel | release | accel | cells | match | paranoid (boot) | unprivileged_bpf_disabled (boot) | tracefs |',
     '|---|---|---|---|---|---|---|---|',

@@ -1,15 +1,30 @@
-// results/<run-id>/results.json (schemaVersion 1) and the results/latest link. Rewritten after
-// every boot, so a finished boot's cells are on disk whatever happens next.
-import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+// results/<run-id>/results.json (schemaVersion 1) and the results/latest link. Rewritten
+// (atomically) after every boot and on Ctrl-C, so finished cells are on disk whatever happens
+// next; what a killed harness did not write, the boots' guest-results.jsonl still hold (--resume).
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
+import type { Attempt } from '../outcome/attempts.js';
 import type { BootProvenance } from '../outcome/guest-records.js';
 import type { CellResult } from '../outcome/verdict.js';
+import { writeFileAtomic } from './write-atomic.js';
 
 export interface RunKernel {
   id: string;
   release: string;
   source: unknown;
   accel: 'kvm' | 'tcg';
+}
+
+/** What a run was asked to do: enough for --resume to plan the same cells again. */
+export interface RunOptions {
+  kernel?: string;
+  scenarios?: string[];
+  scenarioDir?: string;
+  cells?: string;
+  repeat: number;
+  retries: number;
+  memory?: string;
+  kernelArgs?: string[];
 }
 
 export interface RunResults {
@@ -19,8 +34,15 @@ export interface RunResults {
   finishedAt: string | null;
   host: Record<string, unknown>;
   kernels: RunKernel[];
+  /** Settled cells (every run has an outcome or used up its retries), in plan order. */
   cells: CellResult[];
   provenance: { boots: BootProvenance[] };
+  options?: RunOptions;
+  /** Every attempt of every cell, settled or not (what --resume starts from). */
+  attempts?: Attempt[];
+  /** Set when Ctrl-C/SIGTERM ended the run; `pendingCells` did not settle. */
+  interrupted?: string;
+  pendingCells?: number;
 }
 
 export function newRunId(now = new Date()): string {
@@ -33,8 +55,7 @@ export function newRunId(now = new Date()): string {
 export function writeResults(runDir: string, results: RunResults): string {
   mkdirSync(runDir, { recursive: true });
   const file = path.join(runDir, 'results.json');
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(results, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomic(file, `${JSON.stringify(results, null, 2)}\n`);
   return file;
 }
 
@@ -65,5 +86,6 @@ export function mergeRuns(runs: RunResults[]): RunResults {
     kernels: runs.flatMap((r) => r.kernels),
     cells: runs.flatMap((r) => r.cells),
     provenance: { boots: runs.flatMap((r) => r.provenance.boots) },
+    attempts: runs.flatMap((r) => r.attempts ?? []),
   };
 }

@@ -1,10 +1,11 @@
 // Every per-run file next to results.json: report.md, report.html, junit.xml.
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { renderHtml } from './html.js';
 import { renderJunit } from './junit.js';
 import { renderMarkdown } from './markdown.js';
 import type { RunResults } from './results-json.js';
+import { writeFileAtomic } from './write-atomic.js';
 
 export function writeReports(runDir: string, run: RunResults): { md: string; html: string; junit: string } {
   const files = {
@@ -13,9 +14,9 @@ export function writeReports(runDir: string, run: RunResults): { md: string; htm
     junit: path.join(runDir, 'junit.xml'),
   };
   const md = renderMarkdown(run);
-  writeFileSync(files.md, md);
-  writeFileSync(files.html, renderHtml(run));
-  writeFileSync(files.junit, renderJunit(run));
+  writeFileAtomic(files.md, md);
+  writeFileAtomic(files.html, renderHtml(run));
+  writeFileAtomic(files.junit, renderJunit(run));
   // In GitHub Actions the Markdown report becomes the job summary.
   if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, md);
   return files;

@@ -1,25 +1,28 @@
 // One boot: write the guest plan into the boot's rwdir, run the VM, turn the guest's records
-// into cell results. Progress comes from counting the guest's lines while it runs.
+// into attempts. Progress comes from counting the guest's lines while it runs.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { capNumber } from '../dsl/capabilities.js';
 import { RECORDED_SYSCTLS } from '../dsl/sysctls.js';
+import type { KernelInfo } from '../kernels/kernel-info.js';
+import type { Attempt } from '../outcome/attempts.js';
 import { type BootProvenance, hasLine, readGuestRecords } from '../outcome/guest-records.js';
-import { type CellResult, cellResults } from '../outcome/verdict.js';
+import { bootAttempts } from '../outcome/verdict.js';
 import { GUEST_AGENT, SAMPLES_BUILD_DIR } from '../paths.js';
-import type { Boot } from '../plan/plan.js';
+import type { PlannedRun } from '../plan/plan.js';
 import type { Accel } from '../vm/accel.js';
 import { runVm } from '../vm/run-vm.js';
 
 /** The guest agent's plan for one boot: everything it needs, nothing it must look up. */
-export function guestPlan(boot: Boot, resultsFile: string) {
+export function guestPlan(boot: BootRuns, resultsFile: string) {
   return {
     schemaVersion: 1,
     bootId: boot.id,
     results: resultsFile,
     recordSysctls: RECORDED_SYSCTLS,
-    cells: boot.cells.map((c) => ({
+    cells: boot.runs.map(({ cell: c, key }) => ({
       id: c.id,
+      key,
       sample: c.sample,
       binary: path.join(SAMPLES_BUILD_DIR, c.sample),
       caps: c.caps,
@@ -36,9 +39,26 @@ export function guestPlan(boot: Boot, resultsFile: string) {
   };
 }
 
+/** What one VM runs: a first boot's runs, or the runs a retry boot still owes. */
+export interface BootRuns {
+  id: string;
+  kernel: KernelInfo;
+  runs: PlannedRun[];
+}
+
 export interface BootResult {
-  cells: CellResult[];
+  attempts: Attempt[];
   provenance: BootProvenance;
+}
+
+export function bootFiles(runDir: string, bootId: string) {
+  const dir = path.join(runDir, 'boots', bootId);
+  return {
+    dir,
+    plan: path.join(dir, 'plan.json'),
+    results: path.join(dir, 'guest-results.jsonl'),
+    console: path.join(dir, 'console.log'),
+  };
 }
 
 function countCells(file: string): number {
@@ -50,7 +70,7 @@ function countCells(file: string): number {
 }
 
 export async function runBoot(
-  boot: Boot,
+  boot: BootRuns,
   o: {
     runDir: string;
     accel: Accel;
@@ -60,15 +80,13 @@ export async function runBoot(
     onCells?: (done: number) => void;
   },
 ): Promise<BootResult> {
-  const bootDir = path.join(o.runDir, 'boots', boot.id);
+  const files = bootFiles(o.runDir, boot.id);
+  const { dir: bootDir, plan: planFile, results: resultsFile, console: consoleLog } = files;
   mkdirSync(bootDir, { recursive: true });
-  const resultsFile = path.join(bootDir, 'guest-results.jsonl');
-  const planFile = path.join(bootDir, 'plan.json');
   writeFileSync(planFile, `${JSON.stringify(guestPlan(boot, resultsFile), null, 2)}\n`);
   writeFileSync(resultsFile, '');
-  const consoleLog = path.join(bootDir, 'console.log');
   const bootTimeoutSec = o.bootTimeoutSec ?? (o.accel === 'kvm' ? 90 : 300);
-  const cellsSec = boot.cells.reduce((n, c) => n + c.timeoutSec + 5, 0);
+  const cellsSec = boot.runs.reduce((n, r) => n + r.cell.timeoutSec + 5, 0);
   const ticker = setInterval(() => o.onCells?.(countCells(resultsFile)), 1000);
   const vm = await runVm({
     vmlinuz: boot.kernel.vmlinuz,
@@ -87,7 +105,7 @@ export async function runBoot(
   o.onCells?.(countCells(resultsFile));
   const records = readGuestRecords(resultsFile);
   return {
-    cells: cellResults(boot.cells, records, vm, boot.id, readFileSync(consoleLog, 'utf8')),
+    attempts: bootAttempts(boot.runs, records, vm, boot.id, readFileSync(consoleLog, 'utf8')),
     provenance: {
       boot: boot.id,
       kernel: boot.kernel.id,

@@ -18,6 +18,18 @@ export interface VmRun {
 }
 
 const liveGroups = new Set<number>();
+/** Called (synchronously) after the VMs are killed on Ctrl-C/SIGTERM, before the harness exits. */
+const interruptHooks = new Set<(sig: NodeJS.Signals) => void>();
+
+/** Registers what must be saved when the run is interrupted; returns the unregister function. */
+export function onInterrupt(fn: (sig: NodeJS.Signals) => void): () => void {
+  interruptHooks.add(fn);
+  rearm();
+  return () => {
+    interruptHooks.delete(fn);
+    rearm();
+  };
+}
 
 function killGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
@@ -25,11 +37,18 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
   } catch {}
 }
 
-// While a VM runs, Ctrl-C, SIGTERM, SIGHUP or the harness exiting kill every VM group first.
-// The handlers exist only while a VM does, so a process without VMs keeps default behaviour.
+// While a VM runs, Ctrl-C, SIGTERM, SIGHUP or the harness exiting kill every VM group first,
+// then the run saves what finished. Without either, the process keeps default behaviour.
 function onSignal(sig: NodeJS.Signals): void {
   for (const g of liveGroups) killGroup(g, 'SIGKILL');
   process.stderr.write(`\ncapmatrix: ${sig}: killed ${liveGroups.size} VM process group(s)\n`);
+  for (const hook of interruptHooks) {
+    try {
+      hook(sig);
+    } catch (e) {
+      process.stderr.write(`capmatrix: saving after ${sig} failed: ${(e as Error).message}\n`);
+    }
+  }
   process.exit(sig === 'SIGINT' ? 130 : 143);
 }
 function onExit(): void {
@@ -37,20 +56,29 @@ function onExit(): void {
 }
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-function track(pgid: number): void {
-  if (liveGroups.size === 0) {
+// The handlers exist while a VM runs or a run has something to save.
+let armed = false;
+function rearm(): void {
+  const want = liveGroups.size > 0 || interruptHooks.size > 0;
+  if (want === armed) return;
+  armed = want;
+  if (want) {
     process.on('exit', onExit);
     for (const s of SIGNALS) process.on(s, onSignal);
+  } else {
+    process.off('exit', onExit);
+    for (const s of SIGNALS) process.off(s, onSignal);
   }
+}
+
+function track(pgid: number): void {
   liveGroups.add(pgid);
+  rearm();
 }
 
 function untrack(pgid: number): void {
   liveGroups.delete(pgid);
-  if (liveGroups.size === 0) {
-    process.off('exit', onExit);
-    for (const s of SIGNALS) process.off(s, onSignal);
-  }
+  rearm();
 }
 
 /** Waits until no member of the group is running; complains if one outlives the wait. */
