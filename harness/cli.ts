@@ -16,18 +16,8 @@ import { exitCodeFor, renderGrid } from './report/grid.js';
 import { mergeRuns, type RunResults, writeResults } from './report/results-json.js';
 import { writeReports } from './report/write-reports.js';
 import { runMatrix } from './run/matrix.js';
+import { type MatrixCliOptions, matrixOptions } from './run/matrix-options.js';
 import { ensureAll } from './setup/ensure.js';
-
-interface MatrixCliOptions {
-  kernel?: string;
-  scenario?: string;
-  cells?: string;
-  results?: string;
-  jobs?: number;
-  requireKvm?: boolean;
-  memory?: string;
-  kernelArg?: string[];
-}
 
 const program = new Command('capmatrix').description('Which privileges does this BPF program really need?');
 
@@ -36,29 +26,25 @@ program
   .description('run the scenarios on real kernels and diff observed against expected')
   .addOption(new Option('--kernel <ids>', 'kernel ids from kernels/catalog.json, comma-separated, or "all"'))
   .addOption(new Option('--scenario <names>', 'scenario names, comma-separated (default: all)'))
+  .addOption(new Option('--scenario-dir <dir>', 'another directory of scenario files (default: scenarios/)'))
   .addOption(new Option('--cells <regex>', 'only the cells whose id matches (e.g. "/BPF\\+PERFMON/")'))
-  .addOption(new Option('--results <dir>', 'where run directories go').default(undefined))
+  .addOption(new Option('--results <dir>', 'where run directories go'))
+  .addOption(new Option('--jobs <n>', 'VMs at once (default: the number of cores)'))
+  .addOption(new Option('--repeat <n>', 'run every cell n times; cells whose outcome differs are flaky (default 1)'))
   .addOption(
-    new Option('--jobs <n>', 'VMs at once (default: the number of cores)').argParser((v) => Number.parseInt(v, 10)),
+    new Option('--retries <n>', 'rerun a cell that ended in an infra error n times on a fresh boot (default 1)'),
   )
+  .addOption(new Option('--resume <run-id>', 'finish an interrupted run without redoing its finished cells'))
   .option('--require-kvm', 'fail unless KVM works here and every guest really ran on it (clocksource kvm-clock)')
   .option('--memory <size>', 'guest memory (vng --memory)', '1G')
   .option('--kernel-arg <arg...>', 'extra kernel command line arguments for every guest')
   .action(async (opts: MatrixCliOptions) => {
-    const { runDir, results } = await runMatrix({
-      kernel: opts.kernel,
-      scenarios: opts.scenario?.split(',').map((s) => s.trim()),
-      cells: opts.cells,
-      resultsDir: opts.results,
-      jobs: opts.jobs,
-      requireKvm: opts.requireKvm,
-      memory: opts.memory,
-      kernelArgs: opts.kernelArg,
-    });
+    const o = matrixOptions(opts);
+    const { runDir, results } = await runMatrix(o);
     process.stdout.write(`${renderGrid(results.cells)}\n`);
     process.stdout.write(`results: ${runDir}/results.json (report.md, report.html, junit.xml beside it)\n`);
     process.exitCode = exitCodeFor(results.cells);
-    if (opts.requireKvm) {
+    if (o.requireKvm) {
       const notKvm = results.provenance.boots.filter((b) => b.guest?.clocksource !== 'kvm-clock');
       if (notKvm.length) {
         process.stderr.write(

@@ -427,6 +427,8 @@ async function runCell(cell) {
       execMs: r.execMs,
       exit: { code: r.code, signal: r.signal },
       stderrTail,
+      // what the kernel showed while the sample ran (the handshake), whatever happened next
+      ...(r.status?.CapEff ? { capEff: r.status.CapEff } : {}),
     };
     if (r.timedOut) return infra('cell-timeout', `killed after the ${cell.timeoutSec}s cell timeout`, base);
     if (!line) {

@@ -34,13 +34,15 @@ export function renderJunit(run: RunResults): string {
     suites.set(key, [...(suites.get(key) ?? []), c]);
   }
   const count = (cs: CellResult[], v: CellResult['verdict']) => cs.filter((c) => c.verdict === v).length;
+  // a flaky cell fails like a mismatch: its outcome cannot be relied on
+  const failures = (cs: CellResult[]) => count(cs, 'mismatch') + count(cs, 'flaky');
   const body = [...suites].map(([name, cs]) => {
     const time = cs.reduce((t, c) => t + c.durationMs, 0) / 1000;
     return [
-      `  <testsuite name="${esc(name)}" tests="${cs.length}" failures="${count(cs, 'mismatch')}" errors="${count(cs, 'infra-error')}" time="${time.toFixed(3)}">`,
+      `  <testsuite name="${esc(name)}" tests="${cs.length}" failures="${failures(cs)}" errors="${count(cs, 'infra-error')}" time="${time.toFixed(3)}">`,
       ...cs.map((c) => testcase(c, name)),
       '  </testsuite>',
     ].join('\n');
   });
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="capmatrix ${esc(run.runId)}" tests="${run.cells.length}" failures="${count(run.cells, 'mismatch')}" errors="${count(run.cells, 'infra-error')}">\n${body.join('\n')}\n</testsuites>\n`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="capmatrix ${esc(run.runId)}" tests="${run.cells.length}" failures="${failures(run.cells)}" errors="${count(run.cells, 'infra-error')}">\n${body.join('\n')}\n</testsuites>\n`;
 }
