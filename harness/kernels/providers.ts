@@ -29,7 +29,15 @@ export async function fetchKernel(entry: KernelEntry, log: (msg: string) => void
   // local kernels are re-linked every time: the user's image may have been rebuilt.
   if (entry.provider === 'local') return fetchLocalKernel(entry);
   const cached = cachedKernel(entry);
-  if (cached) return cached;
+  if (cached) {
+    // what was verified at download must still be what boots
+    if (sha256File(cached.vmlinuz) !== cached.vmlinuzSha256) {
+      throw new Error(
+        `${entry.id}: ${cached.vmlinuz} changed since it was verified and extracted; not booted (remove ${path.dirname(cached.vmlinuz)} and fetch again)`,
+      );
+    }
+    return cached;
+  }
   switch (entry.provider) {
     case 'debian':
     case 'ubuntu':

@@ -1,0 +1,155 @@
+// Fault injection on real VMs: every fault the harness must survive is caused for real by the
+// fault sample (bpf-src/fault) in test-only scenarios (test/fixtures/scenarios), and must end
+// with the right verdict while the rest of the run goes on. Three runs share the wall time.
+import { existsSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { formatOutcome } from '../harness/dsl/vocabulary.js';
+import type { CellResult } from '../harness/outcome/verdict.js';
+import type { RunResults } from '../harness/report/results-json.js';
+import { runMatrix } from '../harness/run/matrix.js';
+
+const scenarioDir = 'test/fixtures/scenarios';
+const run = (scenarios: string[], repeat = 1) =>
+  runMatrix({
+    scenarioDir,
+    scenarios,
+    repeat,
+    jobs: 1,
+    resultsDir: mkdtempSync(path.join(os.tmpdir(), 'capmatrix-faults-')),
+    log: () => {},
+  }).then((r) => r.results);
+
+let crashes: RunResults; // hang, no result, dropped caps, the agent killed
+let panics: RunResults; // a kernel panic in the middle
+let repeats: RunResults; // --repeat 2 with an outcome that changes
+
+const cell = (r: RunResults, prefix: string): CellResult => {
+  const c = r.cells.find((x) => x.id.startsWith(`${prefix}/`));
+  if (!c) throw new Error(`no cell ${prefix} in ${r.cells.map((x) => x.id).join(', ')}`);
+  return c;
+};
+const bootsOf = (r: RunResults) => r.provenance.boots.map((b) => b.boot);
+
+beforeAll(async () => {
+  [crashes, panics, repeats] = await Promise.all([
+    run([
+      'fault-ok',
+      'fault-hang',
+      'fault-no-result',
+      'fault-drop-caps',
+      'fault-escape',
+      'fault-args',
+      'fault-kill-agent',
+      'fault-after',
+    ]),
+    run(['fault-ok', 'fault-panic', 'fault-after']),
+    run(['fault-ok', 'fault-flip'], 2),
+  ]);
+}, 1_200_000);
+
+describe('faults inside a cell', () => {
+  test('a sample that hangs is killed at its timeout (cell-timeout) and the next cell runs', () => {
+    const c = cell(crashes, 'fault-hang');
+    expect(c.verdict).toBe('infra-error');
+    expect(c.infraKind).toBe('cell-timeout');
+    expect(c.infraError).toMatch(/killed after the 3s cell timeout/);
+    // retried once on a fresh boot, timed out again
+    expect(c.attempts?.map((a) => a.outcome)).toEqual(['infra:cell-timeout', 'infra:cell-timeout']);
+    expect(new Set(c.attempts?.map((a) => a.boot)).size).toBe(2);
+    expect(cell(crashes, 'fault-no-result').verdict).toBe('infra-error');
+  });
+
+  test('a sample that dies without a result line is no-result, with its exit code and stderr', () => {
+    const c = cell(crashes, 'fault-no-result');
+    expect(c.infraKind).toBe('no-result');
+    expect(c.infraError).toMatch(/exit code 3.*exiting without a result line/);
+  });
+
+  test('a process that does not hold the cell capabilities is caps-not-applied', () => {
+    const c = cell(crashes, 'fault-drop-caps');
+    expect(c.infraKind).toBe('caps-not-applied');
+    expect(c.infraError).toMatch(/reported uid 65534 with CapEff 0000000000000000 .* CapEff 000000c000000000/);
+    // while it ran (the handshake), the kernel showed exactly CAP_BPF + CAP_PERFMON
+    expect(c.capEff).toBe('000000c000000000');
+  });
+});
+
+describe('faults that end the VM', () => {
+  test('the agent killed: agent-crash, the unfinished cells rerun on a fresh boot, finished cells kept', () => {
+    const c = cell(crashes, 'fault-kill-agent');
+    expect(c.verdict).toBe('infra-error');
+    expect(c.infraKind).toBe('agent-crash');
+    expect(c.attempts?.map((a) => a.outcome)).toEqual(['infra:agent-crash', 'infra:agent-crash']);
+    // fault-after was never reached by the two boots the agent died in; a third boot ran it
+    const after = cell(crashes, 'fault-after');
+    expect(after.verdict).toBe('match');
+    expect(after.attempts).toBeUndefined();
+    expect(bootsOf(crashes)).toEqual(['debian-6.12-boot1', 'debian-6.12-boot1-try2', 'debian-6.12-boot1-try3']);
+    expect(after.boot).toBe('debian-6.12-boot1-try3');
+    // the cells that finished in the first boot were not run again
+    expect(cell(crashes, 'fault-ok').boot).toBe('debian-6.12-boot1');
+    expect(cell(crashes, 'fault-ok').attempts).toBeUndefined();
+  });
+
+  test('a kernel panic in the middle: kernel-panic with the console excerpt, the rest on fresh boots', () => {
+    const c = cell(panics, 'fault-panic');
+    expect(c.verdict).toBe('infra-error');
+    expect(c.infraKind).toBe('kernel-panic');
+    expect(c.infraError).toMatch(/Kernel panic - not syncing: sysrq triggered crash/);
+    expect(c.attempts).toHaveLength(2);
+    expect(cell(panics, 'fault-ok')).toMatchObject({ verdict: 'match', boot: 'debian-6.12-boot1' });
+    expect(cell(panics, 'fault-after')).toMatchObject({ verdict: 'match', boot: 'debian-6.12-boot1-try3' });
+    expect(panics.cells.map((x) => x.id)).toEqual([
+      'fault-ok/none/default',
+      'fault-panic/root/default',
+      'fault-after/none/default',
+    ]);
+  });
+});
+
+describe('--repeat and flaky', () => {
+  test('a cell whose outcome changes between runs is flaky, never a match', () => {
+    const flip = cell(repeats, 'fault-flip');
+    expect(flip.verdict).toBe('flaky');
+    expect(flip.attempts?.map((a) => a.outcome)).toEqual(['ok', 'EACCES@run']);
+    const ok = cell(repeats, 'fault-ok');
+    expect(ok.verdict).toBe('match');
+    expect(ok.attempts?.map((a) => a.outcome)).toEqual(['ok', 'ok']);
+    expect(bootsOf(repeats)).toHaveLength(1);
+  });
+});
+
+describe('security inside the guest', () => {
+  test('uid 65534 with BPF, PERFMON, NET_ADMIN and SYS_RESOURCE cannot become root or reach root-only files', () => {
+    for (const c of crashes.cells.filter((x) => x.id.startsWith('fault-escape/'))) {
+      expect(c.observed && formatOutcome(c.observed)).toBe('EPERM@escape');
+      expect(c.verdict).toBe('match');
+      expect(c.uid).toBe(65534);
+    }
+    const most = crashes.cells.find((x) => x.id === 'fault-escape/NET_ADMIN+SYS_RESOURCE+PERFMON+BPF/default');
+    expect(most?.capEff).toBe('000000c001001000');
+  });
+
+  test('arguments with shell metacharacters and newlines reach the sample byte for byte', () => {
+    const c = cell(crashes, 'fault-args');
+    expect(c.observed?.data?.argv).toEqual([
+      '$(touch /tmp/capmatrix-pwned)',
+      '`id`',
+      '; reboot -f',
+      'a b',
+      '*',
+      '|&<>',
+      'x\ny',
+    ]);
+    expect(existsSync('/tmp/capmatrix-pwned')).toBe(false);
+  });
+
+  test('every cell that ran had its CapEff read from /proc/<pid>/status by the agent', () => {
+    for (const c of [...crashes.cells, ...panics.cells, ...repeats.cells]) {
+      if (c.infraKind === 'agent-crash' || c.infraKind === 'kernel-panic' || c.infraKind === 'cell-timeout') continue;
+      expect(c.capEff, c.id).toMatch(/^[0-9a-f]{16}$/);
+    }
+  });
+});
