@@ -18,6 +18,7 @@ import { writeReports } from './report/write-reports.js';
 import { runMatrix } from './run/matrix.js';
 import { type MatrixCliOptions, matrixOptions } from './run/matrix-options.js';
 import { ensureAll } from './setup/ensure.js';
+import { UsageError } from './usage-error.js';
 
 const program = new Command('capmatrix').description('Which privileges does this BPF program really need?');
 
@@ -223,7 +224,7 @@ program
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof ScenarioError) {
+  if (e instanceof ScenarioError || e instanceof UsageError) {
     process.stderr.write(`${e.message}\nno VM was started.\n`);
     process.exit(2);
   }

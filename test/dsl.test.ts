@@ -4,11 +4,8 @@ import { capSetName } from '../harness/dsl/capabilities.js';
 import { expandScenario, expectationFor } from '../harness/dsl/expand.js';
 import { loadScenarioFile, loadScenarios } from '../harness/dsl/load.js';
 import type { Scenario } from '../harness/dsl/scenario.js';
-import { ScenarioError, validateScenario } from '../harness/dsl/validate.js';
 import { parseExpectation } from '../harness/dsl/vocabulary.js';
 import { REPO_ROOT } from '../harness/paths.js';
-
-const BPF_SRC = path.join(REPO_ROOT, 'bpf-src');
 
 function base(): Scenario {
   return {
@@ -26,77 +23,6 @@ function base(): Scenario {
     ],
   };
 }
-
-function problemsOf(data: unknown): string[] {
-  try {
-    validateScenario(data, 'scenarios/demo.ts', BPF_SRC);
-  } catch (e) {
-    if (e instanceof ScenarioError) return e.message.split('\n');
-    throw e;
-  }
-  return [];
-}
-
-describe.each([
-  {
-    what: 'a misspelt capability, with the closest name',
-    mutate: (s: any) => {
-      s.axes.caps[1] = ['CAP_BFP'];
-    },
-    message: 'scenarios/demo.ts: axes.caps[1][0]: unknown capability "CAP_BFP" (did you mean CAP_BPF?)',
-  },
-  {
-    what: 'an unknown sample',
-    mutate: (s: any) => {
-      s.sample = 'sockex9';
-    },
-    message: 'scenarios/demo.ts: sample: unknown sample "sockex9" (no bpf-src/sockex9/sockex9.c)',
-  },
-  {
-    what: 'a sysctl value the kernel refuses',
-    mutate: (s: any) => {
-      s.axes.sysctl['kernel.unprivileged_bpf_disabled'] = [0, 3];
-    },
-    message: 'scenarios/demo.ts: axes.sysctl["kernel.unprivileged_bpf_disabled"][1]: bad value 3 (allowed: 0, 1, 2)',
-  },
-  {
-    what: 'an unknown sysctl',
-    mutate: (s: any) => {
-      s.axes.sysctl = { 'kernel.unprivileged_bpf_disable': [0] };
-    },
-    message:
-      'scenarios/demo.ts: axes.sysctl: unknown sysctl "kernel.unprivileged_bpf_disable" (did you mean kernel.unprivileged_bpf_disabled?)',
-  },
-  {
-    what: 'an unknown stage',
-    mutate: (s: any) => {
-      s.expect[1].outcome = 'EPERM@load';
-    },
-    message: 'scenarios/demo.ts: expect[1].outcome: unknown stage "load" in "EPERM@load" (allowed: open, probe,',
-  },
-  {
-    what: 'a rule without evidence',
-    mutate: (s: any) => {
-      s.expect[0].reason = '';
-    },
-    message: 'scenarios/demo.ts: expect[0].reason: every rule needs its evidence',
-  },
-  {
-    what: 'an unknown field',
-    mutate: (s: any) => {
-      s.axes.capz = [];
-    },
-    message: 'scenarios/demo.ts: axes: Unrecognized key: "capz"',
-  },
-])('validation rejects $what', ({ mutate, message }) => {
-  test('with the file, the field and the allowed values', () => {
-    const s = structuredClone(base());
-    mutate(s);
-    const problems = problemsOf(s);
-    expect(problems.length).toBeGreaterThan(0);
-    expect(problems.some((p) => p.startsWith(message))).toBe(true);
-  });
-});
 
 describe('expansion', () => {
   const cells = expandScenario(base(), 'scenarios/demo.ts');

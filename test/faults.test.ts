@@ -132,7 +132,7 @@ describe('security inside the guest', () => {
     expect(most?.capEff).toBe('000000c001001000');
   });
 
-  test('arguments with shell metacharacters and newlines reach the sample byte for byte', () => {
+  test('arguments with shell metacharacters and quotes reach the sample byte for byte', () => {
     const c = cell(crashes, 'fault-args');
     expect(c.observed?.data?.argv).toEqual([
       '$(touch /tmp/capmatrix-pwned)',
@@ -141,7 +141,7 @@ describe('security inside the guest', () => {
       'a b',
       '*',
       '|&<>',
-      'x\ny',
+      `'"\\`,
     ]);
     expect(existsSync('/tmp/capmatrix-pwned')).toBe(false);
   });

@@ -78,8 +78,34 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
       });
     }
   });
+  problems.push(...deadRules(s.expect, cells));
   if (problems.length > 0) throw new ScenarioError(file, problems);
   return cells;
+}
+
+/**
+ * Rules that can never decide a cell: ones whose `when` matches no cell of the axes, and ones
+ * every cell of which an earlier rule without a version gate takes first (first match wins), the
+ * usual sign of two expectations that conflict.
+ */
+function deadRules(rules: ExpectRule[], cells: Cell[]): string[] {
+  const problems: string[] = [];
+  rules.forEach((rule, j) => {
+    const hits = cells.filter((c) => whenMatches(rule, c));
+    if (hits.length === 0) {
+      problems.push(`expect[${j}].when: matches no cell of the axes (${JSON.stringify(rule.when ?? {})})`);
+      return;
+    }
+    const takenBy = (c: Cell) => rules.findIndex((r, i) => i < j && !r.since && !r.until && whenMatches(r, c));
+    if (hits.every((c) => takenBy(c) >= 0)) {
+      const first = hits[0] as Cell;
+      const by = takenBy(first);
+      problems.push(
+        `expect[${j}]: never applies: every cell it matches is decided by an earlier rule first (e.g. ${first.id}: expect[${by}] says "${rules[by]?.outcome}", expect[${j}] says "${rule.outcome}"); remove one or narrow expect[${by}].when`,
+      );
+    }
+  });
+  return problems;
 }
 
 function hasCap(caps: CapSet, cap: Capability): boolean {
@@ -87,9 +113,14 @@ function hasCap(caps: CapSet, cap: Capability): boolean {
 }
 
 function ruleMatches(rule: ExpectRule, cell: Cell, kernelVersion: string): boolean {
-  const w = rule.when ?? {};
   if (rule.since && compareVersions(kernelVersion, rule.since) < 0) return false;
   if (rule.until && compareVersions(kernelVersion, rule.until) >= 0) return false;
+  return whenMatches(rule, cell);
+}
+
+/** The rule's `when` alone, on every kernel. */
+function whenMatches(rule: ExpectRule, cell: Pick<Cell, 'caps' | 'sysctl'>): boolean {
+  const w = rule.when ?? {};
   if (w.caps === 'root' && cell.caps !== 'root') return false;
   if (w.caps === 'unprivileged' && cell.caps === 'root') return false;
   if (w.has && !w.has.every((c) => hasCap(cell.caps, c))) return false;

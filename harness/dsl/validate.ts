@@ -1,5 +1,5 @@
 // Checks a scenario before any VM starts; every error names the file, the field and what is allowed.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { CAPABILITIES, isCapability } from './capabilities.js';
@@ -18,17 +18,22 @@ export class ScenarioError extends Error {
   }
 }
 
+// Nothing a scenario says reaches a shell, but a control character (newline, NUL) in an argument
+// or a name is a mistake, and NUL cannot be passed to exec at all.
+const text = z.string().refine((s) => !/\p{Cc}/u.test(s), 'no control characters (newline, tab, NUL…)');
 const version = z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'a kernel version such as "6.9"');
 const capList = z.array(z.string());
 const sysctlMap = z.record(z.string(), z.array(z.number().int()).min(1));
 
 const schema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'lower-case letters, digits, _ . -'),
-  sample: z.string().min(1),
-  description: z.string().optional(),
-  args: z.array(z.string()).optional(),
-  setup: z.array(z.array(z.string()).min(1)).optional(),
-  teardown: z.array(z.array(z.string()).min(1)).optional(),
+  sample: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_]*$/, 'a sample directory name in bpf-src/ (lower-case letters, digits, _)'),
+  description: text.optional(),
+  args: z.array(text).optional(),
+  setup: z.array(z.array(text).min(1)).optional(),
+  teardown: z.array(z.array(text).min(1)).optional(),
   setupScope: z.enum(['cell', 'group']).optional(),
   context: z.enum(['host', 'userns']).optional(),
   isolate: z.boolean().optional(),
@@ -49,7 +54,7 @@ const schema = z.strictObject({
           })
           .optional(),
         outcome: z.string(),
-        reason: z.string().min(1, 'every rule needs its evidence'),
+        reason: text.min(1, 'every rule needs its evidence'),
         since: version.optional(),
         until: version.optional(),
       }),
@@ -100,7 +105,11 @@ export function validateScenario(data: unknown, file: string, bpfSrcDir: string)
   const s = parsed.data;
   const problems: string[] = [];
   if (!existsSync(path.join(bpfSrcDir, s.sample, `${s.sample}.c`))) {
-    problems.push(`sample: unknown sample "${s.sample}" (no ${path.join('bpf-src', s.sample, `${s.sample}.c`)})`);
+    const known = readdirSync(bpfSrcDir).filter((d) => existsSync(path.join(bpfSrcDir, d, `${d}.c`)));
+    const hint = closest(s.sample, known);
+    problems.push(
+      `sample: unknown sample "${s.sample}" (no ${path.join('bpf-src', s.sample, `${s.sample}.c`)}; ${hint ? `did you mean ${hint}? ` : ''}known: ${known.sort().join(', ')})`,
+    );
   }
   s.axes.caps.forEach((set, i) => {
     if (set !== 'root') checkCaps(set, `axes.caps[${i}]`, problems);

@@ -1,8 +1,10 @@
 // The kernel catalog (kernels/catalog.json): data, validated like scenarios.
+
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { REPO_ROOT } from '../paths.js';
+import { UsageError } from '../usage-error.js';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9.-]*$/);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA256 in lower-case hex');
@@ -92,7 +94,7 @@ export function selectKernels(catalog: Catalog, spec?: string): KernelEntry[] {
   if (spec === 'all') return catalog.kernels.filter((k) => k.inAll);
   return spec.split(',').map((one) => {
     const k = catalog.kernels.find((e) => e.id === one.trim());
-    if (!k) throw new Error(`--kernel: unknown kernel "${one}" (known: ${ids.join(', ')}, all)`);
+    if (!k) throw new UsageError(`--kernel: unknown kernel "${one}" (known: ${ids.join(', ')}, all)`);
     return k;
   });
 }

@@ -1,10 +1,7 @@
 // `capmatrix matrix` flags → MatrixOptions. Every bad value is refused here, with the flag, the
 // value and what is allowed, before a kernel is fetched or a VM started.
+import { UsageError } from '../usage-error.js';
 import type { MatrixOptions } from './matrix.js';
-
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 export interface MatrixCliOptions {
   kernel?: string;

@@ -2,19 +2,20 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunResults } from '../report/results-json.js';
+import { UsageError } from '../usage-error.js';
 
 export function resolveResume(resultsDir: string, runId: string): { results: RunResults } {
   // a run id, not a path: nothing outside the results directory can be named
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(runId) || runId.includes('..')) {
-    throw new Error(
+    throw new UsageError(
       `--resume: "${runId}" is not a run id (allowed: the name of a directory in ${resultsDir}, e.g. 20261130T170000Z-1234; letters, digits, . _ -)`,
     );
   }
   const file = path.join(resultsDir, runId, 'results.json');
-  if (!existsSync(file)) throw new Error(`--resume: no run ${runId} in ${resultsDir} (${file} does not exist)`);
+  if (!existsSync(file)) throw new UsageError(`--resume: no run ${runId} in ${resultsDir} (${file} does not exist)`);
   const results = JSON.parse(readFileSync(file, 'utf8')) as RunResults;
-  if (!results.options) throw new Error(`--resume: ${file} records no options (written by an older capmatrix)`);
+  if (!results.options) throw new UsageError(`--resume: ${file} records no options (written by an older capmatrix)`);
   if (results.finishedAt)
-    throw new Error(`--resume: run ${runId} finished at ${results.finishedAt}; nothing to resume`);
+    throw new UsageError(`--resume: run ${runId} finished at ${results.finishedAt}; nothing to resume`);
   return { results };
 }

@@ -57,7 +57,9 @@ export function decideAccel(): AccelDecision {
     if (c.bootId === bootId) return { accel: c.accel, why: `${c.why} (probed earlier this host boot)` };
   } catch {}
   const d = probeKvm();
-  mkdirSync(CACHE_DIR, { recursive: true });
-  writeFileSync(cache, JSON.stringify({ ...d, bootId }));
+  try {
+    mkdirSync(CACHE_DIR, { recursive: true });
+    writeFileSync(cache, JSON.stringify({ ...d, bootId }));
+  } catch {} // a user who cannot write the shared cache probes again next time
   return d;
 }

@@ -1,0 +1,191 @@
+// Bad input, table-driven: every mistake in a scenario or on the command line gets one clear
+// error naming the file or flag, the field and the allowed values, before any VM starts.
+// Strings with shell metacharacters or control characters are tried in every field; nothing is
+// ever run through a shell (test/faults.test.ts shows metacharacters reaching a sample intact).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { expandScenario } from '../harness/dsl/expand.js';
+import type { Scenario } from '../harness/dsl/scenario.js';
+import { ScenarioError, validateScenario } from '../harness/dsl/validate.js';
+import { REPO_ROOT } from '../harness/paths.js';
+
+function base(): Scenario {
+  return {
+    name: 'demo',
+    sample: 'sockex1',
+    args: ['x'],
+    setup: [['true', 'y']],
+    axes: { caps: [[], ['CAP_BPF'], 'root'], sysctl: { 'kernel.unprivileged_bpf_disabled': [0, 2] } },
+    expect: [
+      { when: { caps: 'root' }, outcome: 'ok', reason: 'root' },
+      { when: { lacks: ['CAP_BPF'] }, outcome: 'EPERM@probe', reason: 'gate' },
+      { outcome: 'EPERM@raw_socket', reason: 'rest' },
+    ],
+  };
+}
+
+/** Validation and expansion, as loading a scenario file does them. */
+function problemsOf(mutate: (s: any) => void): string[] {
+  const s = structuredClone(base());
+  mutate(s);
+  try {
+    const v = validateScenario(s, 'scenarios/demo.ts', path.join(REPO_ROOT, 'bpf-src'));
+    expandScenario(v, 'scenarios/demo.ts');
+  } catch (e) {
+    if (e instanceof ScenarioError) return e.message.split('\n');
+    throw e;
+  }
+  return [];
+}
+
+describe('scenario files', () => {
+  test.each([
+    [
+      'unknown capability',
+      (s: any) => (s.axes.caps[1] = ['CAP_BFP']),
+      'axes.caps[1][0]: unknown capability "CAP_BFP" (did you mean CAP_BPF?)',
+    ],
+    [
+      'capability with shell metacharacters',
+      (s: any) => (s.axes.caps[1] = ['CAP_BPF;id']),
+      'axes.caps[1][0]: unknown capability "CAP_BPF;id" (did you mean CAP_BPF?)',
+    ],
+    [
+      'unknown sample',
+      (s: any) => (s.sample = 'sockex9'),
+      'sample: unknown sample "sockex9" (no bpf-src/sockex9/sockex9.c; did you mean sockex1? known: fault, helpers, pinned_map, sockex1,',
+    ],
+    [
+      'a path where a sample name is expected',
+      (s: any) => (s.sample = '../sockex1'),
+      'sample: a sample directory name in bpf-src/ (lower-case letters, digits, _)',
+    ],
+    [
+      'sample with shell metacharacters',
+      (s: any) => (s.sample = 'sockex1;reboot'),
+      'sample: a sample directory name in bpf-src/',
+    ],
+    ['name with shell metacharacters', (s: any) => (s.name = 'demo$(id)'), 'name: lower-case letters, digits, _ . -'],
+    ['name with a newline', (s: any) => (s.name = 'demo\nx'), 'name: lower-case letters, digits, _ . -'],
+    [
+      'sysctl value out of range',
+      (s: any) => (s.axes.sysctl['kernel.unprivileged_bpf_disabled'] = [0, 3]),
+      'axes.sysctl["kernel.unprivileged_bpf_disabled"][1]: bad value 3 (allowed: 0, 1, 2)',
+    ],
+    [
+      'sysctl name with shell metacharacters',
+      (s: any) => (s.axes.sysctl = { 'kernel.x;id': [0] }),
+      'axes.sysctl: unknown sysctl "kernel.x;id" (allowed: kernel.unprivileged_bpf_disabled, kernel.perf_event_paranoid',
+    ],
+    [
+      'outcome with shell metacharacters',
+      (s: any) => (s.expect[1].outcome = 'EPERM@probe;id'),
+      'expect[1].outcome: unknown stage "probe;id" in "EPERM@probe;id" (allowed: open, probe,',
+    ],
+    [
+      'argument with a newline',
+      (s: any) => (s.args = ['ok\nrm -rf /']),
+      'args[0]: no control characters (newline, tab, NUL…)',
+    ],
+    [
+      'setup command with a NUL',
+      (s: any) => (s.setup = [['mount', 'a\0b']]),
+      'setup[0][1]: no control characters (newline, tab, NUL…)',
+    ],
+    ['reason with a newline', (s: any) => (s.expect[0].reason = 'a\nb'), 'expect[0].reason: no control characters'],
+    [
+      'conflicting expectations (same condition, two outcomes)',
+      (s: any) => s.expect.splice(2, 0, { when: { lacks: ['CAP_BPF'] }, outcome: 'ok', reason: 'other' }),
+      'expect[2]: never applies: every cell it matches is decided by an earlier rule first (e.g. demo/none/ubd=0: expect[1] says "EPERM@probe", expect[2] says "ok")',
+    ],
+    [
+      'a rule that matches no cell',
+      (s: any) => (s.expect[0].when = { has: ['CAP_SYS_ADMIN'], lacks: ['CAP_BPF'] }),
+      'expect[0].when: matches no cell of the axes',
+    ],
+    ['an unknown field', (s: any) => (s.axes.capz = []), 'axes: Unrecognized key: "capz"'],
+    [
+      'a misspelt sysctl',
+      (s: any) => (s.axes.sysctl = { 'kernel.unprivileged_bpf_disable': [0] }),
+      'axes.sysctl: unknown sysctl "kernel.unprivileged_bpf_disable" (did you mean kernel.unprivileged_bpf_disabled?)',
+    ],
+    [
+      'an unknown stage',
+      (s: any) => (s.expect[1].outcome = 'EPERM@load'),
+      'expect[1].outcome: unknown stage "load" in "EPERM@load" (allowed: open, probe,',
+    ],
+    [
+      'a rule without evidence',
+      (s: any) => (s.expect[0].reason = ''),
+      'expect[0].reason: every rule needs its evidence',
+    ],
+  ])('%s', (_what, mutate, message) => {
+    const problems = problemsOf(mutate);
+    expect(problems.length).toBeGreaterThan(0);
+    expect(
+      problems.find((p) => p.startsWith(`scenarios/demo.ts: ${message}`)),
+      problems.join('\n'),
+    ).toBeDefined();
+  });
+
+  test('the base scenario itself is fine (the table tests what it changes)', () => {
+    expect(problemsOf(() => {})).toEqual([]);
+  });
+});
+
+const TSX = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
+const CLI = path.join(REPO_ROOT, 'harness', 'cli.ts');
+
+function cli(args: string[]): Promise<{ status: number | null; stderr: string; results: string[] }> {
+  const results = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-badcli-'));
+  const child = spawn(TSX, [CLI, 'matrix', '--results', results, ...args], { cwd: REPO_ROOT });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  return new Promise((resolve) =>
+    child.on('close', (status) => resolve({ status, stderr, results: readdirSync(results) })),
+  );
+}
+
+describe('command line', () => {
+  test.concurrent.each([
+    [
+      ['--kernel', 'debian-6.99'],
+      '--kernel: unknown kernel "debian-6.99" (known: debian-6.1, debian-6.12, debian-6.16, debian-7.2, ubuntu-6.14, all)',
+    ],
+    [
+      ['--kernel', './kernels/vmlinuz'],
+      '--kernel: "./kernels/vmlinuz" is a path; --kernel takes kernel ids from kernels/catalog.json',
+    ],
+    [
+      ['--kernel', 'debian-6.12;reboot'],
+      '--kernel: "debian-6.12;reboot" is not a kernel id (lower-case letters, digits, _ . -',
+    ],
+    [
+      ['--scenario', 'scenarios/sockex1.ts'],
+      '--scenario: "scenarios/sockex1.ts" is a path; --scenario takes scenario names (known: helpers',
+    ],
+    [['--scenario', 'sockex9'], '--scenario: unknown scenario "sockex9" (did you mean sockex1? known: '],
+    [['--scenario', '$(reboot)'], '--scenario: unknown scenario "$(reboot)" ('],
+    [['--scenario-dir', '/nonexistent'], '--scenario-dir: "/nonexistent" is not a directory of scenario files (*.ts)'],
+    [['--cells', '(sockex1'], '--cells: "(sockex1" is not a regular expression'],
+    [['--jobs', 'two'], '--jobs: "two" is not a whole number from 1 to 64'],
+    [['--repeat', '0'], '--repeat: "0" is not a whole number from 1 to 100'],
+    [['--retries', '-1'], '--retries: "-1" is not a whole number from 0 to 10'],
+    [['--memory', '1G;reboot'], '--memory: "1G;reboot" is not a size (a number with K, M, G or T, e.g. 1G)'],
+    [['--kernel-arg', 'quiet\ninit=/bin/sh'], '--kernel-arg: "quiet\\ninit=/bin/sh" contains a control character'],
+    [['--resume', '../../etc'], '--resume: "../../etc" is not a run id (allowed: the name of a directory in'],
+    [['--resume', 'nope'], '--resume: no run nope in '],
+    [['--resume', 'x', '--kernel', 'debian-6.1'], '--resume: the run keeps its own options; drop --kernel'],
+  ])('matrix %j', async (args, message) => {
+    const r = await cli(args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).toContain('no VM was started');
+    expect(r.results).toEqual([]); // no run directory: nothing started
+  });
+});
