@@ -13,10 +13,12 @@ import { renderClaims } from './report/claims.js';
 import { baselineOf, compareRuns, crossKernelDiffs, kernelOrder } from './report/cross-kernel.js';
 import { renderExpected } from './report/expected.js';
 import { exitCodeFor, renderGrid } from './report/grid.js';
+import { renderMinimize } from './report/minimize-report.js';
 import { mergeRuns, type RunResults, writeResults } from './report/results-json.js';
 import { writeReports } from './report/write-reports.js';
 import { runMatrix } from './run/matrix.js';
 import { type MatrixCliOptions, matrixOptions } from './run/matrix-options.js';
+import { DEFAULT_UNIVERSE, parseCapsFlag, parseSysctlFlags, runMinimize } from './run/minimize.js';
 import { ensureAll } from './setup/ensure.js';
 import { UsageError } from './usage-error.js';
 
@@ -55,6 +57,43 @@ program
       }
     }
   });
+
+program
+  .command('minimize')
+  .description("find every minimal capability set under which the scenario's sample succeeds (one boot)")
+  .argument('<scenario>', 'a scenario name (capmatrix expected lists them)')
+  .addOption(new Option('--kernel <id>', 'a kernel id from kernels/catalog.json (default: the default kernel)'))
+  .addOption(new Option('--sysctl <name=value...>', 'settings for the search, e.g. kernel.perf_event_paranoid=2'))
+  .addOption(
+    new Option('--caps <list>', `candidate capabilities, comma-separated (default: ${DEFAULT_UNIVERSE.join(',')})`),
+  )
+  .addOption(new Option('--scenario-dir <dir>', 'another directory of scenario files'))
+  .addOption(new Option('--results <dir>', 'where the minimize-<run-id> directory goes'))
+  .option('--json', 'print the result as JSON')
+  .action(
+    async (
+      scenario: string,
+      opts: {
+        kernel?: string;
+        sysctl?: string[];
+        caps?: string;
+        scenarioDir?: string;
+        results?: string;
+        json?: boolean;
+      },
+    ) => {
+      const r = await runMinimize({
+        scenario,
+        kernel: opts.kernel,
+        sysctl: parseSysctlFlags(opts.sysctl),
+        universe: parseCapsFlag(opts.caps),
+        scenarioDir: opts.scenarioDir,
+        resultsDir: opts.results,
+      });
+      process.stdout.write(`${opts.json ? JSON.stringify(r, null, 2) : renderMinimize(r)}\n`);
+      process.exitCode = r.searches[0]?.minimal.length ? 0 : 1;
+    },
+  );
 
 program
   .command('expected')

@@ -80,6 +80,7 @@ export default [
     name: 'trace_output-tracepoint-chmod',
     sample: 'trace_output',
     description: "the talk's second fix (l.965): root makes the tracefs id readable before the run",
+    alternativeTo: 'trace_output-tracepoint',
     args: ['tracepoint'],
     setupScope: 'group',
     setup: [
@@ -97,6 +98,7 @@ export default [
     name: 'trace_output-tracepoint-id',
     sample: 'trace_output',
     description: "the talk's third fix (l.967): the loader gets the tracepoint id (read by root) as an argument",
+    alternativeTo: 'trace_output-tracepoint',
     args: ['tracepoint-id', `{read:${TP_DIR}/id}`],
     axes,
     expect: [...loadRules, debianParanoid3, okRule],

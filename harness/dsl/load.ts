@@ -55,6 +55,15 @@ export async function loadScenarios(
     if (other) throw new ScenarioError(l.file, [`name: "${l.scenario.name}" is also the name of ${other}`]);
     byName.set(l.scenario.name, l.file);
   }
+  for (const l of loaded) {
+    const to = l.scenario.alternativeTo;
+    if (to !== undefined && !byName.has(to)) {
+      const hint = closest(to, [...byName.keys()]);
+      throw new ScenarioError(l.file, [
+        `alternativeTo: unknown scenario "${to}"${hint ? ` (did you mean ${hint}?)` : ''}`,
+      ]);
+    }
+  }
   if (!only) return loaded;
   for (const name of only) {
     if (name.includes('/') || name.endsWith('.ts')) {

@@ -50,6 +50,10 @@ export interface Scenario {
   context?: 'host' | 'userns';
   /** Give the scenario's cells a boot of their own (state that cannot be reset between cells). */
   isolate?: boolean;
+  /** This scenario runs the same program as the named one with a change that is not a
+   * capability (a tracefs mode, an argument read by root; its description says which):
+   * `capmatrix minimize <that one>` searches this one too and shows what it saves. */
+  alternativeTo?: string;
   /** Per-cell timeout inside the guest. */
   timeoutSec?: number;
   axes: {

@@ -37,6 +37,7 @@ const schema = z.strictObject({
   setupScope: z.enum(['cell', 'group']).optional(),
   context: z.enum(['host', 'userns']).optional(),
   isolate: z.boolean().optional(),
+  alternativeTo: z.string().optional(),
   timeoutSec: z.number().positive().max(600).optional(),
   axes: z.strictObject({
     caps: z.array(z.union([z.literal('root'), capList])).min(1),

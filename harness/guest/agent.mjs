@@ -12,6 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { minimalSets } from './minimal-sets.mjs';
 
 const RESULT_PREFIX = 'CAPMATRIX_RESULT ';
 const PATH_ENV = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -20,7 +21,9 @@ const PATH_ENV = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
  * @typedef {{ id: string, key: string, sample: string, binary: string, caps: string[] | 'root', capNumbers: number[],
  *   uid: number, sysctl: Record<string, number>, args: string[], setup: string[][], teardown: string[][],
  *   setupScope: 'cell' | 'group', scenario: string, timeoutSec: number }} PlanCell
- * @typedef {{ schemaVersion: 1, bootId: string, results: string, recordSysctls: string[], cells: PlanCell[] }} Plan
+ * @typedef {{ label: string, universe: string[], capNumbers: Record<string, number>, template: PlanCell }} Search
+ * @typedef {{ schemaVersion: 1, bootId: string, results: string, recordSysctls: string[], cells: PlanCell[],
+ *   searches?: Search[] }} Plan
  */
 
 const planFile = process.argv[2];
@@ -108,7 +111,9 @@ function provenance() {
  * at its boot value, not at whatever the previous cell set. (unprivileged_bpf_disabled is the
  * exception the planner handles: cells that leave it alone run before any cell changes it.) */
 const bootSysctls = Object.fromEntries(
-  [...new Set(plan.cells.flatMap((c) => Object.keys(c.sysctl)))].map((n) => [n, readSysctl(n)]),
+  [
+    ...new Set([...plan.cells, ...(plan.searches ?? []).map((s) => s.template)].flatMap((c) => Object.keys(c.sysctl))),
+  ].map((n) => [n, readSysctl(n)]),
 );
 
 /** Sets a cell's sysctls; returns an error message or null. @param {Record<string, number>} cellSysctl */
@@ -497,8 +502,12 @@ async function runCell(cell) {
 
 /** @type {{ id: string, err: string }[]} */
 const teardownErrors = [];
-emit(provenance());
-for (const [i, cell] of plan.cells.entries()) {
+/**
+ * Runs one cell and appends its record. `next` is the cell that follows (or, in a search, one like
+ * it): a group setup stays up while the next cell belongs to the same scenario.
+ * @param {PlanCell} cell @param {PlanCell | undefined} next
+ */
+async function runAndRecord(cell, next) {
   emit({ type: 'cell-start', id: cell.id, key: cell.key, t: Date.now() });
   /** @type {any} */
   let result;
@@ -513,7 +522,6 @@ for (const [i, cell] of plan.cells.entries()) {
     };
   }
   // the group's setup ends after its last consecutive cell
-  const next = plan.cells[i + 1];
   const groupTeardownMs = next?.setupScope === 'group' && next.scenario === groupScenario() ? 0 : endGroup();
   result.teardownMs = lastTeardownMs + groupTeardownMs;
   const t = performance.now();
@@ -524,11 +532,41 @@ for (const [i, cell] of plan.cells.entries()) {
     type: 'cell',
     id: cell.id,
     key: cell.key,
+    caps: cell.caps,
     // every sysctl some cell of this boot sets, as it stood for this cell
     sysctlNow: Object.fromEntries(Object.keys({ ...bootSysctls, ...cell.sysctl }).map((k) => [k, readSysctl(k)])),
     ...result,
   });
+  return result;
 }
+
+/**
+ * `capmatrix minimize`: each search looks for the minimal capability sets of one cell template
+ * (minimal-sets.mjs), choosing the next set from the last outcome, so it runs here, in the boot.
+ * @param {Search} search
+ */
+async function runSearch(search) {
+  let n = 0;
+  const result = await minimalSets(search.universe, async (caps) => {
+    const name = caps.map((c) => c.replace(/^CAP_/, '')).join('+') || 'none';
+    /** @type {PlanCell} */
+    const cell = {
+      ...search.template,
+      id: `${search.template.scenario}/${name}/${search.label}`,
+      key: `${search.label}#${++n}`,
+      caps,
+      capNumbers: caps.map((c) => search.capNumbers[c] ?? -1),
+    };
+    const r = await runAndRecord(cell, search.template);
+    return r.observed?.outcome === 'ok';
+  });
+  endGroup();
+  emit({ type: 'search', label: search.label, ...result });
+}
+
+emit(provenance());
+for (const [i, cell] of plan.cells.entries()) await runAndRecord(cell, plan.cells[i + 1]);
+for (const search of plan.searches ?? []) await runSearch(search);
 emit({ type: 'end', t: Date.now(), teardownErrors });
 ipBatch.stdin.end();
 fs.closeSync(out);

@@ -15,6 +15,7 @@ export interface CellRecord {
   id: string;
   /** The run's key (`<kernel>/<cell id>#<rep>`). */
   key: string;
+  caps?: string[] | 'root';
   observed: ObservedOutcome | null;
   infraKind?: InfraKind;
   infraError?: string;
@@ -56,19 +57,29 @@ export interface BootProvenance {
   [key: string]: unknown;
 }
 
+export interface SearchRecord {
+  type: 'search';
+  label: string;
+  minimal: string[][];
+  violations: { caps: string[]; within: string[] }[];
+  runs: number;
+}
+
 export interface GuestRecords {
   provenance: GuestProvenance | null;
   /** Run keys in the order their cells started. */
   started: string[];
   /** Finished runs by key. */
   cells: Map<string, CellRecord>;
+  /** `capmatrix minimize`: each search's result (minimal sets, violations, runs). */
+  searches: SearchRecord[];
   ended: boolean;
   /** Lines that did not parse (a torn last line when the VM died mid-write). */
   garbage: number;
 }
 
 export function readGuestRecords(file: string): GuestRecords {
-  const r: GuestRecords = { provenance: null, started: [], cells: new Map(), ended: false, garbage: 0 };
+  const r: GuestRecords = { provenance: null, started: [], cells: new Map(), searches: [], ended: false, garbage: 0 };
   if (!existsSync(file)) return r;
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (!line.trim()) continue;
@@ -82,6 +93,7 @@ export function readGuestRecords(file: string): GuestRecords {
     if (rec.type === 'provenance') r.provenance = rec as GuestProvenance;
     else if (rec.type === 'cell-start' && rec.key) r.started.push(rec.key);
     else if (rec.type === 'cell' && rec.key) r.cells.set(rec.key, rec as CellRecord);
+    else if (rec.type === 'search') r.searches.push(rec as SearchRecord);
     else if (rec.type === 'end') r.ended = true;
   }
   return r;

@@ -2,16 +2,43 @@
 // into attempts. Progress comes from counting the guest's lines while it runs.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { capNumber } from '../dsl/capabilities.js';
+import { type Capability, capNumber } from '../dsl/capabilities.js';
 import { RECORDED_SYSCTLS } from '../dsl/sysctls.js';
 import type { KernelInfo } from '../kernels/kernel-info.js';
 import type { Attempt } from '../outcome/attempts.js';
 import { type BootProvenance, hasLine, readGuestRecords } from '../outcome/guest-records.js';
 import { bootAttempts } from '../outcome/verdict.js';
 import { GUEST_AGENT, SAMPLES_BUILD_DIR } from '../paths.js';
-import type { PlannedRun } from '../plan/plan.js';
+import type { PlannedCell, PlannedRun } from '../plan/plan.js';
 import type { Accel } from '../vm/accel.js';
 import { runVm } from '../vm/run-vm.js';
+
+/** One cell as the guest agent runs it. */
+export function guestCell(c: PlannedCell, key: string) {
+  return {
+    id: c.id,
+    key,
+    sample: c.sample,
+    binary: path.join(SAMPLES_BUILD_DIR, c.sample),
+    caps: c.caps,
+    capNumbers: c.caps === 'root' ? [] : c.caps.map(capNumber),
+    uid: c.uid,
+    sysctl: c.sysctl,
+    args: c.args,
+    setup: c.setup,
+    teardown: c.teardown,
+    setupScope: c.setupScope,
+    scenario: c.scenario,
+    timeoutSec: c.timeoutSec,
+  };
+}
+
+/** `capmatrix minimize`: a cell template whose capability sets the agent chooses itself. */
+export interface GuestSearch {
+  label: string;
+  universe: string[];
+  template: PlannedCell;
+}
 
 /** The guest agent's plan for one boot: everything it needs, nothing it must look up. */
 export function guestPlan(boot: BootRuns, resultsFile: string) {
@@ -20,21 +47,12 @@ export function guestPlan(boot: BootRuns, resultsFile: string) {
     bootId: boot.id,
     results: resultsFile,
     recordSysctls: RECORDED_SYSCTLS,
-    cells: boot.runs.map(({ cell: c, key }) => ({
-      id: c.id,
-      key,
-      sample: c.sample,
-      binary: path.join(SAMPLES_BUILD_DIR, c.sample),
-      caps: c.caps,
-      capNumbers: c.caps === 'root' ? [] : c.caps.map(capNumber),
-      uid: c.uid,
-      sysctl: c.sysctl,
-      args: c.args,
-      setup: c.setup,
-      teardown: c.teardown,
-      setupScope: c.setupScope,
-      scenario: c.scenario,
-      timeoutSec: c.timeoutSec,
+    cells: boot.runs.map(({ cell, key }) => guestCell(cell, key)),
+    searches: (boot.searches ?? []).map((s) => ({
+      label: s.label,
+      universe: s.universe,
+      capNumbers: Object.fromEntries(s.universe.map((c) => [c, capNumber(c as Capability)])),
+      template: guestCell(s.template, s.label),
     })),
   };
 }
@@ -44,6 +62,7 @@ export interface BootRuns {
   id: string;
   kernel: KernelInfo;
   runs: PlannedRun[];
+  searches?: GuestSearch[];
 }
 
 export interface BootResult {
@@ -86,7 +105,11 @@ export async function runBoot(
   writeFileSync(planFile, `${JSON.stringify(guestPlan(boot, resultsFile), null, 2)}\n`);
   writeFileSync(resultsFile, '');
   const bootTimeoutSec = o.bootTimeoutSec ?? (o.accel === 'kvm' ? 90 : 300);
-  const cellsSec = boot.runs.reduce((n, r) => n + r.cell.timeoutSec + 5, 0);
+  // a search runs at most every subset of its universe
+  const cellsSec = [
+    ...boot.runs.map((r) => r.cell.timeoutSec + 5),
+    ...(boot.searches ?? []).map((s) => 2 ** s.universe.length * (s.template.timeoutSec + 5)),
+  ].reduce((a, b) => a + b, 0);
   const ticker = setInterval(() => o.onCells?.(countCells(resultsFile)), 1000);
   const vm = await runVm({
     vmlinuz: boot.kernel.vmlinuz,

@@ -1,0 +1,70 @@
+// `capmatrix minimize` in the terminal: the minimal sets as setcap lines, why each smaller set
+// fails, the alternatives, and how many runs it took against brute force.
+import type { MinimizeResult, SearchResult } from '../run/minimize.js';
+
+const setcap = (caps: string[], sample: string) =>
+  `setcap ${caps.map((c) => c.toLowerCase()).join(',')}+ep ./${sample}`;
+const settings = (s: SearchResult) =>
+  Object.entries(s.sysctl)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ') || 'boot defaults';
+const short = (caps: string[]) => `{${caps.map((c) => c.replace(/^CAP_/, '')).join(', ') || '∅'}}`;
+
+function searchLines(s: SearchResult, sample: string, full: boolean): string[] {
+  const out: string[] = [];
+  if (s.minimal.length === 0) {
+    out.push(`  no subset of the candidates works; with all of them: ${s.withAll?.outcome} ${s.withAll?.detail ?? ''}`);
+    return out;
+  }
+  s.minimal.forEach((m, i) => {
+    out.push(`  ${i + 1}. ${setcap(m.caps, sample)}`);
+    if (!full) return;
+    for (const f of m.shortfalls) {
+      out.push(`       without ${f.without}: ${f.outcome}${f.detail ? `  ${f.detail}` : ''}`);
+    }
+  });
+  for (const v of s.violations) {
+    out.push(`  ! not monotone: ${short(v.caps)} fails although ${short(v.within)} is ok`);
+  }
+  return out;
+}
+
+export function renderMinimize(r: MinimizeResult): string {
+  const [asked, ...others] = r.searches;
+  if (!asked) return 'nothing searched';
+  const out = [
+    `${asked.scenario} on ${r.kernel.id} (${r.kernel.release}), ${settings(asked)}`,
+    `candidates: ${r.universe.join(' ')}`,
+    '',
+    'minimal capability sets, smallest first:',
+    ...searchLines(asked, r.sample, true),
+  ];
+  const best = Math.min(...asked.minimal.map((m) => m.caps.length));
+  if (others.length) {
+    out.push('', 'other settings, and alternatives that are not capabilities:');
+    for (const s of others) {
+      const what = s.kind === 'scenario' ? `scenario ${s.scenario}: ${s.description ?? ''}` : `with ${settings(s)}`;
+      const fewest = Math.min(...s.minimal.map((m) => m.caps.length));
+      const saves =
+        s.minimal.length && fewest < best
+          ? `  (saves ${best - fewest} capability(ies))`
+          : s.minimal.length && fewest > best
+            ? `  (needs ${fewest - best} more)`
+            : '';
+      out.push(`- ${what}${saves}`, ...searchLines(s, r.sample, false));
+    }
+  }
+  const runs = r.searches.reduce((n, s) => n + s.runs, 0);
+  const brute = r.searches.reduce((n, s) => n + s.bruteForce, 0);
+  const violations = r.searches.reduce((n, s) => n + s.violations.length, 0);
+  out.push(
+    '',
+    `${runs} cells run in one boot (${(r.wallMs / 1000).toFixed(0)} s), against ${brute} for brute force ` +
+      `(${r.searches.map((s) => s.runs).join(' + ')} over ${r.searches.length} search(es) of 2^${r.universe.length}).`,
+    violations
+      ? `monotonicity: ${violations} violation(s) above: a capability more turned ok into a failure.`
+      : 'monotonicity: held on every immediate superset of each minimal set (all run).',
+    `details: ${r.runDir}/minimize.json`,
+  );
+  return out.join('\n');
+}

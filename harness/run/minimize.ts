@@ -1,0 +1,229 @@
+// `capmatrix minimize <scenario>`: every minimal capability set under which the scenario's sample
+// succeeds, on one kernel, in one boot. The guest agent runs the search (minimal-sets.mjs); this
+// side plans it (the asked-for settings, then the scenario's other sysctl values and its declared
+// non-capability alternatives), and explains each result with the runs that failed.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { type Capability, isCapability } from '../dsl/capabilities.js';
+import { expectationFor, sysctlLabel } from '../dsl/expand.js';
+import { loadScenarios } from '../dsl/load.js';
+import { closest } from '../dsl/suggest.js';
+import { SYSCTL_NAMES, SYSCTLS, type SysctlName, ubdPhaseRank } from '../dsl/sysctls.js';
+import { formatOutcome } from '../dsl/vocabulary.js';
+import { type Catalog, loadCatalog, selectKernels } from '../kernels/catalog.js';
+import { fetchKernel } from '../kernels/providers.js';
+import { type CellRecord, readGuestRecords, type SearchRecord } from '../outcome/guest-records.js';
+import { REPO_ROOT, RESULTS_DIR } from '../paths.js';
+import type { PlannedCell } from '../plan/plan.js';
+import { newRunId } from '../report/results-json.js';
+import { writeFileAtomic } from '../report/write-atomic.js';
+import { UsageError } from '../usage-error.js';
+import { decideAccel } from '../vm/accel.js';
+import { bootFiles, type GuestSearch, runBoot } from './boot.js';
+
+export const DEFAULT_UNIVERSE: Capability[] = [
+  'CAP_BPF',
+  'CAP_PERFMON',
+  'CAP_NET_ADMIN',
+  'CAP_NET_RAW',
+  'CAP_SYS_ADMIN',
+  'CAP_DAC_READ_SEARCH',
+  'CAP_DAC_OVERRIDE',
+  'CAP_SYS_RESOURCE',
+];
+
+export interface MinimizeOptions {
+  scenario: string;
+  kernel?: string;
+  /** Settings for the search (e.g. kernel.perf_event_paranoid=2); others stay at the boot default. */
+  sysctl?: Partial<Record<SysctlName, number>>;
+  universe?: Capability[];
+  scenarioDir?: string;
+  resultsDir?: string;
+  catalog?: Catalog;
+  log?: (msg: string) => void;
+}
+
+/** Why a set one capability short of a minimal set fails. */
+export interface Shortfall {
+  without: string;
+  outcome: string;
+  detail: string;
+}
+
+export interface SearchResult {
+  /** 'asked' (the settings given), 'sysctl' (another value of the scenario's axis), 'scenario'
+   * (a declared alternative). */
+  kind: 'asked' | 'sysctl' | 'scenario';
+  scenario: string;
+  description?: string;
+  sysctl: Partial<Record<SysctlName, number>>;
+  /** The values the guest really had during the search. */
+  effectiveSysctl?: Record<string, number | null>;
+  minimal: { caps: string[]; shortfalls: Shortfall[] }[];
+  /** What the whole universe gets, when no subset is ok. */
+  withAll?: { outcome: string; detail: string };
+  violations: { caps: string[]; within: string[] }[];
+  runs: number;
+  bruteForce: number;
+}
+
+export interface MinimizeResult {
+  runDir: string;
+  kernel: { id: string; release: string };
+  sample: string;
+  universe: string[];
+  searches: SearchResult[];
+  bootMs: number | null;
+  wallMs: number;
+}
+
+/** `name=value` flags → settings, each checked against the allowed values. */
+export function parseSysctlFlags(flags: string[] = []): Partial<Record<SysctlName, number>> {
+  const out: Partial<Record<SysctlName, number>> = {};
+  for (const f of flags) {
+    const m = /^([a-z0-9_.]+)=(-?\d+)$/.exec(f);
+    if (!m) throw new UsageError(`--sysctl: "${f}" is not name=value (e.g. kernel.perf_event_paranoid=2)`);
+    const [, name = '', value = ''] = m;
+    if (!(SYSCTL_NAMES as string[]).includes(name)) {
+      const hint = closest(name, SYSCTL_NAMES);
+      throw new UsageError(
+        `--sysctl: unknown sysctl "${name}" (${hint ? `did you mean ${hint}? ` : ''}allowed: ${SYSCTL_NAMES.join(', ')})`,
+      );
+    }
+    const allowed: readonly number[] = SYSCTLS[name as SysctlName].values;
+    if (!allowed.includes(Number(value)))
+      throw new UsageError(`--sysctl: ${name}=${value}: bad value (allowed: ${allowed.join(', ')})`);
+    out[name as SysctlName] = Number(value);
+  }
+  return out;
+}
+
+export function parseCapsFlag(list: string | undefined): Capability[] | undefined {
+  if (list === undefined) return undefined;
+  const caps = list.split(',').map((c) => c.trim().toUpperCase());
+  for (const c of caps) {
+    const full = c.startsWith('CAP_') ? c : `CAP_${c}`;
+    if (!isCapability(full)) throw new UsageError(`--caps: unknown capability "${c}"`);
+  }
+  const set = [...new Set(caps.map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`)))] as Capability[];
+  if (set.length === 0 || set.length > 12) throw new UsageError('--caps: give 1 to 12 capabilities');
+  return set;
+}
+
+/** The failing run's most telling line: the verifier's or kernel's complaint. */
+export function tellingLine(detail: string): string {
+  const lines = detail
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const hit = lines.find((l) =>
+    /prohibited|denied|not allowed|invalid|unknown func|permission|only read|restricted/i.test(l),
+  );
+  return (hit ?? lines.at(-1) ?? '').slice(0, 200);
+}
+
+const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
+
+export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const universe = o.universe ?? DEFAULT_UNIVERSE;
+  const all = await loadScenarios(REPO_ROOT, undefined, o.scenarioDir);
+  await loadScenarios(REPO_ROOT, [o.scenario], o.scenarioDir); // an unknown name: the usual error
+  const main = all.find((l) => l.scenario.name === o.scenario);
+  const template = (name: string) => {
+    const cell = all.find((l) => l.scenario.name === name)?.cells.find((c) => c.caps !== 'root');
+    if (!cell)
+      throw new UsageError(`minimize: ${name} has no cell that runs as uid 65534 (only root): nothing to minimize`);
+    return cell;
+  };
+  template(o.scenario);
+  const asked = o.sysctl ?? {};
+  const [entry] = selectKernels(o.catalog ?? loadCatalog(), o.kernel);
+  if (!entry) throw new UsageError('--kernel: no kernel');
+  const kernel = await fetchKernel(entry, log);
+
+  // What to search: the settings asked for, each other value of the scenario's own sysctl axes,
+  // and the scenarios that declare themselves an alternative to it.
+  const plans: { kind: SearchResult['kind']; scenario: string; sysctl: Partial<Record<SysctlName, number>> }[] = [
+    { kind: 'asked', scenario: o.scenario, sysctl: asked },
+  ];
+  for (const [name, values] of Object.entries(main?.scenario.axes.sysctl ?? {}) as [SysctlName, number[]][]) {
+    for (const v of values)
+      if (asked[name] !== v) plans.push({ kind: 'sysctl', scenario: o.scenario, sysctl: { ...asked, [name]: v } });
+  }
+  for (const alt of all.filter((l) => l.scenario.alternativeTo === o.scenario)) {
+    plans.push({ kind: 'scenario', scenario: alt.scenario.name, sysctl: asked });
+  }
+  // unprivileged_bpf_disabled=1 cannot be undone in a boot, and the agent does not put it back
+  // for a search that leaves it alone: boot default first, then 0 → 2 → 1
+  const rank = (v: number | undefined) => (v === undefined ? -1 : ubdPhaseRank(v));
+  plans.sort(
+    (a, b) => rank(a.sysctl['kernel.unprivileged_bpf_disabled']) - rank(b.sysctl['kernel.unprivileged_bpf_disabled']),
+  );
+  const searches: GuestSearch[] = plans.map((p, i) => {
+    const t = template(p.scenario);
+    const cell: PlannedCell = {
+      ...t,
+      sysctl: p.sysctl,
+      kernel: kernel.id,
+      expected: expectationFor(t, kernel.version),
+    };
+    return { label: `s${i + 1}-${sysctlLabel(p.sysctl) || 'default'}`, universe, template: cell };
+  });
+
+  const accel = decideAccel();
+  const runDir = path.join(o.resultsDir ?? RESULTS_DIR, `minimize-${newRunId()}`);
+  mkdirSync(runDir, { recursive: true });
+  const bootId = `${kernel.id}-minimize`;
+  log(
+    `minimize ${o.scenario} on ${kernel.id} (${kernel.release}): ${searches.length} search(es) over ${universe.length} capabilities, one boot, ${accel.accel}`,
+  );
+  const t0 = Date.now();
+  const done = await runBoot({ id: bootId, kernel, runs: [], searches }, { runDir, accel: accel.accel });
+  const records = readGuestRecords(bootFiles(runDir, bootId).results);
+  const cells = [...records.cells.values()];
+  const results: SearchResult[] = plans.map((p, i) => {
+    const label = searches[i]?.label ?? '';
+    const rec: SearchRecord | undefined = records.searches.find((s) => s.label === label);
+    if (!rec) {
+      throw new Error(
+        `minimize: the search ${label} did not finish (VM ${done.provenance.vm?.ended}; console: ${path.join(runDir, 'boots', bootId, 'console.log')})`,
+      );
+    }
+    const mine = cells.filter((c) => c.key.startsWith(`${label}#`));
+    const runOf = (caps: string[]): CellRecord | undefined =>
+      mine.find((c) => Array.isArray(c.caps) && same(c.caps, caps));
+    const describe = (c: CellRecord | undefined) =>
+      c?.observed
+        ? { outcome: formatOutcome(c.observed), detail: tellingLine(c.observed.detail) }
+        : { outcome: `infra-error ${c?.infraKind ?? '?'}`, detail: tellingLine(c?.infraError ?? '') };
+    const scenario = all.find((l) => l.scenario.name === p.scenario)?.scenario;
+    return {
+      kind: p.kind,
+      scenario: p.scenario,
+      ...(scenario?.description && p.kind === 'scenario' ? { description: scenario.description } : {}),
+      sysctl: p.sysctl,
+      ...(mine[0]?.sysctlNow ? { effectiveSysctl: mine[0].sysctlNow } : {}),
+      minimal: rec.minimal.map((m) => ({
+        caps: m,
+        shortfalls: m.map((c) => ({ without: c, ...describe(runOf(m.filter((x) => x !== c))) })),
+      })),
+      ...(rec.minimal.length === 0 ? { withAll: describe(runOf(universe)) } : {}),
+      violations: rec.violations,
+      runs: rec.runs,
+      bruteForce: 2 ** universe.length,
+    };
+  });
+  const result: MinimizeResult = {
+    runDir,
+    kernel: { id: kernel.id, release: kernel.release },
+    sample: main?.scenario.sample ?? '',
+    universe,
+    searches: results,
+    bootMs: done.provenance.vm?.bootMs ?? null,
+    wallMs: Date.now() - t0,
+  };
+  writeFileAtomic(path.join(runDir, 'minimize.json'), `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}
