@@ -117,9 +117,10 @@ export function tellingLine(detail: string): string {
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
-  const hit = lines.find((l) =>
-    /prohibited|denied|not allowed|invalid|unknown func|permission|only read|restricted/i.test(l),
-  );
+  // the verifier's own complaint first, then the kernel's or the loader's
+  const hit =
+    lines.find((l) => /prohibited|not allowed|invalid|unknown func|only read|restricted|unreleased/i.test(l)) ??
+    lines.find((l) => /denied|not permitted|permission/i.test(l));
   return (hit ?? lines.at(-1) ?? '').slice(0, 200);
 }
 
