@@ -69,6 +69,7 @@ program
   )
   .addOption(new Option('--scenario-dir <dir>', 'another directory of scenario files'))
   .addOption(new Option('--results <dir>', 'where the minimize-<run-id> directory goes'))
+  .option('--no-other-settings', "skip the scenario's other sysctl values")
   .option('--json', 'print the result as JSON')
   .action(
     async (
@@ -80,6 +81,7 @@ program
         scenarioDir?: string;
         results?: string;
         json?: boolean;
+        otherSettings: boolean;
       },
     ) => {
       const r = await runMinimize({
@@ -87,6 +89,7 @@ program
         kernel: opts.kernel,
         sysctl: parseSysctlFlags(opts.sysctl),
         universe: parseCapsFlag(opts.caps),
+        otherSettings: opts.otherSettings,
         scenarioDir: opts.scenarioDir,
         resultsDir: opts.results,
       });

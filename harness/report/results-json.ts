@@ -45,11 +45,15 @@ export interface RunResults {
   pendingCells?: number;
 }
 
+let runsStarted = 0;
+
+/** `<UTC time>-<pid>`, and `.<n>` for a second run started by the same process. */
 export function newRunId(now = new Date()): string {
+  const n = runsStarted++;
   return `${now
     .toISOString()
     .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z')}-${process.pid}`;
+    .replace(/\.\d+Z$/, 'Z')}-${process.pid}${n ? `.${n}` : ''}`;
 }
 
 export function writeResults(runDir: string, results: RunResults): string {

@@ -38,6 +38,8 @@ export interface MinimizeOptions {
   /** Settings for the search (e.g. kernel.perf_event_paranoid=2); others stay at the boot default. */
   sysctl?: Partial<Record<SysctlName, number>>;
   universe?: Capability[];
+  /** Also search the scenario's other sysctl values (default true). */
+  otherSettings?: boolean;
   scenarioDir?: string;
   resultsDir?: string;
   catalog?: Catalog;
@@ -149,7 +151,8 @@ export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
   const plans: { kind: SearchResult['kind']; scenario: string; sysctl: Partial<Record<SysctlName, number>> }[] = [
     { kind: 'asked', scenario: o.scenario, sysctl: asked },
   ];
-  for (const [name, values] of Object.entries(main?.scenario.axes.sysctl ?? {}) as [SysctlName, number[]][]) {
+  const axes = o.otherSettings === false ? {} : (main?.scenario.axes.sysctl ?? {});
+  for (const [name, values] of Object.entries(axes) as [SysctlName, number[]][]) {
     for (const v of values)
       if (asked[name] !== v) plans.push({ kind: 'sysctl', scenario: o.scenario, sysctl: { ...asked, [name]: v } });
   }

@@ -1,0 +1,121 @@
+// capmatrix minimize: the search on models of the kernel's checks (unit), then on the real
+// default kernel at perf_event_paranoid=2 (three searches at once, one boot each).
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { minimalSets } from '../harness/guest/minimal-sets.mjs';
+import { renderMinimize } from '../harness/report/minimize-report.js';
+import { DEFAULT_UNIVERSE, type MinimizeResult, runMinimize, tellingLine } from '../harness/run/minimize.js';
+
+type Run = (caps: string[]) => Promise<boolean>;
+const has = (s: string[], c: string) => s.includes(`CAP_${c}`);
+// bpf_capable() and perfmon_capable() accept CAP_SYS_ADMIN too (include/linux/capability.h)
+const bpf = (s: string[]) => has(s, 'BPF') || has(s, 'SYS_ADMIN');
+const perfmon = (s: string[]) => has(s, 'PERFMON') || has(s, 'SYS_ADMIN');
+const models: [string, Run, string[][]][] = [
+  [
+    'xdp',
+    async (s) => bpf(s) && perfmon(s) && has(s, 'NET_ADMIN'),
+    [
+      ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN'],
+      ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON'],
+    ],
+  ],
+  ['socket filter at ubd=0', async (s) => has(s, 'NET_RAW'), [['CAP_NET_RAW']]],
+  ['nothing works', async () => false, []],
+];
+
+describe('the search', () => {
+  test.each(models)('%s: all minimal sets, smallest first, far fewer runs than 2^8', async (_name, fn, want) => {
+    const ran: string[][] = [];
+    const r = await minimalSets(DEFAULT_UNIVERSE, async (caps: string[]) => {
+      ran.push(caps);
+      return fn(caps);
+    });
+    expect(r.minimal).toEqual(want);
+    expect(r.violations).toEqual([]);
+    expect(r.runs).toBe(ran.length);
+    expect(r.runs).toBeLessThan(64);
+    // nothing ran twice
+    expect(new Set(ran.map((c) => c.join('+'))).size).toBe(ran.length);
+  });
+
+  test('a capability that turns ok into a failure is reported, not hidden', async () => {
+    // NET_RAW alone works; NET_RAW with SYS_RESOURCE does not (a made-up kernel bug)
+    const r = await minimalSets(
+      DEFAULT_UNIVERSE,
+      async (s: string[]) => has(s, 'NET_RAW') && !(s.length === 2 && has(s, 'SYS_RESOURCE')),
+    );
+    expect(r.minimal).toEqual([['CAP_NET_RAW']]);
+    expect(r.violations).toEqual([{ caps: ['CAP_NET_RAW', 'CAP_SYS_RESOURCE'], within: ['CAP_NET_RAW'] }]);
+  });
+
+  test("the telling line is the verifier's complaint", () => {
+    expect(
+      tellingLine(
+        'load: Permission denied | \n25: (1f) r1 -= r2\nR1 pointer -= pointer prohibited\nprocessed 26 insns',
+      ),
+    ).toBe('R1 pointer -= pointer prohibited');
+  });
+});
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-minimize-'));
+const PARANOID_2 = { 'kernel.perf_event_paranoid': 2 } as const;
+let xdp: MinimizeResult;
+let tracepoint: MinimizeResult;
+let sockex1: MinimizeResult;
+const sets = (r: MinimizeResult, i = 0) => r.searches[i]?.minimal.map((m) => m.caps) ?? [];
+
+describe('on the real default kernel', () => {
+  beforeAll(async () => {
+    const quiet = { resultsDir: dir, log: () => {} };
+    [xdp, tracepoint, sockex1] = await Promise.all([
+      runMinimize({ scenario: 'xdp_adjust_tail', sysctl: PARANOID_2, otherSettings: false, ...quiet }),
+      runMinimize({ scenario: 'trace_output-tracepoint', sysctl: PARANOID_2, otherSettings: false, ...quiet }),
+      runMinimize({ scenario: 'sockex1', sysctl: { 'kernel.unprivileged_bpf_disabled': 0 }, ...quiet }),
+    ]);
+  }, 1_200_000);
+
+  test('xdp_adjust_tail needs {BPF, NET_ADMIN, PERFMON} (or NET_ADMIN with SYS_ADMIN); without PERFMON the verifier refuses pointer arithmetic', () => {
+    expect(sets(xdp)).toContainEqual(['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON']);
+    expect(sets(xdp)).toEqual([
+      ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN'],
+      ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON'],
+    ]);
+    const why = xdp.searches[0]?.minimal[1]?.shortfalls.find((f) => f.without === 'CAP_PERFMON');
+    expect(why?.outcome).toBe('EACCES@verifier');
+    expect(why?.detail).toMatch(/pointer -= pointer prohibited/);
+    expect(xdp.searches[0]?.violations).toEqual([]);
+    expect(renderMinimize(xdp)).toContain('setcap cap_bpf,cap_net_admin,cap_perfmon+ep ./xdp_adjust_tail');
+  });
+
+  test('the tracepoint sample needs {BPF, PERFMON, DAC_READ_SEARCH}; the tracefs chmod alternative saves DAC_READ_SEARCH', () => {
+    expect(sets(tracepoint)).toContainEqual(['CAP_BPF', 'CAP_DAC_READ_SEARCH', 'CAP_PERFMON']);
+    const why = tracepoint.searches[0]?.minimal
+      .find((m) => m.caps.includes('CAP_DAC_READ_SEARCH') && m.caps.includes('CAP_BPF'))
+      ?.shortfalls.find((f) => f.without === 'CAP_DAC_READ_SEARCH');
+    expect(why?.outcome).toBe('EACCES@tracefs_id');
+    const chmod = tracepoint.searches.find((s) => s.scenario === 'trace_output-tracepoint-chmod');
+    expect(chmod?.kind).toBe('scenario');
+    expect(chmod?.minimal.map((m) => m.caps)).toContainEqual(['CAP_BPF', 'CAP_PERFMON']);
+  });
+
+  test('sockex1 at unprivileged_bpf_disabled=0 needs CAP_NET_RAW alone; at 2 and 1 it needs CAP_BPF too', () => {
+    expect(sets(sockex1)).toEqual([['CAP_NET_RAW']]);
+    const at2 = sockex1.searches.find((s) => s.sysctl['kernel.unprivileged_bpf_disabled'] === 2);
+    expect(at2?.minimal.map((m) => m.caps)).toContainEqual(['CAP_BPF', 'CAP_NET_RAW']);
+    expect(sockex1.searches.map((s) => s.sysctl['kernel.unprivileged_bpf_disabled'])).toEqual([0, 2, 1]);
+  });
+
+  test('far fewer cells than brute force, each search in one boot', () => {
+    for (const r of [xdp, tracepoint, sockex1]) {
+      const runs = r.searches.reduce((n, s) => n + s.runs, 0);
+      const brute = r.searches.reduce((n, s) => n + s.bruteForce, 0);
+      console.log(
+        `${r.searches[0]?.scenario}: ${runs} cells for ${r.searches.length} search(es) vs ${brute}; ${(r.wallMs / 1000).toFixed(0)} s`,
+      );
+      expect(runs).toBeLessThan(brute / 4);
+    }
+  });
+});
