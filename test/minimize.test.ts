@@ -65,15 +65,17 @@ const PARANOID_2 = { 'kernel.perf_event_paranoid': 2 } as const;
 let xdp: MinimizeResult;
 let tracepoint: MinimizeResult;
 let sockex1: MinimizeResult;
+let token: MinimizeResult;
 const sets = (r: MinimizeResult, i = 0) => r.searches[i]?.minimal.map((m) => m.caps) ?? [];
 
 describe('on the real default kernel', () => {
   beforeAll(async () => {
     const quiet = { resultsDir: dir, log: () => {} };
-    [xdp, tracepoint, sockex1] = await Promise.all([
+    [xdp, tracepoint, sockex1, token] = await Promise.all([
       runMinimize({ scenario: 'xdp_adjust_tail', sysctl: PARANOID_2, otherSettings: false, ...quiet }),
       runMinimize({ scenario: 'trace_output-tracepoint', sysctl: PARANOID_2, otherSettings: false, ...quiet }),
       runMinimize({ scenario: 'sockex1', sysctl: { 'kernel.unprivileged_bpf_disabled': 0 }, ...quiet }),
+      runMinimize({ scenario: 'token-queue', otherSettings: false, ...quiet }),
     ]);
   }, 1_200_000);
 
@@ -108,8 +110,19 @@ describe('on the real default kernel', () => {
     expect(sockex1.searches.map((s) => s.sysctl['kernel.unprivileged_bpf_disabled'])).toEqual([0, 2, 1]);
   });
 
+  test("the token demo's minimal delegation: delegate_cmds=map_create, delegate_maps=queue", () => {
+    expect(token.dimension).toBe('delegation');
+    expect(sets(token)).toEqual([['cmds=map_create', 'maps=queue']]);
+    const why = token.searches[0]?.minimal[0]?.shortfalls;
+    expect(why?.map((f) => [f.without, f.outcome])).toEqual([
+      ['cmds=map_create', 'EPERM@map_create'],
+      ['maps=queue', 'EPERM@map_create'],
+    ]);
+    expect(renderMinimize(token)).toContain('bpffs delegation: delegate_cmds=map_create,delegate_maps=queue');
+  });
+
   test('far fewer cells than brute force, each search in one boot', () => {
-    for (const r of [xdp, tracepoint, sockex1]) {
+    for (const r of [xdp, tracepoint, sockex1, token]) {
       const runs = r.searches.reduce((n, s) => n + s.runs, 0);
       const brute = r.searches.reduce((n, s) => n + s.bruteForce, 0);
       console.log(

@@ -20,8 +20,9 @@ const PATH_ENV = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /**
  * @typedef {{ id: string, key: string, sample: string, binary: string, caps: string[] | 'root', capNumbers: number[],
  *   uid: number, sysctl: Record<string, number>, args: string[], setup: string[][], teardown: string[][],
- *   setupScope: 'cell' | 'group', scenario: string, timeoutSec: number }} PlanCell
- * @typedef {{ label: string, universe: string[], capNumbers: Record<string, number>, template: PlanCell }} Search
+ *   setupScope: 'cell' | 'group', scenario: string, timeoutSec: number, delegation?: string[] }} PlanCell
+ * @typedef {{ label: string, dimension: 'caps' | 'delegation', universe: string[], capNumbers: Record<string, number>,
+ *   baseArgs?: string[], template: PlanCell }} Search
  * @typedef {{ schemaVersion: 1, bootId: string, results: string, recordSysctls: string[], cells: PlanCell[],
  *   searches?: Search[] }} Plan
  */
@@ -533,6 +534,7 @@ async function runAndRecord(cell, next) {
     id: cell.id,
     key: cell.key,
     caps: cell.caps,
+    ...(cell.delegation ? { delegation: cell.delegation } : {}),
     // every sysctl some cell of this boot sets, as it stood for this cell
     sysctlNow: Object.fromEntries(Object.keys({ ...bootSysctls, ...cell.sysctl }).map((k) => [k, readSysctl(k)])),
     ...result,
@@ -540,23 +542,45 @@ async function runAndRecord(cell, next) {
   return result;
 }
 
+/** Delegation items ("cmds=map_create", "maps=queue", …) → the token loader's arguments
+ * ("cmds=map_create:prog_load", …), one per kind. @param {string[]} items */
+function delegationArgs(items) {
+  /** @type {Map<string, string[]>} */
+  const kinds = new Map();
+  for (const item of items) {
+    const [kind = '', value = ''] = item.split('=');
+    kinds.set(kind, [...(kinds.get(kind) ?? []), value]);
+  }
+  return [...kinds].map(([kind, values]) => `${kind}=${values.join(':')}`);
+}
+
 /**
- * `capmatrix minimize`: each search looks for the minimal capability sets of one cell template
- * (minimal-sets.mjs), choosing the next set from the last outcome, so it runs here, in the boot.
+ * `capmatrix minimize`: each search looks for the minimal sets (of capabilities, or of token
+ * delegation items) of one cell template (minimal-sets.mjs), choosing the next set from the last
+ * outcome, so it runs here, in the boot.
  * @param {Search} search
  */
 async function runSearch(search) {
   let n = 0;
-  const result = await minimalSets(search.universe, async (caps) => {
-    const name = caps.map((c) => c.replace(/^CAP_/, '')).join('+') || 'none';
+  const result = await minimalSets(search.universe, async (set) => {
+    const name = set.map((c) => c.replace(/^CAP_/, '')).join('+') || 'none';
     /** @type {PlanCell} */
-    const cell = {
-      ...search.template,
-      id: `${search.template.scenario}/${name}/${search.label}`,
-      key: `${search.label}#${++n}`,
-      caps,
-      capNumbers: caps.map((c) => search.capNumbers[c] ?? -1),
-    };
+    const cell =
+      search.dimension === 'delegation'
+        ? {
+            ...search.template,
+            id: `${search.template.scenario}/${name}/${search.label}`,
+            key: `${search.label}#${++n}`,
+            args: [...(search.baseArgs ?? []), ...delegationArgs(set)],
+            delegation: set,
+          }
+        : {
+            ...search.template,
+            id: `${search.template.scenario}/${name}/${search.label}`,
+            key: `${search.label}#${++n}`,
+            caps: set,
+            capNumbers: set.map((c) => search.capNumbers[c] ?? -1),
+          };
     const r = await runAndRecord(cell, search.template);
     return r.observed?.outcome === 'ok';
   });

@@ -16,6 +16,8 @@ export interface CellRecord {
   /** The run's key (`<kernel>/<cell id>#<rep>`). */
   key: string;
   caps?: string[] | 'root';
+  /** `capmatrix minimize` on a token scenario: the delegation items of this run. */
+  delegation?: string[];
   observed: ObservedOutcome | null;
   infraKind?: InfraKind;
   infraError?: string;

@@ -4,20 +4,30 @@ import type { MinimizeResult, SearchResult } from '../run/minimize.js';
 
 const setcap = (caps: string[], sample: string) =>
   `setcap ${caps.map((c) => c.toLowerCase()).join(',')}+ep ./${sample}`;
+/** "maps=queue" → the bpffs mount option "delegate_maps=queue" (values of one kind joined by ':'). */
+const delegation = (items: string[]) => {
+  const kinds = new Map<string, string[]>();
+  for (const it of items) {
+    const [k = '', v = ''] = it.split('=');
+    kinds.set(k, [...(kinds.get(k) ?? []), v]);
+  }
+  return `bpffs delegation: ${[...kinds].map(([k, v]) => `delegate_${k}=${v.join(':')}`).join(',') || '(nothing)'}`;
+};
 const settings = (s: SearchResult) =>
   Object.entries(s.sysctl)
     .map(([k, v]) => `${k}=${v}`)
     .join(', ') || 'boot defaults';
 const short = (caps: string[]) => `{${caps.map((c) => c.replace(/^CAP_/, '')).join(', ') || '∅'}}`;
 
-function searchLines(s: SearchResult, sample: string, full: boolean): string[] {
+function searchLines(s: SearchResult, r: MinimizeResult, full: boolean): string[] {
+  const line = (set: string[]) => (r.dimension === 'delegation' ? delegation(set) : setcap(set, r.sample));
   const out: string[] = [];
   if (s.minimal.length === 0) {
     out.push(`  no subset of the candidates works; with all of them: ${s.withAll?.outcome} ${s.withAll?.detail ?? ''}`);
     return out;
   }
   s.minimal.forEach((m, i) => {
-    out.push(`  ${i + 1}. ${setcap(m.caps, sample)}`);
+    out.push(`  ${i + 1}. ${line(m.caps)}`);
     if (!full) return;
     for (const f of m.shortfalls) {
       out.push(`       without ${f.without}: ${f.outcome}${f.detail ? `  ${f.detail}` : ''}`);
@@ -36,8 +46,10 @@ export function renderMinimize(r: MinimizeResult): string {
     `${asked.scenario} on ${r.kernel.id} (${r.kernel.release}), ${settings(asked)}`,
     `candidates: ${r.universe.join(' ')}`,
     '',
-    'minimal capability sets, smallest first:',
-    ...searchLines(asked, r.sample, true),
+    r.dimension === 'delegation'
+      ? 'minimal delegations that let the child load, smallest first:'
+      : 'minimal capability sets, smallest first:',
+    ...searchLines(asked, r, true),
   ];
   const best = Math.min(...asked.minimal.map((m) => m.caps.length));
   if (others.length) {
@@ -51,7 +63,7 @@ export function renderMinimize(r: MinimizeResult): string {
           : s.minimal.length && fewest > best
             ? `  (needs ${fewest - best} more)`
             : '';
-      out.push(`- ${what}${saves}`, ...searchLines(s, r.sample, false));
+      out.push(`- ${what}${saves}`, ...searchLines(s, r, false));
     }
   }
   const runs = r.searches.reduce((n, s) => n + s.runs, 0);

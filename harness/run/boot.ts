@@ -36,7 +36,11 @@ export function guestCell(c: PlannedCell, key: string) {
 /** `capmatrix minimize`: a cell template whose capability sets the agent chooses itself. */
 export interface GuestSearch {
   label: string;
+  /** What the sets are made of: capabilities (file caps of the sample), or the token's
+   * delegation items ("maps=queue") passed to the loader after `baseArgs`. */
+  dimension: 'caps' | 'delegation';
   universe: string[];
+  baseArgs?: string[];
   template: PlannedCell;
 }
 
@@ -50,8 +54,11 @@ export function guestPlan(boot: BootRuns, resultsFile: string) {
     cells: boot.runs.map(({ cell, key }) => guestCell(cell, key)),
     searches: (boot.searches ?? []).map((s) => ({
       label: s.label,
+      dimension: s.dimension,
       universe: s.universe,
-      capNumbers: Object.fromEntries(s.universe.map((c) => [c, capNumber(c as Capability)])),
+      baseArgs: s.baseArgs,
+      capNumbers:
+        s.dimension === 'caps' ? Object.fromEntries(s.universe.map((c) => [c, capNumber(c as Capability)])) : {},
       template: guestCell(s.template, s.label),
     })),
   };

@@ -32,6 +32,20 @@ export const DEFAULT_UNIVERSE: Capability[] = [
   'CAP_SYS_RESOURCE',
 ];
 
+/** What a token can delegate that the samples use (the bpffs delegate_* options, as the token
+ * loader takes them): the universe of the delegation search. */
+export const DEFAULT_DELEGATION = [
+  'cmds=map_create',
+  'cmds=prog_load',
+  'cmds=btf_load',
+  'maps=queue',
+  'maps=array',
+  'progs=socket_filter',
+  'progs=kprobe',
+  'attachs=any',
+];
+const DELEGATION_ARG = /^(cmds|maps|progs|attachs)=/;
+
 export interface MinimizeOptions {
   scenario: string;
   kernel?: string;
@@ -72,6 +86,8 @@ export interface SearchResult {
 
 export interface MinimizeResult {
   runDir: string;
+  /** Sets of capabilities, or (token scenarios) of delegation items. */
+  dimension: 'caps' | 'delegation';
   kernel: { id: string; release: string };
   sample: string;
   universe: string[];
@@ -130,12 +146,17 @@ const same = (a: readonly string[], b: readonly string[]) => a.length === b.leng
 
 export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const universe = o.universe ?? DEFAULT_UNIVERSE;
   const all = await loadScenarios(REPO_ROOT, undefined, o.scenarioDir);
   await loadScenarios(REPO_ROOT, [o.scenario], o.scenarioDir); // an unknown name: the usual error
   const main = all.find((l) => l.scenario.name === o.scenario);
+  // A token scenario (user namespace): its root parent's delegation is what gets minimized.
+  const dimension: GuestSearch['dimension'] = main?.scenario.context === 'userns' ? 'delegation' : 'caps';
+  if (dimension === 'delegation' && o.universe)
+    throw new UsageError('--caps: a token scenario searches delegations, not capabilities');
+  const universe: string[] = dimension === 'delegation' ? DEFAULT_DELEGATION : (o.universe ?? DEFAULT_UNIVERSE);
   const template = (name: string) => {
-    const cell = all.find((l) => l.scenario.name === name)?.cells.find((c) => c.caps !== 'root');
+    const cells = all.find((l) => l.scenario.name === name)?.cells ?? [];
+    const cell = dimension === 'delegation' ? cells[0] : cells.find((c) => c.caps !== 'root');
     if (!cell)
       throw new UsageError(`minimize: ${name} has no cell that runs as uid 65534 (only root): nothing to minimize`);
     return cell;
@@ -173,7 +194,13 @@ export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
       kernel: kernel.id,
       expected: expectationFor(t, kernel.version),
     };
-    return { label: `s${i + 1}-${sysctlLabel(p.sysctl) || 'default'}`, universe, template: cell };
+    return {
+      label: `s${i + 1}-${sysctlLabel(p.sysctl) || 'default'}`,
+      dimension,
+      universe,
+      ...(dimension === 'delegation' ? { baseArgs: t.args.filter((a) => !DELEGATION_ARG.test(a)) } : {}),
+      template: cell,
+    };
   });
 
   const accel = decideAccel();
@@ -181,7 +208,7 @@ export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
   mkdirSync(runDir, { recursive: true });
   const bootId = `${kernel.id}-minimize`;
   log(
-    `minimize ${o.scenario} on ${kernel.id} (${kernel.release}): ${searches.length} search(es) over ${universe.length} capabilities, one boot, ${accel.accel}`,
+    `minimize ${o.scenario} on ${kernel.id} (${kernel.release}): ${searches.length} search(es) over ${universe.length} ${dimension === 'delegation' ? 'delegation items' : 'capabilities'}, one boot, ${accel.accel}`,
   );
   const t0 = Date.now();
   const done = await runBoot({ id: bootId, kernel, runs: [], searches }, { runDir, accel: accel.accel });
@@ -196,8 +223,11 @@ export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
       );
     }
     const mine = cells.filter((c) => c.key.startsWith(`${label}#`));
-    const runOf = (caps: string[]): CellRecord | undefined =>
-      mine.find((c) => Array.isArray(c.caps) && same(c.caps, caps));
+    const runOf = (set: string[]): CellRecord | undefined =>
+      mine.find((c) => {
+        const of = dimension === 'delegation' ? c.delegation : c.caps;
+        return Array.isArray(of) && same(of, set);
+      });
     const describe = (c: CellRecord | undefined) =>
       c?.observed
         ? { outcome: formatOutcome(c.observed), detail: tellingLine(c.observed.detail) }
@@ -221,6 +251,7 @@ export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
   });
   const result: MinimizeResult = {
     runDir,
+    dimension,
     kernel: { id: kernel.id, release: kernel.release },
     sample: main?.scenario.sample ?? '',
     universe,
