@@ -38,15 +38,26 @@ program
     new Option('--retries <n>', 'rerun a cell that ended in an infra error n times on a fresh boot (default 1)'),
   )
   .addOption(new Option('--resume <run-id>', 'finish an interrupted run without redoing its finished cells'))
+  .option(
+    '--update-expected',
+    'learn mode: write the observed outcome of each mismatching cell into <scenario dir>/learned/<scenario>.json for review',
+  )
   .option('--require-kvm', 'fail unless KVM works here and every guest really ran on it (clocksource kvm-clock)')
   .option('--memory <size>', 'guest memory (vng --memory)', '1G')
   .option('--kernel-arg <arg...>', 'extra kernel command line arguments for every guest')
   .action(async (opts: MatrixCliOptions) => {
     const o = matrixOptions(opts);
-    const { runDir, results } = await runMatrix(o);
+    const { runDir, results, learned } = await runMatrix(o);
     process.stdout.write(`${renderGrid(results.cells)}\n`);
     process.stdout.write(`results: ${runDir}/results.json (report.md, report.html, junit.xml beside it)\n`);
     process.exitCode = exitCodeFor(results.cells);
+    if (learned) {
+      process.stdout.write(
+        learned.length
+          ? `\nlearned ${learned.length} expectation(s), each with a reason to write (npm test fails until then):\n  ${learned.join('\n  ')}\n`
+          : '\nno mismatching cell: nothing learned\n',
+      );
+    }
     if (o.requireKvm) {
       const notKvm = results.provenance.boots.filter((b) => b.guest?.clocksource !== 'kvm-clock');
       if (notKvm.length) {

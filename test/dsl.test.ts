@@ -2,6 +2,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { capSetName } from '../harness/dsl/capabilities.js';
 import { expandScenario, expectationFor } from '../harness/dsl/expand.js';
+import { pendingReviews } from '../harness/dsl/learned.js';
 import { loadScenarioFile, loadScenarios } from '../harness/dsl/load.js';
 import type { Scenario } from '../harness/dsl/scenario.js';
 import { parseExpectation } from '../harness/dsl/vocabulary.js';
@@ -96,6 +97,10 @@ describe('loading scenario files', () => {
     const loaded = await loadScenarios(REPO_ROOT);
     expect(loaded.map((l) => l.scenario.name)).toContain('sockex1');
     for (const l of loaded) for (const c of l.cells) expect(() => expectationFor(c, '6.12.117')).not.toThrow();
+  });
+
+  test('no learned expectation in scenarios/ waits for a reviewer (learn mode leaves a placeholder)', async () => {
+    expect(pendingReviews(await loadScenarios(REPO_ROOT))).toEqual([]);
   });
 
   test('an unknown --scenario name lists the known ones', async () => {

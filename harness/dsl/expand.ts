@@ -96,7 +96,10 @@ function deadRules(rules: ExpectRule[], cells: Cell[]): string[] {
       problems.push(`expect[${j}].when: matches no cell of the axes (${JSON.stringify(rule.when ?? {})})`);
       return;
     }
-    const takenBy = (c: Cell) => rules.findIndex((r, i) => i < j && !r.since && !r.until && whenMatches(r, c));
+    // a learned rule (pinned to cells, ahead of the others) does not make the rules it
+    // overrides dead: they still hold for the kernels it was not learned on
+    const takenBy = (c: Cell) =>
+      rules.findIndex((r, i) => i < j && !r.since && !r.until && !r.when?.cells && whenMatches(r, c));
     if (hits.every((c) => takenBy(c) >= 0)) {
       const first = hits[0] as Cell;
       const by = takenBy(first);
@@ -119,8 +122,9 @@ function ruleMatches(rule: ExpectRule, cell: Cell, kernelVersion: string): boole
 }
 
 /** The rule's `when` alone, on every kernel. */
-function whenMatches(rule: ExpectRule, cell: Pick<Cell, 'caps' | 'sysctl'>): boolean {
+function whenMatches(rule: ExpectRule, cell: Pick<Cell, 'id' | 'caps' | 'sysctl'>): boolean {
   const w = rule.when ?? {};
+  if (w.cells && !w.cells.includes(cell.id)) return false;
   if (w.caps === 'root' && cell.caps !== 'root') return false;
   if (w.caps === 'unprivileged' && cell.caps === 'root') return false;
   if (w.has && !w.has.every((c) => hasCap(cell.caps, c))) return false;

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Cell, expandScenario } from './expand.js';
+import { readLearned } from './learned.js';
 import type { Scenario } from './scenario.js';
 import { closest } from './suggest.js';
 import { ScenarioError, validateScenario } from './validate.js';
@@ -27,7 +28,14 @@ export async function loadScenarioFile(file: string, repoRoot: string): Promise<
   const list = Array.isArray(mod.default) ? mod.default : [mod.default];
   return list.map((item: unknown, i: number) => {
     const where = Array.isArray(mod.default) ? `${rel} [${i}]` : rel;
-    const data = Array.isArray(mod.default) ? item : { name: path.basename(file, '.ts'), ...(item as object) };
+    // a copy: the module's own object is cached and must not collect learned rules twice
+    const data: Record<string, unknown> = {
+      ...(Array.isArray(mod.default) ? {} : { name: path.basename(file, '.ts') }),
+      ...(item as object),
+    };
+    // learn mode's rules (learned/<name>.json beside the file) go first
+    const learned = typeof data.name === 'string' ? readLearned(path.dirname(file), data.name) : [];
+    if (learned.length && Array.isArray(data.expect)) data.expect = [...learned, ...data.expect];
     const scenario = validateScenario(data, where, path.join(repoRoot, 'bpf-src'));
     return { file: where, scenario, cells: expandScenario(scenario, where) };
   });

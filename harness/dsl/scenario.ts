@@ -14,6 +14,8 @@ export interface When {
   lacks?: Capability[];
   /** The cell's value of each named sysctl is one of these. */
   sysctl?: Partial<Record<SysctlName, number[]>>;
+  /** Exactly these cells (by id); what learn mode writes. */
+  cells?: string[];
 }
 
 export interface ExpectRule {

@@ -52,6 +52,7 @@ const schema = z.strictObject({
             has: capList.optional(),
             lacks: capList.optional(),
             sysctl: sysctlMap.optional(),
+            cells: z.array(z.string()).min(1).optional(),
           })
           .optional(),
         outcome: z.string(),

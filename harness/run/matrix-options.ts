@@ -16,6 +16,7 @@ export interface MatrixCliOptions {
   requireKvm?: boolean;
   memory?: string;
   kernelArg?: string[];
+  updateExpected?: boolean;
 }
 
 // Control characters (newlines, NUL) have no place in any flag value.
@@ -85,5 +86,6 @@ export function matrixOptions(o: MatrixCliOptions): MatrixOptions {
     requireKvm: o.requireKvm,
     memory: o.memory,
     kernelArgs,
+    updateExpected: o.updateExpected,
   };
 }

@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { learnFromRun, pendingReviews } from '../dsl/learned.js';
 import { loadScenarios } from '../dsl/load.js';
 import { type Catalog, loadCatalog, selectKernels } from '../kernels/catalog.js';
 import { fetchKernel, type KernelInfo } from '../kernels/providers.js';
@@ -47,12 +48,16 @@ export interface MatrixOptions {
   memory?: string;
   kernelArgs?: string[];
   bootTimeoutSec?: number;
+  /** Learn mode: write the observed outcomes of mismatching cells as learned expectations. */
+  updateExpected?: boolean;
   log?: (msg: string) => void;
 }
 
 export interface MatrixRun {
   runDir: string;
   results: RunResults;
+  /** Learn mode: one line per learned expectation written. */
+  learned?: string[];
 }
 
 export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
@@ -71,6 +76,11 @@ export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
 
   // Everything that can be wrong with the input fails here, before any VM starts.
   const scenarios = await loadScenarios(REPO_ROOT, o.scenarios, o.scenarioDir);
+  const pending = pendingReviews(scenarios);
+  if (pending.length)
+    log(
+      `${pending.length} learned expectation(s) await a reviewer's reason (npm test fails until then):\n  ${pending.join('\n  ')}`,
+    );
   const entries = selectKernels(o.catalog ?? loadCatalog(), o.kernel);
   const kernels: KernelInfo[] = [];
   for (const e of entries) kernels.push(await fetchKernel(e, log));
@@ -249,7 +259,14 @@ export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
   delete results.interrupted;
   save();
   writeReports(runDir, results);
-  return { runDir, results };
+  if (!input.updateExpected) return { runDir, results };
+  const learned = learnFromRun(
+    results.cells,
+    results.kernels,
+    runId,
+    path.resolve(REPO_ROOT, o.scenarioDir ?? 'scenarios'),
+  );
+  return { runDir, results, learned };
 }
 
 /** Finished runs of boots that results.json never heard of (the harness died during them). */
