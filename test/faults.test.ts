@@ -132,6 +132,13 @@ describe('security inside the guest', () => {
     expect(most?.capEff).toBe('000000c001001000');
   });
 
+  test('the guest agent is root and /etc/sudoers in the guest lets in nobody but root', () => {
+    for (const b of crashes.provenance.boots) {
+      expect(b.guest?.agentUid).toBe(0);
+      expect(b.guest?.sudoers).toEqual(['root']);
+    }
+  });
+
   test('arguments with shell metacharacters and quotes reach the sample byte for byte', () => {
     const c = cell(crashes, 'fault-args');
     expect(c.observed?.data?.argv).toEqual([

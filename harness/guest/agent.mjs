@@ -77,6 +77,25 @@ function ownStatus(field) {
   return line ? line.slice(field.length + 1).trim() : null;
 }
 
+/** Who /etc/sudoers lets in: virtme-init replaces it with its own (root, plus the host user when
+ * vng runs the command as that user); a sample's uid must never be among them. */
+function sudoersUsers() {
+  return (readTrim('/etc/sudoers') ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#') && !l.startsWith('Defaults'))
+    .map((l) => l.split(/\s+/)[0] ?? '');
+}
+
+// Checked once per boot: the agent must be root, and nothing may give a sample's uid a way back
+// to root; otherwise every cell is refused.
+const unsafeGuest =
+  process.getuid?.() !== 0
+    ? `the guest agent runs as uid ${process.getuid?.()}, not root`
+    : sudoersUsers().some((u) => u !== 'root')
+      ? `/etc/sudoers in the guest lets in ${sudoersUsers().join(', ')}: a sample could reach root`
+      : null;
+
 function provenance() {
   const mounts = readTrim('/proc/mounts') ?? '';
   const fsAt = (/** @type {string} */ p) =>
@@ -103,6 +122,8 @@ function provenance() {
     bpffs: { path: '/sys/fs/bpf', fs: fsAt('/sys/fs/bpf'), mode: modeOf('/sys/fs/bpf') },
     lockdown: readTrim('/sys/kernel/security/lockdown'),
     agentCapEff: ownStatus('CapEff'),
+    agentUid: process.getuid?.() ?? null,
+    sudoers: sudoersUsers(),
     node: process.version,
     t: Date.now(),
   };
@@ -383,6 +404,7 @@ async function runCell(cell) {
     observed: null,
     durationMs: Math.round(performance.now() - t0),
   });
+  if (unsafeGuest) return infra('setup-failed', unsafeGuest);
   const sysErr = applySysctls(cell.sysctl);
   if (sysErr) return infra('setup-failed', sysErr);
   const tSysctl = performance.now();
