@@ -21,7 +21,25 @@ export const INFRA_KINDS = [
 ] as const;
 export type InfraKind = (typeof INFRA_KINDS)[number];
 
-export interface Attempt {
+/** What one run of a cell measured and left behind (an attempt's, and a cell result's, figures). */
+export interface RunFigures {
+  durationMs: number;
+  overheadMs?: number;
+  execMs?: number;
+  /** Checking and resetting state after the cell. */
+  resetMs?: number;
+  /** The scenario's own root setup and teardown commands (not harness overhead). */
+  setupMs?: number;
+  teardownMs?: number;
+  infraError?: string;
+  stderrTail?: string;
+  /** The sysctls the guest read right after the cell ran (its effective settings). */
+  effectiveSysctl?: Record<string, number | null>;
+  /** CapEff of the running sample, read by the agent from /proc/<pid>/status. */
+  capEff?: string;
+}
+
+export interface Attempt extends RunFigures {
   /** `<kernel>/<cell id>#<rep>`: one of the N runs `--repeat N` asks for. */
   key: string;
   kernel: string;
@@ -33,16 +51,6 @@ export interface Attempt {
   ran: boolean;
   observed: ObservedOutcome | null;
   infraKind?: InfraKind;
-  infraError?: string;
-  durationMs: number;
-  overheadMs?: number;
-  execMs?: number;
-  resetMs?: number;
-  setupMs?: number;
-  teardownMs?: number;
-  stderrTail?: string;
-  effectiveSysctl?: Record<string, number | null>;
-  capEff?: string;
 }
 
 export function runKey(kernel: string, cellId: string, rep: number): string {

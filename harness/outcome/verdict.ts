@@ -3,12 +3,12 @@
 // cell's attempts become its result. Never a guessed kernel result.
 import type { PlannedCell, PlannedRun } from '../plan/plan.js';
 import type { VmRun } from '../vm/run-vm.js';
-import { type Attempt, attemptOutcome, type InfraKind, verdictOver } from './attempts.js';
+import { type Attempt, attemptOutcome, type InfraKind, type RunFigures, verdictOver } from './attempts.js';
 import type { GuestRecords, ObservedOutcome } from './guest-records.js';
 
 export type Verdict = 'match' | 'mismatch' | 'flaky' | 'infra-error';
 
-export interface CellResult {
+export interface CellResult extends RunFigures {
   id: string;
   kernel: string;
   scenario: string;
@@ -25,20 +25,6 @@ export interface CellResult {
   infraKind?: InfraKind;
   /** Every attempt, when there was more than one (retries, --repeat). */
   attempts?: { boot: string; rep: number; outcome: string; detail?: string }[];
-  durationMs: number;
-  overheadMs?: number;
-  execMs?: number;
-  /** Checking and resetting state after the cell. */
-  resetMs?: number;
-  /** The scenario's own root setup and teardown commands (not harness overhead). */
-  setupMs?: number;
-  teardownMs?: number;
-  infraError?: string;
-  stderrTail?: string;
-  /** The sysctls the guest read right after the cell ran (its effective settings). */
-  effectiveSysctl?: Record<string, number | null>;
-  /** CapEff of the running sample, read by the agent from /proc/<pid>/status. */
-  capEff?: string;
   /** The boot of the last attempt. */
   boot: string;
 }

@@ -117,7 +117,7 @@ export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
     options,
     attempts: [],
   };
-  const attempts: Attempt[] = results.attempts ?? [];
+  const attempts: Attempt[] = [];
   const byKey = new Map<string, Attempt[]>();
   const addAttempts = (list: Attempt[]) => {
     for (const a of list) {
@@ -125,9 +125,7 @@ export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
       byKey.set(a.key, [...(byKey.get(a.key) ?? []), a]);
     }
   };
-  const restored = [...attempts];
-  attempts.length = 0;
-  addAttempts(restored);
+  addAttempts(results.attempts ?? []); // a resumed run's
 
   const laneRuns = new Map(lanes.map((l) => [l.id, runsOf(l.cells, o.repeat)]));
   const settled = (r: PlannedRun) => runSettled(byKey.get(r.key) ?? [], o.retries);
