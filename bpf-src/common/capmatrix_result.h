@@ -39,14 +39,19 @@ static int cm_libbpf_print(enum libbpf_print_level level, const char *fmt, va_li
 	return 0;
 }
 
-/* Under the guest agent (CAPMATRIX_HANDSHAKE set) the sample stops once before doing anything,
- * so the agent can read its uid and capabilities from /proc/<pid>/status, then continues it. */
+/* Under the guest agent (CAPMATRIX_HANDSHAKE set) the sample tells the agent on fd 3 and stops
+ * once before doing anything, so the agent can read its uid and capabilities from
+ * /proc/<pid>/status, then continues it. fd 3 is closed afterwards: nothing the sample starts
+ * inherits it. */
 static void cm_init(void)
 {
 	libbpf_set_print(cm_libbpf_print);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (getenv("CAPMATRIX_HANDSHAKE"))
-		raise(SIGSTOP);
+	if (getenv("CAPMATRIX_HANDSHAKE")) {
+		if (write(3, "s", 1) == 1)
+			raise(SIGSTOP);
+		close(3);
+	}
 }
 
 static const char *cm_errno_name(int err)

@@ -245,25 +245,33 @@ function procState(pid) {
 }
 
 /**
- * The samples stop themselves (SIGSTOP in cm_init) when CAPMATRIX_HANDSHAKE is set: the agent
- * then reads what the kernel says the process holds, not what the sample reports, and lets it
- * go on. Returns the status fields, or null when the process ended without stopping.
+ * The samples stop themselves once (cm_init: a byte on fd 3, then SIGSTOP) when
+ * CAPMATRIX_HANDSHAKE is set: the agent then reads what the kernel says the process holds, not
+ * what the sample reports, and lets it go on. It waits on the pipe rather than polling, so the
+ * one vCPU stays with the sample. Returns the status fields, or null when the process ended
+ * without stopping.
  * @param {import('node:child_process').ChildProcess} child
  */
 async function handshake(child) {
   const pid = child.pid;
-  if (!pid) return null;
+  const pipe = child.stdio[3];
+  if (!pid || !pipe || !('on' in pipe)) return null;
+  const ready = await new Promise((resolve) => {
+    pipe.once('data', () => resolve(true));
+    pipe.once('close', () => resolve(false));
+    pipe.once('error', () => resolve(false));
+  });
+  if (!ready) return null;
+  // the byte comes just before the stop: wait the few microseconds until it is stopped
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) return null;
     const state = procState(pid);
     if (state === null) return null;
-    if (state === 'T') {
-      const status = procStatus(pid);
-      process.kill(pid, 'SIGCONT');
-      return status;
-    }
-    await new Promise((r) => setTimeout(r, 2));
+    if (state === 'T') break;
+    await new Promise((r) => setImmediate(r));
   }
+  const status = procStatus(pid);
+  process.kill(pid, 'SIGCONT');
+  return status;
 }
 
 /** @param {PlanCell} cell @param {string} file @param {string} cwd */
@@ -286,16 +294,16 @@ function execSample(cell, file, cwd) {
     const child = spawn(argv[0] ?? file, argv.slice(1), {
       cwd,
       env: { PATH: PATH_ENV, HOME: cwd, CAPMATRIX_CELL: cell.id, CAPMATRIX_HANDSHAKE: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'], // fd 3: the handshake
       detached: true, // own process group, so a timeout kills whatever the sample started
     });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout.on('data', (d) => {
+    child.stdout?.on('data', (d) => {
       if (stdout.length < 1 << 20) stdout += d;
     });
-    child.stderr.on('data', (d) => {
+    child.stderr?.on('data', (d) => {
       stderr = (stderr + d).slice(-8192);
     });
     const timer = setTimeout(() => {
