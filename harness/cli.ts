@@ -101,7 +101,7 @@ program
         sysctl: parseSysctlFlags(opts.sysctl),
         universe: parseCapsFlag(opts.caps),
         otherSettings: opts.otherSettings,
-        scenarioDir: opts.scenarioDir,
+        scenarioDir: opts.scenarioDir === undefined ? undefined : path.resolve(opts.scenarioDir),
         resultsDir: opts.results,
       });
       process.stdout.write(`${opts.json ? JSON.stringify(r, null, 2) : renderMinimize(r)}\n`);

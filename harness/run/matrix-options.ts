@@ -1,5 +1,6 @@
 // `capmatrix matrix` flags → MatrixOptions. Every bad value is refused here, with the flag, the
 // value and what is allowed, before a kernel is fetched or a VM started.
+import path from 'node:path';
 import { UsageError } from '../usage-error.js';
 import type { MatrixOptions } from './matrix.js';
 
@@ -76,7 +77,8 @@ export function matrixOptions(o: MatrixCliOptions): MatrixOptions {
   return {
     kernel,
     scenarios: o.scenario?.split(',').map((s) => plain('--scenario', s).trim()),
-    scenarioDir: o.scenarioDir === undefined ? undefined : plain('--scenario-dir', o.scenarioDir),
+    // relative to where the user is, not to the repository
+    scenarioDir: o.scenarioDir === undefined ? undefined : path.resolve(plain('--scenario-dir', o.scenarioDir)),
     cells,
     resultsDir: o.results === undefined ? undefined : plain('--results', o.results),
     jobs: count('--jobs', o.jobs, 1, 64),

@@ -76,10 +76,10 @@ export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
 
   // Everything that can be wrong with the input fails here, before any VM starts.
   const scenarios = await loadScenarios(REPO_ROOT, o.scenarios, o.scenarioDir);
-  const pending = pendingReviews(scenarios);
-  if (pending.length)
+  const awaitingReview = pendingReviews(scenarios);
+  if (awaitingReview.length)
     log(
-      `${pending.length} learned expectation(s) await a reviewer's reason (npm test fails until then):\n  ${pending.join('\n  ')}`,
+      `${awaitingReview.length} learned expectation(s) await a reviewer's reason (npm test fails until then):\n  ${awaitingReview.join('\n  ')}`,
     );
   const entries = selectKernels(o.catalog ?? loadCatalog(), o.kernel);
   const kernels: KernelInfo[] = [];
