@@ -73,18 +73,24 @@ export async function loadScenarios(
     }
   }
   if (!only) return loaded;
-  for (const name of only) {
+  checkScenarioNames(only, loaded);
+  return loaded.filter((l) => only.includes(l.scenario.name));
+}
+
+/** Throws the usual --scenario error for a path or an unknown name among the loaded scenarios. */
+export function checkScenarioNames(names: string[], loaded: LoadedScenario[]): void {
+  const known = loaded.map((l) => l.scenario.name);
+  for (const name of names) {
     if (name.includes('/') || name.endsWith('.ts')) {
       throw new ScenarioError('--scenario', [
-        `"${name}" is a path; --scenario takes scenario names (known: ${[...byName.keys()].join(', ')}); for another directory use --scenario-dir`,
+        `"${name}" is a path; --scenario takes scenario names (known: ${known.join(', ')}); for another directory use --scenario-dir`,
       ]);
     }
-    if (!byName.has(name)) {
-      const hint = closest(name, [...byName.keys()]);
+    if (!known.includes(name)) {
+      const hint = closest(name, known);
       throw new ScenarioError('--scenario', [
-        `unknown scenario "${name}" (${hint ? `did you mean ${hint}? ` : ''}known: ${[...byName.keys()].join(', ')})`,
+        `unknown scenario "${name}" (${hint ? `did you mean ${hint}? ` : ''}known: ${known.join(', ')})`,
       ]);
     }
   }
-  return loaded.filter((l) => only.includes(l.scenario.name));
 }

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Capability, isCapability } from '../dsl/capabilities.js';
 import { expectationFor, sysctlLabel } from '../dsl/expand.js';
-import { loadScenarios } from '../dsl/load.js';
+import { checkScenarioNames, loadScenarios } from '../dsl/load.js';
 import { closest } from '../dsl/suggest.js';
 import { SYSCTL_NAMES, SYSCTLS, type SysctlName, ubdPhaseRank } from '../dsl/sysctls.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
@@ -147,7 +147,7 @@ const same = (a: readonly string[], b: readonly string[]) => a.length === b.leng
 export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const all = await loadScenarios(REPO_ROOT, undefined, o.scenarioDir);
-  await loadScenarios(REPO_ROOT, [o.scenario], o.scenarioDir); // an unknown name: the usual error
+  checkScenarioNames([o.scenario], all);
   const main = all.find((l) => l.scenario.name === o.scenario);
   // A token scenario (user namespace): its root parent's delegation is what gets minimized.
   const dimension: GuestSearch['dimension'] = main?.scenario.context === 'userns' ? 'delegation' : 'caps';
