@@ -24,6 +24,7 @@ const run = (scenarios: string[], repeat = 1) =>
 let crashes: RunResults; // hang, no result, dropped caps, the agent killed
 let panics: RunResults; // a kernel panic in the middle
 let repeats: RunResults; // --repeat 2 with an outcome that changes
+let forging: RunResults; // samples that go for the results file or leave processes behind
 
 const cell = (r: RunResults, prefix: string): CellResult => {
   const c = r.cells.find((x) => x.id.startsWith(`${prefix}/`));
@@ -33,7 +34,7 @@ const cell = (r: RunResults, prefix: string): CellResult => {
 const bootsOf = (r: RunResults) => r.provenance.boots.map((b) => b.boot);
 
 beforeAll(async () => {
-  [crashes, panics, repeats] = await Promise.all([
+  [crashes, panics, repeats, forging] = await Promise.all([
     run([
       'fault-ok',
       'fault-hang',
@@ -46,6 +47,7 @@ beforeAll(async () => {
     ]),
     run(['fault-ok', 'fault-panic', 'fault-after']),
     run(['fault-ok', 'fault-flip'], 2),
+    run(['fault-ok', 'fault-forge', 'fault-setsid-stdout', 'fault-cgroup-escape', 'fault-after']),
   ]);
 }, 1_200_000);
 
@@ -158,5 +160,56 @@ describe('security inside the guest', () => {
       if (c.infraKind === 'agent-crash' || c.infraKind === 'kernel-panic' || c.infraKind === 'cell-timeout') continue;
       expect(c.capEff, c.id).toMatch(/^[0-9a-f]{16}$/);
     }
+  });
+});
+
+describe('results no sample can forge or stall', () => {
+  const forge = (caps: string) => cell(forging, `fault-forge/${caps}`);
+
+  test('forged records of other cells and a fake end change nothing: every other cell keeps its outcome', () => {
+    expect(cell(forging, 'fault-ok')).toMatchObject({ verdict: 'match', observed: { detail: 'fault sample: ok' } });
+    expect(cell(forging, 'fault-after')).toMatchObject({ verdict: 'match', observed: { detail: 'fault sample: ok' } });
+    for (const c of forging.cells) expect(c.observed?.detail ?? '', c.id).not.toMatch(/FORGED/);
+    // the first boot ran to its end and no fake end cut it short
+    const first = forging.provenance.boots[0];
+    expect(first?.agentFinished).toBe(true);
+    expect(forging.cells).toHaveLength(8);
+  });
+
+  test('nobody, nobody with DAC_OVERRIDE+FOWNER, and with SYS_ADMIN too: nothing reaches the host', () => {
+    for (const caps of ['none/', 'DAC_OVERRIDE+FOWNER/', 'DAC_OVERRIDE+FOWNER+SYS_ADMIN/']) {
+      const c = forge(caps);
+      expect(c.verdict, c.id).toBe('match');
+      // what went through landed in the guest (its /tmp overlay), never in the results
+      expect(c.observed?.detail).toMatch(/^went through in the guest: /);
+      expect(c.observed?.detail).not.toMatch(/proc\/<agent>\/fd|mount the results share/);
+    }
+    for (const b of forging.provenance.boots) expect(b.guest?.containment?.rwdirDetached).toBe(true);
+  });
+
+  test('root writes through the agent’s descriptor: its own lines fail the signature, only its own cell pays', () => {
+    const c = forge('root/');
+    expect(c.verdict).toBe('infra-error');
+    expect(c.infraKind).toBe('protocol-violation');
+    expect(c.infraError).toMatch(/guest-results.jsonl line \d+: bad signature/);
+    const violations = forging.provenance.boots.flatMap((b) => b.violations ?? []);
+    expect(violations.length).toBeGreaterThan(0);
+    expect(violations.every((v) => v.key?.includes('fault-forge/root/'))).toBe(true);
+  });
+
+  test('a child holding stdout after setsid is killed with the cell, which is state-not-reset', () => {
+    const c = cell(forging, 'fault-setsid-stdout');
+    expect(c.infraKind).toBe('state-not-reset');
+    expect(c.infraError).toMatch(/processes left running after the sample exited: \d+ \(killed with its cgroup\)/);
+    // the cell did not hang until the VM's deadline
+    expect(c.durationMs).toBeLessThan(30_000);
+  });
+
+  test('a child that leaves its cgroup is found by its uid and killed; no process survives into the next cell', () => {
+    const c = cell(forging, 'fault-cgroup-escape');
+    expect(c.infraKind).toBe('state-not-reset');
+    expect(c.infraError).toMatch(/processes of uid 65534 outside the cell's cgroup: \d+ \(killed\)/);
+    const after = cell(forging, 'fault-after');
+    expect(after.infraError).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { minimalSets } from '../harness/guest/minimal-sets.mjs';
+import { minimalSets } from '../harness/guest/minimal-sets.js';
 import { renderMinimize } from '../harness/report/minimize-report.js';
 import { DEFAULT_UNIVERSE, type MinimizeResult, runMinimize, tellingLine } from '../harness/run/minimize.js';
 

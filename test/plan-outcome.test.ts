@@ -4,13 +4,16 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { expandScenario } from '../harness/dsl/expand.js';
 import type { Scenario } from '../harness/dsl/scenario.js';
+import type { InfraKind } from '../harness/dsl/vocabulary.js';
 import type { KernelInfo } from '../harness/kernels/kernel-info.js';
-import { type Attempt, type InfraKind, runSettled, verdictOver } from '../harness/outcome/attempts.js';
+import { type Attempt, bootAttempts, panicExcerpt, runSettled } from '../harness/outcome/attempts.js';
 import { readGuestRecords } from '../harness/outcome/guest-records.js';
-import { bootAttempts, finalizeCell, panicExcerpt } from '../harness/outcome/verdict.js';
+import { finalizeCell, verdictOver } from '../harness/outcome/verdict.js';
 import { checkPhaseOrder, planBoots, runsOf } from '../harness/plan/plan.js';
 import { exitCodeFor, renderGrid } from '../harness/report/grid.js';
+import { keysOfBoot } from '../harness/run/boot.js';
 import type { VmRun } from '../harness/vm/run-vm.js';
+import { cellRecord, guestLines } from './guest-lines.js';
 
 const kernel: KernelInfo = {
   id: 'debian-6.12',
@@ -110,24 +113,18 @@ describe('outcome', () => {
     const file = path.join(dir, 'guest-results.jsonl');
     const [first, second] = runs;
     if (!first || !second) throw new Error('runs');
-    writeFileSync(
-      file,
-      [
-        JSON.stringify({ type: 'provenance', release: kernel.release }),
-        JSON.stringify({ type: 'cell-start', id: first.cell.id, key: first.key }),
-        JSON.stringify({
-          type: 'cell',
-          id: first.cell.id,
-          key: first.key,
-          observed: { outcome: 'EPERM', stage: 'probe', errno: 1, detail: 'd' },
-          durationMs: 5,
-        }),
-        JSON.stringify({ type: 'cell-start', id: second.cell.id, key: second.key }),
-        '{"type":"cell","id":"torn', // the VM died mid-write
-      ].join('\n'),
-    );
-    const records = readGuestRecords(file);
-    expect(records.garbage).toBe(1);
+    const lines = guestLines('b', [
+      { type: 'cell-start', id: first.cell.id, key: first.key, t: 1 },
+      {
+        ...cellRecord(first.cell.id, first.key),
+        observed: { outcome: 'EPERM', stage: 'probe', errno: 1, detail: 'd' },
+      },
+      { type: 'cell-start', id: second.cell.id, key: second.key, t: 2 },
+    ]);
+    writeFileSync(file, `${lines.join('')}{"seq":4,"type":"cell","id":"torn`); // the VM died mid-write
+    const records = readGuestRecords(file, keysOfBoot({ runs }));
+    expect(records.torn).toBe(true);
+    expect(records.violations).toEqual([]);
     const console = 'boot\n[ 9.1] Kernel panic - not syncing: Fatal exception\n[ 9.2] trace';
     expect(panicExcerpt(console)).toContain('Kernel panic');
     const attempts = bootAttempts(runs, records, vm, boot.id, console);
@@ -153,7 +150,13 @@ describe('outcome', () => {
   });
 
   test('a boot whose agent never started charges every run with the boot failure', () => {
-    const attempts = bootAttempts(runs, readGuestRecords('/nonexistent'), { ...vm, ended: 'boot-timeout' }, 'b', '');
+    const attempts = bootAttempts(
+      runs,
+      readGuestRecords('/nonexistent', () => true),
+      { ...vm, ended: 'boot-timeout' },
+      'b',
+      '',
+    );
     expect(attempts).toHaveLength(runs.length);
     expect(attempts.every((a) => a.infraKind === 'boot-timeout' && !a.ran)).toBe(true);
     expect(attempts[0]?.infraError).toMatch(/^the guest agent never started \(VM boot-timeout/);

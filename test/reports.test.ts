@@ -62,7 +62,7 @@ function run(cells: CellResult[], paranoid: Record<string, number> = {}): RunRes
         guest: {
           release: release[k],
           sysctls: { 'kernel.perf_event_paranoid': paranoid[k] ?? 3 },
-          tracefs: { mode: '0700' },
+          tracefs: { path: '/sys/kernel/tracing', fs: 'tracefs', mode: '0700' },
         },
       })),
     },

@@ -54,26 +54,29 @@ static void cm_init(void)
 	}
 }
 
+/* The errno names of harness/dsl/vocabulary.ts (ERRNOS), and only those: test/vocabulary.test.ts
+ * checks that this table and that one agree. */
 static const char *cm_errno_name(int err)
 {
 	switch (err) {
 	case 0: return "ok";
 	case EPERM: return "EPERM";
 	case ENOENT: return "ENOENT";
+	case ESRCH: return "ESRCH";
+	case ENXIO: return "ENXIO";
 	case E2BIG: return "E2BIG";
 	case EBADF: return "EBADF";
 	case EACCES: return "EACCES";
 	case EFAULT: return "EFAULT";
 	case EBUSY: return "EBUSY";
+	case EEXIST: return "EEXIST";
+	case ENODEV: return "ENODEV";
 	case EINVAL: return "EINVAL";
 	case ENOSPC: return "ENOSPC";
 	case ENOSYS: return "ENOSYS";
+	case ENODATA: return "ENODATA";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case ETIMEDOUT: return "ETIMEDOUT";
-	case ESRCH: return "ESRCH";
-	case ENODEV: return "ENODEV";
-	case ENXIO: return "ENXIO";
-	case EEXIST: return "EEXIST";
 	default: return "EUNKNOWN";
 	}
 }

@@ -10,9 +10,18 @@
  *   flip MARKER               ok the first time in a boot, EACCES after -> flaky with --repeat
  *   args ARG...               reports its argv byte for byte (nothing goes through a shell)
  *   escape                    tries to become root or reach root-only files; EPERM@escape when
- *                             every attempt was refused */
+ *                             every attempt was refused
+ *   forge                     tries to write into the agent's results file (forged records of
+ *                             the other cells, a fake end) and to swap it for a FIFO or a symlink,
+ *                             by path, through /proc/<agent>/fd, and by mounting the 9p share
+ *                             again; ok, naming what went through inside the guest
+ *   setsid-stdout             leaves a child in a new session that holds stdout open
+ *   cgroup-escape             the same, after moving the child into the root cgroup */
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <dirent.h>
+#include <libgen.h>
+#include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -103,6 +112,192 @@ static int escape(void)
 	return 0;
 }
 
+/* The agent's argv is `node <agent> <plan.json>`: the plan's path, from /proc/<agent>/cmdline. */
+static int agent_plan(char *plan, size_t len)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd, i = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)getppid());
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = 0;
+	for (char *p = buf; p < buf + n; p += strlen(p) + 1, i++)
+		if (i == 2) {
+			snprintf(plan, len, "%s", p);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+/* Forged records: a cell record for every run key of the plan but this cell's, and a fake end,
+ * each with a made-up signature. */
+static void forged_lines(const char *plan, char *out, size_t len)
+{
+	static char text[1 << 20];
+	const char *self = getenv("CAPMATRIX_CELL");
+	size_t used = 0;
+	ssize_t n = 0;
+	int fd = open(plan, O_RDONLY);
+
+	out[0] = 0;
+	if (fd >= 0) {
+		n = read(fd, text, sizeof(text) - 1);
+		close(fd);
+	}
+	text[n > 0 ? n : 0] = 0;
+	for (char *k = strstr(text, "\"key\": \""); k && used < len - 512; k = strstr(k + 1, "\"key\": \"")) {
+		char key[256];
+		if (sscanf(k + 8, "%255[^\"]", key) != 1 || (self && strstr(key, self)))
+			continue;
+		used += snprintf(out + used, len - used,
+				 "{\"seq\":1,\"type\":\"cell\",\"id\":\"forged\",\"key\":\"%s\",\"caps\":[],"
+				 "\"observed\":{\"outcome\":\"EPERM\",\"stage\":\"escape\",\"errno\":1,\"detail\":\"FORGED\"},"
+				 "\"durationMs\":1,\"sysctlNow\":{}}\tAAAA\n", key);
+	}
+	snprintf(out + used, len - used, "{\"seq\":2,\"type\":\"end\",\"t\":1}\tAAAA\n");
+}
+
+static int write_into(const char *path, const char *lines, int flags)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | flags);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, lines, strlen(lines));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* Replaces `path` by a FIFO, then by a symlink to /etc/passwd. */
+static void swap_file(const char *what, const char *path)
+{
+	char tmp[4200], label[256];
+
+	snprintf(tmp, sizeof(tmp), "%s.swap", path);
+	snprintf(label, sizeof(label), "swap %s for a FIFO", what);
+	attempt(label, mkfifo(tmp, 0666) ? -errno : rename(tmp, path) ? -errno : 0);
+	unlink(tmp);
+	snprintf(label, sizeof(label), "swap %s for a symlink", what);
+	attempt(label, symlink("/etc/passwd", tmp) ? -errno : rename(tmp, path) ? -errno : 0);
+	unlink(tmp);
+}
+
+/* Writes through every descriptor of the agent that names the results file. */
+static void through_agent_fds(const char *lines)
+{
+	char dir[64], link[4200], target[4096];
+	struct dirent *e;
+	DIR *d;
+	int found = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)getppid());
+	d = opendir(dir);
+	if (!d) {
+		attempt("write through /proc/<agent>/fd", -errno);
+		return;
+	}
+	while ((e = readdir(d))) {
+		ssize_t n;
+		snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		if (!strstr(target, "guest-results.jsonl"))
+			continue;
+		found = 1;
+		attempt("write through /proc/<agent>/fd", write_into(link, lines, 0));
+	}
+	closedir(d);
+	if (!found)
+		attempt("write through /proc/<agent>/fd", -ENOENT);
+}
+
+/* Mounts the rwdir's 9p share again (its tag is in sysfs) and writes and swaps there. */
+static void through_new_mount(const char *lines)
+{
+	char tag[256] = "", path[512];
+	DIR *d = opendir("/sys/bus/virtio/drivers/9pnet_virtio");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		FILE *f;
+		snprintf(path, sizeof(path), "/sys/bus/virtio/drivers/9pnet_virtio/%s/mount_tag", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(tag, sizeof(tag), f) && strcmp(tag, "/dev/root"))
+			break;
+		tag[0] = 0;
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	mkdir("/tmp/capmatrix-forge", 0700);
+	if (!*tag || mount(tag, "/tmp/capmatrix-forge", "9p", 0, "trans=virtio,version=9p2000.L")) {
+		attempt("mount the results share again", *tag ? -errno : -ENOENT);
+		return;
+	}
+	attempt("mount the results share again", 0);
+	attempt("write into the new mount", write_into("/tmp/capmatrix-forge/guest-results.jsonl", lines, O_NOFOLLOW));
+	swap_file("the file in the new mount", "/tmp/capmatrix-forge/guest-results.jsonl");
+	umount2("/tmp/capmatrix-forge", MNT_DETACH);
+}
+
+static int forge(void)
+{
+	static char lines[65536];
+	char plan[4096], results[4200], copy[4096];
+	int r = agent_plan(plan, sizeof(plan));
+
+	if (r) {
+		cm_result(-r, "escape", NULL, "cannot find the agent's plan: %s", strerror(-r));
+		return 0;
+	}
+	snprintf(copy, sizeof(copy), "%s", plan);
+	snprintf(results, sizeof(results), "%s/guest/guest-results.jsonl", dirname(copy));
+	forged_lines(plan, lines, sizeof(lines));
+	attempt("append to the results file by its path", write_into(results, lines, O_NOFOLLOW));
+	swap_file("the results file", results);
+	through_agent_fds(lines);
+	through_new_mount(lines);
+	/* What went through reached a file in the guest; whether it reached the host's results is
+	 * for the host to say (the test checks every other cell's record and the host's violations). */
+	cm_result(0, "run", NULL, "went through in the guest: %s", *escaped ? escaped : "nothing");
+	return 0;
+}
+
+/* A child that outlives the sample in a session of its own, holding stdout; with `escape_cgroup`
+ * it first moves itself into the root cgroup (which CAP_DAC_OVERRIDE allows). */
+static int leave_child(int escape_cgroup)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		setsid();
+		if (escape_cgroup) {
+			int fd = open("/sys/fs/cgroup/cgroup.procs", O_WRONLY);
+			if (fd >= 0) {
+				dprintf(fd, "%d\n", (int)getpid());
+				close(fd);
+			}
+		}
+		for (;;)
+			pause();
+	}
+	sleep(1);
+	cm_result(pid > 0 ? 0 : errno, "run", NULL, "left child %d holding stdout", (int)pid);
+	return 0;
+}
+
 static int report_args(int argc, char **argv)
 {
 	static char extra[8192];
@@ -163,6 +358,12 @@ int main(int argc, char **argv)
 		return report_args(argc, argv);
 	} else if (!strcmp(mode, "escape")) {
 		return escape();
+	} else if (!strcmp(mode, "forge")) {
+		return forge();
+	} else if (!strcmp(mode, "setsid-stdout")) {
+		return leave_child(0);
+	} else if (!strcmp(mode, "cgroup-escape")) {
+		return leave_child(1);
 	} else {
 		fprintf(stderr, "fault: unknown mode %s\n", mode);
 		return 2;

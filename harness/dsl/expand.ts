@@ -45,6 +45,11 @@ export function sysctlLabel(sysctl: Partial<Record<SysctlName, number>>): string
     .join(',');
 }
 
+/** A cell's id: `<scenario>/<capability set>/<settings>` (minimize puts its search label last). */
+export function cellId(scenario: string, setName: string, settings: string): string {
+  return `${scenario}/${setName}/${settings || 'default'}`;
+}
+
 export function expandScenario(s: Scenario, file: string): Cell[] {
   const cells: Cell[] = [];
   const seen = new Set<string>();
@@ -52,7 +57,7 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
   s.axes.caps.forEach((caps, ci) => {
     for (const sysctl of cross(s.axes.sysctl)) {
       const capsName = capSetName(caps);
-      const id = `${s.name}/${capsName}/${sysctlLabel(sysctl) || 'default'}`;
+      const id = cellId(s.name, capsName, sysctlLabel(sysctl));
       if (seen.has(id)) {
         problems.push(`axes.caps[${ci}]: duplicate cell id "${id}" (the same capability set is listed twice)`);
         continue;

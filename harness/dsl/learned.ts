@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CellResult } from '../outcome/verdict.js';
-import { writeFileAtomic } from '../report/write-atomic.js';
+import { writeFileAtomic } from '../write-atomic.js';
 import type { ExpectRule } from './scenario.js';
 import { formatOutcome } from './vocabulary.js';
 

@@ -7,6 +7,7 @@ export const SYSCTLS = {
 } as const satisfies Record<string, { values: readonly number[]; short: string }>;
 
 export type SysctlName = keyof typeof SYSCTLS;
+export const UBD = 'kernel.unprivileged_bpf_disabled' satisfies SysctlName;
 export const SYSCTL_NAMES = Object.keys(SYSCTLS) as SysctlName[];
 
 /** Settings recorded in every boot's provenance, whether or not a cell changes them. */

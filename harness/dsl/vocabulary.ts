@@ -1,21 +1,38 @@
-// The words an expectation may use: outcomes are errno names, stages are the loader steps
-// of ../shared/reference/kernel-permissions.md §8 plus the samples' own steps.
-export const OUTCOMES = [
-  'ok',
-  'EPERM',
-  'ENOENT',
-  'E2BIG',
-  'EBADF',
-  'EACCES',
-  'EFAULT',
-  'EBUSY',
-  'EINVAL',
-  'ENOSPC',
-  'ENOSYS',
-  'EOPNOTSUPP',
-  'ENODATA',
-] as const;
+// The words an outcome may use, defined once for the host, the guest agent and the samples:
+// errno names (with their Linux numbers, which bpf-src/common/capmatrix_result.h maps back to
+// the same names: test/vocabulary.test.ts checks the two agree), the stages a loader passes
+// through (docs/kernel-permissions.md §8 plus the samples' own steps), and the infra-error kinds.
+
+/** errno name → number (asm-generic/errno-base.h and errno.h; the same on x86_64 and arm64). */
+export const ERRNOS = {
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  ENXIO: 6,
+  E2BIG: 7,
+  EBADF: 9,
+  EACCES: 13,
+  EFAULT: 14,
+  EBUSY: 16,
+  EEXIST: 17,
+  ENODEV: 19,
+  EINVAL: 22,
+  ENOSPC: 28,
+  ENOSYS: 38,
+  ENODATA: 61,
+  EOPNOTSUPP: 95,
+  ETIMEDOUT: 110,
+} as const;
+export type ErrnoName = keyof typeof ERRNOS;
+export const ERRNO_NAMES = Object.keys(ERRNOS) as ErrnoName[];
+
+/** What a sample says when its errno is not in the table: observable, never expectable. */
+export const UNKNOWN_ERRNO = 'EUNKNOWN';
+
+export const OUTCOMES = ['ok', ...ERRNO_NAMES] as const;
 export type Outcome = (typeof OUTCOMES)[number];
+/** What a sample may report: an outcome, or an errno the table does not name. */
+export const OBSERVABLE_OUTCOMES = [...OUTCOMES, UNKNOWN_ERRNO] as const;
 
 export const STAGES = [
   'open',
@@ -40,10 +57,31 @@ export const STAGES = [
   'map_update',
   'traffic',
   'run',
-  // the fault sample's privilege-escalation attempts (test/fixtures/scenarios)
+  // the fault sample's privilege-escalation and forging attempts (test/fixtures/scenarios)
   'escape',
 ] as const;
 export type Stage = (typeof STAGES)[number];
+
+/** Why a cell has no trustworthy outcome. The first six are the ones a user meets most. */
+export const INFRA_KINDS = [
+  'boot-timeout',
+  'kernel-panic',
+  'agent-crash',
+  'cell-timeout',
+  'caps-not-applied',
+  'no-result',
+  /** a sysctl, setcap or the scenario's setup command failed */
+  'setup-failed',
+  /** the scenario's teardown command failed: the cells after it would run on state nobody reset */
+  'teardown-failed',
+  /** the cell left processes or an XDP program behind */
+  'state-not-reset',
+  /** a line of the guest's results file that the agent did not write, or out of the protocol */
+  'protocol-violation',
+  /** vng/QEMU ended before the guest agent started, without a boot timeout or panic */
+  'vm-failed',
+] as const;
+export type InfraKind = (typeof INFRA_KINDS)[number];
 
 export interface Expected {
   outcome: Outcome;
@@ -59,8 +97,8 @@ export function parseExpectation(text: string): { outcome: Outcome; stage: Stage
   if (rest.length > 0 || stage === undefined || outcome === undefined) {
     return `"${text}" is not an expectation: write "ok" or "<ERRNO>@<stage>", e.g. "EPERM@probe"`;
   }
-  if (!(OUTCOMES as readonly string[]).includes(outcome) || outcome === 'ok') {
-    return `unknown errno "${outcome}" in "${text}" (allowed: ${OUTCOMES.filter((o) => o !== 'ok').join(', ')})`;
+  if (!(ERRNO_NAMES as readonly string[]).includes(outcome)) {
+    return `unknown errno "${outcome}" in "${text}" (allowed: ${ERRNO_NAMES.join(', ')})`;
   }
   if (!(STAGES as readonly string[]).includes(stage)) {
     return `unknown stage "${stage}" in "${text}" (allowed: ${STAGES.join(', ')})`;

@@ -5,11 +5,15 @@ import { type Cell, expectationFor } from '../dsl/expand.js';
 import { ubdPhaseRank } from '../dsl/sysctls.js';
 import type { Expected } from '../dsl/vocabulary.js';
 import type { KernelInfo } from '../kernels/kernel-info.js';
-import { runKey } from '../outcome/attempts.js';
 
 export interface PlannedCell extends Cell {
   kernel: string;
   expected: Expected;
+}
+
+/** `<kernel>/<cell id>#<rep>`: names one run in the guest's records and in attempts. */
+export function runKey(kernel: string, cellId: string, rep: number): string {
+  return `${kernel}/${cellId}#${rep}`;
 }
 
 /** One of the `repeat` runs of a cell; `key` names it in the guest's records and in attempts. */

@@ -1,18 +1,11 @@
 // `capmatrix minimize` in the terminal: the minimal sets as setcap lines, why each smaller set
 // fails, the alternatives, and how many runs it took against brute force.
+import { delegationMountOptions } from '../dsl/delegation.js';
 import type { MinimizeResult, SearchResult } from '../run/minimize.js';
 
 const setcap = (caps: string[], sample: string) =>
   `setcap ${caps.map((c) => c.toLowerCase()).join(',')}+ep ./${sample}`;
-/** "maps=queue" → the bpffs mount option "delegate_maps=queue" (values of one kind joined by ':'). */
-const delegation = (items: string[]) => {
-  const kinds = new Map<string, string[]>();
-  for (const it of items) {
-    const [k = '', v = ''] = it.split('=');
-    kinds.set(k, [...(kinds.get(k) ?? []), v]);
-  }
-  return `bpffs delegation: ${[...kinds].map(([k, v]) => `delegate_${k}=${v.join(':')}`).join(',') || '(nothing)'}`;
-};
+const delegation = (items: string[]) => `bpffs delegation: ${delegationMountOptions(items) || '(nothing)'}`;
 const settings = (s: SearchResult) =>
   Object.entries(s.sysctl)
     .map(([k, v]) => `${k}=${v}`)
@@ -36,6 +29,7 @@ function searchLines(s: SearchResult, r: MinimizeResult, full: boolean): string[
   for (const v of s.violations) {
     out.push(`  ! not monotone: ${short(v.caps)} fails although ${short(v.within)} is ok`);
   }
+  if (s.teardownError) out.push(`  ! the scenario's teardown failed after this search: ${s.teardownError}`);
   return out;
 }
 

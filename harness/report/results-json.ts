@@ -3,10 +3,25 @@
 // next; what a killed harness did not write, the boots' guest-results.jsonl still hold (--resume).
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
+import type { ProvenanceRecord } from '../guest/protocol.js';
 import type { Attempt } from '../outcome/attempts.js';
-import type { BootProvenance } from '../outcome/guest-records.js';
+import type { Violation } from '../outcome/guest-records.js';
 import type { CellResult } from '../outcome/verdict.js';
-import { writeFileAtomic } from './write-atomic.js';
+import { writeFileAtomic } from '../write-atomic.js';
+
+/** One boot's entry in results.json provenance.boots. */
+export interface BootProvenance {
+  boot: string;
+  kernel: string;
+  /** What the guest agent recorded at its start (baselines written before protocol 2 lack a few fields). */
+  guest?: Partial<ProvenanceRecord> | null;
+  consoleLog?: string;
+  agentFinished?: boolean;
+  vm?: { ended: string; wallMs: number; bootMs: number | null; [key: string]: unknown };
+  /** Lines of the guest's results file that were not the agent's or out of the protocol. */
+  violations?: Violation[];
+  [key: string]: unknown;
+}
 
 export interface RunKernel {
   id: string;

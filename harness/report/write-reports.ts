@@ -1,11 +1,11 @@
 // Every per-run file next to results.json: report.md, report.html, junit.xml.
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../write-atomic.js';
 import { renderHtml } from './html.js';
 import { renderJunit } from './junit.js';
 import { renderMarkdown } from './markdown.js';
 import type { RunResults } from './results-json.js';
-import { writeFileAtomic } from './write-atomic.js';
 
 export function writeReports(runDir: string, run: RunResults): { md: string; html: string; junit: string } {
   const files = {

@@ -1,27 +1,27 @@
-// One boot: write the guest plan into the boot's rwdir, run the VM, turn the guest's records
-// into attempts. Progress comes from counting the guest's lines while it runs.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// One boot: write the guest plan, run the VM, read the guest's records as they come (through the
+// host's own descriptor, guest/protocol.ts's framing) and turn them into attempts.
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Capability, capNumber } from '../dsl/capabilities.js';
 import { RECORDED_SYSCTLS } from '../dsl/sysctls.js';
+import { type Plan, type PlanCell, PROTOCOL_VERSION, type Search } from '../guest/protocol.js';
 import type { KernelInfo } from '../kernels/kernel-info.js';
-import type { Attempt } from '../outcome/attempts.js';
-import { type BootProvenance, hasLine, readGuestRecords } from '../outcome/guest-records.js';
-import { bootAttempts } from '../outcome/verdict.js';
+import { type Attempt, bootAttempts } from '../outcome/attempts.js';
+import { GuestRecordReader, type GuestRecords } from '../outcome/guest-records.js';
 import { GUEST_AGENT, SAMPLES_BUILD_DIR } from '../paths.js';
 import type { PlannedCell, PlannedRun } from '../plan/plan.js';
+import type { BootProvenance } from '../report/results-json.js';
 import type { Accel } from '../vm/accel.js';
 import { runVm } from '../vm/run-vm.js';
+import { writeFileAtomic } from '../write-atomic.js';
 
 /** One cell as the guest agent runs it. */
-export function guestCell(c: PlannedCell, key: string) {
+export function guestCell(c: PlannedCell, key: string): PlanCell {
   return {
     id: c.id,
     key,
     sample: c.sample,
     binary: path.join(SAMPLES_BUILD_DIR, c.sample),
-    caps: c.caps,
-    capNumbers: c.caps === 'root' ? [] : c.caps.map(capNumber),
+    caps: c.caps === 'root' ? 'root' : [...c.caps],
     uid: c.uid,
     sysctl: c.sysctl,
     args: c.args,
@@ -34,34 +34,8 @@ export function guestCell(c: PlannedCell, key: string) {
 }
 
 /** `capmatrix minimize`: a cell template whose capability sets the agent chooses itself. */
-export interface GuestSearch {
-  label: string;
-  /** What the sets are made of: capabilities (file caps of the sample), or the token's
-   * delegation items ("maps=queue") passed to the loader after `baseArgs`. */
-  dimension: 'caps' | 'delegation';
-  universe: string[];
-  baseArgs?: string[];
+export interface GuestSearch extends Omit<Search, 'template'> {
   template: PlannedCell;
-}
-
-/** The guest agent's plan for one boot: everything it needs, nothing it must look up. */
-export function guestPlan(boot: BootRuns, resultsFile: string) {
-  return {
-    schemaVersion: 1,
-    bootId: boot.id,
-    results: resultsFile,
-    recordSysctls: RECORDED_SYSCTLS,
-    cells: boot.runs.map(({ cell, key }) => guestCell(cell, key)),
-    searches: (boot.searches ?? []).map((s) => ({
-      label: s.label,
-      dimension: s.dimension,
-      universe: s.universe,
-      baseArgs: s.baseArgs,
-      capNumbers:
-        s.dimension === 'caps' ? Object.fromEntries(s.universe.map((c) => [c, capNumber(c as Capability)])) : {},
-      template: guestCell(s.template, s.label),
-    })),
-  };
 }
 
 /** What one VM runs: a first boot's runs, or the runs a retry boot still owes. */
@@ -72,70 +46,104 @@ export interface BootRuns {
   searches?: GuestSearch[];
 }
 
+/** The guest agent's plan for one boot: everything it needs, nothing it must look up. */
+export function guestPlan(boot: BootRuns, files: BootFiles): Plan {
+  return {
+    protocol: PROTOCOL_VERSION,
+    bootId: boot.id,
+    results: files.results,
+    rwdir: files.rwdir,
+    recordSysctls: RECORDED_SYSCTLS,
+    cells: boot.runs.map(({ cell, key }) => guestCell(cell, key)),
+    searches: (boot.searches ?? []).map((s) => ({ ...s, template: guestCell(s.template, s.label) })),
+  };
+}
+
+/** The run keys a boot's records may carry: its runs', and `<label>#<n>` for its searches. */
+export function keysOfBoot(boot: Pick<BootRuns, 'runs' | 'searches'>): (key: string) => boolean {
+  const runs = new Set(boot.runs.map((r) => r.key));
+  const labels = new Set((boot.searches ?? []).map((s) => s.label));
+  return (key) => {
+    if (runs.has(key)) return true;
+    const hash = key.lastIndexOf('#');
+    return hash > 0 && labels.has(key.slice(0, hash)) && /^\d+$/.test(key.slice(hash + 1));
+  };
+}
+
 export interface BootResult {
   attempts: Attempt[];
   provenance: BootProvenance;
+  records: GuestRecords;
 }
 
+export type BootFiles = ReturnType<typeof bootFiles>;
+
+/** The plan and the console stay out of vng's --rwdir: the guest can write only `rwdir`. */
 export function bootFiles(runDir: string, bootId: string) {
   const dir = path.join(runDir, 'boots', bootId);
+  const rwdir = path.join(dir, 'guest');
   return {
     dir,
+    rwdir,
     plan: path.join(dir, 'plan.json'),
-    results: path.join(dir, 'guest-results.jsonl'),
+    results: path.join(rwdir, 'guest-results.jsonl'),
     console: path.join(dir, 'console.log'),
   };
 }
 
-function countCells(file: string): number {
-  try {
-    return readFileSync(file, 'utf8').split('{"type":"cell",').length - 1;
-  } catch {
-    return 0;
-  }
+/** Creates the boot's files; the results file exists (empty) before the guest can touch it. */
+function prepareBoot(boot: BootRuns, files: BootFiles): void {
+  mkdirSync(files.rwdir, { recursive: true });
+  writeFileAtomic(files.plan, `${JSON.stringify(guestPlan(boot, files), null, 2)}\n`);
+  closeSync(openSync(files.results, 'wx'));
 }
 
-export async function runBoot(
-  boot: BootRuns,
-  o: {
-    runDir: string;
-    accel: Accel;
-    bootTimeoutSec?: number;
-    memory?: string;
-    kernelArgs?: string[];
-    onCells?: (done: number) => void;
-  },
-): Promise<BootResult> {
-  const files = bootFiles(o.runDir, boot.id);
-  const { dir: bootDir, plan: planFile, results: resultsFile, console: consoleLog } = files;
-  mkdirSync(bootDir, { recursive: true });
-  writeFileSync(planFile, `${JSON.stringify(guestPlan(boot, resultsFile), null, 2)}\n`);
-  writeFileSync(resultsFile, '');
-  const bootTimeoutSec = o.bootTimeoutSec ?? (o.accel === 'kvm' ? 90 : 300);
-  // a search runs at most every subset of its universe
-  const cellsSec = [
+/** Seconds a boot may take after it booted: a search runs at most every subset of its universe. */
+function cellsBudgetSec(boot: BootRuns): number {
+  return [
     ...boot.runs.map((r) => r.cell.timeoutSec + 5),
     ...(boot.searches ?? []).map((s) => 2 ** s.universe.length * (s.template.timeoutSec + 5)),
   ].reduce((a, b) => a + b, 0);
-  const ticker = setInterval(() => o.onCells?.(countCells(resultsFile)), 1000);
+}
+
+export interface BootOptions {
+  runDir: string;
+  accel: Accel;
+  bootTimeoutSec?: number;
+  memory?: string;
+  kernelArgs?: string[];
+  onCells?: (done: number) => void;
+  /** Called once the results reader exists, so an interrupt can read what finished. */
+  onReader?: (reader: GuestRecordReader) => void;
+}
+
+export async function runBoot(boot: BootRuns, o: BootOptions): Promise<BootResult> {
+  const files = bootFiles(o.runDir, boot.id);
+  prepareBoot(boot, files);
+  const reader = new GuestRecordReader(files.results, keysOfBoot(boot));
+  o.onReader?.(reader);
+  const bootTimeoutSec = o.bootTimeoutSec ?? (o.accel === 'kvm' ? 90 : 300);
+  const ticker = setInterval(() => o.onCells?.(reader.poll().cells.size), 1000);
   const vm = await runVm({
     vmlinuz: boot.kernel.vmlinuz,
     accel: o.accel,
     cpus: 1, // TCG + SMP guests panic in text patching (virtme-ng-notes.md); one vCPU per guest
     memory: o.memory ?? '1G',
-    rwdir: bootDir,
+    rwdir: files.rwdir,
     append: o.kernelArgs ?? [],
-    command: ['node', GUEST_AGENT, planFile],
-    deadlineSec: bootTimeoutSec + cellsSec + 60,
-    consoleLog,
+    command: ['node', GUEST_AGENT, files.plan],
+    deadlineSec: bootTimeoutSec + cellsBudgetSec(boot) + 60,
+    consoleLog: files.console,
     bootTimeoutSec,
-    booted: () => hasLine(resultsFile, 'provenance'),
-    finished: () => hasLine(resultsFile, 'end'),
+    booted: () => reader.poll().provenance !== null,
+    // a file the host stopped reading cannot tell more: end the VM
+    finished: () => reader.poll().ended || reader.records.stopped !== null,
   }).finally(() => clearInterval(ticker));
-  o.onCells?.(countCells(resultsFile));
-  const records = readGuestRecords(resultsFile);
+  const records = reader.finish();
+  o.onCells?.(records.cells.size);
   return {
-    attempts: bootAttempts(boot.runs, records, vm, boot.id, readFileSync(consoleLog, 'utf8')),
+    attempts: bootAttempts(boot.runs, records, vm, boot.id, readFileSync(files.console, 'utf8')),
+    records,
     provenance: {
       boot: boot.id,
       kernel: boot.kernel.id,
@@ -149,7 +157,8 @@ export async function runBoot(
       },
       guest: records.provenance,
       agentFinished: records.ended,
-      consoleLog: path.relative(o.runDir, consoleLog),
+      ...(records.violations.length ? { violations: records.violations } : {}),
+      consoleLog: path.relative(o.runDir, files.console),
     },
   };
 }

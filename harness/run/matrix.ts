@@ -1,25 +1,25 @@
 // The main job: scenarios → cells → boots → VMs → guest records → attempts → verdicts → reports.
 // A boot that dies (panic, agent crash, timeout) is followed by a fresh boot that runs what is
 // left: the runs it never reached and, up to `retries` times, the run that failed.
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { learnFromRun, pendingReviews } from '../dsl/learned.js';
 import { loadScenarios } from '../dsl/load.js';
 import { type Catalog, loadCatalog, selectKernels } from '../kernels/catalog.js';
 import { fetchKernel, type KernelInfo } from '../kernels/providers.js';
-import { type Attempt, runSettled } from '../outcome/attempts.js';
-import { readGuestRecords } from '../outcome/guest-records.js';
-import { bootAttempts, type CellResult, finalizeCell } from '../outcome/verdict.js';
+import { type Attempt, bootAttempts } from '../outcome/attempts.js';
+import { type GuestRecordReader, readGuestRecords } from '../outcome/guest-records.js';
 import { REPO_ROOT, RESULTS_DIR } from '../paths.js';
 import { type Boot, checkPhaseOrder, type PlannedRun, planBoots, runsOf } from '../plan/plan.js';
-import { linkLatest, newRunId, type RunOptions, type RunResults, writeResults } from '../report/results-json.js';
+import { linkLatest, newRunId, type RunOptions, type RunResults } from '../report/results-json.js';
 import { writeReports } from '../report/write-reports.js';
-import { decideAccel } from '../vm/accel.js';
+import { type AccelDecision, decideAccel } from '../vm/accel.js';
 import { onInterrupt } from '../vm/run-vm.js';
-import { bootFiles, runBoot } from './boot.js';
+import { type BootResult, bootFiles, keysOfBoot, runBoot } from './boot.js';
 import { hostInfo } from './host-info.js';
-import { createProgress } from './progress.js';
+import { Ledger } from './ledger.js';
+import { createProgress, type Progress } from './progress.js';
 import { resolveResume } from './resume.js';
 
 export interface MatrixOptions {
@@ -60,12 +60,12 @@ export interface MatrixRun {
   learned?: string[];
 }
 
-export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
-  const log = input.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const resultsDir = input.resultsDir ?? RESULTS_DIR;
-  // --resume: the options are the interrupted run's own
+type Resolved = MatrixOptions & RunOptions;
+
+/** --resume: the options are the interrupted run's own. */
+function resolveOptions(input: MatrixOptions, resultsDir: string) {
   const resumed = input.resume ? resolveResume(resultsDir, input.resume) : null;
-  const o: MatrixOptions & RunOptions = resumed
+  const o: Resolved = resumed
     ? {
         ...input,
         ...resumed.results.options,
@@ -73,28 +73,30 @@ export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
         retries: resumed.results.options?.retries ?? 1,
       }
     : { ...input, repeat: input.repeat ?? 1, retries: input.retries ?? 1 };
+  return { o, resumed };
+}
 
-  // Everything that can be wrong with the input fails here, before any VM starts.
+/** Everything that can be wrong with the input fails here, before any VM starts. */
+async function planRun(o: Resolved, log: (m: string) => void) {
   const scenarios = await loadScenarios(REPO_ROOT, o.scenarios, o.scenarioDir);
   const awaitingReview = pendingReviews(scenarios);
   if (awaitingReview.length)
     log(
       `${awaitingReview.length} learned expectation(s) await a reviewer's reason (npm test fails until then):\n  ${awaitingReview.join('\n  ')}`,
     );
-  const entries = selectKernels(o.catalog ?? loadCatalog(), o.kernel);
   const kernels: KernelInfo[] = [];
-  for (const e of entries) kernels.push(await fetchKernel(e, log));
+  for (const e of selectKernels(o.catalog ?? loadCatalog(), o.kernel)) kernels.push(await fetchKernel(e, log));
   const filter = o.cells ? new RegExp(o.cells) : undefined;
   const cells = scenarios.flatMap((s) => s.cells).filter((c) => !filter || filter.test(c.id));
   if (cells.length === 0) throw new Error(`--cells ${o.cells}: no cell id matches`);
   const lanes = planBoots(cells, kernels, { bootPerCell: o.bootPerCell });
   for (const b of lanes) checkPhaseOrder(b);
-
   const accel = decideAccel();
   if (o.requireKvm && accel.accel !== 'kvm') throw new Error(`--require-kvm: KVM does not work here (${accel.why})`);
-  const runId = resumed?.results.runId ?? newRunId();
-  const runDir = path.join(resultsDir, runId);
-  mkdirSync(runDir, { recursive: true });
+  return { kernels, cells, lanes, accel };
+}
+
+function newResults(runId: string, o: Resolved, kernels: KernelInfo[], accel: AccelDecision): RunResults {
   const options: RunOptions = {
     kernel: o.kernel,
     scenarios: o.scenarios,
@@ -105,7 +107,7 @@ export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
     memory: o.memory,
     kernelArgs: o.kernelArgs,
   };
-  const results: RunResults = resumed?.results ?? {
+  return {
     schemaVersion: 1,
     runId,
     startedAt: new Date().toISOString(),
@@ -117,179 +119,175 @@ export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
     options,
     attempts: [],
   };
-  const attempts: Attempt[] = [];
-  const byKey = new Map<string, Attempt[]>();
-  const addAttempts = (list: Attempt[]) => {
-    for (const a of list) {
-      attempts.push(a);
-      byKey.set(a.key, [...(byKey.get(a.key) ?? []), a]);
-    }
-  };
-  addAttempts(results.attempts ?? []); // a resumed run's
+}
 
-  const laneRuns = new Map(lanes.map((l) => [l.id, runsOf(l.cells, o.repeat)]));
-  const settled = (r: PlannedRun) => runSettled(byKey.get(r.key) ?? [], o.retries);
-  // A harness killed outright (kill -9) leaves finished cells only in the boots' guest files.
-  if (resumed) addAttempts(salvageOrphanBoots(runDir, results, [...laneRuns.values()].flat()));
+/** What the lanes share while the run goes on. */
+interface RunContext {
+  runDir: string;
+  results: RunResults;
+  ledger: Ledger;
+  o: Resolved;
+  accel: AccelDecision;
+  progress: Progress;
+  log: (m: string) => void;
+  /** Boots whose VM runs now, with the runs they owe and their results reader. */
+  active: Map<string, { runs: PlannedRun[]; reader?: GuestRecordReader }>;
+}
 
-  /** results.json from the attempts: every cell whose runs all settled, in plan order. */
-  const save = () => {
-    const done: CellResult[] = [];
-    let pending = 0;
-    for (const lane of lanes) {
-      for (const cell of lane.cells) {
-        const runs = (laneRuns.get(lane.id) ?? []).filter((r) => r.cell === cell);
-        if (runs.every(settled))
-          done.push(
-            finalizeCell(
-              cell,
-              runs.flatMap((r) => byKey.get(r.key) ?? []),
-            ),
-          );
-        else pending++;
-      }
-    }
-    results.cells = done;
-    results.attempts = attempts;
-    results.pendingCells = pending;
-    writeResults(runDir, results);
-  };
-  save();
-  linkLatest(resultsDir, runId);
-  const totalRuns = [...laneRuns.values()].reduce((n, r) => n + r.length, 0);
-  const owed = [...laneRuns.values()].flat().filter((r) => !settled(r)).length;
-  log(
-    `${resumed ? 'resuming' : 'run'} ${runId}: ${cells.length} cells${o.repeat > 1 ? ` × ${o.repeat}` : ''}` +
-      `${resumed ? `, ${owed} of ${totalRuns} runs left` : ''}, ${lanes.length} boot(s), ${accel.accel} (${accel.why})`,
-  );
+/** A boot that charged nobody (died between two cells) charges the first run it owed, so a
+ * boot that keeps dying cannot loop forever. */
+function chargeSilentBoot(done: BootResult, pending: PlannedRun[], bootId: string): void {
+  const first = pending[0];
+  if (done.attempts.length > 0 || !first) return;
+  done.attempts.push({
+    key: first.key,
+    kernel: first.cell.kernel,
+    cellId: first.cell.id,
+    rep: first.rep,
+    boot: bootId,
+    ran: false,
+    observed: null,
+    infraKind: 'vm-failed',
+    infraError: `the VM ended (${done.provenance.vm?.ended}) without finishing or starting a cell`,
+    durationMs: 0,
+  });
+}
 
-  // Ctrl-C / SIGTERM: the VMs are killed first (run-vm), then what the running boots finished
-  // is saved with the reports, and the run can be resumed.
-  const active = new Map<string, PlannedRun[]>();
-  const stopSaving = onInterrupt((sig) => {
-    for (const [bootId, runs] of active) {
-      const records = readGuestRecords(bootFiles(runDir, bootId).results);
-      addAttempts(bootAttempts(runs, records, { ended: 'interrupted', exitCode: null, signal: sig }, bootId, ''));
-      results.provenance.boots.push({
-        boot: bootId,
-        kernel: runs[0]?.cell.kernel ?? '?',
-        guest: records.provenance,
-        interrupted: sig,
-      });
+function bootSummary(done: BootResult): string {
+  const vm = done.provenance.vm ?? { ended: '?', wallMs: 0 };
+  const bad = done.attempts.filter((a) => !a.observed);
+  const why = bad.length
+    ? `, ${bad.length} infra error(s): ${[...new Set(bad.map((a) => a.infraKind))].join(', ')}`
+    : '';
+  return `${vm.ended} after ${(vm.wallMs / 1000).toFixed(0)} s${why}`;
+}
+
+/** Boots of one lane until every run of it settled. */
+async function runLane(lane: Boot, ctx: RunContext): Promise<void> {
+  const { runDir, ledger, progress } = ctx;
+  const total = ledger.laneRuns.get(lane.id)?.length ?? 0;
+  for (let n = 1; ; n++) {
+    const pending = ledger.pending(lane.id);
+    const before = total - pending.length;
+    progress.update(lane.id, before);
+    if (pending.length === 0) return;
+    let bootId = n === 1 ? lane.id : `${lane.id}-try${n}`;
+    while (existsSync(bootFiles(runDir, bootId).dir)) bootId = `${lane.id}-try${++n}`;
+    const entry: { runs: PlannedRun[]; reader?: GuestRecordReader } = { runs: pending };
+    ctx.active.set(bootId, entry);
+    const done = await runBoot(
+      { id: bootId, kernel: lane.kernel, runs: pending },
+      {
+        runDir,
+        accel: ctx.accel.accel,
+        bootTimeoutSec: ctx.o.bootTimeoutSec,
+        memory: ctx.o.memory,
+        kernelArgs: ctx.o.kernelArgs,
+        onCells: (k) => progress.update(lane.id, before + k),
+        onReader: (reader) => {
+          entry.reader = reader;
+        },
+      },
+    );
+    ctx.active.delete(bootId);
+    chargeSilentBoot(done, pending, bootId);
+    ledger.add(done.attempts);
+    ctx.results.provenance.boots.push(done.provenance);
+    ledger.save(runDir, ctx.results); // this boot's cells are on disk before the next boot starts
+    const left = ledger.pending(lane.id).length;
+    if (left) ctx.log(`${bootId}: ${bootSummary(done)}; ${left} run(s) go to a fresh boot`);
+    else progress.finish(lane.id, bootSummary(done));
+  }
+}
+
+/** Ctrl-C / SIGTERM: the VMs are killed first (run-vm), then what the running boots finished is
+ * saved with the reports, and the run can be resumed. */
+function saveOnInterrupt(ctx: RunContext, resultsDirFlag: string | undefined): () => void {
+  return onInterrupt((sig) => {
+    for (const [bootId, { runs, reader }] of ctx.active) {
+      if (!reader) continue;
+      const records = reader.finish();
+      ctx.ledger.add(bootAttempts(runs, records, { ended: 'interrupted', exitCode: null, signal: sig }, bootId, ''));
+      const kernel = runs[0]?.cell.kernel ?? '?';
+      ctx.results.provenance.boots.push({ boot: bootId, kernel, guest: records.provenance, interrupted: sig });
     }
-    results.interrupted = `${sig} at ${new Date().toISOString()}`;
-    save();
-    writeReports(runDir, results);
+    ctx.results.interrupted = `${sig} at ${new Date().toISOString()}`;
+    ctx.ledger.save(ctx.runDir, ctx.results);
+    writeReports(ctx.runDir, ctx.results);
+    const flag = resultsDirFlag ? ` --results ${resultsDirFlag}` : '';
     process.stderr.write(
-      `capmatrix: ${results.cells.length} finished cell(s) saved in ${runDir}; ${results.pendingCells} left: ` +
-        `capmatrix matrix --resume ${runId}${input.resultsDir ? ` --results ${input.resultsDir}` : ''}\n`,
+      `capmatrix: ${ctx.results.cells.length} finished cell(s) saved in ${ctx.runDir}; ${ctx.results.pendingCells} left: ` +
+        `capmatrix matrix --resume ${ctx.results.runId}${flag}\n`,
     );
   });
+}
 
-  // Parallel VMs, one vCPU each; the longest lanes start first so the tail is short.
-  const jobs = Math.max(1, o.jobs ?? os.availableParallelism());
+/** Parallel VMs, one vCPU each; the longest lanes start first so the tail is short. */
+async function runLanes(ctx: RunContext, lanes: Boot[]): Promise<void> {
+  const jobs = Math.max(1, ctx.o.jobs ?? os.availableParallelism());
   const queue = [...lanes].sort((a, b) => b.cells.length - a.cells.length);
-  const progress = createProgress(log, input.log ? false : undefined);
-  for (const lane of queue) progress.add(lane.id, laneRuns.get(lane.id)?.length ?? 0);
+  for (const lane of queue) ctx.progress.add(lane.id, ctx.ledger.laneRuns.get(lane.id)?.length ?? 0);
   const worker = async () => {
-    for (let lane = queue.shift(); lane; lane = queue.shift()) await runLane(lane);
+    for (let lane = queue.shift(); lane; lane = queue.shift()) await runLane(lane, ctx);
   };
-  const runLane = async (lane: Boot) => {
-    const runs = laneRuns.get(lane.id) ?? [];
-    for (let n = 1; ; n++) {
-      const pending = runs.filter((r) => !settled(r));
-      const before = runs.length - pending.length;
-      progress.update(lane.id, before);
-      if (pending.length === 0) break;
-      let bootId = n === 1 ? lane.id : `${lane.id}-try${n}`;
-      while (existsSync(bootFiles(runDir, bootId).dir)) bootId = `${lane.id}-try${++n}`;
-      active.set(bootId, pending);
-      const done = await runBoot(
-        { id: bootId, kernel: lane.kernel, runs: pending },
-        {
-          runDir,
-          accel: accel.accel,
-          bootTimeoutSec: o.bootTimeoutSec,
-          memory: o.memory,
-          kernelArgs: o.kernelArgs,
-          onCells: (k) => progress.update(lane.id, before + k),
-        },
-      );
-      active.delete(bootId);
-      // A boot that charged nobody (died between two cells) charges the first run it owed,
-      // so a boot that keeps dying cannot loop forever.
-      const first = pending[0];
-      if (done.attempts.length === 0 && first) {
-        done.attempts.push({
-          key: first.key,
-          kernel: first.cell.kernel,
-          cellId: first.cell.id,
-          rep: first.rep,
-          boot: bootId,
-          ran: false,
-          observed: null,
-          infraKind: 'vm-failed',
-          infraError: `the VM ended (${done.provenance.vm?.ended}) without finishing or starting a cell`,
-          durationMs: 0,
-        });
-      }
-      addAttempts(done.attempts);
-      results.provenance.boots.push(done.provenance);
-      save(); // this boot's cells are on disk before the next boot starts
-      const left = runs.filter((r) => !settled(r)).length;
-      const vm = done.provenance.vm ?? { ended: '?', wallMs: 0 };
-      const bad = done.attempts.filter((a) => !a.observed);
-      const why = bad.length
-        ? `, ${bad.length} infra error(s): ${[...new Set(bad.map((a) => a.infraKind))].join(', ')}`
-        : '';
-      if (left)
-        log(`${bootId}: ${vm.ended} after ${(vm.wallMs / 1000).toFixed(0)} s${why}; ${left} run(s) go to a fresh boot`);
-      else progress.finish(lane.id, `${vm.ended} after ${(vm.wallMs / 1000).toFixed(0)} s${why}`);
-    }
-  };
+  await Promise.all(Array.from({ length: Math.min(jobs, lanes.length) }, worker));
+}
+
+export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
+  const log = input.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const resultsDir = input.resultsDir ?? RESULTS_DIR;
+  const { o, resumed } = resolveOptions(input, resultsDir);
+  const { kernels, cells, lanes, accel } = await planRun(o, log);
+  const runId = resumed?.results.runId ?? newRunId();
+  const runDir = path.join(resultsDir, runId);
+  mkdirSync(runDir, { recursive: true });
+  const results = resumed?.results ?? newResults(runId, o, kernels, accel);
+  const ledger = new Ledger(lanes, new Map(lanes.map((l) => [l.id, runsOf(l.cells, o.repeat)])), o.retries);
+  ledger.add(results.attempts ?? []); // a resumed run's
+  // A harness killed outright (kill -9) leaves finished cells only in the boots' guest files.
+  if (resumed) ledger.add(salvageOrphanBoots(runDir, results, ledger.allRuns()));
+  ledger.save(runDir, results);
+  linkLatest(resultsDir, runId);
+  const owed = ledger.allRuns().filter((r) => !ledger.settled(r)).length;
+  log(
+    `${resumed ? 'resuming' : 'run'} ${runId}: ${cells.length} cells${o.repeat > 1 ? ` × ${o.repeat}` : ''}` +
+      `${resumed ? `, ${owed} of ${ledger.allRuns().length} runs left` : ''}, ${lanes.length} boot(s), ${accel.accel} (${accel.why})`,
+  );
+  const progress = createProgress(log, input.log ? false : undefined);
+  const ctx: RunContext = { runDir, results, ledger, o, accel, progress, log, active: new Map() };
+  const stopSaving = saveOnInterrupt(ctx, input.resultsDir);
   try {
-    await Promise.all(Array.from({ length: Math.min(jobs, lanes.length) }, worker));
+    await runLanes(ctx, lanes);
   } finally {
     stopSaving();
     progress.stop();
   }
   results.finishedAt = new Date().toISOString();
   delete results.interrupted;
-  save();
+  ledger.save(runDir, results);
   writeReports(runDir, results);
   if (!input.updateExpected) return { runDir, results };
-  const learned = learnFromRun(
-    results.cells,
-    results.kernels,
-    runId,
-    path.resolve(REPO_ROOT, o.scenarioDir ?? 'scenarios'),
-  );
-  return { runDir, results, learned };
+  const scenarioDir = path.resolve(REPO_ROOT, o.scenarioDir ?? 'scenarios');
+  return { runDir, results, learned: learnFromRun(results.cells, results.kernels, runId, scenarioDir) };
 }
 
-/** Finished runs of boots that results.json never heard of (the harness died during them). */
+/** Finished runs of boots that results.json never heard of (the harness died during them). The
+ * guest's file is read as any guest file: by its own rules, never trusted for more than its keys. */
 function salvageOrphanBoots(runDir: string, results: RunResults, runs: PlannedRun[]): Attempt[] {
   const known = new Set(results.provenance.boots.map((b) => b.boot));
   const have = new Set((results.attempts ?? []).map((a) => `${a.boot} ${a.key}`));
-  const byKey = new Map(runs.map((r) => [r.key, r]));
   const dir = path.join(runDir, 'boots');
   if (!existsSync(dir)) return [];
+  const accepts = keysOfBoot({ runs });
   const out: Attempt[] = [];
   for (const bootId of readdirSync(dir).sort()) {
     if (known.has(bootId)) continue;
-    const files = bootFiles(runDir, bootId);
-    if (!existsSync(files.plan)) continue;
-    const plan = JSON.parse(readFileSync(files.plan, 'utf8')) as { cells: { key: string }[] };
-    const bootRuns = plan.cells.flatMap((c) => byKey.get(c.key) ?? []);
-    const records = readGuestRecords(files.results);
+    const records = readGuestRecords(bootFiles(runDir, bootId).results, accepts);
+    const bootRuns = runs.filter((r) => records.started.includes(r.key));
     const found = bootAttempts(bootRuns, records, { ended: 'interrupted', exitCode: null, signal: null }, bootId, '');
     out.push(...found.filter((a) => !have.has(`${a.boot} ${a.key}`)));
-    results.provenance.boots.push({
-      boot: bootId,
-      kernel: bootRuns[0]?.cell.kernel ?? '?',
-      guest: records.provenance,
-      salvaged: true,
-    });
+    const kernel = bootRuns[0]?.cell.kernel ?? '?';
+    results.provenance.boots.push({ boot: bootId, kernel, guest: records.provenance, salvaged: true });
   }
   return out;
 }

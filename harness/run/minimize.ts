@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Capability, isCapability } from '../dsl/capabilities.js';
+import { DEFAULT_DELEGATION, DELEGATION_ARG } from '../dsl/delegation.js';
 import { expectationFor, sysctlLabel } from '../dsl/expand.js';
 import { checkScenarioNames, loadScenarios } from '../dsl/load.js';
 import { closest } from '../dsl/suggest.js';
@@ -12,14 +13,14 @@ import { SYSCTL_NAMES, SYSCTLS, type SysctlName, ubdPhaseRank } from '../dsl/sys
 import { formatOutcome } from '../dsl/vocabulary.js';
 import { type Catalog, loadCatalog, selectKernels } from '../kernels/catalog.js';
 import { fetchKernel } from '../kernels/providers.js';
-import { type CellRecord, readGuestRecords, type SearchRecord } from '../outcome/guest-records.js';
+import type { CellRecord, SearchRecord } from '../outcome/guest-records.js';
 import { REPO_ROOT, RESULTS_DIR } from '../paths.js';
 import type { PlannedCell } from '../plan/plan.js';
 import { newRunId } from '../report/results-json.js';
-import { writeFileAtomic } from '../report/write-atomic.js';
 import { UsageError } from '../usage-error.js';
 import { decideAccel } from '../vm/accel.js';
-import { bootFiles, type GuestSearch, runBoot } from './boot.js';
+import { writeFileAtomic } from '../write-atomic.js';
+import { type GuestSearch, runBoot } from './boot.js';
 
 export const DEFAULT_UNIVERSE: Capability[] = [
   'CAP_BPF',
@@ -31,20 +32,6 @@ export const DEFAULT_UNIVERSE: Capability[] = [
   'CAP_DAC_OVERRIDE',
   'CAP_SYS_RESOURCE',
 ];
-
-/** What a token can delegate that the samples use (the bpffs delegate_* options, as the token
- * loader takes them): the universe of the delegation search. */
-export const DEFAULT_DELEGATION = [
-  'cmds=map_create',
-  'cmds=prog_load',
-  'cmds=btf_load',
-  'maps=queue',
-  'maps=array',
-  'progs=socket_filter',
-  'progs=kprobe',
-  'attachs=any',
-];
-const DELEGATION_ARG = /^(cmds|maps|progs|attachs)=/;
 
 export interface MinimizeOptions {
   scenario: string;
@@ -80,6 +67,8 @@ export interface SearchResult {
   /** What the whole universe gets, when no subset is ok. */
   withAll?: { outcome: string; detail: string };
   violations: { caps: string[]; within: string[] }[];
+  /** The group teardown after the search failed: later searches ran on state nobody reset. */
+  teardownError?: string;
   runs: number;
   bruteForce: number;
 }
@@ -212,7 +201,11 @@ export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
   );
   const t0 = Date.now();
   const done = await runBoot({ id: bootId, kernel, runs: [], searches }, { runDir, accel: accel.accel });
-  const records = readGuestRecords(bootFiles(runDir, bootId).results);
+  const records = done.records;
+  if (records.violations.length)
+    throw new Error(
+      `minimize: the guest's results file of ${bootId} holds lines the agent did not write, so no search result is trusted: ${records.violations.map((v) => `line ${v.line}: ${v.why}`).join('; ')}`,
+    );
   const cells = [...records.cells.values()];
   const results: SearchResult[] = plans.map((p, i) => {
     const label = searches[i]?.label ?? '';
@@ -245,6 +238,7 @@ export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
       })),
       ...(rec.minimal.length === 0 ? { withAll: describe(runOf(universe)) } : {}),
       violations: rec.violations,
+      ...(rec.teardownError ? { teardownError: rec.teardownError } : {}),
       runs: rec.runs,
       bruteForce: 2 ** universe.length,
     };

@@ -3,12 +3,13 @@
 // stop with the exact command that fixes it.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { $ } from 'zx';
 import { debianMirror } from '../kernels/apt-sources.js';
 import { loadCatalog, selectKernels } from '../kernels/catalog.js';
 import { DebianArchive } from '../kernels/debian-archive.js';
 import { fetchKernel } from '../kernels/providers.js';
-import { BPF_SRC_DIR, CACHE_DIR } from '../paths.js';
+import { BPF_SRC_DIR, CACHE_DIR, GUEST_AGENT, GUEST_AGENT_SOURCE } from '../paths.js';
 import { compareVersions } from '../version.js';
 import { detectDistro, installedVersions, requiredPackages } from './system-packages.js';
 
@@ -72,9 +73,25 @@ export async function ensureSamples(): Promise<void> {
     throw new SetupError('bpf-src: build produced no sockex1');
 }
 
+/** The guest agent and what it imports (protocol, vocabulary, capability names) as one file:
+ * the guest runs the host's node on the host's read-only filesystem, with no build step. */
+export async function ensureAgent(): Promise<void> {
+  await build({
+    entryPoints: [GUEST_AGENT_SOURCE],
+    outfile: GUEST_AGENT,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+    banner: { js: '// Built by capmatrix setup from harness/guest/agent.ts; do not edit.' },
+  });
+}
+
 export async function ensureAll(o: { kernel: boolean; forTests?: boolean }): Promise<void> {
   await ensureSystemPackages(o.forTests);
   await ensureSamples();
+  await ensureAgent();
   if (o.kernel) {
     for (const k of selectKernels(loadCatalog())) await fetchKernel(k, log);
   }

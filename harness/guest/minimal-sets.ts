@@ -1,33 +1,33 @@
 // All minimal capability sets under which a sample's outcome is ok, found with far fewer runs
-// than the 2^n subsets: plain JS, shared by the guest agent (which runs the search inside one
-// boot, because each next set depends on the last outcome) and the host's unit tests.
+// than the 2^n subsets: shared by the guest agent (which runs the search inside one boot,
+// because each next set depends on the last outcome) and the host's unit tests.
 //
 // It relies on monotonicity (a capability more never turns ok into a failure): a superset of an
 // ok set is taken as ok and a subset of a failing set as failing without running them. That
 // assumption is then checked on the sets that matter: every immediate superset of each minimal
 // set is really run, and a failure there is reported as a violation.
 
-/** @typedef {string[]} CapList */
+const key = (s: Iterable<string>) => [...s].sort().join('+') || 'none';
 
-/** @param {Iterable<string>} s */
-const key = (s) => [...s].sort().join('+') || 'none';
+export interface MinimalSets {
+  minimal: string[][];
+  violations: { caps: string[]; within: string[] }[];
+  runs: number;
+}
 
 /**
- * @param {string[]} universe candidate capabilities
- * @param {(caps: string[]) => Promise<boolean>} run runs the sample with exactly these caps; true = ok
- * @returns {Promise<{ minimal: string[][], violations: { caps: string[], within: string[] }[], runs: number }>}
+ * @param universe candidate capabilities
+ * @param run runs the sample with exactly these caps; true = ok
  */
-export async function minimalSets(universe, run) {
-  /** @type {Map<string, boolean>} really run */
-  const ran = new Map();
-  /** @type {string[][]} */
-  const okSets = [];
-  /** @type {string[][]} */
-  const failSets = [];
-  const subset = (/** @type {string[]} */ a, /** @type {string[]} */ b) => a.every((x) => b.includes(x));
+export async function minimalSets(universe: string[], run: (caps: string[]) => Promise<boolean>): Promise<MinimalSets> {
+  /** really run */
+  const ran = new Map<string, boolean>();
+  const okSets: string[][] = [];
+  const failSets: string[][] = [];
+  const subset = (a: string[], b: string[]) => a.every((x) => b.includes(x));
 
-  /** Really runs a set (once). @param {string[]} caps */
-  const really = async (caps) => {
+  /** Really runs a set (once). */
+  const really = async (caps: string[]) => {
     const k = key(caps);
     const known = ran.get(k);
     if (known !== undefined) return known;
@@ -36,19 +36,17 @@ export async function minimalSets(universe, run) {
     (ok ? okSets : failSets).push([...caps]);
     return ok;
   };
-  /** Infers from what ran when it can, runs otherwise. @param {string[]} caps */
-  const isOk = async (caps) => {
+  /** Infers from what ran when it can, runs otherwise. */
+  const isOk = async (caps: string[]) => {
     if (okSets.some((s) => subset(s, caps))) return true;
     if (failSets.some((s) => subset(caps, s))) return false;
     return really(caps);
   };
 
-  /** @type {Map<string, string[]>} */
-  const found = new Map();
-  /** @type {Set<string>} */
-  const visited = new Set();
-  /** Drops capabilities one by one while the outcome stays ok. @param {string[]} from */
-  const shrink = async (from) => {
+  const found = new Map<string, string[]>();
+  const visited = new Set<string>();
+  /** Drops capabilities one by one while the outcome stays ok. */
+  const shrink = async (from: string[]) => {
     let cur = [...from];
     for (const c of [...from].reverse()) {
       const cand = cur.filter((x) => x !== c);
@@ -57,8 +55,7 @@ export async function minimalSets(universe, run) {
     return cur;
   };
   // Every minimal set other than M misses some m of M, so it is minimal within allowed \ {m}.
-  /** @param {string[]} allowed */
-  const explore = async (allowed) => {
+  const explore = async (allowed: string[]): Promise<void> => {
     const k = key(allowed);
     if (visited.has(k)) return;
     visited.add(k);
@@ -73,8 +70,7 @@ export async function minimalSets(universe, run) {
     .map((s) => [...s].sort())
     .sort((a, b) => a.length - b.length || key(a).localeCompare(key(b)));
   // The reasons (immediate subsets) and the monotonicity check (immediate supersets) run for real.
-  /** @type {{ caps: string[], within: string[] }[]} */
-  const violations = [];
+  const violations: MinimalSets['violations'] = [];
   for (const m of minimal) {
     await really(m);
     for (const c of m) await really(m.filter((x) => x !== c));

@@ -1,0 +1,56 @@
+// capmatrix guest agent: runs once per boot, as root, inside the VM, bundled into one file
+// (harness/guest/build/agent.mjs, by `capmatrix setup`) so the guest needs only the host's node.
+// It reads the plan (protocol.ts), opens the results file and detaches the writable mount, records
+// provenance with the key that signs every line, runs every cell (cell.ts) and search (search.ts)
+// and ends with an `end` record.
+// Usage: node agent.mjs <plan.json>
+import fs from 'node:fs';
+import { type BootState, runAndRecord } from './cell.js';
+import { agentCgroup } from './cell-cgroup.js';
+import { PlanSchema } from './protocol.js';
+import { provenance, unsafeGuest } from './provenance.js';
+import { detachRwdir, RecordWriter } from './record-writer.js';
+import { LoLink } from './reset.js';
+import { runSearch } from './search.js';
+import { bootSysctls } from './sysctls.js';
+
+function readPlan(file: string | undefined) {
+  if (!file) throw new Error('usage: agent.mjs <plan.json>');
+  const parsed = PlanSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  if (!parsed.success) throw new Error(`${file}: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+async function main(): Promise<void> {
+  const plan = readPlan(process.argv[2]);
+  // nothing of the agent's may lead into the rwdir once it is detached (/proc/<pid>/cwd)
+  process.chdir('/');
+  const out = new RecordWriter(plan.results);
+  const rw = detachRwdir(plan.rwdir);
+  const cg = agentCgroup();
+  out.emit(
+    provenance(plan, out.publicKey, {
+      cgroup: cg.dir,
+      rwdirDetached: rw.detached,
+      detail: `${cg.detail}; ${rw.detail}`,
+    }),
+  );
+  const boot: BootState = {
+    sysctls: bootSysctls(plan),
+    unsafe: unsafeGuest() ?? (rw.detached ? null : `the results mount could not be detached: ${rw.detail}`),
+    cgroupDir: cg.dir,
+    lo: new LoLink(),
+    group: null,
+    cellsRun: 0,
+  };
+  for (const [i, cell] of plan.cells.entries()) await runAndRecord(cell, plan.cells[i + 1], boot, out);
+  for (const search of plan.searches) await runSearch(search, boot, out);
+  out.emit({ type: 'end', t: Date.now() });
+  boot.lo.close();
+  out.close();
+}
+
+main().catch((e) => {
+  process.stderr.write(`capmatrix agent: ${(e as Error).stack ?? e}\n`);
+  process.exit(2);
+});

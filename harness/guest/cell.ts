@@ -1,0 +1,177 @@
+// One cell, step by step: sysctls → a fresh copy of the sample with its file capabilities →
+// the scenario's setup → the sample, in its own cgroup → the judgement → teardown → reset.
+// Everything a step learns travels in its return value; the boot's state is one object.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { InfraKind } from '../dsl/vocabulary.js';
+import { CellCgroup } from './cell-cgroup.js';
+import { expandArg, runRootCommands } from './commands.js';
+import { execSample } from './exec-sample.js';
+import { type Judged, judge } from './judge.js';
+import { prepareBinary } from './prepare.js';
+import type { CellRecord, PlanCell } from './protocol.js';
+import type { RecordWriter } from './record-writer.js';
+import { type LoLink, resetState } from './reset.js';
+import { applySysctls, type BootSysctls, sysctlsNow } from './sysctls.js';
+
+/** What every cell of a boot shares. */
+export interface BootState {
+  sysctls: BootSysctls;
+  /** Why no cell may run in this guest, or null. */
+  unsafe: string | null;
+  /** The agent's cgroup, or null when the guest has no cgroup v2 (process groups only). */
+  cgroupDir: string | null;
+  lo: LoLink;
+  /** A scenario whose setup covers a run of consecutive cells (setupScope 'group'). */
+  group: { scenario: string; teardown: string[][] } | null;
+  cellsRun: number;
+}
+
+type Figures = Partial<
+  Pick<CellRecord, 'overheadMs' | 'sysctlMs' | 'setupMs' | 'execMs' | 'exit' | 'stderrTail' | 'capEff'>
+>;
+
+interface CellRun {
+  judged: Judged;
+  figures: Figures;
+  teardownError?: string;
+  teardownMs: number;
+  /** Processes still in the cell's cgroup when the sample exited. */
+  leftovers: number[];
+}
+
+const since = (t: number) => Math.round(performance.now() - t);
+const infra = (kind: InfraKind, detail: string): Judged => ({ infraKind: kind, infraError: detail });
+
+/** The scenario's setup: around this cell, or once for its group of consecutive cells. */
+function setUp(cell: PlanCell, file: string, boot: BootState): string | null {
+  if (cell.setupScope === 'group') {
+    if (boot.group?.scenario === cell.scenario) return null;
+    boot.group = { scenario: cell.scenario, teardown: cell.teardown };
+  }
+  const err = runRootCommands(cell.setup, file);
+  return err ? `setup: ${err}` : null;
+}
+
+/** Tears down the group's setup; returns the error, if any. */
+export function endGroup(boot: BootState): string | undefined {
+  if (!boot.group) return undefined;
+  const err = runRootCommands(boot.group.teardown, '');
+  boot.group = null;
+  return err ?? undefined;
+}
+
+async function runSample(cell: PlanCell, file: string, dir: string, boot: BootState, t0: number) {
+  const tSetup = performance.now();
+  const setupErr = setUp(cell, file, boot);
+  const setupMs = since(tSetup);
+  if (setupErr) return { judged: infra('setup-failed', setupErr), figures: { setupMs }, leftovers: [] };
+  let args: string[];
+  try {
+    args = cell.args.map((a) => expandArg(a, file));
+  } catch (e) {
+    return { judged: infra('setup-failed', `args: ${(e as Error).message}`), figures: { setupMs }, leftovers: [] };
+  }
+  // the harness's own fixed cost before the sample runs; the scenario's setup is counted apart
+  const overheadMs = Math.max(0, since(t0) - setupMs);
+  const cgroup = boot.cgroupDir ? new CellCgroup(boot.cgroupDir, `capmatrix-cell-${++boot.cellsRun}`) : null;
+  try {
+    const r = await execSample(cell, file, args, dir, cgroup);
+    if (cgroup && !(await cgroup.emptied(2000))) r.leftovers.push(...cgroup.pids());
+    const stderrTail = r.stderr.trim().split('\n').slice(-12).join('\n');
+    const figures: Figures = {
+      overheadMs,
+      setupMs,
+      execMs: r.execMs,
+      exit: { code: r.code, signal: r.signal },
+      stderrTail,
+      // what the kernel showed while the sample ran (the handshake), whatever happened next
+      ...(r.status?.CapEff ? { capEff: r.status.CapEff } : {}),
+    };
+    return { judged: judge(cell, r, stderrTail), figures, leftovers: r.leftovers };
+  } finally {
+    cgroup?.remove();
+  }
+}
+
+export async function runCell(cell: PlanCell, boot: BootState): Promise<CellRun> {
+  const t0 = performance.now();
+  if (boot.unsafe) return { judged: infra('setup-failed', boot.unsafe), figures: {}, teardownMs: 0, leftovers: [] };
+  const sysErr = applySysctls(boot.sysctls, cell.sysctl);
+  const sysctlMs = since(t0);
+  if (sysErr) return { judged: infra('setup-failed', sysErr), figures: { sysctlMs }, teardownMs: 0, leftovers: [] };
+  const dir = fs.mkdtempSync('/tmp/capmatrix-cell-');
+  const file = path.join(dir, cell.sample);
+  try {
+    fs.chmodSync(dir, 0o755);
+    const prepErr = prepareBinary(cell, file);
+    if (prepErr)
+      return { judged: infra(prepErr.kind, prepErr.detail), figures: { sysctlMs }, teardownMs: 0, leftovers: [] };
+    const ran = await runSample(cell, file, dir, boot, t0);
+    const tTeardown = performance.now();
+    const teardownError = cell.setupScope === 'cell' ? runRootCommands(cell.teardown, file) : null;
+    return {
+      ...ran,
+      figures: { ...ran.figures, sysctlMs },
+      teardownMs: since(tTeardown),
+      ...(teardownError ? { teardownError } : {}),
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs one cell and appends its record. `next` is the cell that follows (or, in a search, one
+ * like it): a group setup stays up while the next cell belongs to the same scenario.
+ */
+export async function runAndRecord(
+  cell: PlanCell,
+  next: PlanCell | undefined,
+  boot: BootState,
+  out: RecordWriter,
+): Promise<CellRecord> {
+  const t0 = performance.now();
+  out.emit({ type: 'cell-start', id: cell.id, key: cell.key, t: Date.now() });
+  let ran: CellRun;
+  try {
+    ran = await runCell(cell, boot);
+  } catch (e) {
+    ran = {
+      judged: infra('agent-crash', `agent: ${(e as Error).stack ?? e}`),
+      figures: {},
+      teardownMs: 0,
+      leftovers: [],
+    };
+  }
+  const tGroup = performance.now();
+  const sameGroup = next?.setupScope === 'group' && next.scenario === boot.group?.scenario;
+  const groupError = sameGroup ? undefined : endGroup(boot);
+  const teardownMs = ran.teardownMs + since(tGroup);
+  const tReset = performance.now();
+  const problems = await resetState(boot.lo);
+  if (ran.leftovers.length)
+    problems.unshift(
+      `processes left running after the sample exited: ${ran.leftovers.join(', ')} (killed with its cgroup)`,
+    );
+  const teardownError = [ran.teardownError, groupError && `group ${cell.scenario}: ${groupError}`]
+    .filter(Boolean)
+    .join('; ');
+  const record: CellRecord = {
+    type: 'cell',
+    id: cell.id,
+    key: cell.key,
+    caps: cell.caps,
+    ...(cell.delegation ? { delegation: cell.delegation } : {}),
+    ...('observed' in ran.judged ? { observed: ran.judged.observed } : { observed: null, ...ran.judged }),
+    ...ran.figures,
+    teardownMs,
+    resetMs: since(tReset),
+    durationMs: since(t0),
+    sysctlNow: sysctlsNow(boot.sysctls, cell.sysctl),
+    ...(problems.length ? { resetProblems: problems } : {}),
+    ...(teardownError ? { teardownError } : {}),
+  };
+  out.emit(record);
+  return record;
+}

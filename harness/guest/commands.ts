@@ -1,0 +1,26 @@
+// Root commands in the guest (setup, teardown, setcap): argument arrays, never a shell.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { PATH_ENV } from './proc.js';
+
+export function run(cmd: string, args: string[]): { ok: boolean; out: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { PATH: PATH_ENV } });
+  return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}`.trim() };
+}
+
+/** `{read:/path}` → the file's content (read here, as root); `{sample}` → the sample's path. */
+export function expandArg(arg: string, sample: string): string {
+  return arg
+    .replaceAll('{sample}', sample)
+    .replace(/\{read:([^}]+)\}/g, (_m, p: string) => fs.readFileSync(p, 'utf8').trim());
+}
+
+/** Runs root commands in order; returns the first failure's message, or null. */
+export function runRootCommands(cmds: string[][], sample: string): string | null {
+  for (const cmd of cmds) {
+    const argv = cmd.map((a) => expandArg(a, sample));
+    const r = run(argv[0] ?? '', argv.slice(1));
+    if (!r.ok) return `\`${argv.join(' ')}\` failed: ${r.out.slice(-400)}`;
+  }
+  return null;
+}

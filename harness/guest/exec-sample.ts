@@ -1,0 +1,127 @@
+// Runs one sample: as the cell's uid through setpriv (no inheritable or ambient capabilities),
+// inside the cell's cgroup, with the handshake that lets the agent read what the kernel says the
+// running process holds. When the sample's own process exits, whatever it left running is
+// killed, so nothing it started can hold its stdout open and hang the cell.
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { CellCgroup } from './cell-cgroup.js';
+import { PATH_ENV, procState, procStatus } from './proc.js';
+import type { PlanCell } from './protocol.js';
+
+const STDOUT_TAIL = 1 << 20;
+
+export interface ExecResult {
+  /** /proc/<pid>/status while the sample was stopped at its start, or null if it never stopped. */
+  status: Record<string, string> | null;
+  code: number | null;
+  signal: string | null;
+  /** The last MiB of stdout: the result line comes last. */
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** What was still running in the cell's cgroup when the sample exited (killed). */
+  leftovers: number[];
+  execMs: number;
+}
+
+/**
+ * The samples stop themselves once (cm_init: a byte on fd 3, then SIGSTOP) when
+ * CAPMATRIX_HANDSHAKE is set: the agent then reads what the kernel says the process holds, not
+ * what the sample reports, and lets it go on. It waits on the pipe rather than polling, so the
+ * one vCPU stays with the sample.
+ */
+async function handshake(child: ChildProcess): Promise<Record<string, string> | null> {
+  const pid = child.pid;
+  const pipe = child.stdio[3];
+  if (!pid || !pipe || !('on' in pipe)) return null;
+  const ready = await new Promise<boolean>((resolve) => {
+    pipe.once('data', () => resolve(true));
+    pipe.once('close', () => resolve(false));
+    pipe.once('error', () => resolve(false));
+  });
+  if (!ready) return null;
+  // the byte comes just before the stop: wait the few microseconds until it is stopped
+  for (;;) {
+    const state = procState(pid);
+    if (state === null) return null;
+    if (state === 'T') break;
+    await new Promise((r) => setImmediate(r));
+  }
+  const status = procStatus(pid);
+  process.kill(pid, 'SIGCONT');
+  return status;
+}
+
+function argvOf(cell: PlanCell, file: string, args: string[]): string[] {
+  if (cell.uid === 0) return [file, ...args];
+  const id = String(cell.uid);
+  return ['setpriv', `--reuid=${id}`, `--regid=${id}`, '--clear-groups', '--inh-caps=-all', '--', file, ...args];
+}
+
+/** Kills everything of the cell: its cgroup, or (without cgroups) the sample's process group. */
+function killCell(child: ChildProcess, cgroup: CellCgroup | null): void {
+  if (cgroup) {
+    cgroup.kill();
+    return;
+  }
+  try {
+    process.kill(-(child.pid ?? 0), 'SIGKILL');
+  } catch {}
+}
+
+export function execSample(
+  cell: PlanCell,
+  file: string,
+  args: string[],
+  cwd: string,
+  cgroup: CellCgroup | null,
+): Promise<ExecResult> {
+  const argv = argvOf(cell, file, args);
+  const started = performance.now();
+  const start = () =>
+    spawn(argv[0] ?? file, argv.slice(1), {
+      cwd,
+      env: { PATH: PATH_ENV, HOME: cwd, CAPMATRIX_CELL: cell.id, CAPMATRIX_HANDSHAKE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'], // fd 3: the handshake
+      detached: true, // its own process group too, for a guest without cgroups
+    });
+  const child = cgroup ? cgroup.spawnInside(start) : start();
+  return new Promise((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    let leftovers: number[] = [];
+    let exited: { code: number | null; signal: string | null } | null = null;
+    child.stdout?.on('data', (d) => {
+      stdout = (stdout + d).slice(-STDOUT_TAIL);
+    });
+    child.stderr?.on('data', (d) => {
+      stderr = (stderr + d).slice(-8192);
+    });
+    child.on('error', (e) => {
+      stderr += `\nspawn: ${e.message}`;
+    });
+    const status = handshake(child);
+    const finish = async () => {
+      clearTimeout(timer);
+      clearTimeout(closeGuard);
+      const { code = null, signal = null } = exited ?? {};
+      resolve({ status: await status, code, signal, stdout, stderr, timedOut, leftovers, execMs: 0 });
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killCell(child, cgroup);
+    }, cell.timeoutSec * 1000);
+    let closeGuard: NodeJS.Timeout | undefined;
+    child.on('exit', (code, signal) => {
+      exited = { code, signal };
+      leftovers = cgroup?.pids() ?? [];
+      if (leftovers.length) killCell(child, cgroup);
+      // a pipe still held by something outside the cgroup must not hang the cell
+      closeGuard = setTimeout(() => {
+        for (const s of child.stdio) s?.destroy();
+        void finish();
+      }, 2000);
+    });
+    child.on('close', () => void finish());
+  }).then((r) => ({ ...(r as ExecResult), execMs: Math.round(performance.now() - started) }));
+}

@@ -1,0 +1,67 @@
+// A finished sample → its observation, or the infra error that says why it has none. The
+// process must really have run as the cell's uid with exactly the cell's capabilities: first
+// what the kernel showed while it ran (the handshake), then what it saw itself when it reported.
+import { type Capability, capNumber } from '../dsl/capabilities.js';
+import type { InfraKind } from '../dsl/vocabulary.js';
+import type { ExecResult } from './exec-sample.js';
+import { capMask, hexMask, maskHex, procStatus } from './proc.js';
+import { type ObservedOutcome, type PlanCell, RESULT_PREFIX, SampleResultSchema } from './protocol.js';
+
+export type Judged = { observed: ObservedOutcome } | { infraKind: InfraKind; infraError: string };
+
+const infra = (infraKind: InfraKind, infraError: string): Judged => ({ infraKind, infraError });
+
+function wantedMask(cell: PlanCell): bigint {
+  if (cell.caps === 'root') return hexMask(procStatus('self')?.CapEff);
+  return capMask(cell.caps.map((c: Capability) => capNumber(c)));
+}
+
+/** The kernel's view of the running sample against the cell; an error message or null. */
+function statusMismatch(cell: PlanCell, st: Record<string, string>, want: bigint): string | null {
+  const uids = (st.Uid ?? '').split(/\s+/).map(Number);
+  if (uids.length !== 4 || uids.some((u) => u !== cell.uid) || hexMask(st.CapEff) !== want)
+    return `/proc/<pid>/status of the running sample: Uid ${st.Uid}, CapEff ${st.CapEff}; the cell asks for uid ${cell.uid}, CapEff ${maskHex(want)}`;
+  if (cell.uid !== 0 && (hexMask(st.CapInh) !== 0n || hexMask(st.CapAmb) !== 0n))
+    return `inheritable ${st.CapInh} / ambient ${st.CapAmb} capabilities are not empty`;
+  return null;
+}
+
+export function judge(cell: PlanCell, r: ExecResult, stderrTail: string): Judged {
+  if (r.timedOut) return infra('cell-timeout', `killed after the ${cell.timeoutSec}s cell timeout`);
+  const line = r.stdout
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith(RESULT_PREFIX));
+  if (!line)
+    return infra(
+      'no-result',
+      `exited without a CAPMATRIX_RESULT line (exit code ${r.code}, signal ${r.signal}); stderr: ${stderrTail.slice(-600)}`,
+    );
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line.slice(RESULT_PREFIX.length));
+  } catch {
+    return infra('no-result', `unparsable result line: ${line.slice(0, 300)}`);
+  }
+  const parsed = SampleResultSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return infra('no-result', `result line: ${issue?.path.join('.')}: ${issue?.message} in ${line.slice(0, 300)}`);
+  }
+  const want = wantedMask(cell);
+  if (!r.status)
+    return infra(
+      'caps-not-applied',
+      `the sample never stopped for the capability check (uid ${cell.uid}, CapEff ${maskHex(want)})`,
+    );
+  const wrong = statusMismatch(cell, r.status, want);
+  if (wrong) return infra('caps-not-applied', wrong);
+  const res = parsed.data;
+  if (res.uid !== cell.uid || hexMask(res.capEff) !== want)
+    return infra(
+      'caps-not-applied',
+      `the sample reported uid ${res.uid} with CapEff ${res.capEff} when it finished; the cell asks for uid ${cell.uid}, CapEff ${maskHex(want)}`,
+    );
+  const { outcome, stage, errno, detail, uid: _uid, capEff: _capEff, ...extra } = res;
+  return { observed: { outcome, stage, errno, detail, ...(Object.keys(extra).length ? { data: extra } : {}) } };
+}

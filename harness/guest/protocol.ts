@@ -1,0 +1,237 @@
+// The host↔guest contract, defined once: the plan the host writes for one boot, every record the
+// guest agent writes back, and how a record travels as one line of the results file. The host
+// (run/boot.ts, outcome/guest-records.ts) and the agent (guest/agent.ts, bundled) import it.
+//
+// A line is `<payload JSON>\t<signature>`: the payload carries a sequence number, the signature
+// is Ed25519 over the payload's bytes with a key the agent makes at start and keeps in memory.
+// The first line (provenance, seq 0) publishes the public key, before any sample runs; a line a
+// sample wrote (it would need the agent's memory to sign) fails verification on the host.
+import { createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import { z } from 'zod';
+import { CAPABILITIES } from '../dsl/capabilities.js';
+import { SYSCTL_NAMES } from '../dsl/sysctls.js';
+import { INFRA_KINDS, OBSERVABLE_OUTCOMES, STAGES } from '../dsl/vocabulary.js';
+
+export const PROTOCOL_VERSION = 2;
+
+const capability = z.enum(CAPABILITIES);
+const capSet = z.union([z.literal('root'), z.array(capability)]);
+const sysctlName = z.enum(SYSCTL_NAMES);
+const argv = z.array(z.string());
+
+// ---- the plan (host → guest) ----
+
+export const PlanCellSchema = z.strictObject({
+  id: z.string(),
+  /** The run's key (`<kernel>/<cell id>#<rep>`, or `<search label>#<n>` in a search). */
+  key: z.string(),
+  sample: z.string(),
+  /** The built sample on the host's (read-only) filesystem. */
+  binary: z.string(),
+  caps: capSet,
+  uid: z.number().int().nonnegative(),
+  sysctl: z.partialRecord(sysctlName, z.number().int()),
+  args: argv,
+  setup: z.array(argv),
+  teardown: z.array(argv),
+  setupScope: z.enum(['cell', 'group']),
+  scenario: z.string(),
+  timeoutSec: z.number().positive(),
+  /** `capmatrix minimize` on a token scenario: the delegation items of this run. */
+  delegation: z.array(z.string()).optional(),
+});
+export type PlanCell = z.infer<typeof PlanCellSchema>;
+
+export const SearchSchema = z.strictObject({
+  label: z.string(),
+  /** What the sets are made of: capabilities (file caps of the sample), or the token's
+   * delegation items ("maps=queue") passed to the loader after `baseArgs`. */
+  dimension: z.enum(['caps', 'delegation']),
+  universe: z.array(z.string()),
+  baseArgs: argv.optional(),
+  template: PlanCellSchema,
+});
+export type Search = z.infer<typeof SearchSchema>;
+
+export const PlanSchema = z.strictObject({
+  protocol: z.literal(PROTOCOL_VERSION),
+  bootId: z.string(),
+  /** The results file, inside `rwdir`. */
+  results: z.string(),
+  /** vng's --rwdir: the agent opens the results file, then detaches this mount, so no path
+   * inside the guest leads to a writable copy of it. */
+  rwdir: z.string(),
+  recordSysctls: z.array(z.string()),
+  cells: z.array(PlanCellSchema),
+  searches: z.array(SearchSchema),
+});
+export type Plan = z.infer<typeof PlanSchema>;
+
+// ---- the records (guest → host) ----
+
+export const ObservedSchema = z.object({
+  outcome: z.enum(OBSERVABLE_OUTCOMES),
+  stage: z.enum(STAGES),
+  errno: z.number().int().nullable(),
+  detail: z.string(),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+export type ObservedOutcome = z.infer<typeof ObservedSchema>;
+
+/** The line a sample prints last: `CAPMATRIX_RESULT {...}` (bpf-src/common/capmatrix_result.h). */
+export const SampleResultSchema = z.looseObject({
+  outcome: z.enum(OBSERVABLE_OUTCOMES),
+  stage: z.enum(STAGES),
+  errno: z.number().int(),
+  detail: z.string(),
+  uid: z.number().int(),
+  capEff: z.string(),
+});
+export const RESULT_PREFIX = 'CAPMATRIX_RESULT ';
+
+const ms = z.number().nonnegative();
+
+/** What a cell cost, step by step, and what it left behind; kept in results.json. */
+export const FiguresSchema = z.object({
+  durationMs: ms,
+  overheadMs: ms.optional(),
+  sysctlMs: ms.optional(),
+  setupMs: ms.optional(),
+  teardownMs: ms.optional(),
+  execMs: ms.optional(),
+  /** Checking and resetting state after the cell. */
+  resetMs: ms.optional(),
+  exit: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).optional(),
+  stderrTail: z.string().optional(),
+  /** CapEff of the running sample, read by the agent from /proc/<pid>/status. */
+  capEff: z.string().optional(),
+});
+
+export const ProvenanceRecordSchema = z.looseObject({
+  type: z.literal('provenance'),
+  bootId: z.string(),
+  /** The agent's Ed25519 public key (SPKI DER, base64): every later line is signed with it. */
+  publicKey: z.string(),
+  release: z.string(),
+  clocksource: z.string().nullable(),
+  sysctls: z.record(z.string(), z.number().nullable()),
+  tracefs: z.object({ path: z.string(), fs: z.string().nullable(), mode: z.string().nullable() }),
+  bpffs: z.object({ path: z.string(), fs: z.string().nullable(), mode: z.string().nullable() }),
+  lockdown: z.string().nullable(),
+  agentUid: z.number().nullable(),
+  sudoers: z.array(z.string()),
+  /** How cells are contained: one cgroup each, and the results mount detached. */
+  containment: z.object({ cgroup: z.string().nullable(), rwdirDetached: z.boolean(), detail: z.string() }),
+  t: z.number(),
+});
+
+export const CellStartRecordSchema = z.strictObject({
+  type: z.literal('cell-start'),
+  id: z.string(),
+  key: z.string(),
+  t: z.number(),
+});
+
+export const CellRecordSchema = FiguresSchema.extend({
+  type: z.literal('cell'),
+  id: z.string(),
+  key: z.string(),
+  caps: capSet,
+  delegation: z.array(z.string()).optional(),
+  /** null: the cell ended in an infra error. */
+  observed: ObservedSchema.nullable(),
+  infraKind: z.enum(INFRA_KINDS).optional(),
+  infraError: z.string().optional(),
+  /** Every sysctl some cell of this boot sets, as it stood right after this cell. */
+  sysctlNow: z.record(z.string(), z.number().nullable()),
+  /** What the cell left behind that had to be cleaned. */
+  resetProblems: z.array(z.string()).optional(),
+  /** The scenario's teardown after this cell failed (the cell's own, or its group's). */
+  teardownError: z.string().optional(),
+}).strict();
+
+export const SearchRecordSchema = z.strictObject({
+  type: z.literal('search'),
+  label: z.string(),
+  minimal: z.array(z.array(z.string())),
+  violations: z.array(z.strictObject({ caps: z.array(z.string()), within: z.array(z.string()) })),
+  runs: z.number().int(),
+  teardownError: z.string().optional(),
+});
+
+export const EndRecordSchema = z.strictObject({ type: z.literal('end'), t: z.number() });
+
+export const GuestRecordSchema = z.discriminatedUnion('type', [
+  ProvenanceRecordSchema,
+  CellStartRecordSchema,
+  CellRecordSchema,
+  SearchRecordSchema,
+  EndRecordSchema,
+]);
+export type GuestRecord = z.infer<typeof GuestRecordSchema>;
+export type ProvenanceRecord = z.infer<typeof ProvenanceRecordSchema>;
+export type CellRecord = z.infer<typeof CellRecordSchema>;
+export type SearchRecord = z.infer<typeof SearchRecordSchema>;
+/** A record as the agent builds it, before the writer adds its number. */
+export type GuestRecordInput = GuestRecord;
+
+// ---- one line of the results file ----
+
+/** The agent's signer: a key pair made at start, the private half never leaving its memory. */
+export function newSigner(): { publicKey: string; line: (seq: number, record: GuestRecordInput) => string } {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  return {
+    publicKey: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+    line: (seq, record) => {
+      const payload = JSON.stringify({ seq, ...record });
+      return `${payload}\t${sign(null, Buffer.from(payload), privateKey).toString('base64')}\n`;
+    },
+  };
+}
+
+export function publicKeyFrom(base64: string): KeyObject {
+  return createPublicKey({ key: Buffer.from(base64, 'base64'), format: 'der', type: 'spki' });
+}
+
+export type DecodedLine = { seq: number; record: GuestRecord } | { error: string };
+
+/**
+ * One line (without its newline) → its record, or why it is not the agent's: not framed, not
+ * JSON, not a record of the protocol, or a signature that does not verify with `key` (for the
+ * first line, the key it carries itself).
+ */
+export function decodeLine(text: string, key: KeyObject | null): DecodedLine {
+  const tab = text.lastIndexOf('\t');
+  if (tab < 0) return { error: 'no signature (not a line the agent wrote)' };
+  const payload = text.slice(0, tab);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(payload);
+  } catch {
+    return { error: 'not JSON' };
+  }
+  const seq = z.object({ seq: z.number().int().nonnegative() }).safeParse(raw);
+  if (!seq.success) return { error: 'no sequence number' };
+  const { seq: _seq, ...body } = raw as Record<string, unknown>;
+  const parsed = GuestRecordSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { error: `not a record of the protocol (${issue?.path.join('.') || 'record'}: ${issue?.message})` };
+  }
+  const record = parsed.data;
+  let verifyWith = key;
+  if (!verifyWith && record.type === 'provenance') {
+    try {
+      verifyWith = publicKeyFrom(record.publicKey);
+    } catch {
+      return { error: 'provenance carries no usable public key' };
+    }
+  }
+  if (!verifyWith) return { error: 'a record before the provenance line' };
+  let good = false;
+  try {
+    good = verify(null, Buffer.from(payload), verifyWith, Buffer.from(text.slice(tab + 1), 'base64'));
+  } catch {}
+  if (!good) return { error: 'bad signature (not written by the agent)' };
+  return { seq: seq.data.seq, record };
+}

@@ -1,0 +1,39 @@
+// The agent's side of the results file: one signed, numbered line per record (protocol.ts),
+// fsync'd before the next cell starts. The file is opened once; then vng's --rwdir mount is
+// detached (umount -l), so the agent's descriptor is the only way to it left in the guest.
+import fs from 'node:fs';
+import { run } from './commands.js';
+import { readTrim } from './proc.js';
+import { type GuestRecordInput, newSigner } from './protocol.js';
+
+export class RecordWriter {
+  private readonly fd: number;
+  private readonly signer = newSigner();
+  private seq = 0;
+
+  constructor(results: string) {
+    this.fd = fs.openSync(results, 'a');
+  }
+
+  get publicKey(): string {
+    return this.signer.publicKey;
+  }
+
+  emit(record: GuestRecordInput): void {
+    fs.writeSync(this.fd, this.signer.line(this.seq++, record));
+    fs.fsyncSync(this.fd);
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+/** Detaches the rwdir mount; afterwards its path shows the host's read-only view (or whatever
+ * the guest has below it), never the writable share. */
+export function detachRwdir(rwdir: string): { detached: boolean; detail: string } {
+  const r = run('umount', ['-l', rwdir]);
+  const mounted = (readTrim('/proc/self/mountinfo') ?? '').split('\n').some((l) => l.split(' ')[4] === rwdir);
+  if (!r.ok || mounted) return { detached: false, detail: `umount -l ${rwdir}: ${r.out || 'still mounted'}` };
+  return { detached: true, detail: `${rwdir} detached after the results file was opened` };
+}

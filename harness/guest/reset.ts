@@ -1,0 +1,74 @@
+// The state a cell may leave behind, reset and checked before the next cell: processes of the
+// unprivileged uid anywhere (one that moved itself out of its cgroup included), an XDP program
+// on lo. Pins and mounts are the scenario's teardown; links and programs die with their processes.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { UNPRIVILEGED_UID } from '../dsl/expand.js';
+import { run } from './commands.js';
+import { PATH_ENV, procStatus } from './proc.js';
+
+/** One long-lived `ip -batch -` answers "is an XDP program on lo?" after every cell without an
+ * exec per cell (an exec costs tens of milliseconds under TCG). */
+export class LoLink {
+  private readonly ip = spawn('ip', ['-o', '-force', '-batch', '-'], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+    env: { PATH: PATH_ENV },
+  });
+  private readonly waiters: ((line: string) => void)[] = [];
+  private buffer = '';
+
+  constructor() {
+    this.ip.stdout.setEncoding('utf8');
+    this.ip.stdout.on('data', (d: string) => {
+      this.buffer += d;
+      for (let i = this.buffer.indexOf('\n'); i >= 0; i = this.buffer.indexOf('\n')) {
+        const line = this.buffer.slice(0, i);
+        this.buffer = this.buffer.slice(i + 1);
+        this.waiters.shift()?.(line);
+      }
+    });
+  }
+
+  /** `ip -o link show dev lo` */
+  show(): Promise<string> {
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      this.ip.stdin.write('link show dev lo\n');
+    });
+  }
+
+  close(): void {
+    this.ip.stdin.end();
+  }
+}
+
+/** Processes whose real, effective or saved uid is the cells' unprivileged uid. */
+function unprivilegedProcesses(): number[] {
+  const pids: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const uids = (procStatus(Number(name))?.Uid ?? '').split(/\s+/).slice(0, 3).map(Number);
+    if (uids.includes(UNPRIVILEGED_UID)) pids.push(Number(name));
+  }
+  return pids;
+}
+
+/** Resets what a cell left; returns what had to be cleaned (empty: it was clean). */
+export async function resetState(lo: LoLink): Promise<string[]> {
+  const problems: string[] = [];
+  const stray = unprivilegedProcesses();
+  if (stray.length) {
+    for (const pid of stray) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+    problems.push(`processes of uid ${UNPRIVILEGED_UID} outside the cell's cgroup: ${stray.join(', ')} (killed)`);
+  }
+  if (/\sxdp/.test(await lo.show())) {
+    run('ip', ['link', 'set', 'dev', 'lo', 'xdpgeneric', 'off']);
+    const still = /\sxdp/.test(await lo.show());
+    problems.push(`an XDP program was left on lo (detached${still ? ', and it is STILL there' : ''})`);
+  }
+  return problems;
+}

@@ -1,0 +1,36 @@
+// `capmatrix minimize`: each search looks for the minimal sets (of capabilities, or of token
+// delegation items) of one cell template, choosing the next set from the last outcome, so it
+// runs here, in the boot. Sets are named as the DSL names them (cell ids, capability order).
+import { type Capability, capSetName } from '../dsl/capabilities.js';
+import { delegationArgs, delegationSetName } from '../dsl/delegation.js';
+import { cellId } from '../dsl/expand.js';
+import { type BootState, endGroup, runAndRecord } from './cell.js';
+import { minimalSets } from './minimal-sets.js';
+import type { PlanCell, Search } from './protocol.js';
+import type { RecordWriter } from './record-writer.js';
+
+/** The cell that runs one set of a search. */
+export function searchCell(search: Search, set: string[], n: number): PlanCell {
+  const t = search.template;
+  const key = `${search.label}#${n}`;
+  if (search.dimension === 'delegation')
+    return {
+      ...t,
+      id: cellId(t.scenario, delegationSetName(set), search.label),
+      key,
+      args: [...(search.baseArgs ?? []), ...delegationArgs(set)],
+      delegation: set,
+    };
+  const caps = set as Capability[];
+  return { ...t, id: cellId(t.scenario, capSetName(caps), search.label), key, caps };
+}
+
+export async function runSearch(search: Search, boot: BootState, out: RecordWriter): Promise<void> {
+  let n = 0;
+  const result = await minimalSets(search.universe, async (set) => {
+    const r = await runAndRecord(searchCell(search, set, ++n), search.template, boot, out);
+    return r.observed?.outcome === 'ok';
+  });
+  const teardownError = endGroup(boot);
+  out.emit({ type: 'search', label: search.label, ...result, ...(teardownError ? { teardownError } : {}) });
+}

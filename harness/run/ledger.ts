@@ -1,0 +1,58 @@
+// Every attempt of a run, by run key, and the results.json they make: a cell is written once all
+// its runs settled (an outcome, or infra errors that used up the retries), in plan order.
+import { type Attempt, runSettled } from '../outcome/attempts.js';
+import { type CellResult, finalizeCell } from '../outcome/verdict.js';
+import type { Boot, PlannedRun } from '../plan/plan.js';
+import { type RunResults, writeResults } from '../report/results-json.js';
+
+export class Ledger {
+  readonly attempts: Attempt[] = [];
+  private readonly byKey = new Map<string, Attempt[]>();
+
+  constructor(
+    readonly lanes: Boot[],
+    /** Each lane's runs: its cells `repeat` times. */
+    readonly laneRuns: Map<string, PlannedRun[]>,
+    private readonly retries: number,
+  ) {}
+
+  add(list: Attempt[]): void {
+    for (const a of list) {
+      this.attempts.push(a);
+      this.byKey.set(a.key, [...(this.byKey.get(a.key) ?? []), a]);
+    }
+  }
+
+  settled = (r: PlannedRun): boolean => runSettled(this.byKey.get(r.key) ?? [], this.retries);
+
+  allRuns(): PlannedRun[] {
+    return [...this.laneRuns.values()].flat();
+  }
+
+  pending(laneId: string): PlannedRun[] {
+    return (this.laneRuns.get(laneId) ?? []).filter((r) => !this.settled(r));
+  }
+
+  /** results.json from the attempts: every cell whose runs all settled, in plan order. */
+  save(runDir: string, results: RunResults): void {
+    const done: CellResult[] = [];
+    let pending = 0;
+    for (const lane of this.lanes) {
+      for (const cell of lane.cells) {
+        const runs = (this.laneRuns.get(lane.id) ?? []).filter((r) => r.cell === cell);
+        if (runs.every(this.settled))
+          done.push(
+            finalizeCell(
+              cell,
+              runs.flatMap((r) => this.byKey.get(r.key) ?? []),
+            ),
+          );
+        else pending++;
+      }
+    }
+    results.cells = done;
+    results.attempts = this.attempts;
+    results.pendingCells = pending;
+    writeResults(runDir, results);
+  }
+}
