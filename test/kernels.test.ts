@@ -13,7 +13,8 @@ import {
   VerificationError,
   verifyInRelease,
 } from '../harness/kernels/debian-archive.js';
-import { checkPin, packagesFor, pickKernelPackage, upstreamVersion } from '../harness/kernels/provider-apt.js';
+import { checkPin, packagesFor, pickKernelPackage } from '../harness/kernels/provider-apt.js';
+import { kernelVersionOf, majorMinor } from '../harness/version.js';
 
 describe('apt sources', () => {
   test('deb822 and one-line formats; the security archive is skipped', () => {
@@ -63,8 +64,11 @@ describe('kernel package choice', () => {
   });
   test("bookworm's ABI-style names (linux-image-6.1.0-50-amd64)", () => {
     expect(pickKernelPackage(index, { ...entry, series: '6.1' }).get('Package')).toBe('linux-image-6.1.0-50-amd64');
-    expect(upstreamVersion('6.1.176-1')).toBe('6.1.176');
-    expect(upstreamVersion('6.16.12-1~bpo13+1')).toBe('6.16.12');
+    expect(kernelVersionOf('6.1.176-1')).toBe('6.1.176');
+    expect(kernelVersionOf('6.16.12-1~bpo13+1')).toBe('6.16.12');
+    expect(kernelVersionOf('1:7.2.13-1')).toBe('7.2.13');
+    expect(kernelVersionOf('6.12.117+deb13-amd64')).toBe('6.12.117');
+    expect(majorMinor('6.12.117+deb13-amd64')).toBe('6.12');
   });
   test('7.x: the image package brings linux-binary and linux-modules', () => {
     const image = pickKernelPackage(index, { ...entry, series: '7.2' });

@@ -145,7 +145,7 @@ describe('outcome', () => {
     expect(results[1]?.infraKind).toBe('kernel-panic');
     expect(exitCodeFor(results)).toBe(2);
     const grid = renderGrid(results, false);
-    expect(grid).toContain('INFRA:kernel-panic');
+    expect(grid).toContain('infra-error: kernel-panic');
     expect(grid).toMatch(/2 cells: 1 match, 0 mismatch, 0 flaky, 1 infra-error/);
   });
 

@@ -124,7 +124,7 @@ describe('Markdown and JUnit', () => {
     expect(xml.match(/<testcase /g)).toHaveLength(5);
     expect(xml).toContain('<testsuites name="capmatrix test-run" tests="5" failures="1" errors="1">');
     expect(xml).toContain('<failure message="observed ok, expected EPERM@raw_socket">');
-    expect(xml).toContain('<error message="kernel-panic: observed -, expected EPERM@probe">');
+    expect(xml).toContain('<error message="observed infra-error: kernel-panic, expected EPERM@probe">');
     expect(xml).not.toContain('<b>');
   });
 });

@@ -1,7 +1,9 @@
 // Checks a scenario before any VM starts; every error names the file, the field and what is allowed.
+
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { KERNEL_VERSION } from '../version.js';
 import { CAPABILITIES, isCapability } from './capabilities.js';
 import type { Scenario } from './scenario.js';
 import { closest } from './suggest.js';
@@ -21,7 +23,7 @@ export class ScenarioError extends Error {
 // Nothing a scenario says reaches a shell, but a control character (newline, NUL) in an argument
 // or a name is a mistake, and NUL cannot be passed to exec at all.
 const text = z.string().refine((s) => !/\p{Cc}/u.test(s), 'no control characters (newline, tab, NUL…)');
-const version = z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'a kernel version such as "6.9"');
+const version = z.string().regex(KERNEL_VERSION, 'a kernel version such as "6.9"');
 const capList = z.array(z.string());
 const sysctlMap = z.record(z.string(), z.array(z.number().int()).min(1));
 

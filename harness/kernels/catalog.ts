@@ -5,6 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { REPO_ROOT } from '../paths.js';
 import { UsageError } from '../usage-error.js';
+import { KERNEL_VERSION } from '../version.js';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9.-]*$/);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA256 in lower-case hex');
@@ -33,7 +34,7 @@ const aptEntry = z.strictObject({
 const urlEntry = z.strictObject({
   ...common,
   provider: z.literal('url'),
-  version: z.string().regex(/^\d+\.\d+(\.\d+)?$/),
+  version: z.string().regex(KERNEL_VERSION),
   files: z.array(z.strictObject({ url: z.string(), sha256 })).min(1),
 });
 

@@ -4,11 +4,12 @@
 // is in linux-binary-*, the modules in linux-modules-*. Ubuntu: linux-image-unsigned-* plus
 // linux-modules-*. One rule covers all three: the image package plus the linux-binary/-modules
 // packages it depends on.
+
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { CACHE_DIR } from '../paths.js';
-import { compareVersions } from '../version.js';
+import { compareVersions, kernelVersionOf } from '../version.js';
 import { archiveMirror } from './apt-sources.js';
 import type { AptKernelEntry } from './catalog.js';
 import { DebianArchive, type Stanza, UBUNTU_KEYRING, VerificationError } from './debian-archive.js';
@@ -69,10 +70,6 @@ export function checkPin(entry: AptKernelEntry, pkgs: Stanza[]): void {
   }
 }
 
-export function upstreamVersion(debVersion: string): string {
-  return /^(?:\d+:)?(\d+\.\d+(?:\.\d+)?)/.exec(debVersion)?.[1] ?? debVersion;
-}
-
 export async function fetchAptKernel(entry: AptKernelEntry, log: (msg: string) => void): Promise<KernelInfo> {
   const keyring = entry.provider === 'ubuntu' ? UBUNTU_KEYRING : undefined;
   const archive = new DebianArchive(archiveMirror(entry.provider), path.join(CACHE_DIR, entry.provider), keyring);
@@ -103,7 +100,7 @@ export async function fetchAptKernel(entry: AptKernelEntry, log: (msg: string) =
       from: p.get('Filename') ?? '',
     });
   }
-  const info = installTree(tmp, entry.id, (release) => upstreamVersion(image.get('Version') ?? release), {
+  const info = installTree(tmp, entry.id, (release) => kernelVersionOf(image.get('Version') ?? release), {
     provider: entry.provider,
     archive: entry.provider,
     suite: entry.suite,

@@ -1,10 +1,12 @@
 // Kernel providers "local" (an image on this machine, e.g. one you built) and "build" (a source
 // tree built with `vng --build` and a config fragment). Both end as a small tree in the cache
 // that links to the image and modules, so vng finds them where it looks.
+
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../paths.js';
+import { kernelVersionOf } from '../version.js';
 import type { BuildKernelEntry, LocalKernelEntry } from './catalog.js';
 import { sha256File } from './debian-archive.js';
 import { bzImageRelease, type KernelInfo, kernelDir, writeKernelInfo } from './kernel-info.js';
@@ -26,7 +28,7 @@ function linkTree(id: string, image: string, modules: string | undefined, provid
   const info: KernelInfo = {
     id,
     release,
-    version: /^(\d+\.\d+(\.\d+)?)/.exec(release)?.[1] ?? release,
+    version: kernelVersionOf(release),
     vmlinuz,
     vmlinuzSha256: sha256File(vmlinuz),
     source: { provider, files: [{ name: path.basename(image), sha256: sha256File(image), from }] },

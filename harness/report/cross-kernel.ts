@@ -4,7 +4,7 @@
 // so a distribution setting does not pass for a kernel change.
 import { formatOutcome } from '../dsl/vocabulary.js';
 import type { CellResult } from '../outcome/verdict.js';
-import { compareVersions } from '../version.js';
+import { compareVersions, kernelVersionOf } from '../version.js';
 import type { RunResults } from './results-json.js';
 
 export interface KernelDiff {
@@ -39,8 +39,7 @@ function provenanceNotes(a: Record<string, string>, b: Record<string, string>, k
 }
 
 export function kernelOrder(run: RunResults): RunResults['kernels'] {
-  const version = (release: string) => /^(\d+\.\d+(\.\d+)?)/.exec(release)?.[1] ?? release;
-  return [...run.kernels].sort((a, b) => compareVersions(version(a.release), version(b.release)));
+  return [...run.kernels].sort((a, b) => compareVersions(kernelVersionOf(a.release), kernelVersionOf(b.release)));
 }
 
 export function crossKernelDiffs(run: RunResults): KernelDiff[] {

@@ -2,16 +2,10 @@
 import { styleText } from 'node:util';
 import { formatOutcome } from '../dsl/vocabulary.js';
 import type { CellResult } from '../outcome/verdict.js';
+import { cellLabel, verdictCounts } from './cell-label.js';
 import { textTable } from './grid-layout.js';
 
 const COLOUR = { match: 'green', mismatch: 'red', flaky: 'magenta', 'infra-error': 'yellow' } as const;
-
-function cellText(c: CellResult): string {
-  if (c.verdict === 'infra-error') return `INFRA:${c.infraKind ?? '?'}`;
-  if (c.verdict === 'flaky') return `FLAKY:${(c.attempts ?? []).map((a) => a.outcome).join('/')}`;
-  const obs = c.observed ? formatOutcome(c.observed) : '?';
-  return c.verdict === 'match' ? obs : `${obs} ≠ ${formatOutcome(c.expected)}`;
-}
 
 export function renderGrid(cells: CellResult[], colour = process.stdout.isTTY): string {
   const paint = (text: string, c: CellResult) => (colour ? styleText(COLOUR[c.verdict], text) : text);
@@ -27,13 +21,10 @@ export function renderGrid(cells: CellResult[], colour = process.stdout.isTTY): 
         ? 'root parent, uid 65534 child in a user namespace'
         : 'uid 65534 with file capabilities; root = uid 0';
     out.push(`${title}  (${who})`);
-    out.push(...textTable(group, cellText, paint));
+    out.push(...textTable(group, cellLabel, paint));
     out.push('');
   }
-  const n = (v: CellResult['verdict']) => cells.filter((c) => c.verdict === v).length;
-  out.push(
-    `${cells.length} cells: ${n('match')} match, ${n('mismatch')} mismatch, ${n('flaky')} flaky, ${n('infra-error')} infra-error`,
-  );
+  out.push(`${cells.length} cells: ${verdictCounts(cells)}`);
   for (const c of cells.filter((x) => x.verdict !== 'match')) {
     const kind = c.infraKind ? ` (${c.infraKind})` : '';
     const tries = c.attempts ? `; attempts: ${c.attempts.map((a) => `${a.boot} ${a.outcome}`).join(', ')}` : '';

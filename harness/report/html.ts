@@ -3,7 +3,8 @@
 // observed, stage, errno, detail (verifier lines), stderr, console excerpt and boot provenance.
 
 import { formatOutcome } from '../dsl/vocabulary.js';
-import type { CellResult } from '../outcome/verdict.js';
+import { type CellResult, countVerdicts } from '../outcome/verdict.js';
+import { cellLabel } from './cell-label.js';
 import { crossKernelDiffs } from './cross-kernel.js';
 import { gridLayout } from './grid-layout.js';
 import type { RunResults } from './results-json.js';
@@ -83,14 +84,8 @@ function gridHtml(cells: CellResult[], run: RunResults): string {
     const tds = cols.map((k) => {
       const c = at(r, k);
       if (!c) return '<td></td>';
-      const label =
-        c.verdict === 'flaky'
-          ? `flaky ${(c.attempts ?? []).map((a) => a.outcome).join('/')}`
-          : c.observed
-            ? formatOutcome(c.observed)
-            : `infra: ${c.infraKind ?? '?'}`;
       const cls = `cell ${outcomeClass(c)} ${c.verdict}`;
-      return `<td class="${cls}" data-cell="${esc(`${c.kernel}/${c.id}`)}" data-verdict="${c.verdict}"><details><summary>${esc(label)}${c.verdict === 'mismatch' ? ` ≠ ${esc(formatOutcome(c.expected))}` : ''}</summary>${cellDetails(c, run)}</details></td>`;
+      return `<td class="${cls}" data-cell="${esc(`${c.kernel}/${c.id}`)}" data-verdict="${c.verdict}"><details><summary>${esc(cellLabel(c))}</summary>${cellDetails(c, run)}</details></td>`;
     });
     return `<tr><th>${esc(r)}</th>${tds.join('')}</tr>`;
   });
@@ -98,11 +93,11 @@ function gridHtml(cells: CellResult[], run: RunResults): string {
 }
 
 export function renderHtml(run: RunResults): string {
-  const n = (v: CellResult['verdict']) => run.cells.filter((c) => c.verdict === v).length;
+  const n = countVerdicts(run.cells);
   const parts: string[] = [
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>capmatrix ${esc(run.runId)}</title><style>${CSS}</style></head><body>`,
     `<h1>capmatrix run ${esc(run.runId)}</h1>`,
-    `<p>${run.cells.length} cells on ${run.kernels.length} kernel(s): <b>${n('match')}</b> match, <b id="mismatches">${n('mismatch')}</b> mismatch, <b>${n('flaky')}</b> flaky, <b>${n('infra-error')}</b> infra-error.${run.interrupted ? ` <b>Interrupted</b> (${esc(run.interrupted)}): ${run.pendingCells ?? '?'} cell(s) not finished.` : ''} Click a cell for expected vs observed, the verifier's last lines and provenance.</p>`,
+    `<p>${run.cells.length} cells on ${run.kernels.length} kernel(s): <b>${n.match}</b> match, <b id="mismatches">${n.mismatch}</b> mismatch, <b>${n.flaky}</b> flaky, <b>${n['infra-error']}</b> infra-error.${run.interrupted ? ` <b>Interrupted</b> (${esc(run.interrupted)}): ${run.pendingCells ?? '?'} cell(s) not finished.` : ''} Click a cell for expected vs observed, the verifier's last lines and provenance.</p>`,
     '<p class="legend"><span class="o-ok">ok</span><span class="o-eperm">EPERM</span><span class="o-eacces">EACCES</span><span class="o-einval">EINVAL</span><span class="o-other">other errno</span><span class="o-infra" style="border:2px dashed #e80">infra error</span><span style="border:3px solid #d00">mismatch</span><span style="border:3px dotted #a0a">flaky</span></p>',
     '<table class="summary"><tr><th>kernel</th><th>release</th><th>accel</th><th>cells</th><th>match</th></tr>',
     ...run.kernels.map((k) => {

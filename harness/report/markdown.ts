@@ -2,6 +2,7 @@
 
 import { formatOutcome } from '../dsl/vocabulary.js';
 import type { CellResult } from '../outcome/verdict.js';
+import { cellLabel, verdictCounts } from './cell-label.js';
 import { crossKernelDiffs } from './cross-kernel.js';
 import { gridLayout } from './grid-layout.js';
 import type { RunResults } from './results-json.js';
@@ -9,15 +10,7 @@ import type { RunResults } from './results-json.js';
 const mark = { match: '', mismatch: ' ❌', flaky: ' 🔀', 'infra-error': ' ⚠️' } as const;
 
 function cellText(c: CellResult): string {
-  const seen =
-    c.verdict === 'flaky'
-      ? `flaky: ${(c.attempts ?? []).map((a) => a.outcome).join(' / ')}`
-      : c.observed
-        ? formatOutcome(c.observed)
-        : `infra-error: ${c.infraKind ?? '?'}`;
-  return c.verdict === 'mismatch'
-    ? `${seen}${mark.mismatch} (expected ${formatOutcome(c.expected)})`
-    : `${seen}${mark[c.verdict]}`;
+  return `${cellLabel(c)}${mark[c.verdict]}`;
 }
 
 function grid(cells: CellResult[]): string[] {
@@ -34,11 +27,10 @@ function grid(cells: CellResult[]): string[] {
 }
 
 export function renderMarkdown(run: RunResults): string {
-  const n = (v: CellResult['verdict']) => run.cells.filter((c) => c.verdict === v).length;
   const out = [
     `## capmatrix run ${run.runId}`,
     '',
-    `${run.cells.length} cells on ${run.kernels.length} kernel(s): **${n('match')} match, ${n('mismatch')} mismatch, ${n('flaky')} flaky, ${n('infra-error')} infra-error**.${run.interrupted ? ` Interrupted (${run.interrupted}); ${run.pendingCells ?? '?'} cell(s) not finished: \`capmatrix matrix --resume ${run.runId}\`.` : ''}`,
+    `${run.cells.length} cells on ${run.kernels.length} kernel(s): **${verdictCounts(run.cells)}**.${run.interrupted ? ` Interrupted (${run.interrupted}); ${run.pendingCells ?? '?'} cell(s) not finished: \`capmatrix matrix --resume ${run.runId}\`.` : ''}`,
     '',
     '| kernel | release | accel | cells | match | paranoid (boot) | unprivileged_bpf_disabled (boot) | tracefs |',
     '|---|---|---|---|---|---|---|---|',
