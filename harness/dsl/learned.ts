@@ -2,12 +2,23 @@
 // cells go into <scenario dir>/learned/<scenario>.json as rules pinned to those cells, ahead of
 // the scenario's own rules, each with a reason placeholder. Nothing is edited silently: the files
 // are named on the terminal, and `npm test` fails while a placeholder remains.
+
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CellResult } from '../outcome/verdict.js';
+import { majorMinor } from '../version.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import type { ExpectRule } from './scenario.js';
 import { formatOutcome } from './vocabulary.js';
+
+/** What learn mode reads of a finished cell (a results.json cell has all of it). */
+export interface LearnableCell {
+  id: string;
+  kernel: string;
+  scenario: string;
+  verdict: string;
+  observed: { outcome: string; stage: string } | null;
+  expected: { outcome: string; stage: string; reason: string };
+}
 
 export const REVIEW_PLACEHOLDER = 'TODO(review):';
 
@@ -26,20 +37,18 @@ export function readLearned(scenarioDir: string, scenario: string): ExpectRule[]
   return (JSON.parse(readFileSync(file, 'utf8')) as LearnedFile).rules;
 }
 
-const majorMinor = (release: string) => /^(\d+\.\d+)/.exec(release)?.[1] ?? release;
-
 /**
  * Writes a learned rule for every mismatching cell of the run (a cell already learned is
  * replaced). Returns one line per rule written, for the terminal.
  */
 export function learnFromRun(
-  cells: CellResult[],
+  cells: LearnableCell[],
   kernels: { id: string; release: string }[],
   runId: string,
   scenarioDir: string,
 ): string[] {
   const lines: string[] = [];
-  const byScenario = new Map<string, CellResult[]>();
+  const byScenario = new Map<string, LearnableCell[]>();
   for (const c of cells.filter((x) => x.verdict === 'mismatch' && x.observed)) {
     byScenario.set(c.scenario, [...(byScenario.get(c.scenario) ?? []), c]);
   }
