@@ -2,7 +2,7 @@
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { SEED_CLAIMS } from '../scenarios/claims/seed-claims.js';
 import { loadScenarios } from './dsl/load.js';
 import { ScenarioError } from './dsl/validate.js';
@@ -17,36 +17,76 @@ import { renderMinimize } from './report/minimize-report.js';
 import { mergeRuns, type RunResults, writeResults } from './report/results-json.js';
 import { writeReports } from './report/write-reports.js';
 import { runMatrix } from './run/matrix.js';
-import { type MatrixCliOptions, matrixOptions } from './run/matrix-options.js';
+import * as flag from './run/matrix-options.js';
 import { DEFAULT_UNIVERSE, parseCapsFlag, parseSysctlFlags, runMinimize } from './run/minimize.js';
 import { ensureAll } from './setup/ensure.js';
 import { UsageError } from './usage-error.js';
 
 const program = new Command('capmatrix').description('Which privileges does this BPF program really need?');
 
+// Commander reports a bad flag itself (the flag, the value, what is allowed); the catch at the end
+// adds that nothing was started and exits 2.
+program.exitOverride();
+
+/** Options a resumed run takes from its own results.json. */
+const RUN_SHAPE = ['kernel', 'scenario', 'scenarioDir', 'cells', 'repeat', 'retries'];
+
 program
   .command('matrix')
   .description('run the scenarios on real kernels and diff observed against expected')
-  .addOption(new Option('--kernel <ids>', 'kernel ids from kernels/catalog.json, comma-separated, or "all"'))
-  .addOption(new Option('--scenario <names>', 'scenario names, comma-separated (default: all)'))
-  .addOption(new Option('--scenario-dir <dir>', 'another directory of scenario files (default: scenarios/)'))
-  .addOption(new Option('--cells <regex>', 'only the cells whose id matches (e.g. "/BPF\\+PERFMON/")'))
-  .addOption(new Option('--results <dir>', 'where run directories go'))
-  .addOption(new Option('--jobs <n>', 'VMs at once (default: the number of cores)'))
-  .addOption(new Option('--repeat <n>', 'run every cell n times; cells whose outcome differs are flaky (default 1)'))
   .addOption(
-    new Option('--retries <n>', 'rerun a cell that ended in an infra error n times on a fresh boot (default 1)'),
+    new Option('--kernel <ids>', 'kernel ids from kernels/catalog.json, comma-separated, or "all"').argParser(
+      flag.kernelIds,
+    ),
   )
-  .addOption(new Option('--resume <run-id>', 'finish an interrupted run without redoing its finished cells'))
+  .addOption(new Option('--scenario <names>', 'scenario names, comma-separated (default: all)').argParser(flag.names))
+  .addOption(
+    new Option('--scenario-dir <dir>', 'another directory of scenario files (default: scenarios/)').argParser(
+      flag.directory,
+    ),
+  )
+  .addOption(
+    new Option('--cells <regex>', 'only the cells whose id matches (e.g. "/BPF\\+PERFMON/")').argParser(flag.regex),
+  )
+  .addOption(new Option('--results <dir>', 'where run directories go').argParser(flag.text))
+  .addOption(new Option('--jobs <n>', 'VMs at once (default: the number of cores)').argParser(flag.count(1, 64)))
+  .addOption(
+    new Option('--repeat <n>', 'run every cell n times; cells whose outcome differs are flaky (default 1)').argParser(
+      flag.count(1, 100),
+    ),
+  )
+  .addOption(
+    new Option(
+      '--retries <n>',
+      'rerun a cell that ended in an infra error n times on a fresh boot (default 1)',
+    ).argParser(flag.count(0, 10)),
+  )
+  .addOption(
+    new Option(
+      '--resume <run-id>',
+      'finish an interrupted run without redoing its finished cells (it keeps its own options)',
+    )
+      .argParser(flag.text)
+      .conflicts(RUN_SHAPE),
+  )
   .option(
     '--update-expected',
     'learn mode: write the observed outcome of each mismatching cell into <scenario dir>/learned/<scenario>.json for review',
   )
   .option('--require-kvm', 'fail unless KVM works here and every guest really ran on it (clocksource kvm-clock)')
-  .option('--memory <size>', 'guest memory (vng --memory)', '1G')
-  .option('--kernel-arg <arg...>', 'extra kernel command line arguments for every guest')
-  .action(async (opts: MatrixCliOptions) => {
-    const o = matrixOptions(opts);
+  .addOption(new Option('--memory <size>', 'guest memory (vng --memory)').default('1G').argParser(flag.size))
+  .addOption(
+    new Option('--kernel-arg <arg>', 'an extra kernel command line argument for every guest (repeatable)').argParser(
+      flag.kernelArg,
+    ),
+  )
+  .action(async (opts) => {
+    const o = {
+      ...opts,
+      scenarios: opts.scenario,
+      resultsDir: opts.results,
+      kernelArgs: opts.kernelArg,
+    };
     const { runDir, results, learned } = await runMatrix(o);
     process.stdout.write(`${renderGrid(results.cells)}\n`);
     process.stdout.write(`results: ${runDir}/results.json (report.md, report.html, junit.xml beside it)\n`);
@@ -73,41 +113,32 @@ program
   .command('minimize')
   .description("find every minimal capability set under which the scenario's sample succeeds (one boot)")
   .argument('<scenario>', 'a scenario name (capmatrix expected lists them)')
-  .addOption(new Option('--kernel <id>', 'a kernel id from kernels/catalog.json (default: the default kernel)'))
-  .addOption(new Option('--sysctl <name=value...>', 'settings for the search, e.g. kernel.perf_event_paranoid=2'))
   .addOption(
-    new Option('--caps <list>', `candidate capabilities, comma-separated (default: ${DEFAULT_UNIVERSE.join(',')})`),
+    new Option('--kernel <id>', 'a kernel id from kernels/catalog.json (default: the default kernel)').argParser(
+      flag.kernelIds,
+    ),
   )
-  .addOption(new Option('--scenario-dir <dir>', 'another directory of scenario files'))
-  .addOption(new Option('--results <dir>', 'where the minimize-<run-id> directory goes'))
+  .addOption(
+    new Option(
+      '--sysctl <name=value>',
+      'a setting for the search, e.g. kernel.perf_event_paranoid=2 (repeatable)',
+    ).argParser((v: string, previous: Record<string, number> = {}) => ({ ...previous, ...parseSysctlFlags([v]) })),
+  )
+  .addOption(
+    new Option(
+      '--caps <list>',
+      `candidate capabilities, comma-separated (default: ${DEFAULT_UNIVERSE.join(',')})`,
+    ).argParser(parseCapsFlag),
+  )
+  .addOption(new Option('--scenario-dir <dir>', 'another directory of scenario files').argParser(flag.directory))
+  .addOption(new Option('--results <dir>', 'where the minimize-<run-id> directory goes').argParser(flag.text))
   .option('--no-other-settings', "skip the scenario's other sysctl values")
   .option('--json', 'print the result as JSON')
-  .action(
-    async (
-      scenario: string,
-      opts: {
-        kernel?: string;
-        sysctl?: string[];
-        caps?: string;
-        scenarioDir?: string;
-        results?: string;
-        json?: boolean;
-        otherSettings: boolean;
-      },
-    ) => {
-      const r = await runMinimize({
-        scenario,
-        kernel: opts.kernel,
-        sysctl: parseSysctlFlags(opts.sysctl),
-        universe: parseCapsFlag(opts.caps),
-        otherSettings: opts.otherSettings,
-        scenarioDir: opts.scenarioDir === undefined ? undefined : path.resolve(opts.scenarioDir),
-        resultsDir: opts.results,
-      });
-      process.stdout.write(`${opts.json ? JSON.stringify(r, null, 2) : renderMinimize(r)}\n`);
-      process.exitCode = r.searches[0]?.minimal.length ? 0 : 1;
-    },
-  );
+  .action(async (scenario, opts) => {
+    const r = await runMinimize({ scenario, ...opts, universe: opts.caps, resultsDir: opts.results });
+    process.stdout.write(`${opts.json ? JSON.stringify(r, null, 2) : renderMinimize(r)}\n`);
+    process.exitCode = r.searches[0]?.minimal.length ? 0 : 1;
+  });
 
 program
   .command('expected')
@@ -277,6 +308,11 @@ program
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof CommanderError) {
+    // commander has said what was wrong (or printed the help or version)
+    if (e.exitCode !== 0) process.stderr.write('no VM was started.\n');
+    process.exit(e.exitCode === 0 ? 0 : 2);
+  }
   if (e instanceof ScenarioError || e instanceof UsageError) {
     process.stderr.write(`${e.message}\nno VM was started.\n`);
     process.exit(2);

@@ -159,11 +159,11 @@ describe('command line', () => {
     ],
     [
       ['--kernel', './kernels/vmlinuz'],
-      '--kernel: "./kernels/vmlinuz" is a path; --kernel takes kernel ids from kernels/catalog.json',
+      `option '--kernel <ids>' argument './kernels/vmlinuz' is invalid. "./kernels/vmlinuz" is a path; --kernel takes kernel ids from kernels/catalog.json`,
     ],
     [
       ['--kernel', 'debian-6.12;reboot'],
-      '--kernel: "debian-6.12;reboot" is not a kernel id (lower-case letters, digits, _ . -',
+      `argument 'debian-6.12;reboot' is invalid. "debian-6.12;reboot" is not a kernel id (lower-case letters, digits, _ . -`,
     ],
     [
       ['--scenario', 'scenarios/sockex1.ts'],
@@ -172,15 +172,24 @@ describe('command line', () => {
     [['--scenario', 'sockex9'], '--scenario: unknown scenario "sockex9" (did you mean sockex1? known: '],
     [['--scenario', '$(reboot)'], '--scenario: unknown scenario "$(reboot)" ('],
     [['--scenario-dir', '/nonexistent'], '--scenario-dir: "/nonexistent" is not a directory of scenario files (*.ts)'],
-    [['--cells', '(sockex1'], '--cells: "(sockex1" is not a regular expression'],
-    [['--jobs', 'two'], '--jobs: "two" is not a whole number from 1 to 64'],
-    [['--repeat', '0'], '--repeat: "0" is not a whole number from 1 to 100'],
-    [['--retries', '-1'], '--retries: "-1" is not a whole number from 0 to 10'],
-    [['--memory', '1G;reboot'], '--memory: "1G;reboot" is not a size (a number with K, M, G or T, e.g. 1G)'],
-    [['--kernel-arg', 'quiet\ninit=/bin/sh'], '--kernel-arg: "quiet\\ninit=/bin/sh" contains a control character'],
+    [
+      ['--cells', '(sockex1'],
+      `option '--cells <regex>' argument '(sockex1' is invalid. "(sockex1" is not a regular expression`,
+    ],
+    [['--jobs', 'two'], `option '--jobs <n>' argument 'two' is invalid. "two" is not a whole number from 1 to 64`],
+    [['--repeat', '0'], `option '--repeat <n>' argument '0' is invalid. "0" is not a whole number from 1 to 100`],
+    [['--retries', '-1'], `option '--retries <n>' argument '-1' is invalid. "-1" is not a whole number from 0 to 10`],
+    [
+      ['--memory', '1G;reboot'],
+      `option '--memory <size>' argument '1G;reboot' is invalid. "1G;reboot" is not a size (a number with K, M, G or T, e.g. 1G)`,
+    ],
+    [['--kernel-arg', 'quiet\ninit=/bin/sh'], '"quiet\\ninit=/bin/sh" contains a control character'],
     [['--resume', '../../etc'], '--resume: "../../etc" is not a run id (allowed: the name of a directory in'],
     [['--resume', 'nope'], '--resume: no run nope in '],
-    [['--resume', 'x', '--kernel', 'debian-6.1'], '--resume: the run keeps its own options; drop --kernel'],
+    [
+      ['--resume', 'x', '--kernel', 'debian-6.1'],
+      "option '--resume <run-id>' cannot be used with option '--kernel <ids>'",
+    ],
   ])('matrix %j', async (args, message) => {
     const r = await cli(args);
     expect(r.status).toBe(2);

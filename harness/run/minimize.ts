@@ -106,8 +106,7 @@ export function parseSysctlFlags(flags: string[] = []): Partial<Record<SysctlNam
   return out;
 }
 
-export function parseCapsFlag(list: string | undefined): Capability[] | undefined {
-  if (list === undefined) return undefined;
+export function parseCapsFlag(list: string): Capability[] {
   const caps = list.split(',').map((c) => c.trim().toUpperCase());
   for (const c of caps) {
     const full = c.startsWith('CAP_') ? c : `CAP_${c}`;
