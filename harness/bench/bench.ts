@@ -1,11 +1,12 @@
 // `npm run bench`: the planned matrix (one boot per kernel, parallel VMs) against the naive way
 // (one vng boot per cell) on the same machine, in one invocation; prints the figures and appends
 // them to BENCHMARKS.md. Repeats (--repeat) report medians; ratios are measured side by side.
-import { spawnSync } from 'node:child_process';
+
 import { appendFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
+import { run } from '../exec.js';
 import type { CellResult } from '../outcome/verdict.js';
 import { REPO_ROOT } from '../paths.js';
 import type { RunResults } from '../report/results-json.js';
@@ -121,7 +122,7 @@ const m = (xs: Figures[], k: keyof Figures) => median(xs.map((x) => x[k]));
 const plannedPerCell = m(planned, 'wallMs') / m(planned, 'cells');
 const naivePerCell = m(naive, 'wallMs') / m(naive, 'cells');
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim();
+const commit = run('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT }).stdout.trim();
 const accel = decideAccel();
 const rows = [
   ['', 'planned', 'naive'],

@@ -1,11 +1,11 @@
 // Root commands in the guest (setup, teardown, setcap): argument arrays, never a shell.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { run as runArgv } from '../exec.js';
 import { PATH_ENV } from './proc.js';
 
 export function run(cmd: string, args: string[]): { ok: boolean; out: string } {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { PATH: PATH_ENV } });
-  return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}`.trim() };
+  const r = runArgv(cmd, args, { env: { PATH: PATH_ENV } });
+  return { ok: r.ok, out: r.ok ? `${r.stdout}${r.stderr}`.trim() : `${r.stdout.trim()} ${r.why}`.trim() };
 }
 
 /** `{read:/path}` → the file's content (read here, as root); `{sample}` → the sample's path. */

@@ -1,13 +1,14 @@
 // Verified downloads from a Debian archive: InRelease checked with gpgv against
 // debian-archive-keyring, the Packages index checked against InRelease's SHA256, each .deb
 // checked against the index. Nothing unverified is ever returned.
-import { spawnSync } from 'node:child_process';
+
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
+import { mustRun, run } from '../exec.js';
 
 export const DEBIAN_KEYRING = process.env.CAPMATRIX_DEBIAN_KEYRING ?? '/usr/share/keyrings/debian-archive-keyring.gpg';
 export const UBUNTU_KEYRING = process.env.CAPMATRIX_UBUNTU_KEYRING ?? '/usr/share/keyrings/ubuntu-archive-keyring.gpg';
@@ -46,8 +47,8 @@ export function verifyInRelease(file: string, keyring = DEBIAN_KEYRING): string 
   if (!existsSync(keyring)) {
     throw new VerificationError(`${keyring} is missing: install debian-archive-keyring`);
   }
-  const r = spawnSync('gpgv', ['--keyring', keyring, '--output', '-', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.error) throw new VerificationError(`gpgv: ${r.error.message}`);
+  const r = run('gpgv', ['--keyring', keyring, '--output', '-', file]);
+  if (r.status === null) throw new VerificationError(`gpgv: ${r.why}`);
   if (r.status !== 0) {
     throw new VerificationError(`${file}: bad or unknown signature (gpgv exit ${r.status}): ${r.stderr.trim()}`);
   }
@@ -127,9 +128,7 @@ export class DebianArchive {
 
 function decompress(file: string, ext: 'gz' | 'xz'): string {
   if (ext === 'gz') return gunzipSync(readFileSync(file)).toString('utf8');
-  const r = spawnSync('xz', ['-dc', file], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new Error(`xz -dc ${file}: ${r.error?.message ?? r.stderr}`);
-  return r.stdout;
+  return mustRun('xz', ['-dc', file]);
 }
 
 /** Refuses (and deletes) a file whose SHA256 is not the expected one. */

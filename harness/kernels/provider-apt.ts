@@ -5,9 +5,9 @@
 // linux-modules-*. One rule covers all three: the image package plus the linux-binary/-modules
 // packages it depends on.
 
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { mustRun } from '../exec.js';
 import { CACHE_DIR } from '../paths.js';
 import { compareVersions, kernelVersionOf } from '../version.js';
 import { archiveMirror } from './apt-sources.js';
@@ -112,6 +112,5 @@ export async function fetchAptKernel(entry: AptKernelEntry, log: (msg: string) =
 
 /** Extracts a verified .deb into dir: dpkg-deb -x needs no root. */
 export function extractDeb(deb: string, dir: string): void {
-  const r = spawnSync('dpkg-deb', ['-x', deb, dir], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`dpkg-deb -x ${deb}: ${r.error?.message ?? r.stderr.trim()}`);
+  mustRun('dpkg-deb', ['-x', deb, dir]);
 }

@@ -2,9 +2,9 @@
 // tree built with `vng --build` and a config fragment). Both end as a small tree in the cache
 // that links to the image and modules, so vng finds them where it looks.
 
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
+import { run } from '../exec.js';
 import { REPO_ROOT } from '../paths.js';
 import { kernelVersionOf } from '../version.js';
 import type { BuildKernelEntry, LocalKernelEntry } from './catalog.js';
@@ -48,10 +48,7 @@ export function buildKernel(entry: BuildKernelEntry, log: (msg: string) => void)
   const source = path.resolve(REPO_ROOT, entry.source);
   const fragment = path.resolve(REPO_ROOT, entry.configFragment);
   log(`kernel ${entry.id}: vng --build in ${source} with ${fragment}`);
-  const r = spawnSync('vng', ['--build', '--config', fragment], {
-    cwd: source,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (r.status !== 0) throw new Error(`kernel ${entry.id}: vng --build failed (exit ${r.status ?? r.signal})`);
+  const r = run('vng', ['--build', '--config', fragment], { cwd: source, inherit: true });
+  if (!r.ok) throw new Error(`kernel ${entry.id}: vng --build failed (${r.why})`);
   return linkTree(entry.id, path.join(source, 'arch', 'x86', 'boot', 'bzImage'), undefined, 'build', source);
 }

@@ -1,9 +1,10 @@
 // Kernel provider "url": .deb files or tarballs at URLs, each with a required SHA256 (how CI gets
 // kernels no apt archive here has, e.g. Ubuntu's 6.14). `{debian}` and `{ubuntu}` in a URL are the
 // archive base URLs from the machine's apt sources, so the catalog names no mirror.
-import { spawnSync } from 'node:child_process';
+
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { mustRun } from '../exec.js';
 import { CACHE_DIR } from '../paths.js';
 import { archiveMirror } from './apt-sources.js';
 import type { UrlKernelEntry } from './catalog.js';
@@ -31,8 +32,7 @@ export async function fetchUrlKernel(entry: UrlKernelEntry, log: (msg: string) =
     }
     if (name.endsWith('.deb')) extractDeb(dest, tmp);
     else {
-      const r = spawnSync('tar', ['-xf', dest, '-C', tmp], { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`tar -xf ${name}: ${r.stderr.trim()}`);
+      mustRun('tar', ['-xf', dest, '-C', tmp]);
     }
     files.push({ name, sha256: f.sha256, from: f.url });
   }

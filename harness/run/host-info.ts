@@ -1,11 +1,12 @@
 // Host provenance recorded once per run: what ran the VMs and built the samples.
-import { spawnSync } from 'node:child_process';
+
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import { run } from '../exec.js';
 
 function firstLine(cmd: string, args: string[]): string | null {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0) return null;
+  const r = run(cmd, args);
+  if (!r.ok) return null;
   return `${r.stdout}${r.stderr}`.trim().split('\n')[0] ?? null;
 }
 

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { $ } from 'zx';
+import { mustRun } from '../exec.js';
 import { debianMirror } from '../kernels/apt-sources.js';
 import { loadCatalog, selectKernels } from '../kernels/catalog.js';
 import { DebianArchive } from '../kernels/debian-archive.js';
@@ -52,23 +52,22 @@ export async function ensureSystemPackages(forTests = false): Promise<void> {
       `missing system packages; run:\n  sudo apt-get install -y --no-install-recommends ${args.join(' ')}\nthen try again.`,
     );
   }
-  $.verbose = true;
-  $.env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const apt = { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, inherit: true };
   if (missing.length) {
     log(`installing ${missing.join(' ')}`);
-    await $`apt-get update -q`;
-    await $`apt-get install -y -q --no-install-recommends ${missing}`;
+    mustRun('apt-get', ['update', '-q'], apt);
+    mustRun('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], apt);
   }
   if (vngMissing) {
     const deb = await virtmeNgDeb();
     log(`installing ${path.basename(deb)} from ${VNG_SUITE} with this system's own dependencies`);
-    await $`apt-get install -y -q --no-install-recommends ${deb}`;
+    mustRun('apt-get', ['install', '-y', '-q', '--no-install-recommends', deb], apt);
   }
 }
 
 export async function ensureSamples(): Promise<void> {
   // make is incremental: a no-op when the samples are up to date.
-  await $({ quiet: true })`make -s -C ${BPF_SRC_DIR}`;
+  mustRun('make', ['-s', '-C', BPF_SRC_DIR]);
   if (!existsSync(path.join(BPF_SRC_DIR, 'build', 'sockex1')))
     throw new SetupError('bpf-src: build produced no sockex1');
 }

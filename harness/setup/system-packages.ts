@@ -1,6 +1,7 @@
 // The system packages capmatrix needs, per distribution, and how to check them in one call.
-import { spawnSync } from 'node:child_process';
+
 import { existsSync, readFileSync } from 'node:fs';
+import { run } from '../exec.js';
 
 export type Distro = 'debian-12' | 'debian-13+' | 'ubuntu' | 'other';
 
@@ -50,9 +51,7 @@ export function requiredPackages(distro: Distro, forTests = false): string[] {
 export function installedVersions(pkgs: string[]): Map<string, string> {
   // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
   const format = '-f=${Package} ${db:Status-Status} ${Version}\\n';
-  const r = spawnSync('dpkg-query', ['-W', format, ...pkgs], {
-    encoding: 'utf8',
-  });
+  const r = run('dpkg-query', ['-W', format, ...pkgs]);
   const out = new Map<string, string>();
   for (const line of (r.stdout ?? '').split('\n')) {
     const [name, status, version] = line.split(' ');

@@ -1,9 +1,10 @@
 // KVM or TCG? /dev/kvm existing is not enough: on nested hosts it opens and then every guest
 // dies ("KVM internal error", or QEMU aborts setting MSRs with -cpu host, which vng uses).
 // So: start QEMU with -accel kvm -cpu host on the firmware alone and see whether it survives.
-import { spawnSync } from 'node:child_process';
+
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { run } from '../exec.js';
 import { CACHE_DIR } from '../paths.js';
 
 export type Accel = 'kvm' | 'tcg';
@@ -19,25 +20,21 @@ export function probeKvm(qemu = 'qemu-system-x86_64', seconds = 2): AccelDecisio
   } catch {
     return { accel: 'tcg', why: '/dev/kvm is missing or not read-writable for this user' };
   }
-  const r = spawnSync(
-    'timeout',
-    [
-      String(seconds),
-      qemu,
-      '-accel',
-      'kvm',
-      '-cpu',
-      'host',
-      '-m',
-      '64',
-      '-nodefaults',
-      '-display',
-      'none',
-      '-no-reboot',
-    ],
-    { encoding: 'utf8' },
-  );
-  const err = (r.stderr ?? '').trim();
+  const r = run('timeout', [
+    String(seconds),
+    qemu,
+    '-accel',
+    'kvm',
+    '-cpu',
+    'host',
+    '-m',
+    '64',
+    '-nodefaults',
+    '-display',
+    'none',
+    '-no-reboot',
+  ]);
+  const err = r.stderr.trim();
   // 124: still running when timeout stopped it, i.e. the firmware ran under KVM.
   if (r.status === 124 && !/KVM internal error|failed/i.test(err)) return { accel: 'kvm', why: 'KVM probe guest ran' };
   return { accel: 'tcg', why: `KVM probe failed (exit ${r.status ?? r.signal}): ${err.split('\n')[0] ?? ''}` };
