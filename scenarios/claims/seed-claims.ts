@@ -1,4 +1,5 @@
-// The talk's claims (../shared/seed/ebpf-rootless-talk.txt), each tied to the cells that test it
+// The claims of the talk "Rootless な環境における eBPF の活用" (Naoki Matsumoto, eBPF Japan Meetup #4, 2025-05-30; line numbers are of its transcript),
+// each tied to the cells that test it
 // and the outcome the talk states or implies for each. `capmatrix claims` renders them against a
 // run's observations into docs/seed-claims.md. A refuted claim stays here, with its evidence.
 export interface SeedClaim {
