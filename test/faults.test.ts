@@ -47,7 +47,7 @@ beforeAll(async () => {
     ]),
     run(['fault-ok', 'fault-panic', 'fault-after']),
     run(['fault-ok', 'fault-flip'], 2),
-    run(['fault-ok', 'fault-forge', 'fault-setsid-stdout', 'fault-cgroup-escape', 'fault-after']),
+    run(['fault-ok', 'fault-forge', 'fault-setsid-stdout', 'fault-cgroup-escape', 'fault-teardown', 'fault-after']),
   ]);
 }, 1_200_000);
 
@@ -173,11 +173,11 @@ describe('results no sample can forge or stall', () => {
     // the first boot ran to its end and no fake end cut it short
     const first = forging.provenance.boots[0];
     expect(first?.agentFinished).toBe(true);
-    expect(forging.cells).toHaveLength(8);
+    expect(forging.cells).toHaveLength(9);
   });
 
   test('nobody, nobody with DAC_OVERRIDE+FOWNER, and with SYS_ADMIN too: nothing reaches the host', () => {
-    for (const caps of ['none/', 'DAC_OVERRIDE+FOWNER/', 'DAC_OVERRIDE+FOWNER+SYS_ADMIN/']) {
+    for (const caps of ['none', 'DAC_OVERRIDE+FOWNER', 'DAC_OVERRIDE+FOWNER+SYS_ADMIN']) {
       const c = forge(caps);
       expect(c.verdict, c.id).toBe('match');
       // what went through landed in the guest (its /tmp overlay), never in the results
@@ -188,7 +188,7 @@ describe('results no sample can forge or stall', () => {
   });
 
   test('root writes through the agent’s descriptor: its own lines fail the signature, only its own cell pays', () => {
-    const c = forge('root/');
+    const c = forge('root');
     expect(c.verdict).toBe('infra-error');
     expect(c.infraKind).toBe('protocol-violation');
     expect(c.infraError).toMatch(/guest-results.jsonl line \d+: bad signature/);
@@ -211,5 +211,20 @@ describe('results no sample can forge or stall', () => {
     expect(c.infraError).toMatch(/processes of uid 65534 outside the cell's cgroup: \d+ \(killed\)/);
     const after = cell(forging, 'fault-after');
     expect(after.infraError).toBeUndefined();
+  });
+});
+
+describe('what the end of a cell reports is used', () => {
+  test('a teardown that fails is a teardown-failed infra error on its cell', () => {
+    const c = cell(forging, 'fault-teardown');
+    expect(c.infraKind).toBe('teardown-failed');
+    expect(c.infraError).toMatch(/^teardown: `false` failed/);
+  });
+
+  test("every cell's figures reach results.json: sysctl time, exit status", () => {
+    const c = cell(forging, 'fault-ok');
+    expect(c.exit).toEqual({ code: 0, signal: null });
+    expect(c.sysctlMs).toBeGreaterThanOrEqual(0);
+    expect(c.execMs).toBeGreaterThan(0);
   });
 });

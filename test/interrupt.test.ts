@@ -33,8 +33,8 @@ function guestCells(): number {
   const boots = path.join(runDir(), 'boots');
   if (!existsSync(boots)) return 0;
   return readdirSync(boots).reduce((n, b) => {
-    const f = path.join(boots, b, 'guest-results.jsonl');
-    return n + (existsSync(f) ? readFileSync(f, 'utf8').split('{"type":"cell",').length - 1 : 0);
+    const f = path.join(boots, b, 'guest', 'guest-results.jsonl');
+    return n + (existsSync(f) ? readFileSync(f, 'utf8').split('"type":"cell",').length - 1 : 0);
   }, 0);
 }
 
