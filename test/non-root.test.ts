@@ -39,6 +39,7 @@ function copyCheckout(dest: string): { root: string; cache: string } {
   };
   linkOrCopy(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'));
   linkOrCopy(path.join(REPO_ROOT, 'bpf-src', 'build'), path.join(root, 'bpf-src', 'build'));
+  linkOrCopy(path.join(REPO_ROOT, 'harness', 'guest', 'build'), path.join(root, 'harness', 'guest', 'build'));
   const id = loadCatalog().default;
   linkOrCopy(kernelDir(id), path.join(cache, 'kernels', id));
   spawnSync('chmod', ['-R', 'a+rX', dest]);

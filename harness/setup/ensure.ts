@@ -1,7 +1,7 @@
 // `capmatrix setup`: make sure everything a run needs is here, installing what is missing.
 // Idempotent and quick (< 2 s) when nothing is missing. Not root and something missing:
 // stop with the exact command that fixes it.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { mustRun } from '../exec.js';
@@ -11,6 +11,7 @@ import { DebianArchive } from '../kernels/debian-archive.js';
 import { fetchKernel } from '../kernels/providers.js';
 import { BPF_SRC_DIR, CACHE_DIR, GUEST_AGENT, GUEST_AGENT_SOURCE } from '../paths.js';
 import { compareVersions } from '../version.js';
+import { writeFileAtomic } from '../write-atomic.js';
 import { detectDistro, installedVersions, requiredPackages } from './system-packages.js';
 
 /** vng ≥ 1.41 runs the command on the console when virtio-serial ports are missing (no udev in
@@ -75,7 +76,7 @@ export async function ensureSamples(): Promise<void> {
 /** The guest agent and what it imports (protocol, vocabulary, capability names) as one file:
  * the guest runs the host's node on the host's read-only filesystem, with no build step. */
 export async function ensureAgent(): Promise<void> {
-  await build({
+  const out = await build({
     entryPoints: [GUEST_AGENT_SOURCE],
     outfile: GUEST_AGENT,
     bundle: true,
@@ -83,8 +84,14 @@ export async function ensureAgent(): Promise<void> {
     format: 'esm',
     target: 'node20',
     logLevel: 'warning',
+    write: false,
     banner: { js: '// Built by capmatrix setup from harness/guest/agent.ts; do not edit.' },
   });
+  const text = out.outputFiles[0]?.text ?? '';
+  // written only when it changed: a checkout the user cannot write (a shared one) still runs
+  if (existsSync(GUEST_AGENT) && readFileSync(GUEST_AGENT, 'utf8') === text) return;
+  mkdirSync(path.dirname(GUEST_AGENT), { recursive: true });
+  writeFileAtomic(GUEST_AGENT, text);
 }
 
 export async function ensureAll(o: { kernel: boolean; forTests?: boolean }): Promise<void> {
