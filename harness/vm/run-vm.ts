@@ -32,6 +32,8 @@ export function onInterrupt(fn: (sig: NodeJS.Signals) => void): () => void {
 }
 
 function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  // pid 0 would be the harness's own process group (a spawn that failed has no pid)
+  if (pgid <= 0) return;
   try {
     process.kill(-pgid, signal);
   } catch {}
@@ -125,20 +127,25 @@ export function runVm(o: RunVmOptions): Promise<VmRun> {
     if (finishedAt !== null && Date.now() - finishedAt > 20_000) stop('exited');
   }, 250);
 
+  let logOpen = true;
+  const closeLog = () => {
+    if (logOpen) closeSync(log);
+    logOpen = false;
+  };
   return new Promise((resolve) => {
     child.on('close', async (code, signal) => {
       clearInterval(watchdog);
       killGroup(pgid, 'SIGKILL'); // anything left in the group (a stray qemu) goes too
-      await waitGroupGone(pgid, 5000);
+      if (pgid) await waitGroupGone(pgid, 5000);
       untrack(pgid);
-      closeSync(log);
+      closeLog();
       if (bootMs === null && o.booted()) bootMs = Date.now() - started;
       resolve({ argv, pgid, exitCode: code, signal, ended, wallMs: Date.now() - started, bootMs });
     });
     child.on('error', (e) => {
       clearInterval(watchdog);
       untrack(pgid);
-      closeSync(log);
+      closeLog();
       resolve({
         argv,
         pgid,
