@@ -223,6 +223,12 @@ program
     process.stdout.write(
       `merged ${runs.length} run(s), ${merged.cells.length} cells: ${opts.out}/results.json, ${out.md}\n`,
     );
+    if (merged.interrupted) {
+      process.stderr.write(
+        `capmatrix merge: incomplete input (${merged.interrupted}; ${merged.pendingCells} cell(s) missing)\n`,
+      );
+      process.exitCode = 1;
+    }
   });
 
 program

@@ -11,7 +11,7 @@ import { baselineOf, compareRuns, crossKernelDiffs } from '../harness/report/cro
 import { renderHtml } from '../harness/report/html.js';
 import { renderJunit } from '../harness/report/junit.js';
 import { renderMarkdown } from '../harness/report/markdown.js';
-import type { RunResults } from '../harness/report/results-json.js';
+import { mergeRuns, type RunResults } from '../harness/report/results-json.js';
 
 function cell(
   kernel: string,
@@ -107,6 +107,28 @@ describe('cross-kernel and run-to-run differences', () => {
     expect(compareRuns(base, now).map((d) => `${d.id}: ${d.baseline} → ${d.current}`)).toEqual([
       'token-queue/root/ubd=2: ok → EPERM@map_create',
     ]);
+  });
+});
+
+describe('merge', () => {
+  const done = (k: string) => ({
+    ...run([cell(k, 'sockex1/BPF/ubd=2', 'EPERM@raw_socket', 'EPERM@raw_socket')]),
+    finishedAt: '2026-12-02T00:00:00Z',
+  });
+
+  test('finished runs merge into a finished run', () => {
+    const m = mergeRuns([done('debian-6.1'), done('debian-6.12')]);
+    expect(m.finishedAt).toBe('2026-12-02T00:00:00Z');
+    expect(m.interrupted).toBeUndefined();
+    expect(m.cells).toHaveLength(2);
+  });
+
+  test('a run killed halfway keeps the merge unfinished and says which kernel and how much is missing', () => {
+    const killed = { ...done('debian-6.12'), interrupted: 'SIGTERM at x', pendingCells: 7 };
+    const m = mergeRuns([done('debian-6.1'), killed]);
+    expect(m.finishedAt).toBeNull();
+    expect(m.interrupted).toBe('debian-6.12: SIGTERM at x');
+    expect(m.pendingCells).toBe(7);
   });
 });
 

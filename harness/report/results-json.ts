@@ -91,11 +91,14 @@ export function mergeRuns(runs: RunResults[]): RunResults {
   const dup = ids.find((x, i) => ids.indexOf(x) !== i);
   if (dup) throw new Error(`merge: kernel ${dup} appears in more than one run`);
   const started = runs.map((r) => r.startedAt).sort()[0] ?? '';
-  const finished =
-    runs
-      .map((r) => r.finishedAt ?? '')
-      .sort()
-      .at(-1) ?? null;
+  // a run killed halfway stays unfinished in the merge: it says which, and how many cells it lacks
+  const unfinished = runs.filter((r) => !r.finishedAt || r.interrupted || (r.pendingCells ?? 0) > 0);
+  const finished = unfinished.length
+    ? null
+    : (runs
+        .map((r) => r.finishedAt ?? '')
+        .sort()
+        .at(-1) ?? null);
   return {
     schemaVersion: 1,
     runId: `merged-${runs.map((r) => r.runId).join('+')}`.slice(0, 200),
@@ -105,6 +108,14 @@ export function mergeRuns(runs: RunResults[]): RunResults {
     kernels: runs.flatMap((r) => r.kernels),
     cells: runs.flatMap((r) => r.cells),
     provenance: { boots: runs.flatMap((r) => r.provenance.boots) },
+    ...(unfinished.length
+      ? {
+          interrupted: unfinished
+            .map((r) => `${r.kernels.map((k) => k.id).join(',')}: ${r.interrupted ?? 'not finished'}`)
+            .join('; '),
+          pendingCells: unfinished.reduce((n, r) => n + (r.pendingCells ?? 0), 0),
+        }
+      : {}),
     attempts: runs.flatMap((r) => r.attempts ?? []),
   };
 }
