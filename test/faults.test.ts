@@ -47,7 +47,15 @@ beforeAll(async () => {
     ]),
     run(['fault-ok', 'fault-panic', 'fault-after']),
     run(['fault-ok', 'fault-flip'], 2),
-    run(['fault-ok', 'fault-forge', 'fault-setsid-stdout', 'fault-cgroup-escape', 'fault-teardown', 'fault-after']),
+    run([
+      'fault-ok',
+      'fault-forge',
+      'fault-setsid-stdout',
+      'fault-cgroup-escape',
+      'fault-teardown',
+      'fault-flood',
+      'fault-after',
+    ]),
   ]);
 }, 1_200_000);
 
@@ -173,7 +181,7 @@ describe('results no sample can forge or stall', () => {
     // the first boot ran to its end and no fake end cut it short
     const first = forging.provenance.boots[0];
     expect(first?.agentFinished).toBe(true);
-    expect(forging.cells).toHaveLength(9);
+    expect(forging.cells).toHaveLength(10);
   });
 
   test('nobody, nobody with DAC_OVERRIDE+FOWNER, and with SYS_ADMIN too: nothing reaches the host', () => {
@@ -219,6 +227,13 @@ describe('what the end of a cell reports is used', () => {
     const c = cell(forging, 'fault-teardown');
     expect(c.infraKind).toBe('teardown-failed');
     expect(c.infraError).toMatch(/^teardown: `false` failed/);
+  });
+
+  test('a result line after 3 MiB of output is still read (the tail of stdout is kept)', () => {
+    expect(cell(forging, 'fault-flood')).toMatchObject({
+      verdict: 'match',
+      observed: { detail: 'wrote 3 MiB before this line' },
+    });
   });
 
   test("every cell's figures reach results.json: sysctl time, exit status", () => {

@@ -16,7 +16,8 @@
  *                             by path, through /proc/<agent>/fd, and by mounting the 9p share
  *                             again; ok, naming what went through inside the guest
  *   setsid-stdout             leaves a child in a new session that holds stdout open
- *   cgroup-escape             the same, after moving the child into the root cgroup */
+ *   cgroup-escape             the same, after moving the child into the root cgroup
+ *   flood MIB                 writes MIB MiB to stdout before its result line */
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <dirent.h>
@@ -364,6 +365,14 @@ int main(int argc, char **argv)
 		return leave_child(0);
 	} else if (!strcmp(mode, "cgroup-escape")) {
 		return leave_child(1);
+	} else if (!strcmp(mode, "flood") && argc > 2) {
+		static char line[1024];
+		long lines = atol(argv[2]) * 1024;
+		memset(line, 'x', sizeof(line) - 1);
+		line[sizeof(line) - 1] = '\n';
+		for (long i = 0; i < lines; i++)
+			fwrite(line, 1, sizeof(line), stdout);
+		cm_result(0, "run", NULL, "wrote %s MiB before this line", argv[2]);
 	} else {
 		fprintf(stderr, "fault: unknown mode %s\n", mode);
 		return 2;
