@@ -15,7 +15,8 @@ import { renderExpected } from './report/expected.js';
 import { exitCodeFor, renderGrid } from './report/grid.js';
 import { renderMinimize } from './report/minimize-report.js';
 import { mergeRuns, type RunResults, writeResults } from './report/results-json.js';
-import { writeReports } from './report/write-reports.js';
+import { appendStepSummary, writeReports } from './report/write-reports.js';
+import { compareWith } from './report/comparison.js';
 import { runMatrix } from './run/matrix.js';
 import * as flag from './run/matrix-options.js';
 import { DEFAULT_UNIVERSE, parseCapsFlag, parseSysctlFlags, runMinimize } from './run/minimize.js';
@@ -168,38 +169,14 @@ program
     const run = JSON.parse(readFileSync(opts.results, 'utf8')) as RunResults;
     const files = writeReports(path.dirname(opts.results), run);
     process.stdout.write(`reports: ${files.md}, ${files.html}, ${files.junit}\n`);
-    const diffs = crossKernelDiffs(run);
-    if (diffs.length) {
-      process.stdout.write(
-        `\n${diffs.length} cell(s) differ between kernels (${kernelOrder(run)
-          .map((k) => k.id)
-          .join(' → ')}):\n`,
-      );
-      for (const d of diffs) {
-        const notes = d.provenanceNotes.length ? `  [provenance: ${d.provenanceNotes.join('; ')}]` : '';
-        process.stdout.write(
-          `  ${d.id}: ${d.outcomes.map((o) => `${o.kernel} ${o.outcome}`).join(', ')}; first change at ${d.firstChange}${notes}\n`,
-        );
-      }
-    }
     const baselineFile = (id: string) => path.join(RESULTS_DIR, 'baselines', `${id}.json`);
     const targets = (opts.compare ?? []).flatMap((w) =>
       w === 'baselines' ? run.kernels.map((k) => baselineFile(k.id)) : [w.endsWith('.json') ? w : baselineFile(w)],
     );
-    let moved = 0;
-    for (const file of targets) {
-      if (!existsSync(file)) throw new Error(`--compare: ${file} does not exist`);
-      const base = JSON.parse(readFileSync(file, 'utf8')) as RunResults;
-      const changes = compareRuns(base, run);
-      moved += changes.length;
-      process.stdout.write(
-        `\nagainst ${path.relative(REPO_ROOT, file)} (run ${base.runId}): ${changes.length} cell(s) moved\n`,
-      );
-      for (const c of changes) {
-        const notes = c.provenanceNotes.length ? `  [${c.provenanceNotes.join('; ')}]` : '';
-        process.stdout.write(`  ${c.kernel} ${c.id}: ${c.baseline} → ${c.current}${notes}\n`);
-      }
-    }
+    const compared = compareWith(run, targets, REPO_ROOT);
+    process.stdout.write(compared.text);
+    for (const m of compared.missing) process.stderr.write(`capmatrix report: warning: no baseline ${m}\n`);
+    appendStepSummary(`${readFileSync(files.md, 'utf8')}\n\n\`\`\`\n${compared.text}\`\`\`\n`);
     if (opts.saveBaselines) {
       mkdirSync(path.join(RESULTS_DIR, 'baselines'), { recursive: true });
       for (const k of run.kernels) {
@@ -207,7 +184,7 @@ program
         process.stdout.write(`baseline: ${path.relative(REPO_ROOT, baselineFile(k.id))}\n`);
       }
     }
-    process.exitCode = moved ? 1 : 0;
+    process.exitCode = compared.moved ? 1 : 0;
   });
 
 program

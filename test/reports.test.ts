@@ -103,10 +103,25 @@ describe('cross-kernel and run-to-run differences', () => {
   test('against a baseline: what moved, per kernel', () => {
     const base = baselineOf(twoKernels, 'debian-6.12');
     expect(base.cells.every((c) => c.kernel === 'debian-6.12')).toBe(true);
-    const now = run([cell('debian-6.12', 'token-queue/root/ubd=2', 'EPERM@map_create', 'ok')]);
+    const moved = cell('debian-6.12', 'token-queue/root/ubd=2', 'EPERM@map_create', 'ok');
+    const now = run([...base.cells.filter((c) => c.id !== moved.id), moved]);
     expect(compareRuns(base, now).map((d) => `${d.id}: ${d.baseline} → ${d.current}`)).toEqual([
       'token-queue/root/ubd=2: ok → EPERM@map_create',
     ]);
+  });
+
+  test('a cell or a whole kernel that vanished from the run is a difference, not "0 moved"', () => {
+    const base = baselineOf(twoKernels, 'debian-6.12');
+    const [kept, ...gone] = base.cells;
+    if (!kept || gone.length === 0) throw new Error('the fixture needs two cells of debian-6.12');
+    const now = run([kept]);
+    expect(compareRuns(base, now).map((d) => `${d.id}: ${d.current}`)).toEqual(
+      gone.map((c) => `${c.id}: absent from this run`),
+    );
+    const otherKernel = run([cell('debian-6.1', kept.id, 'ok', 'ok')]);
+    const all = compareRuns(base, otherKernel);
+    expect(all).toHaveLength(base.cells.length);
+    expect(all[0]?.provenanceNotes).toEqual(['kernel debian-6.12 is not in this run']);
   });
 });
 

@@ -71,7 +71,12 @@ export interface RunDiff {
   provenanceNotes: string[];
 }
 
-/** Cells whose observed outcome differs between a baseline run and the current one, per kernel. */
+/** What a cell of the baseline is now when the run does not have it. */
+export const VANISHED = 'absent from this run';
+
+/** Cells whose observed outcome differs between a baseline run and the current one, per kernel;
+ * a baseline cell the run does not have (a cell, or a whole kernel, that vanished) is a
+ * difference too. */
 export function compareRuns(baseline: RunResults, current: RunResults): RunDiff[] {
   const out: RunDiff[] = [];
   for (const c of current.cells) {
@@ -82,6 +87,12 @@ export function compareRuns(baseline: RunResults, current: RunResults): RunDiff[
     const relC = current.kernels.find((k) => k.id === c.kernel)?.release;
     if (relB && relC && relB !== relC) notes.unshift(`kernel release: ${relB} in the baseline, ${relC} now`);
     out.push({ kernel: c.kernel, id: c.id, baseline: obs(b), current: obs(c), provenanceNotes: notes });
+  }
+  const have = new Set(current.cells.map((c) => `${c.kernel} ${c.id}`));
+  const kernels = new Set(current.kernels.map((k) => k.id));
+  for (const b of baseline.cells.filter((x) => !have.has(`${x.kernel} ${x.id}`))) {
+    const why = kernels.has(b.kernel) ? [] : [`kernel ${b.kernel} is not in this run`];
+    out.push({ kernel: b.kernel, id: b.id, baseline: obs(b), current: VANISHED, provenanceNotes: why });
   }
   return out;
 }

@@ -13,11 +13,14 @@ export function writeReports(runDir: string, run: RunResults): { md: string; htm
     html: path.join(runDir, 'report.html'),
     junit: path.join(runDir, 'junit.xml'),
   };
-  const md = renderMarkdown(run);
-  writeFileAtomic(files.md, md);
+  writeFileAtomic(files.md, renderMarkdown(run));
   writeFileAtomic(files.html, renderHtml(run));
   writeFileAtomic(files.junit, renderJunit(run));
-  // In GitHub Actions the Markdown report becomes the job summary.
-  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, md);
   return files;
+}
+
+/** In GitHub Actions, text for the job summary. Each command adds its own once: `matrix` its
+ * report, `report` the report and the comparison; `merge` nothing (a `report` follows it). */
+export function appendStepSummary(text: string): void {
+  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, text);
 }

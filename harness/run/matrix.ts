@@ -1,7 +1,7 @@
 // The main job: scenarios → cells → boots → VMs → guest records → attempts → verdicts → reports.
 // A boot that dies (panic, agent crash, timeout) is followed by a fresh boot that runs what is
 // left: the runs it never reached and, up to `retries` times, the run that failed.
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { learnFromRun, pendingReviews } from '../dsl/learned.js';
@@ -13,7 +13,7 @@ import { type GuestRecordReader, readGuestRecords } from '../outcome/guest-recor
 import { REPO_ROOT, RESULTS_DIR } from '../paths.js';
 import { type Boot, checkPhaseOrder, type PlannedRun, planBoots, runsOf } from '../plan/plan.js';
 import { linkLatest, newRunId, type RunOptions, type RunResults } from '../report/results-json.js';
-import { writeReports } from '../report/write-reports.js';
+import { appendStepSummary, writeReports } from '../report/write-reports.js';
 import { type AccelDecision, decideAccel } from '../vm/accel.js';
 import { onInterrupt } from '../vm/run-vm.js';
 import { type BootResult, bootFiles, keysOfBoot, runBoot } from './boot.js';
@@ -265,7 +265,7 @@ export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
   results.finishedAt = new Date().toISOString();
   delete results.interrupted;
   ledger.save(runDir, results);
-  writeReports(runDir, results);
+  appendStepSummary(readFileSync(writeReports(runDir, results).md, 'utf8'));
   if (!input.updateExpected) return { runDir, results };
   const scenarioDir = path.resolve(REPO_ROOT, o.scenarioDir ?? 'scenarios');
   return { runDir, results, learned: learnFromRun(results.cells, results.kernels, runId, scenarioDir) };

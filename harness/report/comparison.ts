@@ -1,0 +1,54 @@
+// `capmatrix report`: what changed between the kernels of a run, and against baselines. A
+// baseline that does not exist is a warning that names it; a cell or a kernel that vanished from
+// the run is a difference, never "0 moved".
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { compareRuns, crossKernelDiffs, kernelOrder } from './cross-kernel.js';
+import type { RunResults } from './results-json.js';
+
+export interface Comparison {
+  text: string;
+  /** Cells that moved or vanished against the baselines. */
+  moved: number;
+  /** Baseline files that do not exist. */
+  missing: string[];
+}
+
+function kernelLines(run: RunResults): string[] {
+  const diffs = crossKernelDiffs(run);
+  if (!diffs.length) return [];
+  const order = kernelOrder(run)
+    .map((k) => k.id)
+    .join(' → ');
+  return [
+    '',
+    `${diffs.length} cell(s) differ between kernels (${order}):`,
+    ...diffs.map((d) => {
+      const notes = d.provenanceNotes.length ? `  [provenance: ${d.provenanceNotes.join('; ')}]` : '';
+      return `  ${d.id}: ${d.outcomes.map((o) => `${o.kernel} ${o.outcome}`).join(', ')}; first change at ${d.firstChange}${notes}`;
+    }),
+  ];
+}
+
+export function compareWith(run: RunResults, files: string[], relativeTo: string): Comparison {
+  const lines = kernelLines(run);
+  const missing: string[] = [];
+  let moved = 0;
+  for (const file of files) {
+    const shown = path.relative(relativeTo, file);
+    if (!existsSync(file)) {
+      missing.push(file);
+      lines.push('', `warning: no baseline ${shown}: its kernel was not compared`);
+      continue;
+    }
+    const base = JSON.parse(readFileSync(file, 'utf8')) as RunResults;
+    const changes = compareRuns(base, run);
+    moved += changes.length;
+    lines.push('', `against ${shown} (run ${base.runId}): ${changes.length} cell(s) moved or vanished`);
+    for (const c of changes) {
+      const notes = c.provenanceNotes.length ? `  [${c.provenanceNotes.join('; ')}]` : '';
+      lines.push(`  ${c.kernel} ${c.id}: ${c.baseline} → ${c.current}${notes}`);
+    }
+  }
+  return { text: `${lines.join('\n')}\n`, moved, missing };
+}
