@@ -1,6 +1,6 @@
 // capmatrix command line: matrix (the main job), kernels, setup.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { SEED_CLAIMS } from '../scenarios/claims/seed-claims.js';
@@ -10,13 +10,13 @@ import { type KernelEntry, loadCatalog, selectKernels } from './kernels/catalog.
 import { cachedKernel, fetchKernel, verifyKernel } from './kernels/providers.js';
 import { REPO_ROOT, RESULTS_DIR } from './paths.js';
 import { renderClaims } from './report/claims.js';
-import { baselineOf, compareRuns, crossKernelDiffs, kernelOrder } from './report/cross-kernel.js';
+import { compareWith } from './report/comparison.js';
+import { baselineOf } from './report/cross-kernel.js';
 import { renderExpected } from './report/expected.js';
 import { exitCodeFor, renderGrid } from './report/grid.js';
 import { renderMinimize } from './report/minimize-report.js';
 import { mergeRuns, type RunResults, writeResults } from './report/results-json.js';
 import { appendStepSummary, writeReports } from './report/write-reports.js';
-import { compareWith } from './report/comparison.js';
 import { runMatrix } from './run/matrix.js';
 import * as flag from './run/matrix-options.js';
 import { DEFAULT_UNIVERSE, parseCapsFlag, parseSysctlFlags, runMinimize } from './run/minimize.js';

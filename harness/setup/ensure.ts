@@ -44,7 +44,13 @@ export async function ensureSystemPackages(forTests = false): Promise<void> {
   const have = installedVersions([...wanted, 'virtme-ng']);
   const missing = wanted.filter((p) => !have.has(p));
   const vng = have.get('virtme-ng');
-  const vngMissing = distro === 'debian-12' && (!vng || compareVersions(vng, VNG_MIN_VERSION) < 0);
+  const vngTooOld = vng !== undefined && compareVersions(vng, VNG_MIN_VERSION) < 0;
+  // Debian 12 has none: sid's (Architecture: all) is fetched, verified, and installed instead
+  const vngMissing = distro === 'debian-12' && (!vng || vngTooOld);
+  if (vngTooOld && distro !== 'debian-12')
+    throw new SetupError(
+      `virtme-ng ${vng} is installed; capmatrix needs ${VNG_MIN_VERSION} or newer (older ones never run the command on guests without udev): upgrade it (pip install --upgrade virtme-ng, or a newer distribution package)`,
+    );
   if (missing.length === 0 && !vngMissing) return;
 
   if (!isRoot()) {
