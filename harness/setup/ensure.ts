@@ -49,7 +49,7 @@ export async function ensureSystemPackages(forTests = false): Promise<void> {
   const vngMissing = distro === 'debian-12' && (!vng || vngTooOld);
   if (vngTooOld && distro !== 'debian-12')
     throw new SetupError(
-      `virtme-ng ${vng} is installed; capmatrix needs ${VNG_MIN_VERSION} or newer (older ones never run the command on guests without udev): upgrade it (pip install --upgrade virtme-ng, or a newer distribution package)`,
+      `virtme-ng ${vng} is installed; capmatrix needs ${VNG_MIN_VERSION} or newer (older ones never run the command on guests without udev): install a newer virtme-ng package`,
     );
   if (missing.length === 0 && !vngMissing) return;
 
