@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -6,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { debianMirror, debianMirrorFrom, parseAptSources } from '../harness/kernels/apt-sources.js';
 import {
+  DEBIAN_KEYRING,
   DebianArchive,
   download,
   releaseHashes,
@@ -14,6 +16,7 @@ import {
   verifyInRelease,
 } from '../harness/kernels/debian-archive.js';
 import { checkPin, packagesFor, pickKernelPackage } from '../harness/kernels/provider-apt.js';
+import { checkRelease, gpgvVerify, releaseField } from '../harness/kernels/release-check.js';
 import { kernelVersionOf, majorMinor } from '../harness/version.js';
 
 describe('apt sources', () => {
@@ -90,9 +93,14 @@ describe('kernel package choice', () => {
 
 // Verification against the real archive signature: a real InRelease from the machine's mirror,
 // then tampered copies served from 127.0.0.1.
+// Debian Archive Automatic Signing Keys: 13/trixie's (a signer of trixie), 11/bullseye's (not one)
+const TRIXIE_KEY = 'B8E5F13176D2A7A75220028078DBA3BC47EF2265';
+const BULLSEYE_KEY = '1F89983E0081FDE018F3CC9673A4F27B8DD47936';
+
 describe('verification refuses what does not match', () => {
   let dir: string;
   let inRelease: string;
+  let sidRelease: string;
   let server: Server;
   const served = new Map<string, Buffer>();
   let base: string;
@@ -101,6 +109,8 @@ describe('verification refuses what does not match', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-verify-'));
     inRelease = path.join(dir, 'InRelease');
     await download(`${debianMirror()}/dists/trixie/InRelease`, inRelease);
+    sidRelease = path.join(dir, 'sid-InRelease');
+    await download(`${debianMirror()}/dists/sid/InRelease`, sidRelease);
     server = createServer((req, res) => {
       const body = served.get(req.url ?? '');
       res.statusCode = body ? 200 : 404;
@@ -120,7 +130,55 @@ describe('verification refuses what does not match', () => {
     const text = readFileSync(inRelease, 'utf8');
     const tampered = path.join(dir, 'InRelease.tampered');
     writeFileSync(tampered, text.replace(/^( [0-9a-f]{63})[0-9a-f]/m, '$10'));
-    expect(() => verifyInRelease(tampered)).toThrow(/bad or unknown signature/);
+    expect(() => verifyInRelease(tampered)).toThrow(/refused signature \(BADSIG /);
+  });
+
+  test('co-signed by a key this keyring lacks: gpgv exits non-zero, the valid signature is what counts', () => {
+    // a keyring with only trixie's automatic signing key, as an older or smaller keyring would be
+    const one = path.join(dir, 'one-key.gpg');
+    const key = spawnSync('gpg', ['--no-default-keyring', '--keyring', DEBIAN_KEYRING, '--export', TRIXIE_KEY]);
+    writeFileSync(one, key.stdout);
+    expect(spawnSync('gpgv', ['--keyring', one, inRelease]).status).not.toBe(0);
+    const { status } = gpgvVerify(inRelease, one);
+    expect(status.valid).toEqual([TRIXIE_KEY]);
+    expect(status.unknown.length).toBeGreaterThan(0);
+    expect(releaseHashes(verifyInRelease(inRelease, one)).size).toBeGreaterThan(0);
+    // and a keyring with none of the signers refuses it
+    const none = path.join(dir, 'no-key.gpg');
+    writeFileSync(
+      none,
+      spawnSync('gpg', ['--no-default-keyring', '--keyring', DEBIAN_KEYRING, '--export', BULLSEYE_KEY]).stdout,
+    );
+    expect(() => verifyInRelease(inRelease, none)).toThrow(/no valid signature by a key of .*unknown keys/);
+  });
+
+  test("another suite's InRelease, validly signed, is refused", () => {
+    expect(() => verifyInRelease(inRelease, DEBIAN_KEYRING, { suite: 'trixie' })).not.toThrow();
+    expect(() => verifyInRelease(inRelease, DEBIAN_KEYRING, { suite: 'sid' })).toThrow(
+      /signed for Suite stable, Codename trixie: another suite's/,
+    );
+  });
+
+  test('an older InRelease than one seen before (a replayed index) is refused', () => {
+    const seenFile = path.join(dir, 'seen', 'newest-date');
+    const text = verifyInRelease(inRelease);
+    const date = new Date(releaseField(text, 'Date') ?? '');
+    mkdirSync(path.dirname(seenFile), { recursive: true });
+    writeFileSync(seenFile, new Date(date.getTime() - 86_400_000).toISOString());
+    expect(() => verifyInRelease(inRelease, DEBIAN_KEYRING, { suite: 'trixie', seenFile })).not.toThrow();
+    expect(readFileSync(seenFile, 'utf8').trim()).toBe(date.toISOString());
+    writeFileSync(seenFile, new Date(date.getTime() + 86_400_000).toISOString());
+    expect(() => verifyInRelease(inRelease, DEBIAN_KEYRING, { suite: 'trixie', seenFile })).toThrow(/a replayed index/);
+  });
+
+  test('an expired InRelease (Valid-Until) is refused when apt here checks that, as apt would', () => {
+    const text = verifyInRelease(sidRelease);
+    const until = new Date(releaseField(text, 'Valid-Until') ?? '');
+    expect(Number.isNaN(until.getTime())).toBe(false);
+    const after = new Date(until.getTime() + 60_000);
+    expect(() => checkRelease(text, { suite: 'sid', now: after })).toThrow(/expired at .*Check-Valid-Until/);
+    expect(() => checkRelease(text, { suite: 'sid', now: after, checkValidUntil: false })).not.toThrow();
+    expect(() => checkRelease(text, { suite: 'unstable', now: new Date(until.getTime() - 60_000) })).not.toThrow();
   });
 
   test('a Packages index that does not match the signed InRelease is refused', async () => {

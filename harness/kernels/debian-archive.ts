@@ -8,14 +8,22 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
-import { mustRun, run } from '../exec.js';
+import { mustRun } from '../exec.js';
+import {
+  aptChecksValidUntil,
+  checkRelease,
+  gpgvVerify,
+  type ReleaseChecks,
+  VerificationError,
+} from './release-check.js';
 
 export const DEBIAN_KEYRING = process.env.CAPMATRIX_DEBIAN_KEYRING ?? '/usr/share/keyrings/debian-archive-keyring.gpg';
 export const UBUNTU_KEYRING = process.env.CAPMATRIX_UBUNTU_KEYRING ?? '/usr/share/keyrings/ubuntu-archive-keyring.gpg';
 
-export class VerificationError extends Error {
-  override name = 'VerificationError';
-}
+export { VerificationError };
+
+/** How long one download may take in all (CAPMATRIX_DOWNLOAD_TIMEOUT, seconds; default 30 min). */
+const DOWNLOAD_TIMEOUT_MS = Number(process.env.CAPMATRIX_DOWNLOAD_TIMEOUT ?? 1800) * 1000;
 
 export function sha256File(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -24,7 +32,8 @@ export function sha256File(file: string): string {
 /** Streams url to dest (via a .part file), returning the SHA256 of what arrived. */
 export async function download(url: string, dest: string, onProgress?: (bytes: number) => void): Promise<string> {
   mkdirSync(path.dirname(dest), { recursive: true });
-  const res = await fetch(url);
+  // a whole download may take this long (a stalled mirror ends it, with what was asked)
+  const res = await fetch(url, { signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
   if (!res.ok || !res.body) throw new Error(`download ${url}: HTTP ${res.status} ${res.statusText}`);
   const hash = createHash('sha256');
   let bytes = 0;
@@ -36,23 +45,19 @@ export async function download(url: string, dest: string, onProgress?: (bytes: n
       cb(null, chunk);
     },
   });
-  const part = `${dest}.part`;
+  // one .part per process: two runs fetching the same file never write into one
+  const part = `${dest}.${process.pid}.part`;
   await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), tap, createWriteStream(part));
   renameSync(part, dest);
   return hash.digest('hex');
 }
 
-/** Runs gpgv on a clearsigned InRelease and returns only the text that was signed. */
-export function verifyInRelease(file: string, keyring = DEBIAN_KEYRING): string {
-  if (!existsSync(keyring)) {
-    throw new VerificationError(`${keyring} is missing: install debian-archive-keyring`);
-  }
-  const r = run('gpgv', ['--keyring', keyring, '--output', '-', file]);
-  if (r.status === null) throw new VerificationError(`gpgv: ${r.why}`);
-  if (r.status !== 0) {
-    throw new VerificationError(`${file}: bad or unknown signature (gpgv exit ${r.status}): ${r.stderr.trim()}`);
-  }
-  return r.stdout;
+/** Verifies a clearsigned InRelease (signature, and the signed fields when `checks` are given)
+ * and returns only the text that was signed. */
+export function verifyInRelease(file: string, keyring = DEBIAN_KEYRING, checks?: ReleaseChecks): string {
+  const { text } = gpgvVerify(file, keyring);
+  if (checks) checkRelease(text, checks);
+  return text;
 }
 
 /** SHA256 lines of a Release file: path → { sha256, size }. */
@@ -99,7 +104,12 @@ export class DebianArchive {
     const dir = path.join(this.cacheDir, 'dists', suite);
     const inRelease = path.join(dir, 'InRelease');
     await download(`${this.mirror}/dists/${suite}/InRelease`, inRelease);
-    const hashes = releaseHashes(verifyInRelease(inRelease, this.keyring));
+    const signed = verifyInRelease(inRelease, this.keyring, {
+      suite,
+      checkValidUntil: aptChecksValidUntil(),
+      seenFile: path.join(dir, 'newest-date'),
+    });
+    const hashes = releaseHashes(signed);
     // Some suites (trixie-backports) publish only Packages.xz.
     const ext = hashes.has(`${component}/binary-${arch}/Packages.gz`) ? 'gz' : 'xz';
     const rel = `${component}/binary-${arch}/Packages.${ext}`;

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { run } from '../exec.js';
+import { DEBIAN_KEYRING, UBUNTU_KEYRING } from '../kernels/debian-archive.js';
 
 function firstLine(cmd: string, args: string[]): string | null {
   const r = run(cmd, args);
@@ -23,5 +24,7 @@ export function hostInfo(): Record<string, unknown> {
     qemu: firstLine('qemu-system-x86_64', ['--version']),
     libbpf: firstLine('pkg-config', ['--modversion', 'libbpf']),
     clang: firstLine('clang', ['--version']),
+    // the trust roots of the kernels' archives (CAPMATRIX_*_KEYRING replaces them)
+    keyrings: { debian: DEBIAN_KEYRING, ubuntu: UBUNTU_KEYRING },
   };
 }
