@@ -1,8 +1,10 @@
 // One entry point over the kernel providers: fetch (download, verify, extract, or build),
 // cached (no network), verify (re-check what is in the cache).
+
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CACHE_DIR } from '../paths.js';
+import { majorMinor } from '../version.js';
 import type { KernelEntry } from './catalog.js';
 import { sha256File } from './debian-archive.js';
 import { type KernelInfo, readKernelInfo } from './kernel-info.js';
@@ -16,8 +18,10 @@ export type { KernelInfo } from './kernel-info.js';
 export function cachedKernel(entry: KernelEntry): KernelInfo | undefined {
   const info = readKernelInfo(entry.id);
   if (!info || info.source.provider !== entry.provider) return undefined;
-  if ((entry.provider === 'debian' || entry.provider === 'ubuntu') && entry.pin) {
-    if (!info.source.files.every((f) => entry.pin?.sha256[f.name] === f.sha256)) return undefined;
+  if (entry.provider === 'debian' || entry.provider === 'ubuntu') {
+    if (entry.pin && !info.source.files.every((f) => entry.pin?.sha256[f.name] === f.sha256)) return undefined;
+    // an unpinned entry whose suite or series changed in the catalog is another kernel
+    if (info.source.suite !== entry.suite || majorMinor(info.version) !== entry.series) return undefined;
   }
   if (entry.provider === 'url' && entry.files.some((f) => !info.source.files.some((g) => g.sha256 === f.sha256))) {
     return undefined;

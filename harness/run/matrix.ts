@@ -14,6 +14,7 @@ import { REPO_ROOT, RESULTS_DIR } from '../paths.js';
 import { type Boot, checkPhaseOrder, type PlannedRun, planBoots, runsOf } from '../plan/plan.js';
 import { linkLatest, newRunId, type RunOptions, type RunResults } from '../report/results-json.js';
 import { appendStepSummary, writeReports } from '../report/write-reports.js';
+import { UsageError } from '../usage-error.js';
 import { type AccelDecision, decideAccel } from '../vm/accel.js';
 import { onInterrupt } from '../vm/run-vm.js';
 import { type BootResult, bootFiles, keysOfBoot, runBoot } from './boot.js';
@@ -238,6 +239,7 @@ export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
   const resultsDir = input.resultsDir ?? RESULTS_DIR;
   const { o, resumed } = resolveOptions(input, resultsDir);
   const { kernels, cells, lanes, accel } = await planRun(o, log);
+  if (resumed) checkSameKernels(resumed.results, kernels);
   const runId = resumed?.results.runId ?? newRunId();
   const runDir = path.join(resultsDir, runId);
   mkdirSync(runDir, { recursive: true });
@@ -269,6 +271,18 @@ export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
   if (!input.updateExpected) return { runDir, results };
   const scenarioDir = path.resolve(REPO_ROOT, o.scenarioDir ?? 'scenarios');
   return { runDir, results, learned: learnFromRun(results.cells, results.kernels, runId, scenarioDir) };
+}
+
+/** A resumed run goes on with the kernels it started with: an unpinned entry may have fetched a
+ * newer build under the same id since. */
+function checkSameKernels(results: RunResults, kernels: KernelInfo[]): void {
+  for (const k of kernels) {
+    const was = results.kernels.find((r) => r.id === k.id)?.release;
+    if (was && was !== k.release)
+      throw new UsageError(
+        `--resume: run ${results.runId} ran ${k.id} as ${was}; the cache now holds ${k.release}. Start a new run, or fetch ${was} again`,
+      );
+  }
 }
 
 /** Finished runs of boots that results.json never heard of (the harness died during them). The
