@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { SEED_CLAIMS } from '../scenarios/claims/seed-claims.js';
 import { loadScenarios } from './dsl/load.js';
 import { ScenarioError } from './dsl/validate.js';
+import { EXIT } from './exit-codes.js';
 import { type KernelEntry, loadCatalog, selectKernels } from './kernels/catalog.js';
 import { cachedKernel, fetchKernel, verifyKernel } from './kernels/providers.js';
 import { REPO_ROOT, RESULTS_DIR } from './paths.js';
@@ -105,7 +106,7 @@ program
         process.stderr.write(
           `capmatrix: --require-kvm: ${notKvm.map((b) => `${b.boot} ran with clocksource ${b.guest?.clocksource ?? 'unknown'}`).join(', ')}, not kvm-clock\n`,
         );
-        process.exitCode = 2;
+        process.exitCode = EXIT.infra;
       }
     }
   });
@@ -138,7 +139,7 @@ program
   .action(async (scenario, opts) => {
     const r = await runMinimize({ scenario, ...opts, universe: opts.caps, resultsDir: opts.results });
     process.stdout.write(`${opts.json ? JSON.stringify(r, null, 2) : renderMinimize(r)}\n`);
-    process.exitCode = r.searches[0]?.minimal.length ? 0 : 1;
+    process.exitCode = r.searches[0]?.minimal.length ? EXIT.ok : EXIT.findings;
   });
 
 program
@@ -184,7 +185,7 @@ program
         process.stdout.write(`baseline: ${path.relative(REPO_ROOT, baselineFile(k.id))}\n`);
       }
     }
-    process.exitCode = compared.moved ? 1 : 0;
+    process.exitCode = compared.moved ? EXIT.findings : EXIT.ok;
   });
 
 program
@@ -204,7 +205,7 @@ program
       process.stderr.write(
         `capmatrix merge: incomplete input (${merged.interrupted}; ${merged.pendingCells} cell(s) missing)\n`,
       );
-      process.exitCode = 1;
+      process.exitCode = EXIT.findings;
     }
   });
 
@@ -278,7 +279,7 @@ kernels
       bad += problems.length;
       process.stdout.write(problems.length ? problems.map((p) => `${k.id}: ${p}\n`).join('') : `${k.id}: ok\n`);
     }
-    process.exitCode = bad ? 2 : 0;
+    process.exitCode = bad ? EXIT.infra : EXIT.ok;
   });
 
 program
@@ -294,12 +295,13 @@ program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CommanderError) {
     // commander has said what was wrong (or printed the help or version)
     if (e.exitCode !== 0) process.stderr.write('no VM was started.\n');
-    process.exit(e.exitCode === 0 ? 0 : 2);
+    process.exit(e.exitCode === 0 ? EXIT.ok : EXIT.badInput);
   }
   if (e instanceof ScenarioError || e instanceof UsageError) {
     process.stderr.write(`${e.message}\nno VM was started.\n`);
-    process.exit(2);
+    process.exit(EXIT.badInput);
   }
+  // what went wrong is not the input: a download, a verification, a VM
   process.stderr.write(`capmatrix: ${(e as Error).message}\n`);
-  process.exit(2);
+  process.exit(EXIT.infra);
 });

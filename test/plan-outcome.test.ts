@@ -143,7 +143,7 @@ describe('outcome', () => {
     ];
     expect(results.map((r) => r.verdict)).toEqual(['match', 'infra-error']);
     expect(results[1]?.infraKind).toBe('kernel-panic');
-    expect(exitCodeFor(results)).toBe(2);
+    expect(exitCodeFor(results)).toBe(3);
     const grid = renderGrid(results, false);
     expect(grid).toContain('infra-error: kernel-panic');
     expect(grid).toMatch(/2 cells: 1 match, 0 mismatch, 0 flaky, 1 infra-error/);

@@ -1,6 +1,8 @@
 // The terminal grid: per kernel and scenario, capability sets × sysctl values, coloured by verdict.
+
 import { styleText } from 'node:util';
 import { formatOutcome } from '../dsl/vocabulary.js';
+import { EXIT } from '../exit-codes.js';
 import type { CellResult } from '../outcome/verdict.js';
 import { cellLabel, verdictCounts } from './cell-label.js';
 import { textTable } from './grid-layout.js';
@@ -36,8 +38,8 @@ export function renderGrid(cells: CellResult[], colour = process.stdout.isTTY): 
   return out.join('\n');
 }
 
-export function exitCodeFor(cells: CellResult[]): 0 | 1 | 2 {
-  if (cells.some((c) => c.verdict === 'infra-error')) return 2;
-  if (cells.some((c) => c.verdict === 'mismatch' || c.verdict === 'flaky')) return 1;
-  return 0;
+export function exitCodeFor(cells: CellResult[]): number {
+  if (cells.some((c) => c.verdict === 'infra-error')) return EXIT.infra;
+  if (cells.some((c) => c.verdict === 'mismatch' || c.verdict === 'flaky')) return EXIT.findings;
+  return EXIT.ok;
 }

@@ -89,7 +89,7 @@ async function planRun(o: Resolved, log: (m: string) => void) {
   for (const e of selectKernels(o.catalog ?? loadCatalog(), o.kernel)) kernels.push(await fetchKernel(e, log));
   const filter = o.cells ? new RegExp(o.cells) : undefined;
   const cells = scenarios.flatMap((s) => s.cells).filter((c) => !filter || filter.test(c.id));
-  if (cells.length === 0) throw new Error(`--cells ${o.cells}: no cell id matches`);
+  if (cells.length === 0) throw new UsageError(`--cells ${o.cells}: no cell id matches`);
   const lanes = planBoots(cells, kernels, { bootPerCell: o.bootPerCell });
   for (const b of lanes) checkPhaseOrder(b);
   const accel = decideAccel();
