@@ -13,8 +13,8 @@ import { REPO_ROOT, RESULTS_DIR } from './paths.js';
 import { renderClaims } from './report/claims.js';
 import { compareWith } from './report/comparison.js';
 import { baselineOf } from './report/cross-kernel.js';
-import { renderExpected } from './report/expected.js';
-import { exitCodeFor, renderGrid } from './report/grid.js';
+import { expectedJson, renderExpected } from './report/expected.js';
+import { exitCodeFor, renderGrid, runSummary } from './report/grid.js';
 import { renderMinimize } from './report/minimize-report.js';
 import { mergeRuns, type RunResults, writeResults } from './report/results-json.js';
 import { appendStepSummary, writeReports } from './report/write-reports.js';
@@ -75,6 +75,7 @@ program
     '--update-expected',
     'learn mode: write the observed outcome of each mismatching cell into <scenario dir>/learned/<scenario>.json for review',
   )
+  .option('--json', 'print a summary as JSON (verdict counts, the cells that did not match) instead of the grid')
   .option('--require-kvm', 'fail unless KVM works here and every guest really ran on it (clocksource kvm-clock)')
   .addOption(new Option('--memory <size>', 'guest memory (vng --memory)').default('1G').argParser(flag.size))
   .addOption(
@@ -83,16 +84,20 @@ program
     ),
   )
   .action(async (opts) => {
+    const { json: _json, ...rest } = opts;
     const o = {
-      ...opts,
+      ...rest,
       scenarios: opts.scenario,
       resultsDir: opts.results,
       kernelArgs: opts.kernelArg,
     };
     const { runDir, results, learned } = await runMatrix(o);
-    process.stdout.write(`${renderGrid(results.cells)}\n`);
-    process.stdout.write(`results: ${runDir}/results.json (report.md, report.html, junit.xml beside it)\n`);
     process.exitCode = exitCodeFor(results.cells);
+    if (opts.json) process.stdout.write(`${JSON.stringify(runSummary(runDir, results, process.exitCode), null, 2)}\n`);
+    else {
+      process.stdout.write(`${renderGrid(results.cells)}\n`);
+      process.stdout.write(`results: ${runDir}/results.json (report.md, report.html, junit.xml beside it)\n`);
+    }
     if (learned) {
       process.stdout.write(
         learned.length
@@ -147,12 +152,17 @@ program
   .description('print the fully expanded expected matrix, without running anything')
   .addOption(new Option('--scenario <names>', 'scenario names, comma-separated (default: all)'))
   .addOption(new Option('--kernel-version <v>', 'the kernel version the rules are evaluated for').default('6.12'))
-  .action(async (opts: { scenario?: string; kernelVersion: string }) => {
+  .option('--json', 'print the cells and their expectations as JSON')
+  .action(async (opts) => {
     const scenarios = await loadScenarios(
       REPO_ROOT,
       opts.scenario?.split(',').map((s) => s.trim()),
     );
-    process.stdout.write(`${renderExpected(scenarios, opts.kernelVersion)}\n`);
+    process.stdout.write(
+      opts.json
+        ? `${JSON.stringify(expectedJson(scenarios, opts.kernelVersion), null, 2)}\n`
+        : `${renderExpected(scenarios, opts.kernelVersion)}\n`,
+    );
   });
 
 program
@@ -247,14 +257,24 @@ function entriesFor(ids?: string): KernelEntry[] {
 kernels
   .command('list')
   .description('list catalog kernels and whether they are cached')
-  .action(() => {
+  .option('--json', 'print the list as JSON')
+  .action((opts) => {
     const cat = loadCatalog();
-    for (const k of cat.kernels) {
-      const c = cachedKernel(k);
-      const mark = k.id === cat.default ? '*' : ' ';
-      const where = c ? `cached ${c.release}` : 'not fetched';
+    const rows = cat.kernels.map((k) => ({
+      id: k.id,
+      default: k.id === cat.default,
+      source: describeEntry(k),
+      cached: cachedKernel(k)?.release ?? null,
+      inAll: k.inAll,
+    }));
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      return;
+    }
+    for (const r of rows) {
+      const where = r.cached ? `cached ${r.cached}` : 'not fetched';
       process.stdout.write(
-        `${mark} ${k.id.padEnd(14)} ${describeEntry(k).padEnd(40)} ${where}${k.inAll ? '' : '  (not in "all")'}\n`,
+        `${r.default ? '*' : ' '} ${r.id.padEnd(14)} ${r.source.padEnd(40)} ${where}${r.inAll ? '' : '  (not in "all")'}\n`,
       );
     }
   });

@@ -8,6 +8,7 @@ import { chromium } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
 import type { CellResult } from '../harness/outcome/verdict.js';
 import { baselineOf, compareRuns, crossKernelDiffs } from '../harness/report/cross-kernel.js';
+import { renderGrid, runSummary, wantColour } from '../harness/report/grid.js';
 import { renderHtml } from '../harness/report/html.js';
 import { renderJunit } from '../harness/report/junit.js';
 import { renderMarkdown } from '../harness/report/markdown.js';
@@ -122,6 +123,24 @@ describe('cross-kernel and run-to-run differences', () => {
     const all = compareRuns(base, otherKernel);
     expect(all).toHaveLength(base.cells.length);
     expect(all[0]?.provenanceNotes).toEqual(['kernel debian-6.12 is not in this run']);
+  });
+});
+
+describe('terminal and scripts', () => {
+  test('NO_COLOR turns colour off on a terminal, FORCE_COLOR on anywhere', () => {
+    expect(wantColour({ isTTY: true }, {})).toBe(true);
+    expect(wantColour({ isTTY: true }, { NO_COLOR: '1' })).toBe(false);
+    expect(wantColour({ isTTY: false }, { FORCE_COLOR: '1' })).toBe(true);
+    expect(wantColour({ isTTY: false }, {})).toBe(false);
+    expect(renderGrid(twoKernels.cells, false).includes(String.fromCharCode(27))).toBe(false);
+  });
+
+  test('matrix --json: verdict counts and every cell that did not match', () => {
+    const s = runSummary('/r', twoKernels, 1);
+    expect(s.verdicts.match + s.verdicts.mismatch + s.verdicts.flaky + s.verdicts['infra-error']).toBe(
+      twoKernels.cells.length,
+    );
+    expect(s.notMatching.length).toBe(twoKernels.cells.filter((c) => c.verdict !== 'match').length);
   });
 });
 

@@ -6,6 +6,26 @@ import type { LoadedScenario } from '../dsl/load.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
 import { textTable } from './grid-layout.js';
 
+/** The same as data: one entry per cell with its expectation and the rule behind it. */
+export function expectedJson(scenarios: LoadedScenario[], kernelVersion: string) {
+  return scenarios.flatMap(({ scenario, cells, file }) =>
+    cells.map((c) => {
+      const rule = matchingRuleIndex(c, kernelVersion);
+      const e = expectationFor(c, kernelVersion);
+      return {
+        id: c.id,
+        scenario: scenario.name,
+        file,
+        caps: c.caps,
+        sysctl: c.sysctl,
+        expected: formatOutcome(e),
+        rule,
+        reason: e.reason,
+      };
+    }),
+  );
+}
+
 export function renderExpected(scenarios: LoadedScenario[], kernelVersion: string): string {
   const out: string[] = [
     `Expected outcomes on kernel ${kernelVersion} ([n] = rule n of the scenario, first match wins)`,

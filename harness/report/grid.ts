@@ -3,13 +3,21 @@
 import { styleText } from 'node:util';
 import { formatOutcome } from '../dsl/vocabulary.js';
 import { EXIT } from '../exit-codes.js';
-import type { CellResult } from '../outcome/verdict.js';
+import { type CellResult, countVerdicts } from '../outcome/verdict.js';
 import { cellLabel, verdictCounts } from './cell-label.js';
 import { textTable } from './grid-layout.js';
+import type { RunResults } from './results-json.js';
 
 const COLOUR = { match: 'green', mismatch: 'red', flaky: 'magenta', 'infra-error': 'yellow' } as const;
 
-export function renderGrid(cells: CellResult[], colour = process.stdout.isTTY): string {
+/** Colour on a terminal, unless NO_COLOR is set; FORCE_COLOR turns it on anywhere (no-color.org). */
+export function wantColour(stream: { isTTY?: boolean } = process.stdout, env = process.env): boolean {
+  if (env.FORCE_COLOR && env.FORCE_COLOR !== '0') return true;
+  if (env.NO_COLOR) return false;
+  return stream.isTTY ?? false;
+}
+
+export function renderGrid(cells: CellResult[], colour = wantColour()): string {
   const paint = (text: string, c: CellResult) => (colour ? styleText(COLOUR[c.verdict], text) : text);
   const out: string[] = [];
   const groups = new Map<string, CellResult[]>();
@@ -42,4 +50,25 @@ export function exitCodeFor(cells: CellResult[]): number {
   if (cells.some((c) => c.verdict === 'infra-error')) return EXIT.infra;
   if (cells.some((c) => c.verdict === 'mismatch' || c.verdict === 'flaky')) return EXIT.findings;
   return EXIT.ok;
+}
+
+/** `matrix --json`: what a script needs to know of a run without reading results.json. */
+export function runSummary(runDir: string, run: RunResults, exitCode: number) {
+  return {
+    runId: run.runId,
+    results: `${runDir}/results.json`,
+    exitCode,
+    kernels: run.kernels.map((k) => ({ id: k.id, release: k.release, accel: k.accel })),
+    verdicts: countVerdicts(run.cells),
+    notMatching: run.cells
+      .filter((c) => c.verdict !== 'match')
+      .map((c) => ({
+        kernel: c.kernel,
+        id: c.id,
+        verdict: c.verdict,
+        observed: c.observed ? formatOutcome(c.observed) : null,
+        expected: formatOutcome(c.expected),
+        ...(c.infraKind ? { infraKind: c.infraKind } : {}),
+      })),
+  };
 }
