@@ -178,10 +178,29 @@ describe('Markdown and JUnit', () => {
   test('one JUnit test case per cell; a mismatch fails, an infra error errors', () => {
     const xml = renderJunit(twoKernels);
     expect(xml.match(/<testcase /g)).toHaveLength(5);
-    expect(xml).toContain('<testsuites name="capmatrix test-run" tests="5" failures="1" errors="1">');
+    expect(xml).toContain('<testsuites name="capmatrix test-run" tests="5" failures="1" errors="1" skipped="0">');
+    expect(xml).toMatch(
+      /<testsuite name="[^"]+" tests="\d+" failures="\d+" errors="\d+" skipped="0" time="[\d.]+" timestamp="[^"]*">/,
+    );
     expect(xml).toContain('<failure message="observed ok, expected EPERM@raw_socket">');
     expect(xml).toContain('<error message="observed infra-error: kernel-panic, expected EPERM@probe">');
     expect(xml).not.toContain('<b>');
+  });
+
+  test("an interrupted run's pending cells are skipped test cases", () => {
+    const interrupted = {
+      ...twoKernels,
+      startedAt: '2026-12-02T01:00:00Z',
+      interrupted: 'SIGINT at x',
+      pendingCells: 1,
+      pending: [{ kernel: 'debian-6.12', id: 'sockex1/NET_RAW/ubd=2' }],
+    };
+    const xml = renderJunit(interrupted);
+    expect(xml).toContain('tests="6" failures="1" errors="1" skipped="1">');
+    expect(xml).toContain(
+      '<testcase classname="debian-6.12.sockex1" name="sockex1/NET_RAW/ubd=2" time="0"><skipped message="not finished: the run was interrupted"/></testcase>',
+    );
+    expect(xml).toContain('timestamp="2026-12-02T01:00:00"');
   });
 });
 

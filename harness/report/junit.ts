@@ -33,13 +33,29 @@ export function renderJunit(run: RunResults): string {
   // a flaky cell fails like a mismatch: its outcome cannot be relied on
   const failures = (cs: CellResult[]) => countVerdicts(cs).mismatch + countVerdicts(cs).flaky;
   const errors = (cs: CellResult[]) => countVerdicts(cs)['infra-error'];
+  // cells an interrupted run never finished: skipped, so a report shows they are missing
+  const pending = new Map<string, string[]>();
+  for (const p of run.pending ?? []) {
+    const key = `${p.kernel}.${p.id.split('/')[0]}`;
+    pending.set(key, [...(pending.get(key) ?? []), p.id]);
+    if (!suites.has(key)) suites.set(key, []);
+  }
+  const skipped = (name: string) =>
+    (pending.get(name) ?? []).map(
+      (id) =>
+        `    <testcase classname="${esc(name)}" name="${esc(id)}" time="0"><skipped message="not finished: the run was interrupted"/></testcase>`,
+    );
+  const stamp = esc(run.startedAt.replace(/Z$/, ''));
   const body = [...suites].map(([name, cs]) => {
     const time = cs.reduce((t, c) => t + c.durationMs, 0) / 1000;
+    const skips = skipped(name);
     return [
-      `  <testsuite name="${esc(name)}" tests="${cs.length}" failures="${failures(cs)}" errors="${errors(cs)}" time="${time.toFixed(3)}">`,
+      `  <testsuite name="${esc(name)}" tests="${cs.length + skips.length}" failures="${failures(cs)}" errors="${errors(cs)}" skipped="${skips.length}" time="${time.toFixed(3)}" timestamp="${stamp}">`,
       ...cs.map((c) => testcase(c, name)),
+      ...skips,
       '  </testsuite>',
     ].join('\n');
   });
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="capmatrix ${esc(run.runId)}" tests="${run.cells.length}" failures="${failures(run.cells)}" errors="${errors(run.cells)}">\n${body.join('\n')}\n</testsuites>\n`;
+  const total = run.cells.length + (run.pending?.length ?? 0);
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="capmatrix ${esc(run.runId)}" tests="${total}" failures="${failures(run.cells)}" errors="${errors(run.cells)}" skipped="${run.pending?.length ?? 0}">\n${body.join('\n')}\n</testsuites>\n`;
 }

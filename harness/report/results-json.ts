@@ -58,6 +58,8 @@ export interface RunResults {
   /** Set when Ctrl-C/SIGTERM ended the run; `pendingCells` did not settle. */
   interrupted?: string;
   pendingCells?: number;
+  /** The cells that did not settle (an interrupted run's), by kernel and id. */
+  pending?: { kernel: string; id: string }[];
 }
 
 let runsStarted = 0;
@@ -114,6 +116,7 @@ export function mergeRuns(runs: RunResults[]): RunResults {
             .map((r) => `${r.kernels.map((k) => k.id).join(',')}: ${r.interrupted ?? 'not finished'}`)
             .join('; '),
           pendingCells: unfinished.reduce((n, r) => n + (r.pendingCells ?? 0), 0),
+          pending: unfinished.flatMap((r) => r.pending ?? []),
         }
       : {}),
     attempts: runs.flatMap((r) => r.attempts ?? []),

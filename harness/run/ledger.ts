@@ -36,7 +36,7 @@ export class Ledger {
   /** results.json from the attempts: every cell whose runs all settled, in plan order. */
   save(runDir: string, results: RunResults): void {
     const done: CellResult[] = [];
-    let pending = 0;
+    const pending: { kernel: string; id: string }[] = [];
     for (const lane of this.lanes) {
       for (const cell of lane.cells) {
         const runs = (this.laneRuns.get(lane.id) ?? []).filter((r) => r.cell === cell);
@@ -47,12 +47,13 @@ export class Ledger {
               runs.flatMap((r) => this.byKey.get(r.key) ?? []),
             ),
           );
-        else pending++;
+        else pending.push({ kernel: cell.kernel, id: cell.id });
       }
     }
     results.cells = done;
     results.attempts = this.attempts;
-    results.pendingCells = pending;
+    results.pendingCells = pending.length;
+    results.pending = pending;
     writeResults(runDir, results);
   }
 }
