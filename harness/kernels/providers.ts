@@ -30,8 +30,10 @@ export function cachedKernel(entry: KernelEntry): KernelInfo | undefined {
 }
 
 export async function fetchKernel(entry: KernelEntry, log: (msg: string) => void = () => {}): Promise<KernelInfo> {
-  // local kernels are re-linked every time: the user's image may have been rebuilt.
+  // local kernels are re-linked every time: the user's image may have been rebuilt; build
+  // entries are rebuilt (vng --build is incremental): their source tree may have changed.
   if (entry.provider === 'local') return fetchLocalKernel(entry);
+  if (entry.provider === 'build') return buildKernel(entry, log);
   const cached = cachedKernel(entry);
   if (cached) {
     // what was verified at download must still be what boots
