@@ -50,8 +50,6 @@ export async function fetchKernel(entry: KernelEntry, log: (msg: string) => void
       return fetchAptKernel(entry, log);
     case 'url':
       return fetchUrlKernel(entry, log);
-    case 'build':
-      return buildKernel(entry, log);
   }
 }
 
