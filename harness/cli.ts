@@ -16,7 +16,7 @@ import { baselineOf } from './report/cross-kernel.js';
 import { expectedJson, renderExpected } from './report/expected.js';
 import { exitCodeFor, renderGrid, runSummary } from './report/grid.js';
 import { renderMinimize } from './report/minimize-report.js';
-import { mergeRuns, type RunResults, writeResults } from './report/results-json.js';
+import { mergeRuns, RESULTS_SCHEMA_REF, readResults, resultsJsonSchema, writeResults } from './report/results-json.js';
 import { appendStepSummary, writeReports } from './report/write-reports.js';
 import { runMatrix } from './run/matrix.js';
 import * as flag from './run/matrix-options.js';
@@ -177,7 +177,7 @@ program
   )
   .option('--save-baselines', 'write results/baselines/<kernel>.json from this run')
   .action((opts: { results: string; compare?: string[]; saveBaselines?: boolean }) => {
-    const run = JSON.parse(readFileSync(opts.results, 'utf8')) as RunResults;
+    const run = readResults(opts.results);
     const files = writeReports(path.dirname(opts.results), run);
     process.stdout.write(`reports: ${files.md}, ${files.html}, ${files.junit}\n`);
     const baselineFile = (id: string) => path.join(RESULTS_DIR, 'baselines', `${id}.json`);
@@ -204,7 +204,7 @@ program
   .argument('<results...>', 'results.json files')
   .requiredOption('--out <dir>', 'the merged run directory')
   .action((files: string[], opts: { out: string }) => {
-    const runs = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as RunResults);
+    const runs = files.map((f) => readResults(f));
     const merged = mergeRuns(runs);
     writeResults(opts.out, merged);
     const out = writeReports(opts.out, merged);
@@ -227,10 +227,20 @@ program
   )
   .option('--write', 'write docs/seed-claims.md instead of printing')
   .action((opts: { results: string; write?: boolean }) => {
-    const results = JSON.parse(readFileSync(opts.results, 'utf8')) as RunResults;
+    const results = readResults(opts.results);
     const md = renderClaims(SEED_CLAIMS, results);
     if (opts.write) writeFileSync(path.join(REPO_ROOT, 'docs', 'seed-claims.md'), md);
     else process.stdout.write(md);
+  });
+
+program
+  .command('schema')
+  .description(`print the JSON Schema of results.json (generated from its definition; ${RESULTS_SCHEMA_REF})`)
+  .option('--write', `write ${RESULTS_SCHEMA_REF} instead of printing`)
+  .action((opts) => {
+    const text = `${JSON.stringify(resultsJsonSchema(), null, 2)}\n`;
+    if (opts.write) writeFileSync(path.join(REPO_ROOT, RESULTS_SCHEMA_REF), text);
+    else process.stdout.write(text);
   });
 
 const kernels = program.command('kernels').description('the kernel catalog (kernels/catalog.json)');

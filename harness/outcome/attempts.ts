@@ -3,33 +3,35 @@
 // window held lines the agent did not write is a protocol violation. Infra errors are retried on
 // a fresh boot (runSettled). Never a guessed kernel result.
 
-import type { z } from 'zod';
-import { formatOutcome, type InfraKind } from '../dsl/vocabulary.js';
-import type { FiguresSchema, ObservedOutcome } from '../guest/protocol.js';
+import { z } from 'zod';
+import { formatOutcome, INFRA_KINDS, type InfraKind } from '../dsl/vocabulary.js';
+import { FiguresSchema, ObservedSchema } from '../guest/protocol.js';
 import type { PlannedRun } from '../plan/plan.js';
 import type { VmRun } from '../vm/run-vm.js';
 import type { CellRecord, GuestRecords, Violation } from './guest-records.js';
 
 /** What one run of a cell measured and left behind (an attempt's, and a cell result's, figures). */
-export type RunFigures = z.infer<typeof FiguresSchema> & {
-  infraError?: string;
+export const RunFiguresSchema = FiguresSchema.extend({
+  infraError: z.string().optional(),
   /** The sysctls the guest read right after the cell ran (its effective settings). */
-  effectiveSysctl?: Record<string, number | null>;
-};
+  effectiveSysctl: z.record(z.string(), z.number().nullable()).optional(),
+});
+export type RunFigures = z.infer<typeof RunFiguresSchema>;
 
-export interface Attempt extends RunFigures {
+export const AttemptSchema = RunFiguresSchema.extend({
   /** `<kernel>/<cell id>#<rep>`: one of the N runs `--repeat N` asks for. */
-  key: string;
-  kernel: string;
-  cellId: string;
-  rep: number;
-  boot: string;
+  key: z.string(),
+  kernel: z.string(),
+  cellId: z.string(),
+  rep: z.number().int().positive(),
+  boot: z.string(),
   /** false when the boot failed before the cell could start: the attempt counts against the
    * retries but says nothing about the cell. */
-  ran: boolean;
-  observed: ObservedOutcome | null;
-  infraKind?: InfraKind;
-}
+  ran: z.boolean(),
+  observed: ObservedSchema.nullable(),
+  infraKind: z.enum(INFRA_KINDS).optional(),
+});
+export type Attempt = z.infer<typeof AttemptSchema>;
 
 /** What an attempt showed: "ok", "EPERM@probe" or "infra:<kind>". */
 export function attemptOutcome(a: Pick<Attempt, 'observed' | 'infraKind'>): string {

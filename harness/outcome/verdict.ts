@@ -1,33 +1,37 @@
 // A cell's attempts → its result and verdict: `match`, `mismatch`, `flaky` (the outcome changed
 // between attempts, never a silent match) or `infra-error` with its kind.
-import { formatOutcome, type InfraKind } from '../dsl/vocabulary.js';
-import type { ObservedOutcome } from '../guest/protocol.js';
+import { z } from 'zod';
+import { formatOutcome, INFRA_KINDS, type InfraKind } from '../dsl/vocabulary.js';
+import { ObservedSchema } from '../guest/protocol.js';
 import type { PlannedCell } from '../plan/plan.js';
-import { type Attempt, attemptOutcome, type RunFigures } from './attempts.js';
+import { type Attempt, attemptOutcome, RunFiguresSchema } from './attempts.js';
 
 export const VERDICTS = ['match', 'mismatch', 'flaky', 'infra-error'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
-export interface CellResult extends RunFigures {
-  id: string;
-  kernel: string;
-  scenario: string;
-  sample: string;
-  caps: string[] | 'root';
-  capsName: string;
-  uid: number;
-  sysctl: Record<string, number>;
-  context: 'host' | 'userns';
+export const CellResultSchema = RunFiguresSchema.extend({
+  id: z.string(),
+  kernel: z.string(),
+  scenario: z.string(),
+  sample: z.string(),
+  caps: z.union([z.literal('root'), z.array(z.string())]),
+  capsName: z.string(),
+  uid: z.number().int(),
+  sysctl: z.record(z.string(), z.number()),
+  context: z.enum(['host', 'userns']),
   /** The last attempt's observation (null: it ended in an infra error). */
-  observed: ObservedOutcome | null;
-  expected: { outcome: string; stage: string; reason: string };
-  verdict: Verdict;
-  infraKind?: InfraKind;
+  observed: ObservedSchema.nullable(),
+  expected: z.object({ outcome: z.string(), stage: z.string(), reason: z.string() }),
+  verdict: z.enum(VERDICTS),
+  infraKind: z.enum(INFRA_KINDS).optional(),
   /** Every attempt, when there was more than one (retries, --repeat). */
-  attempts?: { boot: string; rep: number; outcome: string; detail?: string }[];
+  attempts: z
+    .array(z.object({ boot: z.string(), rep: z.number(), outcome: z.string(), detail: z.string().optional() }))
+    .optional(),
   /** The boot of the last attempt. */
-  boot: string;
-}
+  boot: z.string(),
+});
+export type CellResult = z.infer<typeof CellResultSchema>;
 
 /** The verdict over every attempt of a cell (all its reps). */
 export function verdictOver(

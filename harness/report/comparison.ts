@@ -1,10 +1,10 @@
 // `capmatrix report`: what changed between the kernels of a run, and against baselines. A
 // baseline that does not exist is a warning that names it; a cell or a kernel that vanished from
 // the run is a difference, never "0 moved".
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { compareRuns, crossKernelDiffs, kernelOrder } from './cross-kernel.js';
-import type { RunResults } from './results-json.js';
+import { type RunResults, readResults } from './results-json.js';
 
 export interface Comparison {
   text: string;
@@ -41,7 +41,7 @@ export function compareWith(run: RunResults, files: string[], relativeTo: string
       lines.push('', `warning: no baseline ${shown}: its kernel was not compared`);
       continue;
     }
-    const base = JSON.parse(readFileSync(file, 'utf8')) as RunResults;
+    const base = readResults(file);
     const changes = compareRuns(base, run);
     moved += changes.length;
     lines.push('', `against ${shown} (run ${base.runId}): ${changes.length} cell(s) moved or vanished`);

@@ -1,65 +1,100 @@
 // results/<run-id>/results.json (schemaVersion 1) and the results/latest link. Rewritten
 // (atomically) after every boot and on Ctrl-C, so finished cells are on disk whatever happens
 // next; what a killed harness did not write, the boots' guest-results.jsonl still hold (--resume).
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import type { ProvenanceRecord } from '../guest/protocol.js';
-import type { Attempt } from '../outcome/attempts.js';
-import type { Violation } from '../outcome/guest-records.js';
-import type { CellResult } from '../outcome/verdict.js';
+import { z } from 'zod';
+import { ProvenanceRecordSchema } from '../guest/protocol.js';
+import { AttemptSchema } from '../outcome/attempts.js';
+import { CellResultSchema } from '../outcome/verdict.js';
+import { UsageError } from '../usage-error.js';
 import { writeFileAtomic } from '../write-atomic.js';
 
 /** One boot's entry in results.json provenance.boots. */
-export interface BootProvenance {
-  boot: string;
-  kernel: string;
+export const BootProvenanceSchema = z.looseObject({
+  boot: z.string(),
+  kernel: z.string(),
   /** What the guest agent recorded at its start (baselines written before protocol 2 lack a few fields). */
-  guest?: Partial<ProvenanceRecord> | null;
-  consoleLog?: string;
-  agentFinished?: boolean;
-  vm?: { ended: string; wallMs: number; bootMs: number | null; [key: string]: unknown };
+  guest: ProvenanceRecordSchema.partial().nullable().optional(),
+  consoleLog: z.string().optional(),
+  agentFinished: z.boolean().optional(),
+  vm: z.looseObject({ ended: z.string(), wallMs: z.number(), bootMs: z.number().nullable() }).optional(),
   /** Lines of the guest's results file that were not the agent's or out of the protocol. */
-  violations?: Violation[];
-  [key: string]: unknown;
-}
+  violations: z.array(z.object({ line: z.number(), why: z.string(), key: z.string().nullable() })).optional(),
+});
+export type BootProvenance = z.infer<typeof BootProvenanceSchema>;
 
-export interface RunKernel {
-  id: string;
-  release: string;
-  source: unknown;
-  accel: 'kvm' | 'tcg';
-}
+export const RunKernelSchema = z.object({
+  id: z.string(),
+  release: z.string(),
+  source: z.unknown(),
+  accel: z.enum(['kvm', 'tcg']),
+});
+export type RunKernel = z.infer<typeof RunKernelSchema>;
 
 /** What a run was asked to do: enough for --resume to plan the same cells again. */
-export interface RunOptions {
-  kernel?: string;
-  scenarios?: string[];
-  scenarioDir?: string;
-  cells?: string;
-  repeat: number;
-  retries: number;
-  memory?: string;
-  kernelArgs?: string[];
+export const RunOptionsSchema = z.object({
+  kernel: z.string().optional(),
+  scenarios: z.array(z.string()).optional(),
+  scenarioDir: z.string().optional(),
+  cells: z.string().optional(),
+  repeat: z.number().int().positive(),
+  retries: z.number().int().nonnegative(),
+  memory: z.string().optional(),
+  kernelArgs: z.array(z.string()).optional(),
+});
+export type RunOptions = z.infer<typeof RunOptionsSchema>;
+
+/** Where results.json's JSON Schema is, in the package (schema/, generated from this module). */
+export const RESULTS_SCHEMA_REF = 'schema/results.schema.json';
+
+/** results/<run-id>/results.json: one definition, the TypeScript type and the JSON Schema both. */
+export const RunResultsSchema = z.object({
+  $schema: z.string().optional(),
+  schemaVersion: z.literal(1),
+  runId: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  host: z.record(z.string(), z.unknown()),
+  kernels: z.array(RunKernelSchema),
+  /** Settled cells (every run has an outcome or used up its retries), in plan order. */
+  cells: z.array(CellResultSchema),
+  provenance: z.object({ boots: z.array(BootProvenanceSchema) }),
+  options: RunOptionsSchema.optional(),
+  /** Every attempt of every cell, settled or not (what --resume starts from). */
+  attempts: z.array(AttemptSchema).optional(),
+  /** Set when Ctrl-C/SIGTERM ended the run; `pendingCells` did not settle. */
+  interrupted: z.string().optional(),
+  pendingCells: z.number().int().nonnegative().optional(),
+  /** The cells that did not settle (an interrupted run's), by kernel and id. */
+  pending: z.array(z.object({ kernel: z.string(), id: z.string() })).optional(),
+});
+export type RunResults = z.infer<typeof RunResultsSchema>;
+
+/** results.json's JSON Schema, generated from RunResultsSchema (committed as schema/results.schema.json). */
+export function resultsJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(RunResultsSchema, { io: 'input', unrepresentable: 'any' }),
+    title: 'capmatrix results.json',
+  };
 }
 
-export interface RunResults {
-  schemaVersion: 1;
-  runId: string;
-  startedAt: string;
-  finishedAt: string | null;
-  host: Record<string, unknown>;
-  kernels: RunKernel[];
-  /** Settled cells (every run has an outcome or used up its retries), in plan order. */
-  cells: CellResult[];
-  provenance: { boots: BootProvenance[] };
-  options?: RunOptions;
-  /** Every attempt of every cell, settled or not (what --resume starts from). */
-  attempts?: Attempt[];
-  /** Set when Ctrl-C/SIGTERM ended the run; `pendingCells` did not settle. */
-  interrupted?: string;
-  pendingCells?: number;
-  /** The cells that did not settle (an interrupted run's), by kernel and id. */
-  pending?: { kernel: string; id: string }[];
+/** Reads and checks a results.json; a wrong one is named with the field that is wrong. */
+export function readResults(file: string): RunResults {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`${file}: not a results.json (${(e as Error).message})`);
+  }
+  const parsed = RunResultsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError(
+      `${file}: ${issue?.path.join('.') || 'the file'}: ${issue?.message} (see ${RESULTS_SCHEMA_REF})`,
+    );
+  }
+  return parsed.data;
 }
 
 let runsStarted = 0;
@@ -76,7 +111,7 @@ export function newRunId(now = new Date()): string {
 export function writeResults(runDir: string, results: RunResults): string {
   mkdirSync(runDir, { recursive: true });
   const file = path.join(runDir, 'results.json');
-  writeFileAtomic(file, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileAtomic(file, `${JSON.stringify({ $schema: RESULTS_SCHEMA_REF, ...results }, null, 2)}\n`);
   return file;
 }
 

@@ -1,7 +1,7 @@
 // --resume <run-id>: the interrupted run's results.json, checked before anything is planned.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { RunResults } from '../report/results-json.js';
+import { type RunResults, readResults } from '../report/results-json.js';
 import { UsageError } from '../usage-error.js';
 
 export function resolveResume(resultsDir: string, runId: string): { results: RunResults } {
@@ -13,7 +13,7 @@ export function resolveResume(resultsDir: string, runId: string): { results: Run
   }
   const file = path.join(resultsDir, runId, 'results.json');
   if (!existsSync(file)) throw new UsageError(`--resume: no run ${runId} in ${resultsDir} (${file} does not exist)`);
-  const results = JSON.parse(readFileSync(file, 'utf8')) as RunResults;
+  const results = readResults(file);
   if (!results.options) throw new UsageError(`--resume: ${file} records no options (written by an older capmatrix)`);
   if (results.finishedAt)
     throw new UsageError(`--resume: run ${runId} finished at ${results.finishedAt}; nothing to resume`);
