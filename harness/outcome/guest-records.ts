@@ -61,6 +61,7 @@ export class GuestRecordReader {
     stopped: null,
   };
   private fd: number | null;
+  private chunk: Buffer | undefined;
   private offset = 0;
   private pending = Buffer.alloc(0);
   private skippingLongLine = false;
@@ -83,7 +84,9 @@ export class GuestRecordReader {
   /** Reads what was added since the last call. */
   poll(): GuestRecords {
     if (this.fd === null || this.records.stopped) return this.records;
-    const chunk = Buffer.alloc(LIMITS.readBytes);
+    // one buffer per reader: the watchdog polls four times a second
+    this.chunk ??= Buffer.alloc(LIMITS.readBytes);
+    const chunk = this.chunk;
     for (;;) {
       const room = LIMITS.fileBytes - this.offset;
       if (room <= 0) {
