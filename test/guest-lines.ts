@@ -1,5 +1,5 @@
 // Test helper: a guest results file as the agent writes it (signed, numbered lines).
-import { type CellRecord, type GuestRecordInput, newSigner, type ProvenanceRecord } from '../harness/guest/protocol.js';
+import { type CellRecord, type GuestRecord, newSigner, type ProvenanceRecord } from '../harness/guest/protocol.js';
 
 export function provenanceRecord(bootId: string, publicKey: string): ProvenanceRecord {
   return {
@@ -32,7 +32,7 @@ export function cellRecord(id: string, key: string): CellRecord {
 }
 
 /** The provenance line, then `records`, each a signed line ending in a newline. */
-export function guestLines(bootId: string, records: GuestRecordInput[], signer = newSigner()): string[] {
+export function guestLines(bootId: string, records: GuestRecord[], signer = newSigner()): string[] {
   const all = [provenanceRecord(bootId, signer.publicKey), ...records];
   return all.map((r, seq) => signer.line(seq, r));
 }

@@ -85,7 +85,7 @@ export function execSample(
       detached: true, // its own process group too, for a guest without cgroups
     });
   const child = cgroup ? cgroup.spawnInside(start) : start();
-  return new Promise((resolve) => {
+  return new Promise<ExecResult>((resolve) => {
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -105,7 +105,8 @@ export function execSample(
       clearTimeout(timer);
       clearTimeout(closeGuard);
       const { code = null, signal = null } = exited ?? {};
-      resolve({ status: await status, code, signal, stdout, stderr, timedOut, leftovers, execMs: 0 });
+      const execMs = Math.round(performance.now() - started);
+      resolve({ status: await status, code, signal, stdout, stderr, timedOut, leftovers, execMs });
     };
     const timer = setTimeout(() => {
       timedOut = true;
@@ -123,5 +124,5 @@ export function execSample(
       }, 2000);
     });
     child.on('close', () => void finish());
-  }).then((r) => ({ ...(r as ExecResult), execMs: Math.round(performance.now() - started) }));
+  });
 }

@@ -172,13 +172,11 @@ export type GuestRecord = z.infer<typeof GuestRecordSchema>;
 export type ProvenanceRecord = z.infer<typeof ProvenanceRecordSchema>;
 export type CellRecord = z.infer<typeof CellRecordSchema>;
 export type SearchRecord = z.infer<typeof SearchRecordSchema>;
-/** A record as the agent builds it, before the writer adds its number. */
-export type GuestRecordInput = GuestRecord;
 
 // ---- one line of the results file ----
 
 /** The agent's signer: a key pair made at start, the private half never leaving its memory. */
-export function newSigner(): { publicKey: string; line: (seq: number, record: GuestRecordInput) => string } {
+export function newSigner(): { publicKey: string; line: (seq: number, record: GuestRecord) => string } {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   return {
     publicKey: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),

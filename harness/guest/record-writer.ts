@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { run } from './commands.js';
 import { readTrim } from './proc.js';
-import { type GuestRecordInput, newSigner } from './protocol.js';
+import { type GuestRecord, newSigner } from './protocol.js';
 
 export class RecordWriter {
   private readonly fd: number;
@@ -19,7 +19,7 @@ export class RecordWriter {
     return this.signer.publicKey;
   }
 
-  emit(record: GuestRecordInput): void {
+  emit(record: GuestRecord): void {
     fs.writeSync(this.fd, this.signer.line(this.seq++, record));
     fs.fsyncSync(this.fd);
   }
