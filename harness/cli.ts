@@ -9,7 +9,8 @@ import { ScenarioError } from './dsl/validate.js';
 import { EXIT } from './exit-codes.js';
 import { type KernelEntry, loadCatalog, selectKernels } from './kernels/catalog.js';
 import { cachedKernel, fetchKernel, verifyKernel } from './kernels/providers.js';
-import { REPO_ROOT, RESULTS_DIR } from './paths.js';
+import { CAPMATRIX_VERSION } from './package-info.js';
+import { PACKAGE_ROOT, PROJECT_DIR, RESULTS_DIR } from './paths.js';
 import { renderClaims } from './report/claims.js';
 import { compareWith } from './report/comparison.js';
 import { baselineOf } from './report/cross-kernel.js';
@@ -24,7 +25,9 @@ import { DEFAULT_UNIVERSE, parseCapsFlag, parseSysctlFlags, runMinimize } from '
 import { ensureAll } from './setup/ensure.js';
 import { UsageError } from './usage-error.js';
 
-const program = new Command('capmatrix').description('Which privileges does this BPF program really need?');
+const program = new Command('capmatrix')
+  .description('Which privileges does this BPF program really need?')
+  .version(CAPMATRIX_VERSION, '-V, --version', 'print the version');
 
 // Commander reports a bad flag itself (the flag, the value, what is allowed); the catch at the end
 // adds that nothing was started and exits 2.
@@ -155,7 +158,7 @@ program
   .option('--json', 'print the cells and their expectations as JSON')
   .action(async (opts) => {
     const scenarios = await loadScenarios(
-      REPO_ROOT,
+      PROJECT_DIR,
       opts.scenario?.split(',').map((s) => s.trim()),
     );
     process.stdout.write(
@@ -184,7 +187,7 @@ program
     const targets = (opts.compare ?? []).flatMap((w) =>
       w === 'baselines' ? run.kernels.map((k) => baselineFile(k.id)) : [w.endsWith('.json') ? w : baselineFile(w)],
     );
-    const compared = compareWith(run, targets, REPO_ROOT);
+    const compared = compareWith(run, targets, PROJECT_DIR);
     process.stdout.write(compared.text);
     for (const m of compared.missing) process.stderr.write(`capmatrix report: warning: no baseline ${m}\n`);
     appendStepSummary(`${readFileSync(files.md, 'utf8')}\n\n\`\`\`\n${compared.text}\`\`\`\n`);
@@ -192,7 +195,7 @@ program
       mkdirSync(path.join(RESULTS_DIR, 'baselines'), { recursive: true });
       for (const k of run.kernels) {
         writeFileSync(baselineFile(k.id), `${JSON.stringify(baselineOf(run, k.id), null, 2)}\n`);
-        process.stdout.write(`baseline: ${path.relative(REPO_ROOT, baselineFile(k.id))}\n`);
+        process.stdout.write(`baseline: ${path.relative(PROJECT_DIR, baselineFile(k.id))}\n`);
       }
     }
     process.exitCode = compared.moved ? EXIT.findings : EXIT.ok;
@@ -222,14 +225,12 @@ program
 program
   .command('claims')
   .description("the talk's claims judged against a run (default: results/latest)")
-  .addOption(
-    new Option('--results <file>', 'a results.json').default(path.join(REPO_ROOT, 'results', 'latest', 'results.json')),
-  )
+  .addOption(new Option('--results <file>', 'a results.json').default(path.join(RESULTS_DIR, 'latest', 'results.json')))
   .option('--write', 'write docs/seed-claims.md instead of printing')
   .action((opts: { results: string; write?: boolean }) => {
     const results = readResults(opts.results);
     const md = renderClaims(SEED_CLAIMS, results);
-    if (opts.write) writeFileSync(path.join(REPO_ROOT, 'docs', 'seed-claims.md'), md);
+    if (opts.write) writeFileSync(path.join(PACKAGE_ROOT, 'docs', 'seed-claims.md'), md);
     else process.stdout.write(md);
   });
 
@@ -239,7 +240,7 @@ program
   .option('--write', `write ${RESULTS_SCHEMA_REF} instead of printing`)
   .action((opts) => {
     const text = `${JSON.stringify(resultsJsonSchema(), null, 2)}\n`;
-    if (opts.write) writeFileSync(path.join(REPO_ROOT, RESULTS_SCHEMA_REF), text);
+    if (opts.write) writeFileSync(path.join(PACKAGE_ROOT, RESULTS_SCHEMA_REF), text);
     else process.stdout.write(text);
   });
 

@@ -1,12 +1,22 @@
-// Where things live: the repository, the cache (kernels, downloads) and the run outputs.
+// Where things live. What ships with capmatrix (the samples, the kernel catalog, the guest agent)
+// resolves from the package; what belongs to the user's project (scenarios, results) from the
+// directory capmatrix runs in; downloaded kernels go to a per-user cache.
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const CACHE_DIR = process.env.CAPMATRIX_CACHE ?? path.join(REPO_ROOT, '.cache');
-export const RESULTS_DIR = process.env.CAPMATRIX_RESULTS ?? path.join(REPO_ROOT, 'results');
-export const BPF_SRC_DIR = path.join(REPO_ROOT, 'bpf-src');
+/** The capmatrix package: a checkout, or node_modules/capmatrix in a user's project. */
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The user's project: where `npx capmatrix` (or `npm run matrix` in a checkout) runs. */
+export const PROJECT_DIR = process.cwd();
+/** Kernels, package indexes and downloads, shared by every project of this user. */
+export const CACHE_DIR =
+  process.env.CAPMATRIX_CACHE ?? path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'capmatrix');
+export const RESULTS_DIR = process.env.CAPMATRIX_RESULTS ?? path.join(PROJECT_DIR, 'results');
+export const BPF_SRC_DIR = path.join(PACKAGE_ROOT, 'bpf-src');
 export const SAMPLES_BUILD_DIR = path.join(BPF_SRC_DIR, 'build');
-export const GUEST_AGENT_SOURCE = path.join(REPO_ROOT, 'harness', 'guest', 'agent.ts');
+/** capmatrix's own scenarios (the talk's samples). */
+export const BUILTIN_SCENARIOS = path.join(PACKAGE_ROOT, 'scenarios');
+export const GUEST_AGENT_SOURCE = path.join(PACKAGE_ROOT, 'harness', 'guest', 'agent.ts');
 /** The agent as the guest runs it: one bundled file, built by `capmatrix setup`. */
-export const GUEST_AGENT = path.join(REPO_ROOT, 'harness', 'guest', 'build', 'agent.mjs');
+export const GUEST_AGENT = path.join(PACKAGE_ROOT, 'harness', 'guest', 'build', 'agent.mjs');

@@ -10,7 +10,7 @@ import { describe, expect, test } from 'vitest';
 import { expandScenario } from '../harness/dsl/expand.js';
 import type { Scenario } from '../harness/dsl/scenario.js';
 import { ScenarioError, validateScenario } from '../harness/dsl/validate.js';
-import { REPO_ROOT } from '../harness/paths.js';
+import { PACKAGE_ROOT } from '../harness/paths.js';
 
 function base(): Scenario {
   return {
@@ -32,7 +32,7 @@ function problemsOf(mutate: (s: any) => void): string[] {
   const s = structuredClone(base());
   mutate(s);
   try {
-    const v = validateScenario(s, 'scenarios/demo.ts', path.join(REPO_ROOT, 'bpf-src'));
+    const v = validateScenario(s, 'scenarios/demo.ts', path.join(PACKAGE_ROOT, 'bpf-src'));
     expandScenario(v, 'scenarios/demo.ts');
   } catch (e) {
     if (e instanceof ScenarioError) return e.message.split('\n');
@@ -136,12 +136,12 @@ describe('scenario files', () => {
   });
 });
 
-const TSX = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
-const CLI = path.join(REPO_ROOT, 'harness', 'cli.ts');
+const TSX = path.join(PACKAGE_ROOT, 'node_modules', '.bin', 'tsx');
+const CLI = path.join(PACKAGE_ROOT, 'harness', 'cli.ts');
 
 function cli(args: string[]): Promise<{ status: number | null; stderr: string; results: string[] }> {
   const results = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-badcli-'));
-  const child = spawn(TSX, [CLI, 'matrix', '--results', results, ...args], { cwd: REPO_ROOT });
+  const child = spawn(TSX, [CLI, 'matrix', '--results', results, ...args], { cwd: PACKAGE_ROOT });
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr += d;

@@ -1,14 +1,14 @@
 import { describe, expect, test } from 'vitest';
 import { loadScenarios } from '../harness/dsl/load.js';
 import { parseExpectation } from '../harness/dsl/vocabulary.js';
-import { REPO_ROOT } from '../harness/paths.js';
+import { PACKAGE_ROOT } from '../harness/paths.js';
 import { judgeClaim } from '../harness/report/claims.js';
 import type { RunResults } from '../harness/report/results-json.js';
 import { SEED_CLAIMS } from '../scenarios/claims/seed-claims.js';
 
 describe('seed claims', () => {
   test('every claim names existing cells and well-formed outcomes', async () => {
-    const ids = new Set((await loadScenarios(REPO_ROOT)).flatMap((s) => s.cells.map((c) => c.id)));
+    const ids = new Set((await loadScenarios(PACKAGE_ROOT)).flatMap((s) => s.cells.map((c) => c.id)));
     for (const claim of SEED_CLAIMS) {
       for (const c of claim.cells) {
         expect(ids.has(c.id), `${claim.talk}: unknown cell ${c.id}`).toBe(true);

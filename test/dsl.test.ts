@@ -6,7 +6,7 @@ import { pendingReviews } from '../harness/dsl/learned.js';
 import { loadScenarioFile, loadScenarios } from '../harness/dsl/load.js';
 import type { Scenario } from '../harness/dsl/scenario.js';
 import { parseExpectation } from '../harness/dsl/vocabulary.js';
-import { REPO_ROOT } from '../harness/paths.js';
+import { PACKAGE_ROOT } from '../harness/paths.js';
 
 function base(): Scenario {
   return {
@@ -88,23 +88,23 @@ describe('expansion', () => {
 
 describe('loading scenario files', () => {
   test('a bad file is reported with its path before anything runs', async () => {
-    await expect(loadScenarioFile(path.join(REPO_ROOT, 'test/fixtures/bad-cap.ts'), REPO_ROOT)).rejects.toThrow(
+    await expect(loadScenarioFile(path.join(PACKAGE_ROOT, 'test/fixtures/bad-cap.ts'), PACKAGE_ROOT)).rejects.toThrow(
       'test/fixtures/bad-cap.ts: axes.caps[1][0]: unknown capability "CAP_BFP" (did you mean CAP_BPF?)',
     );
   });
 
   test('every scenario in scenarios/ validates and covers all its cells on the default kernel', async () => {
-    const loaded = await loadScenarios(REPO_ROOT);
+    const loaded = await loadScenarios(PACKAGE_ROOT);
     expect(loaded.map((l) => l.scenario.name)).toContain('sockex1');
     for (const l of loaded) for (const c of l.cells) expect(() => expectationFor(c, '6.12.117')).not.toThrow();
   });
 
   test('no learned expectation in scenarios/ waits for a reviewer (learn mode leaves a placeholder)', async () => {
-    expect(pendingReviews(await loadScenarios(REPO_ROOT))).toEqual([]);
+    expect(pendingReviews(await loadScenarios(PACKAGE_ROOT))).toEqual([]);
   });
 
   test('an unknown --scenario name lists the known ones', async () => {
-    await expect(loadScenarios(REPO_ROOT, ['sockex2'])).rejects.toThrow(
+    await expect(loadScenarios(PACKAGE_ROOT, ['sockex2'])).rejects.toThrow(
       /unknown scenario "sockex2" \(did you mean sockex1\? known: .*sockex1/,
     );
   });

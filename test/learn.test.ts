@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { expectationFor } from '../harness/dsl/expand.js';
 import { learnedPath, pendingReviews, REVIEW_PLACEHOLDER } from '../harness/dsl/learned.js';
 import { loadScenarios } from '../harness/dsl/load.js';
-import { REPO_ROOT } from '../harness/paths.js';
+import { PACKAGE_ROOT } from '../harness/paths.js';
 import { runMatrix } from '../harness/run/matrix.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-learn-'));
@@ -46,11 +46,11 @@ describe('learn mode (--update-expected)', () => {
     expect(learned.rules[0].reason.startsWith(REVIEW_PLACEHOLDER)).toBe(true);
 
     // loaded, the learned rule decides the cell, and the scenario is pending review
-    let loaded = await loadScenarios(REPO_ROOT, undefined, scenarios);
+    let loaded = await loadScenarios(PACKAGE_ROOT, undefined, scenarios);
     const cell = loaded[0]?.cells.find((c) => c.id === CELL);
     if (!cell) throw new Error('no cell');
     expect(expectationFor(cell, '6.12').outcome).toBe('ok');
-    const where = path.relative(REPO_ROOT, path.join(scenarios, 'learn-demo.ts'));
+    const where = path.relative(PACKAGE_ROOT, path.join(scenarios, 'learn-demo.ts'));
     expect(pendingReviews(loaded)).toEqual([
       `${where}: expect[0] (${CELL} → ok): the learned expectation needs a reason`,
     ]);
@@ -58,7 +58,7 @@ describe('learn mode (--update-expected)', () => {
     // the reviewer writes the reason
     learned.rules[0].reason = 'the fault sample ignores its capabilities';
     writeFileSync(file, JSON.stringify(learned));
-    loaded = await loadScenarios(REPO_ROOT, undefined, scenarios);
+    loaded = await loadScenarios(PACKAGE_ROOT, undefined, scenarios);
     expect(pendingReviews(loaded)).toEqual([]);
     const second = await runMatrix({ scenarioDir: scenarios, resultsDir: results, log: () => {} });
     expect(second.results.cells.every((c) => c.verdict === 'match')).toBe(true);

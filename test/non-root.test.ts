@@ -10,7 +10,7 @@ import path from 'node:path';
 import { expect, test } from 'vitest';
 import { loadCatalog } from '../harness/kernels/catalog.js';
 import { kernelDir } from '../harness/kernels/kernel-info.js';
-import { CACHE_DIR, REPO_ROOT } from '../harness/paths.js';
+import { CACHE_DIR, PACKAGE_ROOT } from '../harness/paths.js';
 import type { RunResults } from '../harness/report/results-json.js';
 
 const NOBODY = 65534;
@@ -26,9 +26,9 @@ function copyCheckout(dest: string): { root: string; cache: string } {
   const root = path.join(dest, 'capmatrix');
   const cache = path.join(dest, 'cache');
   mkdirSync(root);
-  const files = spawnSync('git', ['ls-files', '-z'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.split('\0');
+  const files = spawnSync('git', ['ls-files', '-z'], { cwd: PACKAGE_ROOT, encoding: 'utf8' }).stdout.split('\0');
   const cp = (args: string[]) => {
-    const r = spawnSync('cp', args, { cwd: REPO_ROOT, encoding: 'utf8' });
+    const r = spawnSync('cp', args, { cwd: PACKAGE_ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`cp ${args.slice(0, 3).join(' ')}…: ${r.stderr}`);
   };
   cp(['-a', '--parents', '-t', root, ...files.filter(Boolean)]);
@@ -37,9 +37,9 @@ function copyCheckout(dest: string): { root: string; cache: string } {
     const r = spawnSync('cp', ['-al', from, to]);
     if (r.status !== 0) cp(['-a', from, to]);
   };
-  linkOrCopy(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'));
-  linkOrCopy(path.join(REPO_ROOT, 'bpf-src', 'build'), path.join(root, 'bpf-src', 'build'));
-  linkOrCopy(path.join(REPO_ROOT, 'harness', 'guest', 'build'), path.join(root, 'harness', 'guest', 'build'));
+  linkOrCopy(path.join(PACKAGE_ROOT, 'node_modules'), path.join(root, 'node_modules'));
+  linkOrCopy(path.join(PACKAGE_ROOT, 'bpf-src', 'build'), path.join(root, 'bpf-src', 'build'));
+  linkOrCopy(path.join(PACKAGE_ROOT, 'harness', 'guest', 'build'), path.join(root, 'harness', 'guest', 'build'));
   const id = loadCatalog().default;
   linkOrCopy(kernelDir(id), path.join(cache, 'kernels', id));
   spawnSync('chmod', ['-R', 'a+rX', dest]);
@@ -49,9 +49,9 @@ function copyCheckout(dest: string): { root: string; cache: string } {
 test('npm run matrix works as a non-root user', () => {
   const home = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-nonroot-'));
   chmodSync(home, 0o755);
-  let root = REPO_ROOT;
+  let root = PACKAGE_ROOT;
   let cache = CACHE_DIR;
-  const readable = run(['test', '-r', path.join(REPO_ROOT, 'package.json')], '/');
+  const readable = run(['test', '-r', path.join(PACKAGE_ROOT, 'package.json')], '/');
   if (readable.status !== 0) ({ root, cache } = copyCheckout(home));
   const userHome = path.join(home, 'home');
   mkdirSync(userHome);

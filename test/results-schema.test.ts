@@ -4,14 +4,14 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { REPO_ROOT } from '../harness/paths.js';
+import { PACKAGE_ROOT } from '../harness/paths.js';
 import { RESULTS_SCHEMA_REF, readResults, resultsJsonSchema, writeResults } from '../harness/report/results-json.js';
 
-const baselines = path.join(REPO_ROOT, 'results', 'baselines');
+const baselines = path.join(PACKAGE_ROOT, 'results', 'baselines');
 
 describe('results.json', () => {
   test('the committed JSON Schema is the one the definition generates (capmatrix schema --write)', () => {
-    const committed = JSON.parse(readFileSync(path.join(REPO_ROOT, RESULTS_SCHEMA_REF), 'utf8'));
+    const committed = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, RESULTS_SCHEMA_REF), 'utf8'));
     expect(committed).toEqual(resultsJsonSchema());
   });
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { expect, test } from 'vitest';
 import { parse } from 'yaml';
 import type { CellResult } from '../harness/outcome/verdict.js';
-import { REPO_ROOT } from '../harness/paths.js';
+import { PACKAGE_ROOT } from '../harness/paths.js';
 import type { RunResults } from '../harness/report/results-json.js';
 
 interface Step {
@@ -16,7 +16,7 @@ interface Step {
   shell?: string;
   run?: string;
 }
-const workflow = parse(readFileSync(path.join(REPO_ROOT, '.github', 'workflows', 'matrix.yml'), 'utf8')) as {
+const workflow = parse(readFileSync(path.join(PACKAGE_ROOT, '.github', 'workflows', 'matrix.yml'), 'utf8')) as {
   jobs: Record<string, { steps: Step[] }>;
 };
 const step = Object.values(workflow.jobs)
@@ -66,7 +66,7 @@ test('the compare step fails on a moved cell, a vanished cell and a missing base
   expect(step?.run, 'matrix.yml has a step that compares with the baselines').toBeDefined();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-workflow-'));
   for (const name of ['harness', 'node_modules', 'scenarios', 'kernels', 'package.json'])
-    symlinkSync(path.join(REPO_ROOT, name), path.join(dir, name));
+    symlinkSync(path.join(PACKAGE_ROOT, name), path.join(dir, name));
   const put = (file: string, run: RunResults) => {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify(run));

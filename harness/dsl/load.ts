@@ -2,6 +2,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { BPF_SRC_DIR, BUILTIN_SCENARIOS } from '../paths.js';
 import { type Cell, expandScenario } from './expand.js';
 import { readLearned } from './learned.js';
 import type { Scenario } from './scenario.js';
@@ -15,8 +16,15 @@ export interface LoadedScenario {
   cells: Cell[];
 }
 
-export async function loadScenarioFile(file: string, repoRoot: string): Promise<LoadedScenario[]> {
-  const rel = path.relative(repoRoot, file);
+/** `--scenario-dir`, else the project's scenarios/, else (a project without one) capmatrix's own. */
+export function scenarioDirOf(projectDir: string, scenarioDir?: string): string {
+  if (scenarioDir) return path.resolve(projectDir, scenarioDir);
+  const own = path.join(projectDir, 'scenarios');
+  return existsSync(own) ? own : BUILTIN_SCENARIOS;
+}
+
+export async function loadScenarioFile(file: string, projectDir: string): Promise<LoadedScenario[]> {
+  const rel = path.relative(projectDir, file);
   let mod: { default?: unknown };
   try {
     mod = await import(pathToFileURL(file).href);
@@ -36,7 +44,7 @@ export async function loadScenarioFile(file: string, repoRoot: string): Promise<
     // learn mode's rules (learned/<name>.json beside the file) go first
     const learned = typeof data.name === 'string' ? readLearned(path.dirname(file), data.name) : [];
     if (learned.length && Array.isArray(data.expect)) data.expect = [...learned, ...data.expect];
-    const scenario = validateScenario(data, where, path.join(repoRoot, 'bpf-src'));
+    const scenario = validateScenario(data, where, BPF_SRC_DIR, projectDir);
     return { file: where, scenario, cells: expandScenario(scenario, where) };
   });
 }
@@ -44,11 +52,11 @@ export async function loadScenarioFile(file: string, repoRoot: string): Promise<
 /** All scenarios (of scenarios/ or `scenarioDir`), or those named in `only`; unknown names and
  * name clashes are errors. */
 export async function loadScenarios(
-  repoRoot: string,
+  projectDir: string,
   only?: string[],
   scenarioDir?: string,
 ): Promise<LoadedScenario[]> {
-  const dir = path.resolve(repoRoot, scenarioDir ?? 'scenarios');
+  const dir = scenarioDirOf(projectDir, scenarioDir);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new ScenarioError('--scenario-dir', [`"${scenarioDir}" is not a directory of scenario files (*.ts)`]);
   }
@@ -56,7 +64,7 @@ export async function loadScenarios(
     .filter((f) => f.endsWith('.ts'))
     .sort();
   const loaded: LoadedScenario[] = [];
-  for (const f of files) loaded.push(...(await loadScenarioFile(path.join(dir, f), repoRoot)));
+  for (const f of files) loaded.push(...(await loadScenarioFile(path.join(dir, f), projectDir)));
   const byName = new Map<string, string>();
   for (const l of loaded) {
     const other = byName.get(l.scenario.name);

@@ -29,11 +29,37 @@ export interface ExpectRule {
   until?: string;
 }
 
+/** What a user's own loader (`exec`) must show besides exit status 0: regular expressions. */
+export interface OkWhen {
+  stdout?: string;
+  stderr?: string;
+}
+
 export interface Scenario {
   /** Scenario name, unique across scenarios/; defaults to the file name. */
   name: string;
-  /** A program in bpf-src/<sample>/. */
-  sample: string;
+  /** What runs; exactly one of `sample`, `object` and `exec`. A built-in program in
+   * capmatrix's bpf-src/<sample>/. */
+  sample?: string;
+  /** A BPF object of your own (a path from the directory capmatrix runs in): capmatrix's generic
+   * loader loads every program of it and attaches each one it can; `ok` = loaded and attached. */
+  object?: string;
+  /** Your own loader, as an argument array (the first a path from the directory capmatrix runs
+   * in, or a command on PATH). It runs from that directory; `ok` = exit status 0 (and `okWhen`).
+   * When it fails, a syscall trace taken by root in the guest says at which stage. */
+  exec?: string[];
+  /** `object`: only these programs (by name); default every program of the object. */
+  programs?: string[];
+  /** `object`: a socket filter goes on a UDP socket on loopback (needs no capability of its own),
+   * or on an AF_PACKET socket (`packet`, needs CAP_NET_RAW) like sockex1. Default `udp`. */
+  socket?: 'udp' | 'packet';
+  /** `object`: the interface for XDP and packet sockets (default `lo`). */
+  iface?: string;
+  /** `object`: a command run (as the cell's uid, without file capabilities) once everything is
+   * attached; it must exit 0. */
+  trigger?: string[];
+  /** `exec`: patterns the output must match for `ok`. */
+  okWhen?: OkWhen;
   description?: string;
   /** Extra arguments for the sample's loader; `{read:/path}` is replaced by that file's
    * content, read by root in the guest (e.g. a tracefs id the unprivileged loader cannot read). */

@@ -1,6 +1,6 @@
 // Checks a scenario before any VM starts; every error names the file, the field and what is allowed.
 
-import { existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { KERNEL_VERSION } from '../version.js';
@@ -31,7 +31,21 @@ const schema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'lower-case letters, digits, _ . -'),
   sample: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9_]*$/, 'a sample directory name in bpf-src/ (lower-case letters, digits, _)'),
+    .regex(/^[a-z0-9][a-z0-9_]*$/, 'a sample directory name in bpf-src/ (lower-case letters, digits, _)')
+    .optional(),
+  object: text.min(1).optional(),
+  exec: z.array(text).min(1, 'the loader and its arguments, e.g. ["./build/loader", "--flag"]').optional(),
+  programs: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'a BPF program name'))
+    .min(1)
+    .optional(),
+  socket: z.enum(['udp', 'packet']).optional(),
+  iface: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'an interface name such as "lo"')
+    .optional(),
+  trigger: z.array(text).min(1).optional(),
+  okWhen: z.strictObject({ stdout: z.string().optional(), stderr: z.string().optional() }).optional(),
   description: text.optional(),
   args: z.array(text).optional(),
   setup: z.array(z.array(text).min(1)).optional(),
@@ -97,8 +111,90 @@ function checkSysctls(map: Record<string, number[]>, at: string, problems: strin
   }
 }
 
-/** Validates untrusted module data; returns the typed scenario or throws ScenarioError. */
-export function validateScenario(data: unknown, file: string, bpfSrcDir: string): Scenario {
+const OBJECT_ONLY = ['programs', 'socket', 'iface', 'trigger'] as const;
+const EM_BPF = 247;
+
+/** An ELF file whose machine is BPF (what clang -target bpf writes), or why not. */
+function checkBpfObject(file: string): string | null {
+  let head: Buffer;
+  try {
+    head = readFileSync(file).subarray(0, 20);
+  } catch (e) {
+    return `cannot read ${file}: ${(e as Error).message}`;
+  }
+  if (head.subarray(0, 4).toString('latin1') !== '\x7fELF') return `${file} is not an ELF file`;
+  const machine = head[5] === 2 ? head.readUInt16BE(18) : head.readUInt16LE(18);
+  return machine === EM_BPF ? null : `${file} is an ELF file for machine ${machine}, not BPF (clang -target bpf)`;
+}
+
+/** The loader's path: as given from the project directory, or found on PATH. */
+function resolveLoader(cmd: string, projectDir: string): string | null {
+  const candidates = cmd.includes('/')
+    ? [path.resolve(projectDir, cmd)]
+    : (process.env.PATH ?? '').split(':').map((d) => path.join(d, cmd));
+  return (
+    candidates.find((f) => {
+      try {
+        accessSync(f, constants.X_OK);
+        return statSync(f).isFile();
+      } catch {
+        return false;
+      }
+    }) ?? null
+  );
+}
+
+/** `sample`, `object` or `exec`: exactly one; paths resolved from the project directory. */
+function checkProgram(
+  s: Pick<Scenario, 'sample' | 'object' | 'exec' | 'okWhen' | (typeof OBJECT_ONLY)[number]>,
+  bpfSrcDir: string,
+  projectDir: string,
+  problems: string[],
+): void {
+  const kinds = (['sample', 'object', 'exec'] as const).filter((k) => s[k] !== undefined);
+  if (kinds.length !== 1) {
+    problems.push(
+      `${kinds.length ? kinds.join(', ') : '(top level)'}: give exactly one of sample (a built-in program), object (your .bpf.o) or exec (your loader)`,
+    );
+    return;
+  }
+  for (const k of OBJECT_ONLY)
+    if (s[k] !== undefined && !s.object) problems.push(`${k}: only for an object scenario (object: "…")`);
+  if (s.okWhen && !s.exec) problems.push('okWhen: only for an exec scenario (exec: [...])');
+  for (const [k, re] of Object.entries(s.okWhen ?? {})) {
+    try {
+      new RegExp(re);
+    } catch (e) {
+      problems.push(`okWhen.${k}: not a regular expression: ${(e as Error).message}`);
+    }
+  }
+  if (s.object) {
+    const file = path.resolve(projectDir, s.object);
+    const bad = existsSync(file) ? checkBpfObject(file) : `no such file ${file}`;
+    if (bad) problems.push(`object: ${bad}`);
+    else s.object = file;
+  }
+  if (s.exec) {
+    const [cmd = '', ...rest] = s.exec;
+    const file = resolveLoader(cmd, projectDir);
+    if (!file)
+      problems.push(
+        `exec[0]: "${cmd}" is not an executable file ${cmd.includes('/') ? `(looked at ${path.resolve(projectDir, cmd)})` : 'on PATH'}`,
+      );
+    else s.exec = [file, ...rest];
+  }
+  if (s.sample && !existsSync(path.join(bpfSrcDir, s.sample, `${s.sample}.c`))) {
+    const known = readdirSync(bpfSrcDir).filter((d) => existsSync(path.join(bpfSrcDir, d, `${d}.c`)));
+    const hint = closest(s.sample, known);
+    problems.push(
+      `sample: unknown sample "${s.sample}" (no ${path.join('bpf-src', s.sample, `${s.sample}.c`)}; ${hint ? `did you mean ${hint}? ` : ''}known: ${known.sort().join(', ')})`,
+    );
+  }
+}
+
+/** Validates untrusted module data; returns the typed scenario or throws ScenarioError.
+ * `object` and `exec` paths come back absolute, resolved from `projectDir`. */
+export function validateScenario(data: unknown, file: string, bpfSrcDir: string, projectDir = process.cwd()): Scenario {
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
     throw new ScenarioError(
@@ -108,13 +204,7 @@ export function validateScenario(data: unknown, file: string, bpfSrcDir: string)
   }
   const s = parsed.data;
   const problems: string[] = [];
-  if (!existsSync(path.join(bpfSrcDir, s.sample, `${s.sample}.c`))) {
-    const known = readdirSync(bpfSrcDir).filter((d) => existsSync(path.join(bpfSrcDir, d, `${d}.c`)));
-    const hint = closest(s.sample, known);
-    problems.push(
-      `sample: unknown sample "${s.sample}" (no ${path.join('bpf-src', s.sample, `${s.sample}.c`)}; ${hint ? `did you mean ${hint}? ` : ''}known: ${known.sort().join(', ')})`,
-    );
-  }
+  checkProgram(s, bpfSrcDir, projectDir, problems);
   s.axes.caps.forEach((set, i) => {
     if (set !== 'root') checkCaps(set, `axes.caps[${i}]`, problems);
   });

@@ -8,6 +8,7 @@ import { CellCgroup } from './cell-cgroup.js';
 import { expandArg, runRootCommands } from './commands.js';
 import { execSample } from './exec-sample.js';
 import { type Judged, judge } from './judge.js';
+import { judgeExec } from './judge-exec.js';
 import { prepareBinary } from './prepare.js';
 import type { CellRecord, PlanCell } from './protocol.js';
 import type { RecordWriter } from './record-writer.js';
@@ -61,6 +62,33 @@ export function endGroup(boot: BootState): string | undefined {
   return err ?? undefined;
 }
 
+/** A user's loader runs from its project directory: every directory on the way must let the
+ * cell's uid through (the host's permissions, seen read-only in the guest). */
+function unreachableDir(dir: string): string | null {
+  for (let d = dir; ; d = path.dirname(d)) {
+    const st = fs.statSync(d, { throwIfNoEntry: false });
+    if (!st?.isDirectory()) return `${d}: not a directory in the guest`;
+    if (!(st.mode & 0o001))
+      return `${dir}: the cell's uid cannot enter ${d} (mode ${(st.mode & 0o777).toString(8)}); run capmatrix from a directory every user can read`;
+    if (d === path.dirname(d)) return null;
+  }
+}
+
+/** A sample runs as it is; a user's loader ('exec') under strace, its trace kept in a directory
+ * only root can read. `trace` is null for a sample. */
+async function execTraced(cell: PlanCell, file: string, args: string[], cwd: string, cgroup: CellCgroup | null) {
+  if (cell.mode !== 'exec') return { r: await execSample(cell, file, args, cwd, cgroup), trace: null };
+  const traceDir = fs.mkdtempSync('/tmp/capmatrix-trace-');
+  try {
+    const traceFile = path.join(traceDir, 'trace');
+    const r = await execSample(cell, file, args, cwd, cgroup, traceFile);
+    // no trace (strace did not start) leaves the failure without a stage, not without a record
+    return { r, trace: fs.existsSync(traceFile) ? fs.readFileSync(traceFile, 'utf8') : '' };
+  } finally {
+    fs.rmSync(traceDir, { recursive: true, force: true });
+  }
+}
+
 async function runSample(cell: PlanCell, file: string, dir: string, boot: BootState, t0: number) {
   const tSetup = performance.now();
   const setupErr = setUp(cell, file, boot);
@@ -76,7 +104,9 @@ async function runSample(cell: PlanCell, file: string, dir: string, boot: BootSt
   const overheadMs = Math.max(0, since(t0) - setupMs);
   const cgroup = boot.cgroupDir ? new CellCgroup(boot.cgroupDir, `capmatrix-cell-${++boot.cellsRun}`) : null;
   try {
-    const r = await execSample(cell, file, args, dir, cgroup);
+    const cwdErr = cell.cwd ? unreachableDir(cell.cwd) : null;
+    if (cwdErr) return { judged: infra('setup-failed', cwdErr), figures: { setupMs }, leftovers: [] };
+    const { r, trace } = await execTraced(cell, file, args, cell.cwd ?? dir, cgroup);
     if (cgroup && !(await cgroup.emptied(2000))) r.leftovers.push(...cgroup.pids());
     const stderrTail = r.stderr.trim().split('\n').slice(-12).join('\n');
     const figures: Figures = {
@@ -88,7 +118,8 @@ async function runSample(cell: PlanCell, file: string, dir: string, boot: BootSt
       // what the kernel showed while the sample ran (the handshake), whatever happened next
       ...(r.status?.CapEff ? { capEff: r.status.CapEff } : {}),
     };
-    return { judged: judge(cell, r, stderrTail), figures, leftovers: r.leftovers };
+    const judged = trace === null ? judge(cell, r, stderrTail) : judgeExec(cell, r, trace, stderrTail);
+    return { judged, figures, leftovers: r.leftovers };
   } finally {
     cgroup?.remove();
   }

@@ -1,5 +1,6 @@
 // Root commands in the guest (setup, teardown, setcap): argument arrays, never a shell.
 import fs from 'node:fs';
+import path from 'node:path';
 import { run as runArgv } from '../exec.js';
 import { PATH_ENV } from './proc.js';
 
@@ -8,11 +9,22 @@ export function run(cmd: string, args: string[]): { ok: boolean; out: string } {
   return { ok: r.ok, out: r.ok ? `${r.stdout}${r.stderr}`.trim() : `${r.stdout.trim()} ${r.why}`.trim() };
 }
 
-/** `{read:/path}` → the file's content (read here, as root); `{sample}` → the sample's path. */
+/** `{copy:/path}` → a root-owned, world-readable copy beside the sample (the cell's uid may not
+ * be able to read the original where it is), its new path. */
+function copyBeside(sample: string, file: string): string {
+  const dest = path.join(path.dirname(sample), `input-${path.basename(file)}`);
+  fs.copyFileSync(file, dest);
+  fs.chmodSync(dest, 0o644);
+  return dest;
+}
+
+/** `{read:/path}` → the file's content (read here, as root); `{sample}` → the sample's path;
+ * `{copy:/path}` → the path of a copy the cell can read. */
 export function expandArg(arg: string, sample: string): string {
   return arg
     .replaceAll('{sample}', sample)
-    .replace(/\{read:([^}]+)\}/g, (_m, p: string) => fs.readFileSync(p, 'utf8').trim());
+    .replace(/\{read:([^}]+)\}/g, (_m, p: string) => fs.readFileSync(p, 'utf8').trim())
+    .replace(/\{copy:([^}]+)\}/g, (_m, p: string) => copyBeside(sample, p));
 }
 
 /** Runs root commands in order; returns the first failure's message, or null. */

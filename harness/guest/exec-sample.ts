@@ -3,9 +3,11 @@
 // running process holds. When the sample's own process exits, whatever it left running is
 // killed, so nothing it started can hold its stdout open and hang the cell.
 import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
 import type { CellCgroup } from './cell-cgroup.js';
-import { PATH_ENV, procState, procStatus } from './proc.js';
+import { PATH_ENV, procState, procStatus, readTrim } from './proc.js';
 import type { PlanCell } from './protocol.js';
+import { straceArgv } from './syscall-trace.js';
 
 const STDOUT_TAIL = 1 << 20;
 
@@ -51,10 +53,34 @@ async function handshake(child: ChildProcess): Promise<Record<string, string> | 
   return status;
 }
 
-function argvOf(cell: PlanCell, file: string, args: string[]): string[] {
-  if (cell.uid === 0) return [file, ...args];
+/**
+ * A user's loader has no handshake: strace holds it at the end of its execve (the moment the
+ * kernel has given it the file's capabilities, before its first instruction), and the status
+ * is read then. The loader is strace's child; it is recognised by its new name.
+ */
+async function heldAtExec(child: ChildProcess, file: string): Promise<Record<string, string> | null> {
+  const tracer = child.pid;
+  const comm = file.split('/').at(-1)?.slice(0, 15) ?? '';
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  while (!exited && tracer) {
+    const pid = Number(readTrim(`/proc/${tracer}/task/${tracer}/children`)?.split(' ')[0]);
+    const st = pid ? procStatus(pid) : null;
+    if (st?.Name === comm && st.State?.startsWith('t')) return st;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return null;
+}
+
+function argvOf(cell: PlanCell, file: string, args: string[], traceFile: string | null): string[] {
   const id = String(cell.uid);
-  return ['setpriv', `--reuid=${id}`, `--regid=${id}`, '--clear-groups', '--inh-caps=-all', '--', file, ...args];
+  const asUid =
+    cell.uid === 0
+      ? [file, ...args]
+      : ['setpriv', `--reuid=${id}`, `--regid=${id}`, '--clear-groups', '--inh-caps=-all', '--', file, ...args];
+  return traceFile ? straceArgv(traceFile, asUid) : asUid;
 }
 
 /** Kills everything of the cell: its cgroup, or (without cgroups) the sample's process group. */
@@ -68,20 +94,28 @@ function killCell(child: ChildProcess, cgroup: CellCgroup | null): void {
   } catch {}
 }
 
+/** `traceFile`: run it under strace (a user's loader, mode 'exec'), the trace written there. */
 export function execSample(
   cell: PlanCell,
   file: string,
   args: string[],
   cwd: string,
   cgroup: CellCgroup | null,
+  traceFile: string | null = null,
 ): Promise<ExecResult> {
-  const argv = argvOf(cell, file, args);
+  const argv = argvOf(cell, file, args, traceFile);
   const started = performance.now();
   const start = () =>
     spawn(argv[0] ?? file, argv.slice(1), {
       cwd,
-      env: { PATH: PATH_ENV, HOME: cwd, CAPMATRIX_CELL: cell.id, CAPMATRIX_HANDSHAKE: '1' },
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'], // fd 3: the handshake
+      env: {
+        PATH: PATH_ENV,
+        HOME: path.dirname(file),
+        CAPMATRIX_CELL: cell.id,
+        ...(traceFile ? {} : { CAPMATRIX_HANDSHAKE: '1' }),
+      },
+      // fd 3: the handshake of the samples; a user's loader gets no extra descriptor
+      stdio: traceFile ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'pipe'],
       detached: true, // its own process group too, for a guest without cgroups
     });
   const child = cgroup ? cgroup.spawnInside(start) : start();
@@ -100,7 +134,7 @@ export function execSample(
     child.on('error', (e) => {
       stderr += `\nspawn: ${e.message}`;
     });
-    const status = handshake(child);
+    const status = traceFile ? heldAtExec(child, file) : handshake(child);
     const finish = async () => {
       clearTimeout(timer);
       clearTimeout(closeGuard);

@@ -11,13 +11,13 @@ export type Judged = { observed: ObservedOutcome } | { infraKind: InfraKind; inf
 
 const infra = (infraKind: InfraKind, infraError: string): Judged => ({ infraKind, infraError });
 
-function wantedMask(cell: PlanCell): bigint {
+export function wantedMask(cell: PlanCell): bigint {
   if (cell.caps === 'root') return hexMask(procStatus('self')?.CapEff);
   return capMask(cell.caps.map((c: Capability) => capNumber(c)));
 }
 
 /** The kernel's view of the running sample against the cell; an error message or null. */
-function statusMismatch(cell: PlanCell, st: Record<string, string>, want: bigint): string | null {
+export function statusMismatch(cell: PlanCell, st: Record<string, string>, want: bigint): string | null {
   const uids = (st.Uid ?? '').split(/\s+/).map(Number);
   if (uids.length !== 4 || uids.some((u) => u !== cell.uid) || hexMask(st.CapEff) !== want)
     return `/proc/<pid>/status of the running sample: Uid ${st.Uid}, CapEff ${st.CapEff}; the cell asks for uid ${cell.uid}, CapEff ${maskHex(want)}`;

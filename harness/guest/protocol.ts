@@ -26,8 +26,14 @@ export const PlanCellSchema = z.strictObject({
   /** The run's key (`<kernel>/<cell id>#<rep>`, or `<search label>#<n>` in a search). */
   key: z.string(),
   sample: z.string(),
-  /** The built sample on the host's (read-only) filesystem. */
+  /** The built sample, or a user's loader, on the host's (read-only) filesystem. */
   binary: z.string(),
+  /** 'sample': judged by its CAPMATRIX_RESULT line; 'exec': a user's loader, judged by its exit
+   * status (and `okWhen`), its failing stage found in a syscall trace. */
+  mode: z.enum(['sample', 'exec']),
+  /** Where it runs (default: its own fresh directory). */
+  cwd: z.string().optional(),
+  okWhen: z.strictObject({ stdout: z.string().optional(), stderr: z.string().optional() }).optional(),
   caps: capSet,
   uid: z.number().int().nonnegative(),
   sysctl: z.partialRecord(sysctlName, z.number().int()),

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { REPO_ROOT } from '../paths.js';
+import { PACKAGE_ROOT } from '../paths.js';
 import { UsageError } from '../usage-error.js';
 import { KERNEL_VERSION } from '../version.js';
 
@@ -68,7 +68,7 @@ const catalogSchema = z.strictObject({
 });
 export type Catalog = z.infer<typeof catalogSchema>;
 
-export const CATALOG_FILE = path.join(REPO_ROOT, 'kernels', 'catalog.json');
+export const CATALOG_FILE = path.join(PACKAGE_ROOT, 'kernels', 'catalog.json');
 
 export function parseCatalog(data: unknown, rel: string): Catalog {
   const parsed = catalogSchema.safeParse(data);
@@ -85,7 +85,7 @@ export function parseCatalog(data: unknown, rel: string): Catalog {
 }
 
 export function loadCatalog(file = CATALOG_FILE): Catalog {
-  return parseCatalog(JSON.parse(readFileSync(file, 'utf8')), path.relative(REPO_ROOT, file));
+  return parseCatalog(JSON.parse(readFileSync(file, 'utf8')), path.relative(PACKAGE_ROOT, file));
 }
 
 /** Resolves "--kernel a,b" / "all" / undefined (the default) to catalog entries. */

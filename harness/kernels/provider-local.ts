@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { run } from '../exec.js';
-import { REPO_ROOT } from '../paths.js';
+import { PACKAGE_ROOT } from '../paths.js';
 import { kernelVersionOf } from '../version.js';
 import type { BuildKernelEntry, LocalKernelEntry } from './catalog.js';
 import { sha256File } from './debian-archive.js';
@@ -38,15 +38,15 @@ function linkTree(id: string, image: string, modules: string | undefined, provid
 }
 
 export function fetchLocalKernel(entry: LocalKernelEntry): KernelInfo {
-  const image = path.resolve(REPO_ROOT, entry.vmlinuz);
-  return linkTree(entry.id, image, entry.modules && path.resolve(REPO_ROOT, entry.modules), 'local', image);
+  const image = path.resolve(PACKAGE_ROOT, entry.vmlinuz);
+  return linkTree(entry.id, image, entry.modules && path.resolve(PACKAGE_ROOT, entry.modules), 'local', image);
 }
 
 /** `vng --build` in the source tree with the fragment (what the samples need on top of vng's
  * own minimal config). Costly: minutes to hours depending on the tree and the machine. */
 export function buildKernel(entry: BuildKernelEntry, log: (msg: string) => void): KernelInfo {
-  const source = path.resolve(REPO_ROOT, entry.source);
-  const fragment = path.resolve(REPO_ROOT, entry.configFragment);
+  const source = path.resolve(PACKAGE_ROOT, entry.source);
+  const fragment = path.resolve(PACKAGE_ROOT, entry.configFragment);
   log(`kernel ${entry.id}: vng --build in ${source} with ${fragment}`);
   const r = run('vng', ['--build', '--config', fragment], { cwd: source, inherit: true });
   if (!r.ok) throw new Error(`kernel ${entry.id}: vng --build failed (${r.why})`);

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { run } from '../exec.js';
 import { DEBIAN_KEYRING, UBUNTU_KEYRING } from '../kernels/debian-archive.js';
+import { capmatrixInfo } from '../package-info.js';
 
 function firstLine(cmd: string, args: string[]): string | null {
   const r = run(cmd, args);
@@ -14,6 +15,7 @@ function firstLine(cmd: string, args: string[]): string | null {
 export function hostInfo(): Record<string, unknown> {
   const osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
   return {
+    capmatrix: capmatrixInfo(),
     hostname: os.hostname(),
     os: /^PRETTY_NAME="?([^"\n]*)"?/m.exec(osRelease)?.[1] ?? null,
     kernel: os.release(),

@@ -5,12 +5,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { learnFromRun, pendingReviews } from '../dsl/learned.js';
-import { loadScenarios } from '../dsl/load.js';
+import { loadScenarios, scenarioDirOf } from '../dsl/load.js';
 import { type Catalog, loadCatalog, selectKernels } from '../kernels/catalog.js';
 import { fetchKernel, type KernelInfo } from '../kernels/providers.js';
 import { type Attempt, bootAttempts } from '../outcome/attempts.js';
 import { type GuestRecordReader, readGuestRecords } from '../outcome/guest-records.js';
-import { REPO_ROOT, RESULTS_DIR } from '../paths.js';
+import { PROJECT_DIR, RESULTS_DIR } from '../paths.js';
 import { type Boot, checkPhaseOrder, type PlannedRun, planBoots, runsOf } from '../plan/plan.js';
 import { linkLatest, newRunId, type RunOptions, type RunResults } from '../report/results-json.js';
 import { appendStepSummary, writeReports } from '../report/write-reports.js';
@@ -79,7 +79,7 @@ function resolveOptions(input: MatrixOptions, resultsDir: string) {
 
 /** Everything that can be wrong with the input fails here, before any VM starts. */
 async function planRun(o: Resolved, log: (m: string) => void) {
-  const scenarios = await loadScenarios(REPO_ROOT, o.scenarios, o.scenarioDir);
+  const scenarios = await loadScenarios(PROJECT_DIR, o.scenarios, o.scenarioDir);
   const awaitingReview = pendingReviews(scenarios);
   if (awaitingReview.length)
     log(
@@ -269,7 +269,7 @@ export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
   ledger.save(runDir, results);
   appendStepSummary(readFileSync(writeReports(runDir, results).md, 'utf8'));
   if (!input.updateExpected) return { runDir, results };
-  const scenarioDir = path.resolve(REPO_ROOT, o.scenarioDir ?? 'scenarios');
+  const scenarioDir = scenarioDirOf(PROJECT_DIR, o.scenarioDir);
   return { runDir, results, learned: learnFromRun(results.cells, results.kernels, runId, scenarioDir) };
 }
 

@@ -14,7 +14,7 @@ import { formatOutcome } from '../dsl/vocabulary.js';
 import { type Catalog, loadCatalog, selectKernels } from '../kernels/catalog.js';
 import { fetchKernel } from '../kernels/providers.js';
 import type { CellRecord, SearchRecord } from '../outcome/guest-records.js';
-import { REPO_ROOT, RESULTS_DIR } from '../paths.js';
+import { PROJECT_DIR, RESULTS_DIR } from '../paths.js';
 import type { PlannedCell } from '../plan/plan.js';
 import { newRunId } from '../report/results-json.js';
 import { UsageError } from '../usage-error.js';
@@ -134,7 +134,7 @@ const same = (a: readonly string[], b: readonly string[]) => a.length === b.leng
 
 export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const all = await loadScenarios(REPO_ROOT, undefined, o.scenarioDir);
+  const all = await loadScenarios(PROJECT_DIR, undefined, o.scenarioDir);
   checkScenarioNames([o.scenario], all);
   const main = all.find((l) => l.scenario.name === o.scenario);
   // A token scenario (user namespace): its root parent's delegation is what gets minimized.
