@@ -14,7 +14,7 @@ let loader;
 try {
   loader = import.meta.resolve('tsx');
 } catch (e) {
-  console.error(`capmatrix: cannot find its dependency tsx (${e.message}); run npm install`);
+  console.error(`capmatrix: cannot find its dependency tsx (${e instanceof Error ? e.message : e}); run npm install`);
   process.exit(2);
 }
 const child = spawn(
