@@ -21,7 +21,7 @@ import { mergeRuns, RESULTS_SCHEMA_REF, readResults, resultsJsonSchema, writeRes
 import { appendStepSummary, writeReports } from './report/write-reports.js';
 import { runMatrix } from './run/matrix.js';
 import * as flag from './run/matrix-options.js';
-import { DEFAULT_UNIVERSE, parseCapsFlag, parseSysctlFlags, runMinimize } from './run/minimize.js';
+import { DEFAULT_UNIVERSE, minimizeJson, parseCapsFlag, parseSysctlFlags, runMinimize } from './run/minimize.js';
 import { ensureAll } from './setup/ensure.js';
 import { UsageError } from './usage-error.js';
 
@@ -121,8 +121,25 @@ program
 
 program
   .command('minimize')
-  .description("find every minimal capability set under which the scenario's sample succeeds (one boot)")
-  .argument('<scenario>', 'a scenario name (capmatrix expected lists them)')
+  .description(
+    'find every minimal capability set under which a scenario, your BPF object (--object) or your loader (--exec) succeeds (one boot)',
+  )
+  .usage('<scenario> | --object <file.bpf.o> | --exec <loader> [-- args...]  [options]')
+  .argument(
+    '[scenario | args...]',
+    "a scenario name (capmatrix expected lists them), or the loader's arguments after --",
+  )
+  .addOption(new Option('--object <file>', 'your BPF object: load and attach each of its programs').conflicts(['exec']))
+  .addOption(new Option('--exec <loader>', 'your loader (its arguments after --): ok = exit status 0'))
+  .addOption(
+    new Option('--program <name>', 'with --object: only this program (repeatable)').argParser(
+      (v: string, previous: string[] = []) => [...previous, v],
+    ),
+  )
+  .addOption(
+    new Option('--socket <kind>', 'with --object: the socket a socket filter goes on').choices(['udp', 'packet']),
+  )
+  .addOption(new Option('--iface <name>', 'with --object: the interface for XDP and packet sockets (default lo)'))
   .addOption(
     new Option('--kernel <id>', 'a kernel id from kernels/catalog.json (default: the default kernel)').argParser(
       flag.kernelIds,
@@ -144,9 +161,30 @@ program
   .addOption(new Option('--results <dir>', 'where the minimize-<run-id> directory goes').argParser(flag.text))
   .option('--no-other-settings', "skip the scenario's other sysctl values")
   .option('--json', 'print the result as JSON')
-  .action(async (scenario, opts) => {
-    const r = await runMinimize({ scenario, ...opts, universe: opts.caps, resultsDir: opts.results });
-    process.stdout.write(`${opts.json ? JSON.stringify(r, null, 2) : renderMinimize(r)}\n`);
+  .action(async (operands, opts) => {
+    const { object, exec, program: programs, socket, iface, ...rest } = opts;
+    const own = object !== undefined || exec !== undefined;
+    if (!own && operands.length !== 1)
+      throw new UsageError('minimize: give one scenario name, or --object <file.bpf.o>, or --exec <loader> [-- args]');
+    if (object !== undefined && operands.length)
+      throw new UsageError(`minimize --object: unexpected argument "${operands[0]}"`);
+    if (!object && (programs || socket || iface))
+      throw new UsageError('minimize: --program, --socket and --iface go with --object');
+    const program = own
+      ? {
+          ...(object !== undefined ? { object } : { exec: [exec ?? '', ...operands] }),
+          ...(programs ? { programs } : {}),
+          ...(socket ? { socket: socket as 'udp' | 'packet' } : {}),
+          ...(iface ? { iface } : {}),
+        }
+      : undefined;
+    const r = await runMinimize({
+      ...(program ? { program } : { scenario: operands[0] ?? '' }),
+      ...rest,
+      universe: opts.caps,
+      resultsDir: opts.results,
+    });
+    process.stdout.write(`${opts.json ? JSON.stringify(minimizeJson(r), null, 2) : renderMinimize(r)}\n`);
     process.exitCode = r.searches[0]?.minimal.length ? EXIT.ok : EXIT.findings;
   });
 

@@ -39,6 +39,11 @@ export function renderMinimize(r: MinimizeResult): string {
   const out = [
     `${asked.scenario} on ${r.kernel.id} (${r.kernel.release}), ${settings(asked)}`,
     `candidates: ${r.universe.join(' ')}`,
+    ...(r.object
+      ? [`object: ${r.object} (capmatrix's generic loader: every program loaded and attached = ok)`]
+      : r.exec
+        ? [`loader: ${r.exec.join(' ')} (exit status 0 = ok; a failure's stage from a syscall trace)`]
+        : []),
     '',
     r.dimension === 'delegation'
       ? 'minimal delegations that let the child load, smallest first:'

@@ -14,6 +14,7 @@ import { PROJECT_DIR, RESULTS_DIR } from '../paths.js';
 import { type Boot, checkPhaseOrder, type PlannedRun, planBoots, runsOf } from '../plan/plan.js';
 import { linkLatest, newRunId, type RunOptions, type RunResults } from '../report/results-json.js';
 import { appendStepSummary, writeReports } from '../report/write-reports.js';
+import { ensureRunnable } from '../setup/ensure.js';
 import { UsageError } from '../usage-error.js';
 import { type AccelDecision, decideAccel } from '../vm/accel.js';
 import { onInterrupt } from '../vm/run-vm.js';
@@ -86,6 +87,7 @@ async function planRun(o: Resolved, log: (m: string) => void) {
       `${awaitingReview.length} learned expectation(s) await a reviewer's reason (npm test fails until then):\n  ${awaitingReview.join('\n  ')}`,
     );
   const kernels: KernelInfo[] = [];
+  await ensureRunnable();
   for (const e of selectKernels(o.catalog ?? loadCatalog(), o.kernel)) kernels.push(await fetchKernel(e, log));
   const filter = o.cells ? new RegExp(o.cells) : undefined;
   const cells = scenarios.flatMap((s) => s.cells).filter((c) => !filter || filter.test(c.id));

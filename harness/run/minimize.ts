@@ -4,6 +4,7 @@
 // non-capability alternatives), and explains each result with the runs that failed.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { type AdhocProgram, adhocScenario } from '../dsl/adhoc.js';
 import { type Capability, isCapability } from '../dsl/capabilities.js';
 import { DEFAULT_DELEGATION, DELEGATION_ARG } from '../dsl/delegation.js';
 import { expectationFor, sysctlLabel } from '../dsl/expand.js';
@@ -17,6 +18,7 @@ import type { CellRecord, SearchRecord } from '../outcome/guest-records.js';
 import { PROJECT_DIR, RESULTS_DIR } from '../paths.js';
 import type { PlannedCell } from '../plan/plan.js';
 import { newRunId } from '../report/results-json.js';
+import { ensureRunnable } from '../setup/ensure.js';
 import { UsageError } from '../usage-error.js';
 import { decideAccel } from '../vm/accel.js';
 import { writeFileAtomic } from '../write-atomic.js';
@@ -34,7 +36,9 @@ export const DEFAULT_UNIVERSE: Capability[] = [
 ];
 
 export interface MinimizeOptions {
-  scenario: string;
+  /** A scenario by name, or (`program`) a user's object or loader from the command line. */
+  scenario?: string;
+  program?: AdhocProgram;
   kernel?: string;
   /** Settings for the search (e.g. kernel.perf_event_paranoid=2); others stay at the boot default. */
   sysctl?: Partial<Record<SysctlName, number>>;
@@ -79,10 +83,28 @@ export interface MinimizeResult {
   dimension: 'caps' | 'delegation';
   kernel: { id: string; release: string };
   sample: string;
+  /** The user's object or loader, when minimize was asked about one. */
+  object?: string;
+  exec?: string[];
   universe: string[];
   searches: SearchResult[];
   bootMs: number | null;
   wallMs: number;
+}
+
+/** `--json`: the answer first (every minimal set of the asked settings, why each one-smaller set
+ * fails, how many cells it took), then everything else. */
+export function minimizeJson(r: MinimizeResult) {
+  const [asked] = r.searches;
+  return {
+    minimalSets: asked?.minimal.map((m) => m.caps) ?? [],
+    why: (asked?.minimal ?? []).flatMap((m) =>
+      m.shortfalls.map((f) => ({ set: m.caps, without: f.without, outcome: f.outcome, line: f.detail })),
+    ),
+    cells: r.searches.reduce((n, s) => n + s.runs, 0),
+    ...(asked?.withAll ? { withAll: asked.withAll } : {}),
+    ...r,
+  };
 }
 
 /** `name=value` flags → settings, each checked against the allowed values. */
@@ -134,9 +156,12 @@ const same = (a: readonly string[], b: readonly string[]) => a.length === b.leng
 
 export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const all = await loadScenarios(PROJECT_DIR, undefined, o.scenarioDir);
-  checkScenarioNames([o.scenario], all);
-  const main = all.find((l) => l.scenario.name === o.scenario);
+  const all = o.program
+    ? [adhocScenario(o.program, PROJECT_DIR)]
+    : await loadScenarios(PROJECT_DIR, undefined, o.scenarioDir);
+  const scenarioName = o.program ? (all[0]?.scenario.name ?? '') : (o.scenario ?? '');
+  if (!o.program) checkScenarioNames([scenarioName], all);
+  const main = all.find((l) => l.scenario.name === scenarioName);
   // A token scenario (user namespace): its root parent's delegation is what gets minimized.
   const dimension: GuestSearch['dimension'] = main?.scenario.context === 'userns' ? 'delegation' : 'caps';
   if (dimension === 'delegation' && o.universe)
@@ -149,23 +174,24 @@ export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
       throw new UsageError(`minimize: ${name} has no cell that runs as uid 65534 (only root): nothing to minimize`);
     return cell;
   };
-  template(o.scenario);
+  template(scenarioName);
   const asked = o.sysctl ?? {};
   const [entry] = selectKernels(o.catalog ?? loadCatalog(), o.kernel);
   if (!entry) throw new UsageError('--kernel: no kernel');
+  await ensureRunnable();
   const kernel = await fetchKernel(entry, log);
 
   // What to search: the settings asked for, each other value of the scenario's own sysctl axes,
   // and the scenarios that declare themselves an alternative to it.
   const plans: { kind: SearchResult['kind']; scenario: string; sysctl: Partial<Record<SysctlName, number>> }[] = [
-    { kind: 'asked', scenario: o.scenario, sysctl: asked },
+    { kind: 'asked', scenario: scenarioName, sysctl: asked },
   ];
   const axes = o.otherSettings === false ? {} : (main?.scenario.axes.sysctl ?? {});
   for (const [name, values] of Object.entries(axes) as [SysctlName, number[]][]) {
     for (const v of values)
-      if (asked[name] !== v) plans.push({ kind: 'sysctl', scenario: o.scenario, sysctl: { ...asked, [name]: v } });
+      if (asked[name] !== v) plans.push({ kind: 'sysctl', scenario: scenarioName, sysctl: { ...asked, [name]: v } });
   }
-  for (const alt of all.filter((l) => l.scenario.alternativeTo === o.scenario)) {
+  for (const alt of all.filter((l) => l.scenario.alternativeTo === scenarioName)) {
     plans.push({ kind: 'scenario', scenario: alt.scenario.name, sysctl: asked });
   }
   // unprivileged_bpf_disabled=1 cannot be undone in a boot, and the agent does not put it back
@@ -196,7 +222,7 @@ export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
   mkdirSync(runDir, { recursive: true });
   const bootId = `${kernel.id}-minimize`;
   log(
-    `minimize ${o.scenario} on ${kernel.id} (${kernel.release}): ${searches.length} search(es) over ${universe.length} ${dimension === 'delegation' ? 'delegation items' : 'capabilities'}, one boot, ${accel.accel}`,
+    `minimize ${scenarioName} on ${kernel.id} (${kernel.release}): ${searches.length} search(es) over ${universe.length} ${dimension === 'delegation' ? 'delegation items' : 'capabilities'}, one boot, ${accel.accel}`,
   );
   const t0 = Date.now();
   const done = await runBoot({ id: bootId, kernel, runs: [], searches }, { runDir, accel: accel.accel });
@@ -246,7 +272,10 @@ export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
     runDir,
     dimension,
     kernel: { id: kernel.id, release: kernel.release },
-    sample: main?.scenario.sample ?? '',
+    // the setcap lines name the file that gets the capabilities: for an object, the user's loader
+    sample: main?.scenario.object ? 'your-loader' : (main?.cells[0]?.sample ?? ''),
+    ...(main?.scenario.object ? { object: main.scenario.object } : {}),
+    ...(main?.scenario.exec ? { exec: main.scenario.exec } : {}),
     universe,
     searches: results,
     bootMs: done.provenance.vm?.bootMs ?? null,

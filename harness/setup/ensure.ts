@@ -1,7 +1,7 @@
 // `capmatrix setup`: make sure everything a run needs is here, installing what is missing.
 // Idempotent and quick (< 2 s) when nothing is missing. Not root and something missing:
 // stop with the exact command that fixes it.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { mustRun } from '../exec.js';
@@ -9,7 +9,7 @@ import { debianMirror } from '../kernels/apt-sources.js';
 import { loadCatalog, selectKernels } from '../kernels/catalog.js';
 import { DebianArchive } from '../kernels/debian-archive.js';
 import { fetchKernel } from '../kernels/providers.js';
-import { BPF_SRC_DIR, CACHE_DIR, GUEST_AGENT, GUEST_AGENT_SOURCE } from '../paths.js';
+import { BPF_SRC_DIR, CACHE_DIR, GUEST_AGENT, GUEST_AGENT_SOURCE, SAMPLES_BUILD_DIR } from '../paths.js';
 import { compareVersions } from '../version.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import { detectDistro, installedVersions, requiredPackages } from './system-packages.js';
@@ -72,9 +72,24 @@ export async function ensureSystemPackages(forTests = false): Promise<void> {
   }
 }
 
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function ensureSamples(): Promise<void> {
-  // make is incremental: a no-op when the samples are up to date.
-  mustRun('make', ['-s', '-C', BPF_SRC_DIR]);
+  // make is incremental: a no-op when the samples are up to date. Two capmatrix processes
+  // starting at once (a user's parallel jobs) take turns: flock serializes the builds.
+  // (A checkout the user cannot write has nothing to lock: make has nothing to do there, or fails.)
+  mkdirSync(SAMPLES_BUILD_DIR, { recursive: true });
+  const make = ['make', '-s', '-C', BPF_SRC_DIR];
+  const lock = path.join(SAMPLES_BUILD_DIR, '.lock');
+  if (writable(SAMPLES_BUILD_DIR)) mustRun('flock', [lock, ...make]);
+  else mustRun(make[0] ?? 'make', make.slice(1));
   if (!existsSync(path.join(BPF_SRC_DIR, 'build', 'sockex1')))
     throw new SetupError('bpf-src: build produced no sockex1');
 }
@@ -98,6 +113,19 @@ export async function ensureAgent(): Promise<void> {
   if (existsSync(GUEST_AGENT) && readFileSync(GUEST_AGENT, 'utf8') === text) return;
   mkdirSync(path.dirname(GUEST_AGENT), { recursive: true });
   writeFileAtomic(GUEST_AGENT, text);
+}
+
+let runnable: Promise<void> | null = null;
+
+/** What every run needs besides its kernels, checked once per process (quick when all is there):
+ * `npx capmatrix` in a user's project builds the package's samples and agent on first use. */
+export function ensureRunnable(): Promise<void> {
+  runnable ??= (async () => {
+    await ensureSystemPackages();
+    await ensureSamples();
+    await ensureAgent();
+  })();
+  return runnable;
 }
 
 export async function ensureAll(o: { kernel: boolean; forTests?: boolean }): Promise<void> {

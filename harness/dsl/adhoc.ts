@@ -1,0 +1,38 @@
+// A scenario from the command line (`capmatrix minimize --object ./prog.bpf.o`,
+// `--exec ./mytool -- args`): no file, one unprivileged cell to start the search from, and no
+// expectation but that it should work.
+import path from 'node:path';
+import { BPF_SRC_DIR } from '../paths.js';
+import { expandScenario } from './expand.js';
+import type { LoadedScenario } from './load.js';
+import type { Scenario } from './scenario.js';
+import { validateScenario } from './validate.js';
+
+export interface AdhocProgram {
+  object?: string;
+  exec?: string[];
+  programs?: string[];
+  socket?: 'udp' | 'packet';
+  iface?: string;
+}
+
+const WHERE = 'the command line';
+
+export function adhocScenario(p: AdhocProgram, projectDir: string): LoadedScenario {
+  const target = p.object ?? p.exec?.[0] ?? '';
+  const base = path
+    .basename(target)
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]/g, '-');
+  const data: Scenario = {
+    name: `${p.object ? 'object' : 'exec'}-${base.replace(/^[^a-z0-9]+/, '') || 'program'}`,
+    ...(p.object ? { object: p.object } : { exec: p.exec ?? [] }),
+    ...(p.programs?.length ? { programs: p.programs } : {}),
+    ...(p.socket ? { socket: p.socket } : {}),
+    ...(p.iface ? { iface: p.iface } : {}),
+    axes: { caps: [[]], sysctl: {} },
+    expect: [{ outcome: 'ok', reason: 'minimize: the sets under which it works are what is searched' }],
+  };
+  const scenario = validateScenario(data, WHERE, BPF_SRC_DIR, projectDir);
+  return { file: WHERE, scenario, cells: expandScenario(scenario, WHERE) };
+}

@@ -1,0 +1,132 @@
+// capmatrix as a user adds it to their own project: packed with `npm pack`, installed into a
+// throwaway project outside the checkout (examples/own-program, the README's example), asked
+// about that project's own BPF object and its own loader, on the real default kernel.
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { PACKAGE_ROOT } from '../harness/paths.js';
+import type { RunResults } from '../harness/report/results-json.js';
+
+const EXAMPLE = path.join(PACKAGE_ROOT, 'examples', 'own-program');
+const work = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-own-'));
+const project = path.join(work, 'my-bpf-tool');
+// the search's candidates, fewer than the default eight to keep npm test short
+const CANDIDATES = 'CAP_BPF,CAP_PERFMON,CAP_NET_ADMIN,CAP_NET_RAW,CAP_SYS_ADMIN';
+
+function mustRun(cmd: string, args: string[], cwd: string): string {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}): exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** `npx capmatrix …` in the project; resolves with its exit code and output. */
+function npx(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('npx', ['--no-install', 'capmatrix', ...args], { cwd: project });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const sorted = (sets: string[][]) => sets.map((s) => [...s].sort().join('+')).sort();
+
+beforeAll(() => {
+  // the cell's uid runs the loader from the project directory: it must be able to enter it
+  chmodSync(work, 0o755);
+  const tarball = mustRun('npm', ['pack', '--silent', '--pack-destination', work], PACKAGE_ROOT)
+    .trim()
+    .split('\n')
+    .at(-1);
+  cpSync(EXAMPLE, project, { recursive: true, filter: (f) => !f.includes(`${path.sep}build`) });
+  const pkg = JSON.parse(readFileSync(path.join(project, 'package.json'), 'utf8'));
+  pkg.devDependencies.capmatrix = `file:${path.join(work, tarball ?? '')}`;
+  writeFileSync(path.join(project, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+  mustRun('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], project);
+  mustRun('make', ['-s'], project);
+}, 600_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('a project of its own, capmatrix installed from npm pack', () => {
+  test('the package ships no checkout: no tests, no results, no built samples', () => {
+    const installed = path.join(project, 'node_modules', 'capmatrix');
+    const files = mustRun('find', ['.', '-type', 'f'], installed).split('\n');
+    expect(files).toContain('./dist/types/index.d.ts');
+    expect(files).toContain('./bpf-src/object_loader/object_loader.c');
+    expect(files.filter((f) => /^\.\/(test|results|\.github)\//.test(f))).toEqual([]);
+    expect(mustRun('npx', ['--no-install', 'capmatrix', '--version'], project).trim()).toBe(
+      JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version,
+    );
+  });
+
+  test('minimize --object finds what the socket filter and the XDP program need, in parallel boots', async () => {
+    const [sock, xdp] = await Promise.all(
+      ['count_packets', 'xdp_len'].map((p) =>
+        npx(['minimize', '--object', 'build/prog.bpf.o', '--program', p, '--caps', CANDIDATES, '--json']),
+      ),
+    );
+    for (const r of [sock, xdp]) expect(r?.code, r?.stderr).toBe(0);
+    const sockJson = JSON.parse(sock?.stdout ?? '');
+    const xdpJson = JSON.parse(xdp?.stdout ?? '');
+    // unprivileged_bpf_disabled=2 (Debian's boot default): CAP_BPF, or CAP_SYS_ADMIN which implies it
+    expect(sorted(sockJson.minimalSets)).toEqual(['CAP_BPF', 'CAP_SYS_ADMIN']);
+    // XDP is a network program type (bpf_net_capable: CAP_NET_ADMIN or CAP_SYS_ADMIN), and
+    // data_end - data is pointer arithmetic (allow_ptr_leaks: CAP_PERFMON or CAP_SYS_ADMIN)
+    expect(sorted(xdpJson.minimalSets)).toEqual(['CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON', 'CAP_SYS_ADMIN']);
+    const why = xdpJson.why.find((w: { without: string }) => w.without === 'CAP_PERFMON');
+    expect(why.outcome).toBe('EACCES@verifier');
+    expect(why.line).toMatch(/pointer -= pointer prohibited/);
+    expect(sockJson.cells).toBeGreaterThan(0);
+  }, 900_000);
+
+  test('an exec scenario of the project: its own loader, no CAPMATRIX_RESULT line, the right stages', async () => {
+    // a second scenario beside the README's: grep as "loader", printing its own /proc status,
+    // shows that under the trace the program holds exactly the file capabilities of its cell
+    writeFileSync(
+      path.join(project, 'scenarios', 'traced-caps.ts'),
+      `import { defineScenario } from 'capmatrix';
+export default defineScenario({
+  name: 'traced-caps',
+  exec: ['grep', '-E', '^(Uid|CapInh|CapPrm|CapEff|CapAmb|TracerPid):', '/proc/self/status'],
+  okWhen: { stdout: 'CapEff' },
+  axes: { caps: [[], ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON']], sysctl: {} },
+  expect: [{ outcome: 'ok', reason: 'grep reads its own status' }],
+});
+`,
+    );
+    const r = await npx(['matrix', '--json', '--results', path.join(project, 'results')]);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const run = JSON.parse(readFileSync(path.join(project, 'results', 'latest', 'results.json'), 'utf8')) as RunResults;
+    const cell = (id: string) => run.cells.find((c) => c.id === id);
+    expect(run.cells.map((c) => [c.id, c.verdict])).toEqual([
+      ['my-loader/none/default', 'match'],
+      ['my-loader/NET_ADMIN+BPF/default', 'match'],
+      ['my-loader/NET_ADMIN+PERFMON+BPF/default', 'match'],
+      ['traced-caps/none/default', 'match'],
+      ['traced-caps/NET_ADMIN+PERFMON+BPF/default', 'match'],
+    ]);
+    expect(cell('my-loader/none/default')?.observed?.detail).toMatch(/^bpf\(BPF_PROG_LOAD.*EPERM/);
+    expect(cell('my-loader/NET_ADMIN+BPF/default')?.observed?.detail).toMatch(/prog_name="xdp_len".*EACCES/);
+    const status = (id: string) => String(cell(id)?.observed?.data?.stdoutTail ?? '');
+    const full = status('traced-caps/NET_ADMIN+PERFMON+BPF/default');
+    // CAP_NET_ADMIN (12), CAP_PERFMON (38), CAP_BPF (39): nothing more, nothing less, while traced
+    expect(full).toMatch(/^CapPrm:\s+000000c000001000$/m);
+    expect(full).toMatch(/^CapEff:\s+000000c000001000$/m);
+    expect(full).toMatch(/^CapInh:\s+0+$/m);
+    expect(full).toMatch(/^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
+    expect(full).toMatch(/^TracerPid:\s+[1-9]\d*$/m);
+    expect(status('traced-caps/none/default')).toMatch(/^CapEff:\s+0+$/m);
+    const host = run.host as { capmatrix?: { version: string; commit: string | null } };
+    expect(host.capmatrix).toEqual({ version: expect.any(String), commit: null });
+  }, 900_000);
+});
