@@ -116,7 +116,9 @@ export function stageOf(name: string, args: string, errno: string): Stage | null
 function shortLine(name: string, args: string, result: string): string {
   if (name !== 'bpf') return `${name}(${args.slice(0, 200)}) = ${result}`;
   const cmd = /^(BPF_[A-Z_]+)/.exec(args)?.[1] ?? '';
-  const named = [...args.matchAll(/\b(prog_type|map_type|prog_name|map_name|attach_type)=("[^"]*"|[A-Z0-9_]+)/g)]
+  const named = [
+    ...args.matchAll(/\b(prog_type|map_type|prog_name|map_name|(?:expected_)?attach_type)=("[^"]*"|[A-Z0-9_]+)/g),
+  ]
     .map((m) => `${m[1]}=${m[2]}`)
     .filter((kv) => !kv.endsWith('=""'));
   return `bpf(${[cmd, ...named].join(', ')}) = ${result}`;
