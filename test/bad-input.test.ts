@@ -27,6 +27,18 @@ function base(): Scenario {
   };
 }
 
+/** The base scenario with a user's object or loader in place of the sample. */
+function withObject(s: any, object: string, more: object = {}): void {
+  delete s.sample;
+  delete s.args;
+  Object.assign(s, { object, ...more });
+}
+function withExec(s: any, exec: string[], more: object = {}): void {
+  delete s.sample;
+  delete s.args;
+  Object.assign(s, { exec, ...more });
+}
+
 /** Validation and expansion, as loading a scenario file does them. */
 function problemsOf(mutate: (s: any) => void): string[] {
   const s = structuredClone(base());
@@ -56,7 +68,7 @@ describe('scenario files', () => {
     [
       'unknown sample',
       (s: any) => (s.sample = 'sockex9'),
-      'sample: unknown sample "sockex9" (no bpf-src/sockex9/sockex9.c; did you mean sockex1? known: fault, helpers, pinned_map, sockex1,',
+      'sample: unknown sample "sockex9" (no bpf-src/sockex9/sockex9.c; did you mean sockex1? known: fault, helpers, object_loader, pinned_map, sockex1,',
     ],
     [
       'a path where a sample name is expected',
@@ -116,6 +128,61 @@ describe('scenario files', () => {
       'an unknown stage',
       (s: any) => (s.expect[1].outcome = 'EPERM@load'),
       'expect[1].outcome: unknown stage "load" in "EPERM@load" (allowed: open, probe,',
+    ],
+    [
+      'two programs at once',
+      (s: any) => (s.object = './build/prog.bpf.o'),
+      'sample, object: give exactly one of sample (a built-in program), object (your .bpf.o) or exec (your loader)',
+    ],
+    [
+      'no program at all',
+      (s: any) => delete s.sample,
+      '(top level): give exactly one of sample (a built-in program), object (your .bpf.o) or exec (your loader)',
+    ],
+    [
+      'an object that is not there',
+      (s: any) => withObject(s, '/nonexistent/prog.bpf.o'),
+      'object: no such file /nonexistent/prog.bpf.o',
+    ],
+    [
+      'an object that is not ELF',
+      (s: any) => withObject(s, path.join(PACKAGE_ROOT, 'package.json')),
+      `object: ${path.join(PACKAGE_ROOT, 'package.json')} is not an ELF file`,
+    ],
+    [
+      'an object built for the host, not BPF',
+      (s: any) => withObject(s, '/bin/true'),
+      'object: /bin/true is an ELF file for machine 62, not BPF (clang -target bpf)',
+    ],
+    [
+      'a loader that is not there',
+      (s: any) => withExec(s, ['./build/no-such-loader']),
+      'exec[0]: "./build/no-such-loader" is not an executable file (looked at',
+    ],
+    [
+      'a loader that is not on PATH',
+      (s: any) => withExec(s, ['no-such-loader-anywhere']),
+      'exec[0]: "no-such-loader-anywhere" is not an executable file on PATH',
+    ],
+    [
+      'an object option on a loader',
+      (s: any) => withExec(s, ['true'], { socket: 'packet' }),
+      'socket: only for an object scenario',
+    ],
+    [
+      'okWhen on an object',
+      (s: any) => withObject(s, '/bin/true', { okWhen: { stdout: 'x' } }),
+      'okWhen: only for an exec scenario',
+    ],
+    [
+      'okWhen that is not a regular expression',
+      (s: any) => withExec(s, ['true'], { okWhen: { stdout: 'attached (' } }),
+      'okWhen.stdout: not a regular expression',
+    ],
+    [
+      'a socket kind that does not exist',
+      (s: any) => withObject(s, '/bin/true', { socket: 'raw' }),
+      'socket: Invalid option: expected one of "udp"|"packet"',
     ],
     [
       'a rule without evidence',

@@ -146,7 +146,7 @@ function resolveLoader(cmd: string, projectDir: string): string | null {
 
 /** `sample`, `object` or `exec`: exactly one; paths resolved from the project directory. */
 function checkProgram(
-  s: Pick<Scenario, 'sample' | 'object' | 'exec' | 'okWhen' | (typeof OBJECT_ONLY)[number]>,
+  s: Pick<Scenario, 'sample' | 'object' | 'exec' | 'okWhen' | 'args' | (typeof OBJECT_ONLY)[number]>,
   bpfSrcDir: string,
   projectDir: string,
   problems: string[],
@@ -161,6 +161,8 @@ function checkProgram(
   for (const k of OBJECT_ONLY)
     if (s[k] !== undefined && !s.object) problems.push(`${k}: only for an object scenario (object: "…")`);
   if (s.okWhen && !s.exec) problems.push('okWhen: only for an exec scenario (exec: [...])');
+  if (s.args !== undefined && !s.sample)
+    problems.push('args: only for a built-in sample (an exec scenario gives its arguments in exec: [...])');
   for (const [k, re] of Object.entries(s.okWhen ?? {})) {
     try {
       new RegExp(re);
