@@ -32,18 +32,24 @@ function copyCheckout(dest: string): { root: string; cache: string } {
     if (r.status !== 0) throw new Error(`cp ${args.slice(0, 3).join(' ')}…: ${r.stderr}`);
   };
   cp(['-a', '--parents', '-t', root, ...files.filter(Boolean)]);
-  const linkOrCopy = (from: string, to: string) => {
-    mkdirSync(path.dirname(to), { recursive: true });
-    const r = spawnSync('cp', ['-al', from, to]);
-    if (r.status !== 0) cp(['-a', from, to]);
-  };
   linkOrCopy(path.join(PACKAGE_ROOT, 'node_modules'), path.join(root, 'node_modules'));
   linkOrCopy(path.join(PACKAGE_ROOT, 'bpf-src', 'build'), path.join(root, 'bpf-src', 'build'));
   linkOrCopy(path.join(PACKAGE_ROOT, 'harness', 'guest', 'build'), path.join(root, 'harness', 'guest', 'build'));
-  const id = loadCatalog().default;
-  linkOrCopy(kernelDir(id), path.join(cache, 'kernels', id));
+  linkKernel(cache);
   spawnSync('chmod', ['-R', 'a+rX', dest]);
   return { root, cache };
+}
+
+function linkOrCopy(from: string, to: string): void {
+  mkdirSync(path.dirname(to), { recursive: true });
+  const r = spawnSync('cp', ['-al', from, to]);
+  if (r.status !== 0) spawnSync('cp', ['-a', from, to]);
+}
+
+/** The default kernel in a cache of the test's own (root's per-user cache is closed to others). */
+function linkKernel(cache: string): void {
+  const id = loadCatalog().default;
+  linkOrCopy(kernelDir(id), path.join(cache, 'kernels', id));
 }
 
 test('npm run matrix works as a non-root user', () => {
@@ -53,6 +59,11 @@ test('npm run matrix works as a non-root user', () => {
   let cache = CACHE_DIR;
   const readable = run(['test', '-r', path.join(PACKAGE_ROOT, 'package.json')], '/');
   if (readable.status !== 0) ({ root, cache } = copyCheckout(home));
+  else if (run(['test', '-x', CACHE_DIR], '/').status !== 0) {
+    cache = path.join(home, 'cache');
+    linkKernel(cache);
+    spawnSync('chmod', ['-R', 'a+rX', cache]);
+  }
   const userHome = path.join(home, 'home');
   mkdirSync(userHome);
   if (asRoot) chownSync(userHome, NOBODY, NOBODY);
