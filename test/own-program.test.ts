@@ -63,7 +63,9 @@ describe('a project of its own, capmatrix installed from npm pack', () => {
     const files = mustRun('find', ['.', '-type', 'f'], installed).split('\n');
     expect(files).toContain('./dist/types/index.d.ts');
     expect(files).toContain('./bpf-src/object_loader/object_loader.c');
-    expect(files.filter((f) => /^\.\/(test|results|\.github)\//.test(f))).toEqual([]);
+    expect(
+      files.filter((f) => /^\.\/(test|results|\.github|examples|bpf-src\/build|harness\/guest\/build)\//.test(f)),
+    ).toEqual([]);
     expect(mustRun('npx', ['--no-install', 'capmatrix', '--version'], project).trim()).toBe(
       JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version,
     );
@@ -104,16 +106,48 @@ export default defineScenario({
 });
 `,
     );
-    const r = await npx(['matrix', '--json', '--results', path.join(project, 'results')]);
-    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    // and a hostile loader (the harness's fault program as a user's exec loader): it goes for the
+    // results file with SYS_ADMIN+DAC_OVERRIDE+FOWNER, and leaves a child behind outside its cgroup
+    writeFileSync(
+      path.join(project, 'scenarios', 'hostile.ts'),
+      `import { defineScenario } from 'capmatrix';
+const fault = ${JSON.stringify(path.join(PACKAGE_ROOT, 'bpf-src', 'build', 'fault'))};
+export default [
+  defineScenario({
+    name: 'hostile-forge',
+    exec: [fault, 'forge'],
+    axes: { caps: [['CAP_SYS_ADMIN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER']], sysctl: {} },
+    expect: [{ outcome: 'ok', reason: 'it exits 0 whatever it managed: only its own cell may say so' }],
+  }),
+  defineScenario({
+    name: 'hostile-escape',
+    exec: [fault, 'cgroup-escape'],
+    axes: { caps: [['CAP_DAC_OVERRIDE']], sysctl: {} },
+    expect: [{ outcome: 'ok', reason: 'its child is found and killed: state-not-reset' }],
+  }),
+];
+`,
+    );
+    const r = await npx(['matrix', '--json', '--retries', '0', '--results', path.join(project, 'results')]);
+    // the escaped child is an infra error (exit 3) of its own cell; every other cell matches
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(3);
     const run = JSON.parse(readFileSync(path.join(project, 'results', 'latest', 'results.json'), 'utf8')) as RunResults;
     const cell = (id: string) => run.cells.find((c) => c.id === id);
     expect(run.cells.map((c) => [c.id, c.verdict])).toEqual([
+      ['hostile-forge/DAC_OVERRIDE+FOWNER+SYS_ADMIN/default', 'match'],
+      ['hostile-escape/DAC_OVERRIDE/default', 'infra-error'],
       ['my-loader/none/default', 'match'],
       ['my-loader/NET_ADMIN+BPF/default', 'match'],
       ['my-loader/NET_ADMIN+PERFMON+BPF/default', 'match'],
       ['traced-caps/none/default', 'match'],
       ['traced-caps/NET_ADMIN+PERFMON+BPF/default', 'match'],
+    ]);
+    expect(cell('hostile-escape/DAC_OVERRIDE/default')?.infraError).toMatch(
+      /processes of uid 65534 outside the cell's cgroup: \d+ \(killed\)/,
+    );
+    for (const c of run.cells) expect(JSON.stringify(c.observed ?? {}), c.id).not.toMatch(/FORGED/);
+    expect(run.provenance.boots.map((b) => [b.boot, b.agentFinished, b.violations ?? []])).toEqual([
+      ['debian-6.12-boot1', true, []],
     ]);
     expect(cell('my-loader/none/default')?.observed?.detail).toMatch(/^bpf\(BPF_PROG_LOAD.*EPERM/);
     expect(cell('my-loader/NET_ADMIN+BPF/default')?.observed?.detail).toMatch(/prog_name="xdp_len".*EACCES/);
