@@ -38,6 +38,51 @@ function npx(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
+/** Two scenarios beside the README's, written into the project before the run. */
+function writeExtraScenarios(): void {
+  // a second scenario beside the README's: grep as "loader", printing its own /proc status,
+  // shows that under the trace the program holds exactly the file capabilities of its cell
+  writeFileSync(
+    path.join(project, 'scenarios', 'traced-caps.ts'),
+    `import { defineScenario } from 'capmatrix';
+export default defineScenario({
+  name: 'traced-caps',
+  exec: ['grep', '-E', '^(Uid|CapInh|CapPrm|CapEff|CapAmb|TracerPid):', '/proc/self/status'],
+  okWhen: { stdout: 'CapEff' },
+  axes: { caps: [[], ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON']], sysctl: {} },
+  expect: [{ outcome: 'ok', reason: 'grep reads its own status' }],
+});
+`,
+  );
+  // and a hostile loader (the harness's fault program as a user's exec loader): it goes for the
+  // results file with SYS_ADMIN+DAC_OVERRIDE+FOWNER, and leaves a child behind outside its cgroup
+  writeFileSync(
+    path.join(project, 'scenarios', 'hostile.ts'),
+    `import { defineScenario } from 'capmatrix';
+const fault = ${JSON.stringify(path.join(PACKAGE_ROOT, 'bpf-src', 'build', 'fault'))};
+export default [
+  defineScenario({
+  name: 'hostile-forge',
+  exec: [fault, 'forge'],
+  axes: { caps: [['CAP_SYS_ADMIN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER']], sysctl: {} },
+  expect: [{ outcome: 'ok', reason: 'it exits 0 whatever it managed: only its own cell may say so' }],
+  }),
+  defineScenario({
+  name: 'hostile-escape',
+  exec: [fault, 'cgroup-escape'],
+  axes: { caps: [['CAP_DAC_OVERRIDE']], sysctl: {} },
+  expect: [{ outcome: 'ok', reason: 'its child is found and killed: state-not-reset' }],
+  }),
+];
+`,
+  );
+}
+
+type Ran = { code: number | null; stdout: string; stderr: string };
+let shipped: string[] = [];
+let searches: Promise<Ran[]>;
+let matrixRun: Promise<Ran>;
+
 const sorted = (sets: string[][]) => sets.map((s) => [...s].sort().join('+')).sort();
 
 beforeAll(() => {
@@ -53,14 +98,23 @@ beforeAll(() => {
   writeFileSync(path.join(project, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
   mustRun('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], project);
   mustRun('make', ['-s'], project);
+  // what was installed, before the first run builds anything inside the package
+  shipped = mustRun('find', ['.', '-type', 'f'], path.join(project, 'node_modules', 'capmatrix')).split('\n');
+  writeExtraScenarios();
+  // the three VMs at once (two minimize searches and the exec scenarios' matrix)
+  searches = Promise.all(
+    ['count_packets', 'xdp_len'].map((p) =>
+      npx(['minimize', '--object', 'build/prog.bpf.o', '--program', p, '--caps', CANDIDATES, '--json']),
+    ),
+  );
+  matrixRun = npx(['matrix', '--json', '--retries', '0', '--results', path.join(project, 'results')]);
 }, 600_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('a project of its own, capmatrix installed from npm pack', () => {
   test('the package ships no checkout: no tests, no results, no built samples', () => {
-    const installed = path.join(project, 'node_modules', 'capmatrix');
-    const files = mustRun('find', ['.', '-type', 'f'], installed).split('\n');
+    const files = shipped;
     expect(files).toContain('./dist/types/index.d.ts');
     expect(files).toContain('./bpf-src/object_loader/object_loader.c');
     expect(
@@ -72,11 +126,7 @@ describe('a project of its own, capmatrix installed from npm pack', () => {
   });
 
   test('minimize --object finds what the socket filter and the XDP program need, in parallel boots', async () => {
-    const [sock, xdp] = await Promise.all(
-      ['count_packets', 'xdp_len'].map((p) =>
-        npx(['minimize', '--object', 'build/prog.bpf.o', '--program', p, '--caps', CANDIDATES, '--json']),
-      ),
-    );
+    const [sock, xdp] = await searches;
     for (const r of [sock, xdp]) expect(r?.code, r?.stderr).toBe(0);
     const sockJson = JSON.parse(sock?.stdout ?? '');
     const xdpJson = JSON.parse(xdp?.stdout ?? '');
@@ -92,43 +142,7 @@ describe('a project of its own, capmatrix installed from npm pack', () => {
   }, 900_000);
 
   test('an exec scenario of the project: its own loader, no CAPMATRIX_RESULT line, the right stages', async () => {
-    // a second scenario beside the README's: grep as "loader", printing its own /proc status,
-    // shows that under the trace the program holds exactly the file capabilities of its cell
-    writeFileSync(
-      path.join(project, 'scenarios', 'traced-caps.ts'),
-      `import { defineScenario } from 'capmatrix';
-export default defineScenario({
-  name: 'traced-caps',
-  exec: ['grep', '-E', '^(Uid|CapInh|CapPrm|CapEff|CapAmb|TracerPid):', '/proc/self/status'],
-  okWhen: { stdout: 'CapEff' },
-  axes: { caps: [[], ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON']], sysctl: {} },
-  expect: [{ outcome: 'ok', reason: 'grep reads its own status' }],
-});
-`,
-    );
-    // and a hostile loader (the harness's fault program as a user's exec loader): it goes for the
-    // results file with SYS_ADMIN+DAC_OVERRIDE+FOWNER, and leaves a child behind outside its cgroup
-    writeFileSync(
-      path.join(project, 'scenarios', 'hostile.ts'),
-      `import { defineScenario } from 'capmatrix';
-const fault = ${JSON.stringify(path.join(PACKAGE_ROOT, 'bpf-src', 'build', 'fault'))};
-export default [
-  defineScenario({
-    name: 'hostile-forge',
-    exec: [fault, 'forge'],
-    axes: { caps: [['CAP_SYS_ADMIN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER']], sysctl: {} },
-    expect: [{ outcome: 'ok', reason: 'it exits 0 whatever it managed: only its own cell may say so' }],
-  }),
-  defineScenario({
-    name: 'hostile-escape',
-    exec: [fault, 'cgroup-escape'],
-    axes: { caps: [['CAP_DAC_OVERRIDE']], sysctl: {} },
-    expect: [{ outcome: 'ok', reason: 'its child is found and killed: state-not-reset' }],
-  }),
-];
-`,
-    );
-    const r = await npx(['matrix', '--json', '--retries', '0', '--results', path.join(project, 'results')]);
+    const r = await matrixRun;
     // the escaped child is an infra error (exit 3) of its own cell; every other cell matches
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(3);
     const run = JSON.parse(readFileSync(path.join(project, 'results', 'latest', 'results.json'), 'utf8')) as RunResults;

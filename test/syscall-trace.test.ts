@@ -1,6 +1,6 @@
 // The stage of a user's loader from its strace output: which refused call names it.
 import { describe, expect, test } from 'vitest';
-import { decisiveRefusal, refusedCalls, stageOf, straceArgv } from '../harness/guest/syscall-trace.js';
+import { decisiveRefusal, loaderExit, refusedCalls, stageOf, straceArgv } from '../harness/guest/syscall-trace.js';
 
 // shapes copied from strace 6.1 on the guest (libbpf 1.1 loaders)
 const PROBE_EPERM = `812   openat(AT_FDCWD, "/etc/ld.so.cache", O_RDONLY|O_CLOEXEC) = 3
@@ -78,4 +78,14 @@ describe('syscall trace → stage', () => {
     expect(argv).toContain('inject=execve:delay_exit=250000:when=1');
     expect(argv.slice(-5)).toEqual(['--', 'setpriv', '--reuid=65534', '--', '/tmp/c/x', 'a b'].slice(-5));
   });
+});
+
+test('the loader’s exit status comes from the trace, not from strace', () => {
+  const trace = `40 bpf(BPF_PROG_LOAD, {prog_type=BPF_PROG_TYPE_XDP}, 148) = -1 EACCES (Permission denied)
+41 +++ exited with 0 +++
+40 +++ exited with 1 +++
+`;
+  expect(loaderExit(trace)).toEqual({ code: 1, signal: null });
+  expect(loaderExit('7 +++ killed by SIGKILL +++\n')).toEqual({ code: null, signal: 'SIGKILL' });
+  expect(loaderExit('')).toBeNull();
 });

@@ -13,6 +13,7 @@ import { prepareBinary } from './prepare.js';
 import type { CellRecord, PlanCell } from './protocol.js';
 import type { RecordWriter } from './record-writer.js';
 import { type LoLink, resetState } from './reset.js';
+import { loaderExit } from './syscall-trace.js';
 import { applySysctls, type BootSysctls, sysctlsNow } from './sysctls.js';
 
 /** What every cell of a boot shares. */
@@ -83,7 +84,9 @@ async function execTraced(cell: PlanCell, file: string, args: string[], cwd: str
     const traceFile = path.join(traceDir, 'trace');
     const r = await execSample(cell, file, args, cwd, cgroup, traceFile);
     // no trace (strace did not start) leaves the failure without a stage, not without a record
-    return { r, trace: fs.existsSync(traceFile) ? fs.readFileSync(traceFile, 'utf8') : '' };
+    const trace = fs.existsSync(traceFile) ? fs.readFileSync(traceFile, 'utf8') : '';
+    // the loader's own exit status, not strace's (strace may have been ended for a stray tracee)
+    return { r: { ...r, ...(loaderExit(trace) ?? {}) }, trace };
   } finally {
     fs.rmSync(traceDir, { recursive: true, force: true });
   }

@@ -58,7 +58,11 @@ async function handshake(child: ChildProcess): Promise<Record<string, string> | 
  * kernel has given it the file's capabilities, before its first instruction), and the status
  * is read then. The loader is strace's child; it is recognised by its new name.
  */
-async function heldAtExec(child: ChildProcess, file: string): Promise<Record<string, string> | null> {
+async function heldAtExec(
+  child: ChildProcess,
+  file: string,
+  onLoader: (pid: number) => void,
+): Promise<Record<string, string> | null> {
   const tracer = child.pid;
   const comm = file.split('/').at(-1)?.slice(0, 15) ?? '';
   let exited = false;
@@ -68,10 +72,28 @@ async function heldAtExec(child: ChildProcess, file: string): Promise<Record<str
   while (!exited && tracer) {
     const pid = Number(readTrim(`/proc/${tracer}/task/${tracer}/children`)?.split(' ')[0]);
     const st = pid ? procStatus(pid) : null;
-    if (st?.Name === comm && st.State?.startsWith('t')) return st;
+    if (st?.Name === comm && st.State?.startsWith('t')) {
+      onLoader(pid);
+      return st;
+    }
     await new Promise((r) => setTimeout(r, 2));
   }
   return null;
+}
+
+/**
+ * strace waits for every process it traces, one that left the cell's cgroup too: once the loader
+ * itself has exited, strace gets a second to finish, then the cell is ended as a sample's is
+ * (what is left is killed; the reset finds what escaped). The loader's exit status is in the trace.
+ */
+async function endWithLoader(pid: number, child: ChildProcess, cgroup: CellCgroup | null): Promise<void> {
+  const gone = () => {
+    const state = procState(pid);
+    return state === null || state === 'Z' || state === 'X';
+  };
+  while (child.exitCode === null && child.signalCode === null && !gone()) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 1000));
+  if (child.exitCode === null && child.signalCode === null) killCell(child, cgroup);
 }
 
 function argvOf(cell: PlanCell, file: string, args: string[], traceFile: string | null): string[] {
@@ -134,7 +156,9 @@ export function execSample(
     child.on('error', (e) => {
       stderr += `\nspawn: ${e.message}`;
     });
-    const status = traceFile ? heldAtExec(child, file) : handshake(child);
+    const status = traceFile
+      ? heldAtExec(child, file, (pid) => void endWithLoader(pid, child, cgroup))
+      : handshake(child);
     const finish = async () => {
       clearTimeout(timer);
       clearTimeout(closeGuard);

@@ -184,3 +184,13 @@ export function decisiveRefusal(text: string): FailedCall | null {
   const failed = refusedCalls(text);
   return failed.find((f) => PERMISSION.includes(f.errno)) ?? failed.at(-1) ?? null;
 }
+
+/** How the loader (the first process of the trace) ended: strace's `+++ exited with N +++` or
+ * `+++ killed by SIG… +++` line; null when the trace has none. */
+export function loaderExit(text: string): { code: number | null; signal: string | null } | null {
+  const pid = /^(\d+)\s/.exec(text)?.[1];
+  if (!pid) return null;
+  const m = new RegExp(`^${pid}\\s+\\+\\+\\+ (?:exited with (\\d+)|killed by (SIG[A-Z0-9]+))`, 'm').exec(text);
+  if (!m) return null;
+  return { code: m[1] === undefined ? null : Number(m[1]), signal: m[2] ?? null };
+}
