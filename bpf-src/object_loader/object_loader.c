@@ -10,6 +10,7 @@
  *   SOCKET_FILTER          to a UDP socket on loopback (needs no capability of its own), or with
  *                          --socket packet to an AF_PACKET socket on --iface, like sockex1;
  *   XDP                    to --iface (default lo) through a BPF link;
+ *   SCHED_CLS (tc)         to --iface's clsact ingress hook (netlink; the hook is removed at exit);
  *   CGROUP_*               to the root cgroup v2 (/sys/fs/cgroup) through a BPF link;
  *   everything else        through libbpf's auto-attach by section name (kprobe, tracepoint,
  *                          raw_tp, fentry, uprobe/<path>:<func>, …).
@@ -52,6 +53,9 @@ static struct bpf_link *links[MAX_PROGS];
 static int n_links;
 static int socks[MAX_PROGS];
 static int n_socks;
+/* a clsact hook this run created, removed before exit (it would outlive the process) */
+static struct bpf_tc_hook tc_hook = { .sz = sizeof(struct bpf_tc_hook), .attach_point = BPF_TC_INGRESS };
+static int tc_created;
 
 static int usage(const char *why)
 {
@@ -141,6 +145,24 @@ static const char *attach_stage(void)
 	return "attach";
 }
 
+static int tc_attach(struct verdict *v, struct bpf_program *p, const struct opts *o)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(p));
+	int err;
+
+	tc_hook.ifindex = (int)if_nametoindex(o->iface);
+	if (!tc_hook.ifindex)
+		return fail(v, ENODEV, "attach", "no interface %s: %s%s", o->iface), -1;
+	err = bpf_tc_hook_create(&tc_hook);
+	if (err && err != -EEXIST)
+		return fail(v, -err, "attach", "tc clsact hook on %s: %s | %s", o->iface), -1;
+	tc_created |= !err;
+	err = bpf_tc_attach(&tc_hook, &opts);
+	if (err)
+		return fail(v, -err, "attach", "tc ingress filter on %s: %s | %s", o->iface), -1;
+	return 0;
+}
+
 static int attach(struct verdict *v, struct bpf_program *p, const struct opts *o)
 {
 	enum bpf_prog_type t = bpf_program__type(p);
@@ -158,6 +180,8 @@ static int attach(struct verdict *v, struct bpf_program *p, const struct opts *o
 		link = bpf_program__attach_xdp(p, ifindex);
 		if (!link)
 			return fail(v, errno, "xdp_attach", "XDP link on %s: %s | %s", o->iface), -1;
+	} else if (t == BPF_PROG_TYPE_SCHED_CLS) {
+		return tc_attach(v, p, o);
 	} else if (t == BPF_PROG_TYPE_CGROUP_SKB || t == BPF_PROG_TYPE_CGROUP_SOCK ||
 		   t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR || t == BPF_PROG_TYPE_CGROUP_SOCKOPT ||
 		   t == BPF_PROG_TYPE_CGROUP_SYSCTL || t == BPF_PROG_TYPE_CGROUP_DEVICE) {
@@ -211,11 +235,30 @@ static void try_program(const struct opts *o, const char *name, struct verdict *
 		err = -err;
 		v->err = err;
 		v->stage = cm_load_stage(err);
-		snprintf(v->detail, sizeof(v->detail), "load %s: %s | %s", name, strerror(err), cm_load_detail());
+		if (!strcmp(v->stage, "probe")) /* libbpf's log says it at length; the reason is one line */
+			snprintf(v->detail, sizeof(v->detail),
+				 "load %s: libbpf's first load (a trivial SOCKET_FILTER) was refused: %s", name,
+				 strerror(err));
+		else
+			snprintf(v->detail, sizeof(v->detail), "load %s: %s | %s", name, strerror(err),
+				 cm_load_detail());
 		return; /* the object stays open: nothing of it was loaded, and the process ends soon */
 	}
 	if (mine && attach(v, mine, o) == 0 && !v->detail[0])
 		snprintf(v->detail, sizeof(v->detail), "loaded and attached (%s)", v->section);
+}
+
+/* Links and sockets would go with the process; a clsact hook would not. */
+static void detach_all(void)
+{
+	for (int i = 0; i < n_links; i++)
+		bpf_link__destroy(links[i]);
+	for (int i = 0; i < n_socks; i++)
+		close(socks[i]);
+	if (tc_created) {
+		tc_hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS; /* the whole clsact qdisc */
+		bpf_tc_hook_destroy(&tc_hook);
+	}
 }
 
 static int run_trigger(char **argv)
@@ -281,19 +324,17 @@ int main(int argc, char **argv)
 			first = i;
 	}
 	programs_json(extra, sizeof(extra), vs, n);
+	err = first < 0 && o.trigger ? run_trigger(o.trigger) : 0;
+	detach_all();
 	if (first >= 0) {
 		cm_result(vs[first].err, vs[first].stage, extra, "%s", vs[first].detail);
 		return 1;
 	}
-	if (o.trigger && (err = run_trigger(o.trigger))) {
+	if (err) {
 		cm_result(err > 0 ? err : ENODATA, "run", extra, "trigger %s failed", o.trigger[0]);
 		return 1;
 	}
 	cm_result(0, "run", extra, "%d program(s) loaded and attached: %s%s", n, vs[0].detail,
 		  n > 1 ? ", …" : "");
-	for (int i = 0; i < n_links; i++)
-		bpf_link__destroy(links[i]);
-	for (int i = 0; i < n_socks; i++)
-		close(socks[i]);
 	return 0;
 }
