@@ -139,7 +139,8 @@ program
   .addOption(
     new Option('--socket <kind>', 'with --object: the socket a socket filter goes on').choices(['udp', 'packet']),
   )
-  .addOption(new Option('--iface <name>', 'with --object: the interface for XDP and packet sockets (default lo)'))
+  .addOption(new Option('--iface <name>', 'with --object: the interface for XDP, tc and packet sockets (default lo)'))
+  .addOption(new Option('--uprobe <path:function>', 'with --object: where a bare SEC("uprobe") goes'))
   .addOption(
     new Option('--kernel <id>', 'a kernel id from kernels/catalog.json (default: the default kernel)').argParser(
       flag.kernelIds,
@@ -162,20 +163,21 @@ program
   .option('--no-other-settings', "skip the scenario's other sysctl values")
   .option('--json', 'print the result as JSON')
   .action(async (operands, opts) => {
-    const { object, exec, program: programs, socket, iface, ...rest } = opts;
+    const { object, exec, program: programs, socket, iface, uprobe, ...rest } = opts;
     const own = object !== undefined || exec !== undefined;
     if (!own && operands.length !== 1)
       throw new UsageError('minimize: give one scenario name, or --object <file.bpf.o>, or --exec <loader> [-- args]');
     if (object !== undefined && operands.length)
       throw new UsageError(`minimize --object: unexpected argument "${operands[0]}"`);
-    if (!object && (programs || socket || iface))
-      throw new UsageError('minimize: --program, --socket and --iface go with --object');
+    if (!object && (programs || socket || iface || uprobe))
+      throw new UsageError('minimize: --program, --socket, --iface and --uprobe go with --object');
     const program = own
       ? {
           ...(object !== undefined ? { object } : { exec: [exec ?? '', ...operands] }),
           ...(programs ? { programs } : {}),
           ...(socket ? { socket: socket as 'udp' | 'packet' } : {}),
           ...(iface ? { iface } : {}),
+          ...(uprobe ? { uprobe } : {}),
         }
       : undefined;
     const r = await runMinimize({

@@ -180,6 +180,11 @@ describe('scenario files', () => {
       'okWhen.stdout: not a regular expression',
     ],
     [
+      'a uprobe target without its function',
+      (s: any) => withObject(s, '/bin/true', { uprobe: '/usr/bin/bash' }),
+      'uprobe: PATH:FUNCTION, e.g. "/usr/bin/bash:readline"',
+    ],
+    [
       'a socket kind that does not exist',
       (s: any) => withObject(s, '/bin/true', { socket: 'raw' }),
       'socket: Invalid option: expected one of "udp"|"packet"',

@@ -38,8 +38,25 @@ function npx(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-/** Two scenarios beside the README's, written into the project before the run. */
+/** Three scenarios beside the README's, written into the project before the run. */
 function writeExtraScenarios(): void {
+  // an object whose bare SEC("uprobe") goes where the scenario says (capmatrix's own uprobe
+  // sample's object, on bash's readline): the uprobe PMU wants CAP_SYS_ADMIN on this kernel
+  writeFileSync(
+    path.join(project, 'scenarios', 'uprobe-object.ts'),
+    `import { defineScenario } from 'capmatrix';
+export default defineScenario({
+  name: 'uprobe-object',
+  object: ${JSON.stringify(path.join(PACKAGE_ROOT, 'bpf-src', 'build', 'uprobe.bpf.o'))},
+  uprobe: '/usr/bin/bash:readline',
+  axes: { caps: [['CAP_BPF', 'CAP_PERFMON'], ['CAP_SYS_ADMIN']], sysctl: {} },
+  expect: [
+    { when: { lacks: ['CAP_SYS_ADMIN'] }, outcome: 'EACCES@perf_open', reason: 'uprobes need CAP_SYS_ADMIN again (ba677dbe77af)' },
+    { outcome: 'ok', reason: 'CAP_SYS_ADMIN: loaded and attached' },
+  ],
+});
+`,
+  );
   // a second scenario beside the README's: grep as "loader", printing its own /proc status,
   // shows that under the trace the program holds exactly the file capabilities of its cell
   writeFileSync(
@@ -155,7 +172,10 @@ describe('a project of its own, capmatrix installed from npm pack', () => {
       ['my-loader/NET_ADMIN+PERFMON+BPF/default', 'match'],
       ['traced-caps/none/default', 'match'],
       ['traced-caps/NET_ADMIN+PERFMON+BPF/default', 'match'],
+      ['uprobe-object/PERFMON+BPF/default', 'match'],
+      ['uprobe-object/SYS_ADMIN/default', 'match'],
     ]);
+    expect(cell('uprobe-object/SYS_ADMIN/default')?.observed?.detail).toMatch(/loaded and attached \(uprobe\)/);
     expect(cell('hostile-escape/DAC_OVERRIDE/default')?.infraError).toMatch(
       /processes of uid 65534 outside the cell's cgroup: \d+ \(killed\)/,
     );

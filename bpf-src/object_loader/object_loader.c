@@ -2,7 +2,7 @@
 /* object_loader: capmatrix's generic loader for a user's own BPF object (a scenario's `object:`).
  *
  *   object_loader --object FILE [--program NAME]... [--socket udp|packet] [--iface IF]
- *                 [--trigger CMD [ARG]...]
+ *                 [--uprobe PATH:FUNCTION] [--trigger CMD [ARG]...]
  *
  * Each program is tried on its own (the object is opened again with only that program set to
  * load), so one program's verdict never hides another's: load (libbpf's probe, the maps, the
@@ -13,7 +13,8 @@
  *   SCHED_CLS (tc)         to --iface's clsact ingress hook (netlink; the hook is removed at exit);
  *   CGROUP_*               to the root cgroup v2 (/sys/fs/cgroup) through a BPF link;
  *   everything else        through libbpf's auto-attach by section name (kprobe, tracepoint,
- *                          raw_tp, fentry, uprobe/<path>:<func>, …).
+ *                          raw_tp, fentry, uprobe/<path>:<func>, …); a bare SEC("uprobe") or
+ *                          SEC("uretprobe") goes on --uprobe PATH:FUNCTION.
  * A program whose section libbpf cannot auto-attach counts as loaded (ok) with a note.
  * With all attached, --trigger runs (as this uid, without file capabilities) and must exit 0.
  * The result line says the first failing program's stage and errno; `programs` lists them all.
@@ -37,6 +38,7 @@ struct opts {
 	int n_only;
 	int packet;
 	const char *iface;
+	const char *uprobe; /* PATH:FUNCTION for a uprobe section without a target */
 	char **trigger;
 };
 
@@ -82,13 +84,15 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->only[o->n_only++] = argv[++i];
 		else if (!strcmp(a, "--iface"))
 			o->iface = argv[++i];
+		else if (!strcmp(a, "--uprobe"))
+			o->uprobe = argv[++i];
 		else if (!strcmp(a, "--socket")) {
 			const char *s = argv[++i];
 			if (strcmp(s, "udp") && strcmp(s, "packet"))
 				return usage("--socket takes udp or packet");
 			o->packet = !strcmp(s, "packet");
 		} else
-			return usage("unknown option (--object, --program, --socket, --iface, --trigger)");
+			return usage("unknown option (--object, --program, --socket, --iface, --uprobe, --trigger)");
 	}
 	return o->object ? 0 : usage("--object FILE is required");
 }
@@ -163,6 +167,30 @@ static int tc_attach(struct verdict *v, struct bpf_program *p, const struct opts
 	return 0;
 }
 
+/* A bare SEC("uprobe")/SEC("uretprobe") on --uprobe PATH:FUNCTION, in every process. */
+static struct bpf_link *uprobe_attach(struct bpf_program *p, const char *target)
+{
+	DECLARE_LIBBPF_OPTS(bpf_uprobe_opts, opts);
+	static char path[4096];
+	const char *colon = strrchr(target, ':');
+
+	if (!colon || colon == target || !colon[1]) {
+		errno = EINVAL;
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%.*s", (int)(colon - target), target);
+	opts.func_name = colon + 1;
+	opts.retprobe = !strncmp(bpf_program__section_name(p), "uretprobe", 9);
+	return bpf_program__attach_uprobe_opts(p, -1, path, 0, &opts);
+}
+
+static int is_bare_uprobe(const struct bpf_program *p)
+{
+	const char *sec = bpf_program__section_name(p);
+	return !strcmp(sec, "uprobe") || !strcmp(sec, "uretprobe") || !strcmp(sec, "uprobe.s") ||
+	       !strcmp(sec, "uretprobe.s");
+}
+
 static int attach(struct verdict *v, struct bpf_program *p, const struct opts *o)
 {
 	enum bpf_prog_type t = bpf_program__type(p);
@@ -192,6 +220,10 @@ static int attach(struct verdict *v, struct bpf_program *p, const struct opts *o
 		close(fd);
 		if (!link)
 			return fail(v, errno, "attach", "cgroup link on %s: %s | %s", "/sys/fs/cgroup"), -1;
+	} else if (o->uprobe && is_bare_uprobe(p)) {
+		link = uprobe_attach(p, o->uprobe);
+		if (!link)
+			return fail(v, errno, attach_stage(), "uprobe on %s: %s | %s", o->uprobe), -1;
 	} else {
 		link = bpf_program__attach(p);
 		if (!link && (errno == EOPNOTSUPP || errno == ESRCH)) {

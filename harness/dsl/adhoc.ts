@@ -14,6 +14,7 @@ export interface AdhocProgram {
   programs?: string[];
   socket?: 'udp' | 'packet';
   iface?: string;
+  uprobe?: string;
 }
 
 const WHERE = 'the command line';
@@ -30,6 +31,7 @@ export function adhocScenario(p: AdhocProgram, projectDir: string): LoadedScenar
     ...(p.programs?.length ? { programs: p.programs } : {}),
     ...(p.socket ? { socket: p.socket } : {}),
     ...(p.iface ? { iface: p.iface } : {}),
+    ...(p.uprobe ? { uprobe: p.uprobe } : {}),
     axes: { caps: [[]], sysctl: {} },
     expect: [{ outcome: 'ok', reason: 'minimize: the sets under which it works are what is searched' }],
   };

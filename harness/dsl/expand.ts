@@ -72,6 +72,7 @@ function objectLoaderArgs(s: Scenario): string[] {
     s.socket ?? 'udp',
     '--iface',
     s.iface ?? 'lo',
+    ...(s.uprobe ? ['--uprobe', s.uprobe] : []),
     ...(s.trigger ? ['--trigger', ...s.trigger] : []),
   ];
 }

@@ -53,8 +53,11 @@ export interface Scenario {
   /** `object`: a socket filter goes on a UDP socket on loopback (needs no capability of its own),
    * or on an AF_PACKET socket (`packet`, needs CAP_NET_RAW) like sockex1. Default `udp`. */
   socket?: 'udp' | 'packet';
-  /** `object`: the interface for XDP and packet sockets (default `lo`). */
+  /** `object`: the interface for XDP, tc and packet sockets (default `lo`). */
   iface?: string;
+  /** `object`: where a bare `SEC("uprobe")` goes, `PATH:FUNCTION` (a path from the directory
+   * capmatrix runs in, or absolute), e.g. `/usr/bin/bash:readline`. */
+  uprobe?: string;
   /** `object`: a command run (as the cell's uid, without file capabilities) once everything is
    * attached; it must exit 0. */
   trigger?: string[];

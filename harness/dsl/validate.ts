@@ -44,6 +44,10 @@ const schema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'an interface name such as "lo"')
     .optional(),
+  uprobe: z
+    .string()
+    .regex(/^[^:\p{Cc}]+:[A-Za-z_][A-Za-z0-9_.@]*$/u, 'PATH:FUNCTION, e.g. "/usr/bin/bash:readline"')
+    .optional(),
   trigger: z.array(text).min(1).optional(),
   okWhen: z.strictObject({ stdout: z.string().optional(), stderr: z.string().optional() }).optional(),
   description: text.optional(),
@@ -111,7 +115,7 @@ function checkSysctls(map: Record<string, number[]>, at: string, problems: strin
   }
 }
 
-const OBJECT_ONLY = ['programs', 'socket', 'iface', 'trigger'] as const;
+const OBJECT_ONLY = ['programs', 'socket', 'iface', 'uprobe', 'trigger'] as const;
 const EM_BPF = 247;
 
 /** An ELF file whose machine is BPF (what clang -target bpf writes), or why not. */
@@ -169,6 +173,12 @@ function checkProgram(
     } catch (e) {
       problems.push(`okWhen.${k}: not a regular expression: ${(e as Error).message}`);
     }
+  }
+  if (s.uprobe) {
+    const at = s.uprobe.lastIndexOf(':');
+    const target = path.resolve(projectDir, s.uprobe.slice(0, at));
+    if (!existsSync(target)) problems.push(`uprobe: no such file ${target}`);
+    else s.uprobe = `${target}${s.uprobe.slice(at)}`;
   }
   if (s.object) {
     const file = path.resolve(projectDir, s.object);
