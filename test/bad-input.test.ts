@@ -185,6 +185,14 @@ describe('scenario files', () => {
       'uprobe: PATH:FUNCTION, e.g. "/usr/bin/bash:readline"',
     ],
     [
+      'args on a loader',
+      (s: any) => {
+        withExec(s, ['true']);
+        s.args = ['--flag'];
+      },
+      'args: only for a built-in sample (an exec scenario gives its arguments in exec: [...])',
+    ],
+    [
       'a socket kind that does not exist',
       (s: any) => withObject(s, '/bin/true', { socket: 'raw' }),
       'socket: Invalid option: expected one of "udp"|"packet"',

@@ -38,8 +38,24 @@ function npx(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-/** Three scenarios beside the README's, written into the project before the run. */
+/** Four scenarios beside the README's, written into the project before the run. */
 function writeExtraScenarios(): void {
+  // the object's tc classifier: a network program type, then the clsact hook through netlink
+  writeFileSync(
+    path.join(project, 'scenarios', 'tc-object.ts'),
+    `import { defineScenario } from 'capmatrix';
+export default defineScenario({
+  name: 'tc-object',
+  object: './build/prog.bpf.o',
+  programs: ['tc_pass'],
+  axes: { caps: [['CAP_BPF'], ['CAP_BPF', 'CAP_NET_ADMIN']], sysctl: {} },
+  expect: [
+    { when: { lacks: ['CAP_NET_ADMIN'] }, outcome: 'EPERM@prog_load', reason: 'SCHED_CLS needs bpf_net_capable()' },
+    { outcome: 'ok', reason: 'CAP_BPF + CAP_NET_ADMIN: loaded, and attached to lo ingress' },
+  ],
+});
+`,
+  );
   // an object whose bare SEC("uprobe") goes where the scenario says (capmatrix's own uprobe
   // sample's object, on bash's readline): the uprobe PMU wants CAP_SYS_ADMIN on this kernel
   writeFileSync(
@@ -170,11 +186,14 @@ describe('a project of its own, capmatrix installed from npm pack', () => {
       ['my-loader/none/default', 'match'],
       ['my-loader/NET_ADMIN+BPF/default', 'match'],
       ['my-loader/NET_ADMIN+PERFMON+BPF/default', 'match'],
+      ['tc-object/BPF/default', 'match'],
+      ['tc-object/NET_ADMIN+BPF/default', 'match'],
       ['traced-caps/none/default', 'match'],
       ['traced-caps/NET_ADMIN+PERFMON+BPF/default', 'match'],
       ['uprobe-object/PERFMON+BPF/default', 'match'],
       ['uprobe-object/SYS_ADMIN/default', 'match'],
     ]);
+    expect(cell('tc-object/NET_ADMIN+BPF/default')?.observed?.detail).toMatch(/loaded and attached \(tc\)/);
     expect(cell('uprobe-object/SYS_ADMIN/default')?.observed?.detail).toMatch(/loaded and attached \(uprobe\)/);
     expect(cell('hostile-escape/DAC_OVERRIDE/default')?.infraError).toMatch(
       /processes of uid 65534 outside the cell's cgroup: \d+ \(killed\)/,

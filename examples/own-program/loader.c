@@ -18,7 +18,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "open %s: %s\n", file, strerror(errno));
 		return 1;
 	}
-	bpf_program__set_autoload(bpf_object__find_program_by_name(obj, "count_packets"), false);
+	bpf_object__for_each_program(prog, obj)
+		bpf_program__set_autoload(prog, !strcmp(bpf_program__name(prog), "xdp_len"));
 	if (bpf_object__load(obj)) {
 		fprintf(stderr, "load: %s\n", strerror(errno));
 		return 1;

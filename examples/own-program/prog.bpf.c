@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Two programs of one object: a socket filter that counts packets, and an XDP program that
+/* Three programs of one object: a socket filter that counts packets, an XDP program that
  * measures packets by pointer subtraction (data_end - data), which the verifier allows only
- * with CAP_PERFMON (or CAP_SYS_ADMIN). */
+ * with CAP_PERFMON (or CAP_SYS_ADMIN), and a tc classifier that lets everything pass. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -34,6 +34,12 @@ int xdp_len(struct xdp_md *ctx)
 	if (n)
 		__sync_fetch_and_add(n, data_end - data); /* pointer - pointer */
 	return XDP_PASS;
+}
+
+SEC("tc")
+int tc_pass(struct __sk_buff *skb)
+{
+	return 0; /* TC_ACT_OK */
 }
 
 char LICENSE[] SEC("license") = "GPL";
