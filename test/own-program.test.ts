@@ -87,8 +87,8 @@ export default defineScenario({
 });
 `,
   );
-  // and a hostile loader (the harness's fault program as a user's exec loader): it goes for the
-  // results file with SYS_ADMIN+DAC_OVERRIDE+FOWNER, and leaves a child behind outside its cgroup
+  // and hostile loaders: the harness's fault program goes for the results file with
+  // SYS_ADMIN+DAC_OVERRIDE+FOWNER and leaves a child behind outside its cgroup; tc leaves a qdisc
   writeFileSync(
     path.join(project, 'scenarios', 'hostile.ts'),
     `import { defineScenario } from 'capmatrix';
@@ -105,6 +105,12 @@ export default [
   exec: [fault, 'cgroup-escape'],
   axes: { caps: [['CAP_DAC_OVERRIDE']], sysctl: {} },
   expect: [{ outcome: 'ok', reason: 'its child is found and killed: state-not-reset' }],
+  }),
+  defineScenario({
+  name: 'hostile-qdisc',
+  exec: ['tc', 'qdisc', 'add', 'dev', 'lo', 'clsact'],
+  axes: { caps: [['CAP_NET_ADMIN']], sysctl: {} },
+  expect: [{ outcome: 'ok', reason: 'the clsact qdisc outlives it: removed, state-not-reset' }],
   }),
 ];
 `,
@@ -183,6 +189,7 @@ describe('a project of its own, capmatrix installed from npm pack', () => {
     expect(run.cells.map((c) => [c.id, c.verdict])).toEqual([
       ['hostile-forge/DAC_OVERRIDE+FOWNER+SYS_ADMIN/default', 'match'],
       ['hostile-escape/DAC_OVERRIDE/default', 'infra-error'],
+      ['hostile-qdisc/NET_ADMIN/default', 'infra-error'],
       ['my-loader/none/default', 'match'],
       ['my-loader/NET_ADMIN+BPF/default', 'match'],
       ['my-loader/NET_ADMIN+PERFMON+BPF/default', 'match'],
@@ -197,6 +204,9 @@ describe('a project of its own, capmatrix installed from npm pack', () => {
     expect(cell('uprobe-object/SYS_ADMIN/default')?.observed?.detail).toMatch(/loaded and attached \(uprobe\)/);
     expect(cell('hostile-escape/DAC_OVERRIDE/default')?.infraError).toMatch(
       /processes of uid 65534 outside the cell's cgroup: \d+ \(killed\)/,
+    );
+    expect(cell('hostile-qdisc/NET_ADMIN/default')?.infraError).toMatch(
+      /a clsact qdisc \(tc programs\) was left on lo \(removed\)/,
     );
     for (const c of run.cells) expect(JSON.stringify(c.observed ?? {}), c.id).not.toMatch(/FORGED/);
     expect(run.provenance.boots.map((b) => [b.boot, b.agentFinished, b.violations ?? []])).toEqual([

@@ -183,7 +183,7 @@ export async function runAndRecord(
   const groupError = sameGroup ? undefined : endGroup(boot);
   const teardownMs = ran.teardownMs + since(tGroup);
   const tReset = performance.now();
-  const problems = await resetState(boot.lo);
+  const problems = await resetState(boot.lo, cell.mode === 'exec' || cell.sample === 'object_loader');
   if (ran.leftovers.length)
     problems.unshift(
       `processes left running after the sample exited: ${ran.leftovers.join(', ')} (killed with its cgroup)`,

@@ -1,6 +1,6 @@
 // The state a cell may leave behind, reset and checked before the next cell: processes of the
 // unprivileged uid anywhere (one that moved itself out of its cgroup included), an XDP program
-// on lo. Pins and mounts are the scenario's teardown; links and programs die with their processes.
+// on lo, and after a user's program a clsact qdisc on lo. Pins and mounts are the scenario's teardown; links and programs die with their processes.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { UNPRIVILEGED_UID } from '../dsl/expand.js';
@@ -53,8 +53,16 @@ function unprivilegedProcesses(): number[] {
   return pids;
 }
 
+/** A clsact qdisc (tc programs) on lo outlives the process that attached it. Checked only after
+ * cells that can attach tc (a user's object or loader): `tc` is an exec, tens of ms under TCG. */
+function resetTc(problems: string[]): void {
+  if (!/\b(clsact|ingress)\b/.test(run('tc', ['qdisc', 'show', 'dev', 'lo']).out)) return;
+  const gone = run('tc', ['qdisc', 'del', 'dev', 'lo', 'clsact']).ok;
+  problems.push(`a clsact qdisc (tc programs) was left on lo (${gone ? 'removed' : 'and it could NOT be removed'})`);
+}
+
 /** Resets what a cell left; returns what had to be cleaned (empty: it was clean). */
-export async function resetState(lo: LoLink): Promise<string[]> {
+export async function resetState(lo: LoLink, checkTc = false): Promise<string[]> {
   const problems: string[] = [];
   const stray = unprivilegedProcesses();
   if (stray.length) {
@@ -70,5 +78,6 @@ export async function resetState(lo: LoLink): Promise<string[]> {
     const still = /\sxdp/.test(await lo.show());
     problems.push(`an XDP program was left on lo (detached${still ? ', and it is STILL there' : ''})`);
   }
+  if (checkTc) resetTc(problems);
   return problems;
 }
