@@ -38,13 +38,17 @@ function npx(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
+/** A scenario file of the project: `body` after the import every one of them has. */
+function writeScenario(name: string, body: string): void {
+  writeFileSync(path.join(project, 'scenarios', `${name}.ts`), `import { defineScenario } from 'capmatrix';\n${body}`);
+}
+
 /** Four scenarios beside the README's, written into the project before the run. */
 function writeExtraScenarios(): void {
   // the object's tc classifier: a network program type, then the clsact hook through netlink
-  writeFileSync(
-    path.join(project, 'scenarios', 'tc-object.ts'),
-    `import { defineScenario } from 'capmatrix';
-export default defineScenario({
+  writeScenario(
+    'tc-object',
+    `export default defineScenario({
   name: 'tc-object',
   object: './build/prog.bpf.o',
   programs: ['tc_pass'],
@@ -58,10 +62,9 @@ export default defineScenario({
   );
   // an object whose bare SEC("uprobe") goes where the scenario says (capmatrix's own uprobe
   // sample's object, on bash's readline): the uprobe PMU wants CAP_SYS_ADMIN on this kernel
-  writeFileSync(
-    path.join(project, 'scenarios', 'uprobe-object.ts'),
-    `import { defineScenario } from 'capmatrix';
-export default defineScenario({
+  writeScenario(
+    'uprobe-object',
+    `export default defineScenario({
   name: 'uprobe-object',
   object: ${JSON.stringify(path.join(PACKAGE_ROOT, 'bpf-src', 'build', 'uprobe.bpf.o'))},
   uprobe: '/usr/bin/bash:readline',
@@ -75,10 +78,9 @@ export default defineScenario({
   );
   // a second scenario beside the README's: grep as "loader", printing its own /proc status,
   // shows that under the trace the program holds exactly the file capabilities of its cell
-  writeFileSync(
-    path.join(project, 'scenarios', 'traced-caps.ts'),
-    `import { defineScenario } from 'capmatrix';
-export default defineScenario({
+  writeScenario(
+    'traced-caps',
+    `export default defineScenario({
   name: 'traced-caps',
   exec: ['grep', '-E', '^(Uid|CapInh|CapPrm|CapEff|CapAmb|TracerPid):', '/proc/self/status'],
   okWhen: { stdout: 'CapEff' },
@@ -89,10 +91,9 @@ export default defineScenario({
   );
   // and hostile loaders: the harness's fault program goes for the results file with
   // SYS_ADMIN+DAC_OVERRIDE+FOWNER and leaves a child behind outside its cgroup; tc leaves a qdisc
-  writeFileSync(
-    path.join(project, 'scenarios', 'hostile.ts'),
-    `import { defineScenario } from 'capmatrix';
-const fault = ${JSON.stringify(path.join(PACKAGE_ROOT, 'bpf-src', 'build', 'fault'))};
+  writeScenario(
+    'hostile',
+    `const fault = ${JSON.stringify(path.join(PACKAGE_ROOT, 'bpf-src', 'build', 'fault'))};
 export default [
   defineScenario({
   name: 'hostile-forge',

@@ -8,14 +8,8 @@ import type { LoadedScenario } from './load.js';
 import type { Scenario } from './scenario.js';
 import { validateScenario } from './validate.js';
 
-export interface AdhocProgram {
-  object?: string;
-  exec?: string[];
-  programs?: string[];
-  socket?: 'udp' | 'packet';
-  iface?: string;
-  uprobe?: string;
-}
+/** What the command line can say about the program: the scenario's own fields. */
+export type AdhocProgram = Pick<Scenario, 'object' | 'exec' | 'programs' | 'socket' | 'iface' | 'uprobe'>;
 
 const WHERE = 'the command line';
 
