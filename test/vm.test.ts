@@ -1,9 +1,11 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadCatalog, selectKernels } from '../harness/kernels/catalog.js';
 import { cachedKernel } from '../harness/kernels/providers.js';
+import { runBoot } from '../harness/run/boot.js';
+import { accelNow, decideAccel, kvmDeathIn } from '../harness/vm/accel.js';
 import { liveGroupMembers } from '../harness/vm/process-group.js';
 import { runVm } from '../harness/vm/run-vm.js';
 import { vngArgv } from '../harness/vm/vng-argv.js';
@@ -51,12 +53,42 @@ describe('vng argv', () => {
   });
 });
 
+describe('KVM deaths in a console', () => {
+  test.each([
+    ['KVM internal error. Suberror: 1\nextra data[0]: 0x0', 'KVM internal error. Suberror: 1'],
+    ['qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69\n', 'error: failed to set MSR 0x10a to 0x69'],
+    ['[    0.000000] Linux version 6.12.57 kvm-clock: Using msrs 4b564d01', null],
+  ])('%j → %j', (text, death) => expect(kvmDeathIn(text)).toBe(death));
+});
+
+function defaultKernel() {
+  const [entry] = selectKernels(loadCatalog());
+  const kernel = entry && cachedKernel(entry);
+  if (!kernel) throw new Error('default kernel not in the cache: npm test runs setup first, which fetches it');
+  return kernel;
+}
+
 // A real QEMU on the real default kernel: the boot watchdog fires and nothing of the group survives.
 describe('VM lifecycle', () => {
+  // Where KVM works the guest simply runs under it; where it does not (here: QEMU aborts on an
+  // MSR, or pauses on "KVM internal error"), the boot notices at once and runs again under TCG,
+  // and later boots of this host boot go to TCG straight away.
+  test('a boot that chose KVM runs its guest, falling back to TCG when KVM kills it', async () => {
+    const demotedBefore = accelNow('kvm') === 'tcg';
+    const runDir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-accel-'));
+    const done = await runBoot({ id: 'accel', kernel: defaultKernel(), runs: [] }, { runDir, accel: 'kvm' });
+    expect(done.provenance.guest).not.toBeNull(); // the guest agent ran
+    const kvmConsole = path.join(runDir, 'boots', 'accel', 'console.log.kvm');
+    const died = existsSync(kvmConsole) ? kvmDeathIn(readFileSync(kvmConsole, 'utf8')) : null;
+    expect(done.provenance.vm).toMatchObject(died ? { fellBackToTcg: died } : { ended: 'exited' });
+    if (demotedBefore) expect(died).toBeNull();
+    const tcg = demotedBefore || died !== null;
+    expect(((done.provenance.vm?.argv ?? []) as string[]).includes('--disable-kvm')).toBe(tcg);
+    if (died) expect(decideAccel()).toMatchObject({ accel: 'tcg' });
+  }, 600_000);
+
   test('boot timeout kills the whole QEMU process group', async () => {
-    const [entry] = selectKernels(loadCatalog());
-    const kernel = entry && cachedKernel(entry);
-    if (!kernel) throw new Error('default kernel not in the cache: npm test runs setup first, which fetches it');
+    const kernel = defaultKernel();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-vm-'));
     const run = await runVm({
       ...opts,

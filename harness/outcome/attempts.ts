@@ -90,10 +90,10 @@ function figuresOf(rec: CellRecord): RunFigures {
 function unfinishedInfra(
   run: PlannedRun,
   records: GuestRecords,
-  vm: Pick<VmRun, 'ended' | 'exitCode' | 'signal'>,
+  vm: Pick<VmRun, 'ended' | 'exitCode' | 'signal' | 'accelDeath'>,
   panic: string | undefined,
 ): Pick<Attempt, 'ran' | 'infraKind' | 'infraError'> | null {
-  const how = `VM ${vm.ended}, vng exit ${vm.exitCode ?? vm.signal}`;
+  const how = `VM ${vm.ended}${vm.accelDeath ? ` (${vm.accelDeath})` : ''}, vng exit ${vm.exitCode ?? vm.signal}`;
   if (!records.provenance) {
     const infraKind: InfraKind = vm.ended === 'boot-timeout' ? 'boot-timeout' : panic ? 'kernel-panic' : 'vm-failed';
     const why = records.stopped ? `; ${records.stopped}` : '';
@@ -123,7 +123,7 @@ function unfinishedInfra(
 export function bootAttempts(
   runs: PlannedRun[],
   records: GuestRecords,
-  vm: Pick<VmRun, 'ended' | 'exitCode' | 'signal'>,
+  vm: Pick<VmRun, 'ended' | 'exitCode' | 'signal' | 'accelDeath'>,
   bootId: string,
   consoleText: string,
 ): Attempt[] {

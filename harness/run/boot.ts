@@ -1,6 +1,6 @@
 // One boot: write the guest plan, run the VM, read the guest's records as they come (through the
 // host's own descriptor, guest/protocol.ts's framing) and turn them into attempts.
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RECORDED_SYSCTLS } from '../dsl/sysctls.js';
 import { type Plan, type PlanCell, PROTOCOL_VERSION, type Search } from '../guest/protocol.js';
@@ -10,7 +10,7 @@ import { GuestRecordReader, type GuestRecords } from '../outcome/guest-records.j
 import { GUEST_AGENT, SAMPLES_BUILD_DIR } from '../paths.js';
 import type { PlannedCell, PlannedRun } from '../plan/plan.js';
 import type { BootProvenance } from '../report/results-json.js';
-import type { Accel } from '../vm/accel.js';
+import { type Accel, accelNow, demoteKvm } from '../vm/accel.js';
 import { runVm } from '../vm/run-vm.js';
 import { writeFileAtomic } from '../write-atomic.js';
 
@@ -120,16 +120,15 @@ export interface BootOptions {
   onReader?: (reader: GuestRecordReader) => void;
 }
 
-export async function runBoot(boot: BootRuns, o: BootOptions): Promise<BootResult> {
-  const files = bootFiles(o.runDir, boot.id);
-  prepareBoot(boot, files);
+/** One VM over the boot's files, read by a fresh results reader. */
+async function startVm(boot: BootRuns, o: BootOptions, files: BootFiles, accel: Accel) {
   const reader = new GuestRecordReader(files.results, keysOfBoot(boot));
   o.onReader?.(reader);
-  const bootTimeoutSec = o.bootTimeoutSec ?? (o.accel === 'kvm' ? 90 : 300);
+  const bootTimeoutSec = o.bootTimeoutSec ?? (accel === 'kvm' ? 90 : 300);
   const ticker = setInterval(() => o.onCells?.(reader.poll().cells.size), 1000);
   const vm = await runVm({
     vmlinuz: boot.kernel.vmlinuz,
-    accel: o.accel,
+    accel,
     cpus: 1, // TCG + SMP guests panic in text patching (virtme-ng-notes.md); one vCPU per guest
     memory: o.memory ?? '1G',
     rwdir: files.rwdir,
@@ -142,6 +141,30 @@ export async function runBoot(boot: BootRuns, o: BootOptions): Promise<BootResul
     // a file the host stopped reading cannot tell more: end the VM
     finished: () => reader.poll().ended || reader.records.stopped !== null,
   }).finally(() => clearInterval(ticker));
+  return { vm, reader };
+}
+
+/** KVM killed the guest: KVM is demoted, and a boot that had not run a cell starts again under
+ * TCG on the same files (the dead console kept beside them). */
+async function startVmFallingBack(boot: BootRuns, o: BootOptions, files: BootFiles) {
+  const first: Awaited<ReturnType<typeof startVm>> & { kvmDeath?: string } = await startVm(
+    boot,
+    o,
+    files,
+    accelNow(o.accel),
+  );
+  if (first.vm.ended !== 'accel-failed') return first;
+  demoteKvm(first.vm.accelDeath ?? 'KVM');
+  if (accelNow(o.accel) !== 'tcg' || first.reader.poll().started.length > 0) return first;
+  renameSync(files.console, `${files.console}.kvm`);
+  writeFileSync(files.results, '');
+  return { ...(await startVm(boot, o, files, 'tcg')), kvmDeath: first.vm.accelDeath };
+}
+
+export async function runBoot(boot: BootRuns, o: BootOptions): Promise<BootResult> {
+  const files = bootFiles(o.runDir, boot.id);
+  prepareBoot(boot, files);
+  const { vm, reader, kvmDeath } = await startVmFallingBack(boot, o, files);
   const records = reader.finish();
   o.onCells?.(records.cells.size);
   return {
@@ -152,6 +175,9 @@ export async function runBoot(boot: BootRuns, o: BootOptions): Promise<BootResul
       kernel: boot.kernel.id,
       vm: {
         ended: vm.ended,
+        ...(vm.accelDeath ? { accelDeath: vm.accelDeath } : {}),
+        // the boot first died under KVM and ran again under TCG
+        ...(kvmDeath ? { fellBackToTcg: kvmDeath } : {}),
         vngExit: vm.exitCode,
         signal: vm.signal,
         wallMs: vm.wallMs,

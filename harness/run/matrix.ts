@@ -16,7 +16,7 @@ import { linkLatest, newRunId, type RunOptions, type RunResults } from '../repor
 import { appendStepSummary, writeReports } from '../report/write-reports.js';
 import { ensureRunnable } from '../setup/ensure.js';
 import { UsageError } from '../usage-error.js';
-import { type AccelDecision, decideAccel } from '../vm/accel.js';
+import { type AccelDecision, accelNow, decideAccel } from '../vm/accel.js';
 import { onInterrupt } from '../vm/run-vm.js';
 import { type BootResult, bootFiles, keysOfBoot, runBoot } from './boot.js';
 import { hostInfo } from './host-info.js';
@@ -165,6 +165,17 @@ function bootSummary(done: BootResult): string {
   return `${vm.ended} after ${(vm.wallMs / 1000).toFixed(0)} s${why}`;
 }
 
+/** A guest that died under KVM demoted it: the results say what the rest of the run used. */
+function noteAccelNow(ctx: RunContext): void {
+  const now = accelNow(ctx.accel.accel);
+  if (now === ctx.accel.accel) return;
+  ctx.accel = decideAccel();
+  ctx.results.host.accel = now;
+  ctx.results.host.accelWhy = ctx.accel.why;
+  for (const k of ctx.results.kernels) k.accel = now;
+  ctx.log(`KVM demoted to TCG for the rest of the run: ${ctx.accel.why}`);
+}
+
 /** Boots of one lane until every run of it settled. */
 async function runLane(lane: Boot, ctx: RunContext): Promise<void> {
   const { runDir, ledger, progress } = ctx;
@@ -193,6 +204,7 @@ async function runLane(lane: Boot, ctx: RunContext): Promise<void> {
       },
     );
     ctx.active.delete(bootId);
+    noteAccelNow(ctx);
     chargeSilentBoot(done, pending, bootId);
     ledger.add(done.attempts);
     ctx.results.provenance.boots.push(done.provenance);

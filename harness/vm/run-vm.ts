@@ -2,7 +2,8 @@
 // watch for the boot (the guest agent's first line) and the whole-run deadline, and kill the
 // whole group on timeout, Ctrl-C or harness exit. vng's exit code is recorded, never trusted.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { kvmDeathIn } from './accel.js';
 import { liveGroupMembers } from './process-group.js';
 import { type VmOptions, vngArgv } from './vng-argv.js';
 
@@ -12,7 +13,9 @@ export interface VmRun {
   pgid: number;
   exitCode: number | null;
   signal: string | null;
-  ended: 'exited' | 'boot-timeout' | 'run-timeout' | 'interrupted';
+  /** accel-failed: the console said KVM could not run the guest (see `accelDeath`). */
+  ended: 'exited' | 'boot-timeout' | 'run-timeout' | 'interrupted' | 'accel-failed';
+  accelDeath?: string;
   wallMs: number;
   bootMs: number | null;
 }
@@ -100,6 +103,27 @@ export interface RunVmOptions extends VmOptions {
   finished: () => boolean;
 }
 
+/** Reads what a growing file gained since the last call (with a little overlap, so a line
+ * split across two reads is still seen whole). */
+function fileTail(file: string): () => string {
+  let offset = 0;
+  const buf = Buffer.alloc(64 * 1024);
+  return () => {
+    const fd = openSync(file, 'r');
+    try {
+      let text = '';
+      for (let n = readSync(fd, buf, 0, buf.length, offset); n > 0; n = readSync(fd, buf, 0, buf.length, offset)) {
+        text += buf.subarray(0, n).toString('latin1');
+        offset += n;
+      }
+      offset = Math.max(0, offset - 200);
+      return text;
+    } finally {
+      closeSync(fd);
+    }
+  };
+}
+
 export function runVm(o: RunVmOptions): Promise<VmRun> {
   const argv = vngArgv(o);
   const log = openSync(o.consoleLog, 'a');
@@ -111,6 +135,9 @@ export function runVm(o: RunVmOptions): Promise<VmRun> {
   let ended: VmRun['ended'] = 'exited';
   let bootMs: number | null = null;
   let finishedAt: number | null = null;
+  let accelDeath: string | undefined;
+  // A guest KVM cannot run is paused by QEMU, not ended: only its console tells.
+  const consoleNews = o.accel === 'kvm' ? fileTail(o.consoleLog) : null;
 
   const stop = (why: VmRun['ended']) => {
     ended = why;
@@ -120,6 +147,12 @@ export function runVm(o: RunVmOptions): Promise<VmRun> {
   const watchdog = setInterval(() => {
     const elapsed = (Date.now() - started) / 1000;
     if (bootMs === null && o.booted()) bootMs = Date.now() - started;
+    if (accelDeath) return; // being stopped already
+    const death = consoleNews && kvmDeathIn(consoleNews());
+    if (death) {
+      accelDeath = death;
+      return stop('accel-failed');
+    }
     if (bootMs === null && elapsed > o.bootTimeoutSec) return stop('boot-timeout');
     if (elapsed > o.deadlineSec) return stop('run-timeout');
     // The agent is done but the guest does not power off: give it 20 s, then end it.
@@ -139,8 +172,15 @@ export function runVm(o: RunVmOptions): Promise<VmRun> {
       if (pgid) await waitGroupGone(pgid, 5000);
       untrack(pgid);
       closeLog();
+      // QEMU may abort (a KVM error it cannot go on from) before the watchdog read the console
+      const death = accelDeath ?? (consoleNews ? kvmDeathIn(consoleNews()) : null);
+      if (death && !accelDeath) {
+        accelDeath = death;
+        ended = 'accel-failed';
+      }
       if (bootMs === null && o.booted()) bootMs = Date.now() - started;
-      resolve({ argv, pgid, exitCode: code, signal, ended, wallMs: Date.now() - started, bootMs });
+      const wallMs = Date.now() - started;
+      resolve({ argv, pgid, exitCode: code, signal, ended, wallMs, bootMs, ...(accelDeath ? { accelDeath } : {}) });
     });
     child.on('error', (e) => {
       clearInterval(watchdog);
