@@ -40,10 +40,10 @@ const loadRules: ExpectRule[] = [
 ];
 
 const debianParanoid3: ExpectRule = {
-  when: { sysctl: { 'kernel.perf_event_paranoid': [3] }, lacks: ['CAP_SYS_ADMIN'] },
+  when: { sysctl: { 'kernel.perf_event_paranoid': [3, 4] }, lacks: ['CAP_SYS_ADMIN'] },
   outcome: 'EACCES@perf_open',
   reason:
-    "Debian's perf_event_paranoid=3 patch: every perf_event_open needs CAP_SYS_ADMIN (reference §0, Table A note ¹)",
+    "Debian's perf_event_paranoid=3 patch: every perf_event_open needs CAP_SYS_ADMIN; its perf_paranoid_any() is `paranoid > 2`, so Ubuntu's 4 acts the same here (harness/dsl/sysctls.ts; talk's Ubuntu default)",
 };
 
 const tracefsRule: ExpectRule = {
@@ -67,6 +67,17 @@ export default [
     args: ['kprobe'],
     axes,
     expect: [...loadRules, debianParanoid3, okRule],
+  }),
+  defineScenario({
+    name: 'trace_output-kprobe-paranoid4',
+    sample: 'trace_output',
+    description: "the kprobe at Ubuntu's default perf_event_paranoid=4 (the talk's machine) on this kernel",
+    args: ['kprobe'],
+    axes: {
+      caps: [['CAP_BPF', 'CAP_PERFMON'], ['CAP_SYS_ADMIN']],
+      sysctl: { 'kernel.unprivileged_bpf_disabled': [2], 'kernel.perf_event_paranoid': [4] },
+    },
+    expect: [debianParanoid3, okRule], // both cells load: only the perf rule is in question
   }),
   defineScenario({
     name: 'trace_output-tracepoint',

@@ -39,6 +39,14 @@ const DECISIVE: [id: string, outcome: string, check?: (c: CellResult) => void][]
   ['pinned_map-by-id/BPF/ubd=2', 'EPERM@get_fd_by_id'],
   ['helpers-probe_write_user/PERFMON+BPF/ubd=2', 'EINVAL@verifier'],
   ['helpers-probe_write_user/SYS_ADMIN/ubd=2', 'ok'],
+  // map types (talk l.583-621): the CAP_BPF family, and a CAP_NET_ADMIN one that needs no CAP_BPF at 0
+  ['map-lru_hash/none/ubd=0', 'EPERM@map_create'],
+  ['map-sockmap/NET_ADMIN/ubd=0', 'ok', (c) => expect(c.observed?.detail).toContain('UDP socket inserted and removed')],
+  ['map-sockmap/BPF/ubd=2', 'EPERM@map_create'],
+  // unprivileged_bpf_disabled=1 cannot be undone, even by root (talk l.401-420)
+  ['ubd-lock/root/ubd=1', 'EPERM@sysctl'],
+  // Ubuntu's perf_event_paranoid=4 is Debian's 3 on this kernel
+  ['trace_output-kprobe-paranoid4/PERFMON+BPF/ubd=2,paranoid=4', 'EACCES@perf_open'],
 ];
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -2,8 +2,10 @@
 export const SYSCTLS = {
   // 0 allow, 2 admin-only but changeable, 1 admin-only until reboot (kernel/bpf/syscall.c).
   'kernel.unprivileged_bpf_disabled': { values: [0, 1, 2], short: 'ubd' },
-  // 3 exists only with Debian's CONFIG_SECURITY_PERF_EVENTS_RESTRICT patch.
-  'kernel.perf_event_paranoid': { values: [-1, 0, 1, 2, 3], short: 'paranoid' },
+  // 3 exists only with Debian's CONFIG_SECURITY_PERF_EVENTS_RESTRICT patch; 4 is Ubuntu's default
+  // (its own patch). The kernel takes any int: Debian's perf_paranoid_any() is `> 2`, so there
+  // 4 acts as 3, and on a kernel with neither patch anything above 2 acts as 2.
+  'kernel.perf_event_paranoid': { values: [-1, 0, 1, 2, 3, 4], short: 'paranoid' },
 } as const satisfies Record<string, { values: readonly number[]; short: string }>;
 
 export type SysctlName = keyof typeof SYSCTLS;

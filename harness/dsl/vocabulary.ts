@@ -58,6 +58,8 @@ export const STAGES = [
   'get_fd_by_id',
   'map_lookup',
   'map_update',
+  /** writing a /proc/sys file (sysctl_write) */
+  'sysctl',
   'traffic',
   'run',
   // the fault sample's privilege-escalation and forging attempts (test/fixtures/scenarios)

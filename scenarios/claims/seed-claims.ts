@@ -174,4 +174,41 @@ export const SEED_CLAIMS: SeedClaim[] = [
     talk: 'l.1119-1122',
     cells: [{ id: 'token-self/root/ubd=2', claimed: 'EPERM@bpffs_delegate' }],
   },
+  {
+    claim: 'Basic maps such as ARRAY are created with CAP_BPF (no capability at unprivileged_bpf_disabled=0)',
+    talk: 'l.583-586, 594-600',
+    cells: [
+      { id: 'map-array/BPF/ubd=2', claimed: 'ok' },
+      { id: 'map-array/none/ubd=0', claimed: 'ok' },
+      { id: 'map-array/none/ubd=2', claimed: 'EPERM@map_create' },
+    ],
+  },
+  {
+    claim: 'LRU_HASH, STACK and CPUMAP need CAP_BPF, whatever unprivileged_bpf_disabled says',
+    talk: 'l.601-610',
+    cells: [
+      { id: 'map-lru_hash/none/ubd=0', claimed: 'EPERM@map_create' },
+      { id: 'map-lru_hash/BPF/ubd=0', claimed: 'ok' },
+      { id: 'map-stack/none/ubd=0', claimed: 'EPERM@map_create' },
+      { id: 'map-cpumap/BPF/ubd=2', claimed: 'ok' },
+    ],
+  },
+  {
+    claim: 'SOCKMAP, DEVMAP and XSKMAP need CAP_NET_ADMIN (CAP_BPF is not enough)',
+    talk: 'l.611-615',
+    cells: [
+      { id: 'map-sockmap/BPF/ubd=0', claimed: 'EPERM@map_create' },
+      { id: 'map-sockmap/NET_ADMIN+BPF/ubd=2', claimed: 'ok' },
+      { id: 'map-devmap/BPF/ubd=2', claimed: 'EPERM@map_create' },
+      { id: 'map-xskmap/NET_ADMIN+BPF/ubd=2', claimed: 'ok' },
+    ],
+  },
+  {
+    claim: 'unprivileged_bpf_disabled=1 cannot be set back until reboot, not even by root',
+    talk: 'l.401-420',
+    cells: [
+      { id: 'ubd-lock/root/ubd=2', claimed: 'ok' },
+      { id: 'ubd-lock/root/ubd=1', claimed: 'EPERM@sysctl' },
+    ],
+  },
 ];
