@@ -211,4 +211,32 @@ export const SEED_CLAIMS: SeedClaim[] = [
       { id: 'ubd-lock/root/ubd=1', claimed: 'EPERM@sysctl' },
     ],
   },
+  {
+    claim: 'Network program types (SCHED_CLS, LWT_*, SK_SKB, CGROUP_SOCK, …) need CAP_NET_ADMIN on top of CAP_BPF',
+    talk: 'l.474-482, 485-502',
+    cells: [
+      { id: 'prog-tc/BPF/ubd=2', claimed: 'EPERM@prog_load' },
+      { id: 'prog-tc/NET_ADMIN+BPF/ubd=2', claimed: 'ok' },
+      { id: 'prog-lwt/BPF/ubd=2', claimed: 'EPERM@prog_load' },
+      { id: 'prog-cgroup_sock/NET_ADMIN+BPF/ubd=2', claimed: 'ok' },
+    ],
+  },
+  {
+    claim: 'CGROUP_SKB is "always unpriv" (no CAP_NET_ADMIN to load it)',
+    talk: 'l.503-504',
+    note: 'it loads for anyone at unprivileged_bpf_disabled=0, but attaching it to a cgroup takes CAP_NET_ADMIN',
+    cells: [
+      { id: 'prog-cgroup_skb/NET_ADMIN/ubd=0', claimed: 'ok' },
+      { id: 'prog-cgroup_skb/none/ubd=0', claimed: 'ok' },
+    ],
+  },
+  {
+    claim: 'Tracing program types need CAP_PERFMON (here the BTF-typed fentry and tp_btf)',
+    talk: 'l.479-480',
+    cells: [
+      { id: 'prog-fentry/BPF/ubd=2', claimed: 'EPERM@prog_load' },
+      { id: 'prog-fentry/PERFMON+BPF/ubd=2', claimed: 'ok' },
+      { id: 'prog-tp_btf/PERFMON+BPF/ubd=2', claimed: 'ok' },
+    ],
+  },
 ];
