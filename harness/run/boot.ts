@@ -147,15 +147,10 @@ async function startVm(boot: BootRuns, o: BootOptions, files: BootFiles, accel: 
 /** KVM killed the guest: KVM is demoted, and a boot that had not run a cell starts again under
  * TCG on the same files (the dead console kept beside them). */
 async function startVmFallingBack(boot: BootRuns, o: BootOptions, files: BootFiles) {
-  const first: Awaited<ReturnType<typeof startVm>> & { kvmDeath?: string } = await startVm(
-    boot,
-    o,
-    files,
-    accelNow(o.accel),
-  );
-  if (first.vm.ended !== 'accel-failed') return first;
+  const first = await startVm(boot, o, files, accelNow(o.accel));
+  if (first.vm.ended !== 'accel-failed') return { ...first, kvmDeath: undefined };
   demoteKvm(first.vm.accelDeath ?? 'KVM');
-  if (accelNow(o.accel) !== 'tcg' || first.reader.poll().started.length > 0) return first;
+  if (accelNow(o.accel) !== 'tcg' || first.reader.poll().started.length > 0) return { ...first, kvmDeath: undefined };
   renameSync(files.console, `${files.console}.kvm`);
   writeFileSync(files.results, '');
   return { ...(await startVm(boot, o, files, 'tcg')), kvmDeath: first.vm.accelDeath };

@@ -173,9 +173,9 @@ export function runVm(o: RunVmOptions): Promise<VmRun> {
       untrack(pgid);
       closeLog();
       // QEMU may abort (a KVM error it cannot go on from) before the watchdog read the console
-      const death = accelDeath ?? (consoleNews ? kvmDeathIn(consoleNews()) : null);
-      if (death && !accelDeath) {
-        accelDeath = death;
+      const lateDeath = !accelDeath && consoleNews ? kvmDeathIn(consoleNews()) : null;
+      if (lateDeath) {
+        accelDeath = lateDeath;
         ended = 'accel-failed';
       }
       if (bootMs === null && o.booted()) bootMs = Date.now() - started;
