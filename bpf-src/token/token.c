@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <bpf/bpf.h>
 #include "capmatrix_result.h"
+#include "token_delegation.h"
 #include "token.skel.h"
 
 /* uapi of 6.9+, not in Debian 12's linux-libc-dev (6.1) */
@@ -67,72 +68,9 @@ union cm_attr {
 _Static_assert(offsetof(union cm_attr, map.map_token_fd) == 76, "bpf_attr map_token_fd");
 _Static_assert(offsetof(union cm_attr, prog.prog_token_fd) == 144, "bpf_attr prog_token_fd");
 
-struct child_report {
-	int err;
-	char stage[32];
-	char detail[480];
-	char status[96];
-};
-
 static int sys_bpf(int cmd, union cm_attr *attr)
 {
 	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
-}
-
-/* An fd with a zero errno, or (fd < 0) just the errno of the step that failed. */
-static int send_fd(int sock, int fd)
-{
-	int data = fd < 0 ? -fd : 0;
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { .iov_base = &data, .iov_len = sizeof(data) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
-
-	if (fd >= 0) {
-		msg.msg_control = cbuf;
-		msg.msg_controllen = sizeof(cbuf);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	return sendmsg(sock, &msg, 0) == sizeof(data) ? 0 : -1;
-}
-
-/* The fd, or -errno of the sender's failed step (-EPIPE if it sent nothing). */
-static int recv_fd(int sock)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	int data = 0, fd;
-	struct iovec iov = { .iov_base = &data, .iov_len = sizeof(data) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c;
-
-	if (recvmsg(sock, &msg, 0) != sizeof(data))
-		return -EPIPE;
-	if (data)
-		return -data;
-	if (!(c = CMSG_FIRSTHDR(&msg)) || c->cmsg_type != SCM_RIGHTS)
-		return -EPIPE;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
-}
-
-/* "maps=queue" → fsconfig(fs, FSCONFIG_SET_STRING, "delegate_maps", "queue") */
-static int set_delegations(int fs_fd, int argc, char **argv, char *why, size_t len)
-{
-	for (int i = 3; i < argc; i++) {
-		char key[32], *eq = strchr(argv[i], '=');
-		if (!eq || !eq[1])
-			continue;
-		snprintf(key, sizeof(key), "delegate_%.*s", (int)(eq - argv[i]), argv[i]);
-		if (fsconfig(fs_fd, FSCONFIG_SET_STRING, key, eq + 1, 0)) {
-			snprintf(why, len, "fsconfig(%s=%s): %s", key, eq + 1, strerror(errno));
-			return -errno;
-		}
-	}
-	return 0;
 }
 
 static int deny_unshare(void)
@@ -148,33 +86,7 @@ static int deny_unshare(void)
 	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
 }
 
-static void own_status(char *out, size_t len)
-{
-	char line[256], uid[256] = "?", cap[256] = "?";
-	FILE *f = fopen("/proc/self/status", "r");
-
-	while (f && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = 0;
-		if (!strncmp(line, "Uid:", 4))
-			snprintf(uid, sizeof(uid), "%s", line + 5);
-		if (!strncmp(line, "CapEff:", 7))
-			snprintf(cap, sizeof(cap), "%s", line + 8);
-	}
-	if (f)
-		fclose(f);
-	for (char *p = uid; *p; p++)
-		if (*p == '\t')
-			*p = ' ';
-	snprintf(out, len, "uid %s / CapEff %s", uid, cap);
-}
-
-#define FAIL(e, st, ...)                                                    \
-	do {                                                                \
-		r->err = (e);                                               \
-		snprintf(r->stage, sizeof(r->stage), "%s", st);             \
-		snprintf(r->detail, sizeof(r->detail), __VA_ARGS__);        \
-		return;                                                     \
-	} while (0)
+#define FAIL(e, st, ...) CHILD_FAIL(r, e, st, __VA_ARGS__)
 
 static void child_main(int sock, const char *mode, const char *ctx, int argc, char **argv, struct child_report *r)
 {
@@ -194,7 +106,7 @@ static void child_main(int sock, const char *mode, const char *ctx, int argc, ch
 		FAIL(errno, "bpffs_create", "fsopen(\"bpf\") in the new user namespace: %s", strerror(errno));
 	if (!strcmp(ctx, "self")) {
 		char why[200] = "";
-		if ((err = set_delegations(fs_fd, argc, argv, why, sizeof(why))))
+		if ((err = set_delegations(fs_fd, 3, argc, argv, why, sizeof(why))))
 			FAIL(-err, "bpffs_delegate", "the child itself: %s", why);
 		if (fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
 			FAIL(errno, "bpffs_create", "the child itself: FSCONFIG_CMD_CREATE: %s", strerror(errno));
@@ -277,19 +189,7 @@ int main(int argc, char **argv)
 	close(rep[1]);
 	if (!strcmp(ctx, "delegated")) {
 		/* the privileged parent: configure the delegation and materialize the mount */
-		int fs_fd = recv_fd(sv[0]), mnt_fd = -EPIPE, err;
-		if (fs_fd >= 0) {
-			if ((err = set_delegations(fs_fd, argc, argv, parent_note, sizeof(parent_note))))
-				mnt_fd = err;
-			else if (fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) {
-				mnt_fd = -errno;
-				snprintf(parent_note, sizeof(parent_note), "parent: FSCONFIG_CMD_CREATE: %s", strerror(errno));
-			} else if ((mnt_fd = fsmount(fs_fd, 0, 0)) < 0) {
-				mnt_fd = -errno;
-				snprintf(parent_note, sizeof(parent_note), "parent: fsmount: %s", strerror(errno));
-			}
-			send_fd(sv[0], mnt_fd); /* the mount, or the errno of the step that failed */
-		}
+		parent_materialize(sv[0], 3, argc, argv, parent_note, sizeof(parent_note));
 		close(sv[0]);
 	}
 	if (read(rep[0], &r, sizeof(r)) != sizeof(r))

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/* The talk's token delegation (l.1104-1300), shared by the token and token_libbpf loaders: a
+ * root parent and an unprivileged child pass a bpffs context and its mount over a socketpair.
+ *   child:  fsopen("bpf") in its own user namespace → send_fd → … → recv_fd (the mount)
+ *   parent: recv_fd → parent_materialize (delegate_* options, create, fsmount) → send_fd
+ * Delegations come as loader arguments: "maps=queue" → delegate_maps=queue. */
+#ifndef CAPMATRIX_TOKEN_DELEGATION_H
+#define CAPMATRIX_TOKEN_DELEGATION_H
+
+/* the includer defines _GNU_SOURCE first (fsconfig, fsmount) */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+
+/* An fd with a zero errno, or (fd < 0) just the errno of the step that failed. */
+static int send_fd(int sock, int fd)
+{
+	int data = fd < 0 ? -fd : 0;
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &data, .iov_len = sizeof(data) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (fd >= 0) {
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &msg, 0) == sizeof(data) ? 0 : -1;
+}
+
+/* The fd, or -errno of the sender's failed step (-EPIPE if it sent nothing). */
+static int recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	int data = 0, fd;
+	struct iovec iov = { .iov_base = &data, .iov_len = sizeof(data) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+
+	if (recvmsg(sock, &msg, 0) != sizeof(data))
+		return -EPIPE;
+	if (data)
+		return -data;
+	if (!(c = CMSG_FIRSTHDR(&msg)) || c->cmsg_type != SCM_RIGHTS)
+		return -EPIPE;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+/* argv[first..]: "maps=queue" → fsconfig(fs, FSCONFIG_SET_STRING, "delegate_maps", "queue") */
+static int set_delegations(int fs_fd, int first, int argc, char **argv, char *why, size_t len)
+{
+	for (int i = first; i < argc; i++) {
+		char key[32], *eq = strchr(argv[i], '=');
+		if (!eq || !eq[1])
+			continue;
+		snprintf(key, sizeof(key), "delegate_%.*s", (int)(eq - argv[i]), argv[i]);
+		if (fsconfig(fs_fd, FSCONFIG_SET_STRING, key, eq + 1, 0)) {
+			snprintf(why, len, "fsconfig(%s=%s): %s", key, eq + 1, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+/* The privileged parent: take the child's bpffs context, configure the delegation, create and
+ * mount it, and send the mount back (or the errno of the step that failed). */
+static void parent_materialize(int sock, int first, int argc, char **argv, char *note, size_t len)
+{
+	int fs_fd = recv_fd(sock), mnt_fd, err;
+
+	if (fs_fd < 0)
+		return;
+	if ((err = set_delegations(fs_fd, first, argc, argv, note, len)))
+		mnt_fd = err;
+	else if (fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) {
+		mnt_fd = -errno;
+		snprintf(note, len, "parent: FSCONFIG_CMD_CREATE: %s", strerror(errno));
+	} else if ((mnt_fd = fsmount(fs_fd, 0, 0)) < 0) {
+		mnt_fd = -errno;
+		snprintf(note, len, "parent: fsmount: %s", strerror(errno));
+	}
+	send_fd(sock, mnt_fd);
+}
+
+/* "uid 65534 65534 65534 65534 / CapEff 0000000000000000": what the child really holds. */
+static void own_status(char *out, size_t len)
+{
+	char line[256], uid[256] = "?", cap[256] = "?";
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		if (!strncmp(line, "Uid:", 4))
+			snprintf(uid, sizeof(uid), "%s", line + 5);
+		if (!strncmp(line, "CapEff:", 7))
+			snprintf(cap, sizeof(cap), "%s", line + 8);
+	}
+	if (f)
+		fclose(f);
+	for (char *p = uid; *p; p++)
+		if (*p == '\t')
+			*p = ' ';
+	snprintf(out, len, "uid %s / CapEff %s", uid, cap);
+}
+
+/* What the child sends back to the parent, who prints the cell's result line. */
+struct child_report {
+	int err;
+	char stage[32];
+	char detail[1200];
+	char status[96];
+};
+
+#define CHILD_FAIL(r, e, st, ...)                                           \
+	do {                                                                \
+		(r)->err = (e);                                             \
+		snprintf((r)->stage, sizeof((r)->stage), "%s", st);         \
+		snprintf((r)->detail, sizeof((r)->detail), __VA_ARGS__);    \
+		return;                                                     \
+	} while (0)
+
+#endif
