@@ -176,6 +176,11 @@ static __attribute__((unused)) const char *cm_load_detail(void)
  * (bpf_object__probe_loading) before creating maps; it only tells us through its log. */
 static __attribute__((unused)) const char *cm_load_stage(int err)
 {
+	/* libbpf ≥ 1.4 with a token path it was given (bpf_object_prepare_token) */
+	if (strstr(cm_log, "to create BPF token"))
+		return "token_create";
+	if (strstr(cm_log, "to open BPF FS mount"))
+		return "open";
 	if (strstr(cm_log, "Couldn't load trivial BPF program"))
 		return "probe";
 	if (strstr(cm_log, "failed to freeze"))

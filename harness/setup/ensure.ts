@@ -12,6 +12,7 @@ import { fetchKernel } from '../kernels/providers.js';
 import { BPF_SRC_DIR, CACHE_DIR, GUEST_AGENT, GUEST_AGENT_SOURCE, SAMPLES_BUILD_DIR } from '../paths.js';
 import { compareVersions } from '../version.js';
 import { writeFileAtomic } from '../write-atomic.js';
+import { libbpfTokenMakeVars } from './libbpf-token.js';
 import { detectDistro, installedVersions, requiredPackages } from './system-packages.js';
 
 /** vng ≥ 1.41 runs the command on the console when virtio-serial ports are missing (no udev in
@@ -86,7 +87,8 @@ export async function ensureSamples(): Promise<void> {
   // starting at once (a user's parallel jobs) take turns: flock serializes the builds.
   // (A checkout the user cannot write has nothing to lock: make has nothing to do there, or fails.)
   mkdirSync(SAMPLES_BUILD_DIR, { recursive: true });
-  const make = ['make', '-s', '-C', BPF_SRC_DIR];
+  const vars = Object.entries(await libbpfTokenMakeVars(log)).map(([k, v]) => `${k}=${v}`);
+  const make = ['make', '-s', '-C', BPF_SRC_DIR, ...vars];
   const lock = path.join(SAMPLES_BUILD_DIR, '.lock');
   if (writable(SAMPLES_BUILD_DIR)) mustRun('flock', [lock, ...make]);
   else mustRun(make[0] ?? 'make', make.slice(1));
