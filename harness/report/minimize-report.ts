@@ -51,14 +51,18 @@ export function renderMinimize(r: MinimizeResult): string {
     ...searchLines(asked, r, true),
   ];
   const best = Math.min(...asked.minimal.map((m) => m.caps.length));
+  const items = r.dimension === 'delegation' ? 'delegation item(s)' : 'capability(ies)';
   if (others.length) {
-    out.push('', 'other settings, and alternatives that are not capabilities:');
+    out.push(
+      '',
+      `other settings, and alternatives that are not ${r.dimension === 'delegation' ? 'delegations' : 'capabilities'}:`,
+    );
     for (const s of others) {
       const what = s.kind === 'scenario' ? `scenario ${s.scenario}: ${s.description ?? ''}` : `with ${settings(s)}`;
       const fewest = Math.min(...s.minimal.map((m) => m.caps.length));
       const saves =
         s.minimal.length && fewest < best
-          ? `  (saves ${best - fewest} capability(ies))`
+          ? `  (saves ${best - fewest} ${items})`
           : s.minimal.length && fewest > best
             ? `  (needs ${fewest - best} more)`
             : '';
