@@ -35,6 +35,15 @@ const DECISIVE: [id: string, outcome: string, check?: (c: CellResult) => void][]
   ],
   ['token-queue/root/ubd=2', 'ok'],
   ['token-kprobe/root/ubd=2', 'EPERM@prog_load'],
+  // libbpf's token path (talk l.1189-1209): the talk's way, the default lookup, and the raw
+  // loader's minimal delegation, which libbpf's own probe outgrows
+  [
+    'token_libbpf-opts/root/ubd=2',
+    'ok',
+    (c) => expect(c.observed?.detail).toMatch(/pushed and popped 42 \| openat \/sys\/fs\/bpf: Permission denied/),
+  ],
+  ['token_libbpf-implicit/root/ubd=2', 'ok'],
+  ['token_libbpf-map-only/root/ubd=2', 'EPERM@probe'],
   ['pinned_map/none/ubd=2', 'ok', (c) => expect(c.observed?.data?.after).toBe(Number(c.observed?.data?.before) + 1)],
   ['pinned_map-by-id/BPF/ubd=2', 'EPERM@get_fd_by_id'],
   ['helpers-probe_write_user/PERFMON+BPF/ubd=2', 'EINVAL@verifier'],
