@@ -40,7 +40,7 @@ export default [
     expect: [
       {
         outcome: 'EINVAL@verifier',
-        reason: `Debian builds without CONFIG_FUNCTION_ERROR_INJECTION/BPF_KPROBE_OVERRIDE (reference §0), so nobody gets it, root included; the talk's CAP_SYS_ADMIN (l.1089) never suffices here. ${refused('override_return', 58)}`,
+        reason: `Debian builds without CONFIG_FUNCTION_ERROR_INJECTION/BPF_KPROBE_OVERRIDE (kernel/trace/bpf_trace.c bpf_tracing_func_proto under CONFIG_BPF_KPROBE_OVERRIDE), so nobody gets it, root included; the talk's CAP_SYS_ADMIN (l.1089) never suffices here. ${refused('override_return', 58)}`,
       },
     ],
   }),

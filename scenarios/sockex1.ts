@@ -20,7 +20,7 @@ export default defineScenario({
       when: { sysctl: { 'kernel.unprivileged_bpf_disabled': [1, 2] }, lacks: ['CAP_BPF'] },
       outcome: 'EPERM@probe',
       reason:
-        "sysctl≠0 without CAP_BPF: bpf_prog_load() returns EPERM (6.12 kernel/bpf/syscall.c:2695-2711); libbpf's trivial-program probe is the first load to hit it (reference §7; talk l.564-573)",
+        "sysctl≠0 without CAP_BPF: bpf_prog_load() returns EPERM (6.12 kernel/bpf/syscall.c:2695-2711); libbpf's trivial-program probe is the first load to hit it (tools/lib/bpf/libbpf.c bpf_object__probe_loading; talk l.564-573)",
     },
     {
       when: { lacks: ['CAP_NET_RAW'] },
@@ -31,7 +31,7 @@ export default defineScenario({
     {
       outcome: 'ok',
       reason:
-        'SOCKET_FILTER and ARRAY need no capability at sysctl 0, CAP_BPF lifts the sysctl gate at 1/2; CAP_NET_RAW opens the raw socket (talk l.513-519, 553-580; reference §8 Table A)',
+        'SOCKET_FILTER and ARRAY need no capability at sysctl 0, CAP_BPF lifts the sysctl gate at 1/2; CAP_NET_RAW opens the raw socket (talk l.513-519, 553-580; kernel/bpf/syscall.c bpf_prog_load, map_create; net/packet/af_packet.c packet_create)',
     },
   ],
 });

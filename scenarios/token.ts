@@ -1,7 +1,7 @@
 // BPF token (talk l.1104-1300): root (the privileged parent) delegates through a bpffs it
 // materializes for a child, uid 65534 without capabilities, inside a new user namespace; the
 // child creates a token and loads with it. Delegation sets and contexts are the axes, one
-// scenario each (Playwright-projects style). Tokens exist since 6.9 (reference §3).
+// scenario each (Playwright-projects style). Tokens exist since 6.9 (kernel/bpf/token.c, 6.9).
 import { defineScenario, type ExpectRule, type Scenario } from '../harness/dsl/scenario.js';
 
 const DEMO = ['cmds=map_create:prog_load:btf_load', 'maps=queue', 'progs=socket_filter', 'attachs=any'];
@@ -11,7 +11,7 @@ const before69: ExpectRule = {
   until: '6.9',
   outcome: 'EPERM@bpffs_create',
   reason:
-    'before 6.9 bpffs has no FS_USERNS_MOUNT: fsopen("bpf") in a user namespace is refused (reference §3, Table A2)',
+    'before 6.9 bpffs has no FS_USERNS_MOUNT: fsopen("bpf") in a user namespace is refused (kernel/bpf/token.c bpf_token_capable; kernel/bpf/inode.c bpf_fs_type)',
 };
 
 /** `gated`: the outcome differs before 6.9 (no tokens); otherwise the rule holds on every kernel. */
@@ -41,7 +41,7 @@ export default [
     {
       outcome: 'ok',
       reason:
-        'map_create: the delegated token makes bpf_token_capable(token, CAP_BPF) = ns_capable(child userns) true, which also lifts the unprivileged_bpf_disabled gate (reference §3; talk l.1104-1122)',
+        'map_create: the delegated token makes bpf_token_capable(token, CAP_BPF) = ns_capable(child userns) true, which also lifts the unprivileged_bpf_disabled gate (kernel/bpf/token.c bpf_token_capable; talk l.1104-1122)',
     },
   ),
   tokenScenario(
@@ -51,7 +51,7 @@ export default [
     {
       outcome: 'EPERM@prog_load',
       reason:
-        'KPROBE not in delegate_progs: the token is dropped and the init-namespace checks apply; the child has no CAP_BPF there (reference §3, Table A2)',
+        'KPROBE not in delegate_progs: the token is dropped and the init-namespace checks apply; the child has no CAP_BPF there (kernel/bpf/syscall.c bpf_prog_load, kernel/bpf/token.c bpf_token_allow_prog_type)',
     },
   ),
   tokenScenario(
@@ -71,7 +71,7 @@ export default [
     {
       outcome: 'ok',
       reason:
-        'bpf_token_allow_prog_type(KPROBE, attach any) holds, so CAP_BPF and CAP_PERFMON are checked in the token user namespace (reference Table A2: loads; attaching would still need init-namespace perf rights)',
+        'bpf_token_allow_prog_type(KPROBE, attach any) holds, so CAP_BPF and CAP_PERFMON are checked in the token user namespace (kernel/bpf/token.c bpf_token_allow_prog_type: loads; attaching would still need init-namespace perf rights)',
     },
   ),
   tokenScenario(
@@ -81,7 +81,7 @@ export default [
     {
       outcome: 'EPERM@bpffs_delegate',
       reason:
-        'setting delegate_* options needs CAP_SYS_ADMIN in the initial user namespace (reference Table A2; talk l.1122)',
+        'setting delegate_* options needs CAP_SYS_ADMIN in the initial user namespace (kernel/bpf/inode.c bpf_parse_param: capable(CAP_SYS_ADMIN) in the initial namespace; talk l.1122)',
     },
   ),
   tokenScenario(

@@ -25,7 +25,8 @@ const loadRules: ExpectRule[] = [
   {
     when: { sysctl: { 'kernel.unprivileged_bpf_disabled': [1, 2] }, lacks: ['CAP_BPF', 'CAP_SYS_ADMIN'] },
     outcome: 'EPERM@probe',
-    reason: "sysctl≠0 without CAP_BPF (or SYS_ADMIN): libbpf's trivial-program probe gets EPERM (reference §7)",
+    reason:
+      "sysctl≠0 without CAP_BPF (or SYS_ADMIN): libbpf's trivial-program probe gets EPERM (tools/lib/bpf/libbpf.c bpf_object__probe_loading; kernel/bpf/syscall.c bpf_prog_load)",
   },
   {
     when: { lacks: ['CAP_BPF', 'CAP_SYS_ADMIN'] },
@@ -50,13 +51,13 @@ const tracefsRule: ExpectRule = {
   when: { lacks: ['CAP_DAC_READ_SEARCH'] },
   outcome: 'EACCES@tracefs_id',
   reason:
-    'libbpf reads tracefs events/syscalls/sys_enter_write/id; tracefs is 0700 root and CAP_SYS_ADMIN does not bypass DAC (talk l.922-954; reference Table A)',
+    'libbpf reads tracefs events/syscalls/sys_enter_write/id; tracefs is 0700 root and CAP_SYS_ADMIN does not bypass DAC (talk l.922-954; tracefs mode recorded in provenance)',
 };
 
 const okRule: ExpectRule = {
   outcome: 'ok',
   reason:
-    'CAP_BPF+CAP_PERFMON load and attach at perf_event_paranoid≤2 (talk l.879-901 kprobe, l.958-976 tracepoint fixes; reference Table A)',
+    'CAP_BPF+CAP_PERFMON load and attach at perf_event_paranoid≤2 (talk l.879-901 kprobe, l.958-976 tracepoint fixes; kernel/events/core.c perf_event_open, perf_allow_kernel)',
 };
 
 export default [

@@ -42,7 +42,8 @@ export default [
       {
         when: { sysctl: { 'kernel.unprivileged_bpf_disabled': [1, 2] }, lacks: ['CAP_BPF', 'CAP_SYS_ADMIN'] },
         outcome: 'EPERM@probe',
-        reason: "sysctl≠0 without CAP_BPF: libbpf's probe load gets EPERM (reference §7)",
+        reason:
+          "sysctl≠0 without CAP_BPF: libbpf's probe load gets EPERM (tools/lib/bpf/libbpf.c bpf_object__probe_loading; kernel/bpf/syscall.c bpf_prog_load)",
       },
       {
         when: { lacks: ['CAP_BPF', 'CAP_SYS_ADMIN'] },
@@ -65,7 +66,7 @@ export default [
         when: { lacks: ['CAP_NET_ADMIN'] },
         outcome: 'EPERM@xdp_attach',
         reason:
-          'CAP_SYS_ADMIN loads it, but the netlink RTM_SETLINK attach checks CAP_NET_ADMIN only (reference Table A)',
+          'CAP_SYS_ADMIN loads it, but the netlink RTM_SETLINK attach checks CAP_NET_ADMIN only (net/core/rtnetlink.c rtnetlink_rcv_msg: netlink_net_capable(CAP_NET_ADMIN))',
       },
       { outcome: 'ok', reason: 'CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON (talk l.718-720)' },
     ],
