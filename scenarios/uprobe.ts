@@ -1,7 +1,7 @@
 // uprobe: a target process calls my_target_function(int count, const char *message); the
 // program sends the first argument through a PERF_EVENT_ARRAY (talk l.997-1062). The talk says
 // CAP_BPF+CAP_PERFMON is enough (l.1035-1037); the kernel source says the perf uprobe PMU needs
-// CAP_SYS_ADMIN (reference §4, Table A). Two attach modes settle it: perf-event uprobe and a
+// CAP_SYS_ADMIN (kernel/events/core.c perf_uprobe_event_init). Two attach modes settle it: perf-event uprobe and a
 // uprobe_multi link. ok = every count the target passed arrived.
 import { defineScenario, type ExpectRule, type Scenario } from '../harness/dsl/scenario.js';
 
@@ -17,12 +17,34 @@ const axes: Scenario['axes'] = {
   sysctl: { 'kernel.unprivileged_bpf_disabled': [0, 2, 1], 'kernel.perf_event_paranoid': [2, 3] },
 };
 
+/** Kernels whose perf_uprobe_event_init() took CAP_PERFMON: from c9e0924e5c2b (5.8) until
+ * ba677dbe77af "perf: Revert to requiring CAP_SYS_ADMIN for uprobes" (mainline 6.16, CVE-2025-38466)
+ * and its stable backports. 6.13-6.15.6 (the talk's 6.14.6) had it too, but is left out: the
+ * distribution 6.14 kernels capmatrix can boot (Ubuntu's 6.14.0-N) took the revert without a new
+ * upstream version number, so a version rule would predict them wrong. */
+export const UPROBE_PERFMON_KERNELS = [
+  { since: '5.8', until: '5.10.240' },
+  { since: '5.11', until: '5.15.189' },
+  { since: '5.16', until: '6.1.146' },
+  { since: '6.2', until: '6.6.99' },
+  { since: '6.7', until: '6.12.39' },
+];
+
+const perfmonUprobe: ExpectRule[] = UPROBE_PERFMON_KERNELS.map((range) => ({
+  ...range,
+  when: { has: ['CAP_BPF', 'CAP_PERFMON'], sysctl: { 'kernel.perf_event_paranoid': [2] } },
+  outcome: 'ok',
+  reason:
+    'before ba677dbe77af (CVE-2025-38466) perf_uprobe_event_init() checked perfmon_capable(), as the talk saw on 6.14.6 (l.1035-1037; kernel/events/core.c)',
+}));
+
 const loadRules: ExpectRule[] = [
   { when: { caps: 'root' }, outcome: 'ok', reason: 'root has every capability' },
   {
     when: { sysctl: { 'kernel.unprivileged_bpf_disabled': [1, 2] }, lacks: ['CAP_BPF', 'CAP_SYS_ADMIN'] },
     outcome: 'EPERM@probe',
-    reason: "sysctl≠0 without CAP_BPF: libbpf's trivial-program probe gets EPERM (reference §7; talk l.1040-1048)",
+    reason:
+      "sysctl≠0 without CAP_BPF: libbpf's trivial-program probe gets EPERM (tools/lib/bpf/libbpf.c bpf_object__probe_loading; talk l.1040-1048)",
   },
   {
     when: { lacks: ['CAP_BPF', 'CAP_SYS_ADMIN'] },
@@ -45,11 +67,12 @@ export default [
     axes,
     expect: [
       ...loadRules,
+      ...perfmonUprobe,
       {
         when: { lacks: ['CAP_SYS_ADMIN'] },
         outcome: 'EACCES@perf_open',
         reason:
-          'perf_uprobe_event_init() requires CAP_SYS_ADMIN (reference §4, Table A), and at Debian paranoid 3 every perf event does: refutes the talk l.1037 "CAP_BPF+CAP_PERFMON だけで動く" for perf uprobes',
+          'perf_uprobe_event_init() requires CAP_SYS_ADMIN again since ba677dbe77af (mainline 6.16; stable 6.1.146, 6.6.99, 6.12.39, 6.15.7; kernel/events/core.c), and at Debian paranoid 3 every perf event does: the talk\'s l.1037 "CAP_BPF+CAP_PERFMON だけで動く" held on its 6.14.6, not here',
       },
       { outcome: 'ok', reason: 'CAP_SYS_ADMIN satisfies bpf_capable, perfmon_capable and the uprobe PMU' },
     ],
@@ -80,7 +103,7 @@ export default [
       {
         outcome: 'ok',
         reason:
-          'no capability check in the uprobe_multi link path (reference Table A notes, INFERRED); CAP_PERFMON opens the perf buffer at paranoid 2',
+          'no capability check in the uprobe_multi link path (kernel/trace/bpf_trace.c bpf_uprobe_multi_link_attach, read not proven); CAP_PERFMON opens the perf buffer at paranoid 2',
       },
     ],
   }),
