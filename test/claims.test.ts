@@ -17,9 +17,9 @@ describe('seed claims', () => {
     }
   });
 
-  const run = (observed: [string, string][]): RunResults =>
+  const run = (observed: [string, string][], version = '6.12.117-1'): RunResults =>
     ({
-      kernels: [{ id: 'k', release: 'r', source: null, accel: 'tcg' }],
+      kernels: [{ id: 'k', release: 'r', source: { files: [{ version }] }, accel: 'tcg' }],
       cells: observed.map(([id, o]) => {
         const [outcome, stage] = o === 'ok' ? ['ok', 'run'] : o.split('@');
         return { id, kernel: 'k', observed: { outcome, stage, errno: 0, detail: '' } };
@@ -72,5 +72,28 @@ describe('seed claims', () => {
         'k',
       ).evidence,
     ).toEqual(['`a`: EACCES@perf_open, not ok']);
+  });
+
+  test('a claim about what a kernel lacks is not applicable there, with why; judged where it applies', () => {
+    const tokens = { ...claim, appliesOn: { ranges: [{ since: '6.9' }], why: 'tokens arrived in 6.9' } };
+    const seen = run([['a', 'EPERM@bpffs_create']], '6.1.176-1');
+    expect(judgeClaim(tokens, seen, 'k')).toEqual({ verdict: 'not applicable', evidence: ['tokens arrived in 6.9'] });
+    expect(judgeClaim(tokens, run([['a', 'EPERM@bpffs_create']]), 'k').verdict).toBe('refuted');
+    const ranged = { ...claim, appliesOn: { ranges: [{ since: '5.8', until: '6.12.39' }], why: 'reverted' } };
+    expect(judgeClaim(ranged, run([['a', 'ok']], '6.12.38-1'), 'k').verdict).toBe('partly');
+    expect(judgeClaim(ranged, run([['a', 'ok']], '6.12.39-1'), 'k').verdict).toBe('not applicable');
+  });
+
+  test('cells with a setting the talk never used are shown, never judged', () => {
+    const beyond = { ...claim, cells: [claim.cells[0], { id: 'b', claimed: 'ok', beyondTalk: 'paranoid=3' }] };
+    const judged = judgeClaim(
+      beyond as typeof claim,
+      run([
+        ['a', 'ok'],
+        ['b', 'EACCES@perf_open'],
+      ]),
+      'k',
+    );
+    expect(judged).toEqual({ verdict: 'holds', evidence: ['beyond the talk (paranoid=3): `b`: EACCES@perf_open'] });
   });
 });

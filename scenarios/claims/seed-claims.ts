@@ -2,12 +2,26 @@
 // each tied to the cells that test it
 // and the outcome the talk states or implies for each. `capmatrix claims` renders them against a
 // run's observations into docs/seed-claims.md. A refuted claim stays here, with its evidence.
+import { UPROBE_PERFMON_KERNELS } from '../uprobe.js';
+
+export interface ClaimCell {
+  id: string;
+  claimed: string;
+  /** A setting the talk never used (Debian's perf_event_paranoid=3): shown, never judged. */
+  beyondTalk?: string;
+}
+
 export interface SeedClaim {
   claim: string;
   talk: string;
-  cells: { id: string; claimed: string }[];
+  cells: ClaimCell[];
   note?: string;
+  /** The kernels that have what the claim is about; elsewhere it is "not applicable here (why)". */
+  appliesOn?: { ranges: { since?: string; until?: string }[]; why: string };
 }
+
+const PARANOID3 = "Debian's perf_event_paranoid=3, a setting the talk never used";
+const TOKENS = { ranges: [{ since: '6.9' }], why: 'BPF tokens arrived in 6.9' };
 
 const tp = (variant: string, caps: string, paranoid: number) =>
   `trace_output-${variant}/${caps}/ubd=2,paranoid=${paranoid}`;
@@ -64,7 +78,7 @@ export const SEED_CLAIMS: SeedClaim[] = [
     talk: 'l.876-901',
     cells: [
       { id: tp('kprobe', 'PERFMON+BPF', 2), claimed: 'ok' },
-      { id: tp('kprobe', 'PERFMON+BPF', 3), claimed: 'ok' },
+      { id: tp('kprobe', 'PERFMON+BPF', 3), claimed: 'ok', beyondTalk: PARANOID3 },
     ],
     note: "holds at perf_event_paranoid=2; Debian's default paranoid=3 turns it into EACCES@perf_open",
   },
@@ -83,7 +97,7 @@ export const SEED_CLAIMS: SeedClaim[] = [
     talk: 'l.960-963, 969-976',
     cells: [
       { id: tp('tracepoint', 'DAC_READ_SEARCH+PERFMON+BPF', 2), claimed: 'ok' },
-      { id: tp('tracepoint', 'DAC_READ_SEARCH+PERFMON+BPF', 3), claimed: 'ok' },
+      { id: tp('tracepoint', 'DAC_READ_SEARCH+PERFMON+BPF', 3), claimed: 'ok', beyondTalk: PARANOID3 },
     ],
     note: "holds at paranoid=2; at Debian's paranoid=3 the perf_event_open after the id fails (EACCES@perf_open)",
   },
@@ -107,9 +121,13 @@ export const SEED_CLAIMS: SeedClaim[] = [
     talk: 'l.1035-1037, 1052-1058',
     cells: [
       { id: 'uprobe-perf/PERFMON+BPF/ubd=2,paranoid=2', claimed: 'ok' },
-      { id: 'uprobe-perf/PERFMON+BPF/ubd=2,paranoid=3', claimed: 'ok' },
+      { id: 'uprobe-perf/PERFMON+BPF/ubd=2,paranoid=3', claimed: 'ok', beyondTalk: PARANOID3 },
     ],
-    note: 'the perf uprobe PMU needs CAP_SYS_ADMIN (reference §4); see the next row for the uprobe_multi link',
+    note: "held on the talk's 6.14.6, reverted later; see the next row for the uprobe_multi link",
+    appliesOn: {
+      ranges: UPROBE_PERFMON_KERNELS,
+      why: 'held on the talk\'s 6.14.6; reverted later by ba677dbe77af "perf: Revert to requiring CAP_SYS_ADMIN for uprobes" (CVE-2025-38466; mainline 6.16, stable 6.1.146, 6.6.99, 6.12.39, 6.15.7), which this kernel has: kernel/events/core.c perf_uprobe_event_init checks CAP_SYS_ADMIN (uprobe-perf: EACCES@perf_open)',
+    },
   },
   {
     claim:
@@ -117,8 +135,9 @@ export const SEED_CLAIMS: SeedClaim[] = [
     talk: 'l.1035-1037',
     cells: [
       { id: 'uprobe-multi/PERFMON+BPF/ubd=2,paranoid=2', claimed: 'ok' },
-      { id: 'uprobe-multi/PERFMON+BPF/ubd=2,paranoid=3', claimed: 'ok' },
+      { id: 'uprobe-multi/PERFMON+BPF/ubd=2,paranoid=3', claimed: 'ok', beyondTalk: PARANOID3 },
     ],
+    appliesOn: { ranges: [{ since: '6.6' }], why: 'uprobe_multi links arrived in 6.6' },
     note: "at Debian's paranoid=3 the link attaches but the perf buffer cannot be opened (EACCES@perf_buf)",
   },
   {
@@ -168,11 +187,13 @@ export const SEED_CLAIMS: SeedClaim[] = [
       { id: 'token-queue/root/ubd=0', claimed: 'ok' },
       { id: 'token-kprobe/root/ubd=2', claimed: 'EPERM@prog_load' },
     ],
+    appliesOn: TOKENS,
   },
   {
     claim: 'Granting delegate_* needs CAP_SYS_ADMIN (in the initial namespace): a child cannot delegate to itself',
     talk: 'l.1119-1122',
     cells: [{ id: 'token-self/root/ubd=2', claimed: 'EPERM@bpffs_delegate' }],
+    appliesOn: TOKENS,
   },
   {
     claim: 'Basic maps such as ARRAY are created with CAP_BPF (no capability at unprivileged_bpf_disabled=0)',
@@ -238,5 +259,33 @@ export const SEED_CLAIMS: SeedClaim[] = [
       { id: 'prog-fentry/PERFMON+BPF/ubd=2', claimed: 'ok' },
       { id: 'prog-tp_btf/PERFMON+BPF/ubd=2', claimed: 'ok' },
     ],
+  },
+  {
+    claim:
+      'libbpf finds a delegated bpffs through bpf_token_path (/proc/self/fd/N), LIBBPF_BPF_TOKEN_PATH or the default /sys/fs/bpf, and loads priv_map with the token',
+    talk: 'l.1189-1209, 1276-1291, 1298-1313',
+    cells: [
+      { id: 'token_libbpf-opts/root/ubd=2', claimed: 'ok' },
+      { id: 'token_libbpf-env/root/ubd=2', claimed: 'ok' },
+      { id: 'token_libbpf-implicit/root/ubd=2', claimed: 'ok' },
+    ],
+    appliesOn: TOKENS,
+  },
+  {
+    claim:
+      "The talk's delegation (map_create+prog_load, queue, socket_filter, any attach) is what a libbpf loader needs: less, and libbpf's probe fails",
+    talk: 'l.1276-1283',
+    note: 'raw bpf(2) needs only map_create+queue (token-queue); `minimize token_libbpf-opts` finds all five items needed at unprivileged_bpf_disabled=2',
+    cells: [
+      { id: 'token_libbpf-opts/root/ubd=2', claimed: 'ok' },
+      { id: 'token_libbpf-map-only/root/ubd=2', claimed: 'EPERM@probe' },
+    ],
+    appliesOn: TOKENS,
+  },
+  {
+    claim:
+      'Without a token an unprivileged libbpf loader gets EACCES opening /sys/fs/bpf, then EPERM from BPF_PROG_LOAD',
+    talk: 'l.184-192',
+    cells: [{ id: 'token_libbpf-none/root/ubd=2', claimed: 'EPERM@probe' }],
   },
 ];
