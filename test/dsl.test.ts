@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { capSetName } from '../harness/dsl/capabilities.js';
+import { deniedSyscalls, insideCaps } from '../harness/dsl/container.js';
 import { expandScenario, expectationFor } from '../harness/dsl/expand.js';
 import { pendingReviews } from '../harness/dsl/learned.js';
 import { loadScenarioFile, loadScenarios } from '../harness/dsl/load.js';
@@ -83,6 +84,61 @@ describe('expansion', () => {
     ['EACCES@verifier', { outcome: 'EACCES', stage: 'verifier' }],
   ])('parses %s', (text, want) => {
     expect(parseExpectation(text)).toEqual(want);
+  });
+});
+
+describe('container cells', () => {
+  const scenario = (): Scenario => ({
+    name: 'box',
+    sample: 'token_container',
+    context: 'container',
+    container: { seccomp: 'runtime-default' },
+    args: ['capadd'],
+    axes: { caps: [[], ['CAP_SYS_ADMIN'], ['CAP_BPF']], sysctl: {} },
+    expect: [
+      { when: { lacks: ['CAP_SYS_ADMIN'] }, outcome: 'EPERM@bpffs_create', reason: 'fsopen' },
+      { outcome: 'ok', reason: 'rest' },
+    ],
+  });
+  const cells = expandScenario(scenario(), 'scenarios/box.ts');
+
+  test('the caps axis is --cap-add on the runtime default set; the loader runs as root', () => {
+    expect(cells.map((c) => c.id)).toEqual(['box/default/default', 'box/add-SYS_ADMIN/default', 'box/add-BPF/default']);
+    expect(cells.every((c) => c.caps === 'root' && c.uid === 0)).toBe(true);
+    expect(cells[0]?.inside).toEqual(insideCaps([]));
+    expect(cells[0]?.inside).toContain('CAP_NET_RAW');
+    expect(cells[1]?.inside).toContain('CAP_SYS_ADMIN');
+  });
+
+  test('the seccomp profile becomes the syscalls refused for what the container holds', () => {
+    expect(deniedSyscalls('runtime-default', insideCaps([]))).toEqual(
+      expect.arrayContaining(['fsopen', 'unshare', 'bpf']),
+    );
+    expect(deniedSyscalls('runtime-default', insideCaps(['CAP_BPF']))).not.toContain('bpf');
+    expect(deniedSyscalls('runtime-default', insideCaps(['CAP_SYS_ADMIN']))).toEqual([]);
+    expect(deniedSyscalls('unconfined', insideCaps([]))).toEqual([]);
+    expect(cells[1]?.args).toEqual([
+      'capadd',
+      `caps=0x${(0xa80425fbn | (1n << 21n)).toString(16)}`,
+      'deny=-',
+      'uds=shared',
+    ]);
+  });
+
+  test('rules test the capabilities inside the container', () => {
+    const outcome = (i: number) => expectationFor(cells[i] as (typeof cells)[0], '6.12.117').outcome;
+    expect([outcome(0), outcome(1), outcome(2)]).toEqual(['EPERM', 'ok', 'EPERM']);
+  });
+
+  test("'root' on the caps axis, or no profile, is an error naming the field", () => {
+    const rooted = { ...scenario(), axes: { caps: ['root' as const], sysctl: {} } };
+    expect(() => expandScenario(rooted, 'scenarios/box.ts')).toThrow(
+      /axes.caps\[0\]: a container's caps are what --cap-add adds/,
+    );
+    const bare = { ...scenario(), container: undefined };
+    expect(() => expandScenario(bare, 'scenarios/box.ts')).toThrow(
+      /container: a scenario with context 'container' says/,
+    );
   });
 });
 

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { compareVersions } from '../version.js';
 import { type Capability, type CapSet, capSetName } from './capabilities.js';
+import { capAddName, containerArgs, insideCaps } from './container.js';
 import type { ExpectRule, OkWhen, Scenario } from './scenario.js';
 import { SYSCTLS, type SysctlName } from './sysctls.js';
 import { ScenarioError } from './validate.js';
@@ -31,7 +32,10 @@ export interface Cell {
   caps: CapSet;
   uid: number;
   sysctl: Partial<Record<SysctlName, number>>;
-  context: 'host' | 'userns';
+  context: 'host' | 'userns' | 'container';
+  /** A container cell: the capabilities the container holds (its runtime's default set and the
+   * cell's --cap-add), which its rules test; the loader itself runs as root. */
+  inside?: Capability[];
   args: string[];
   setup: string[][];
   teardown: string[][];
@@ -96,9 +100,19 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
   const cells: Cell[] = [];
   const seen = new Set<string>();
   const problems: string[] = [];
+  if (s.context === 'container' && !s.container)
+    problems.push(
+      "container: a scenario with context 'container' says its seccomp profile (container: { seccomp: … })",
+    );
   s.axes.caps.forEach((caps, ci) => {
+    if (s.context === 'container' && caps === 'root') {
+      problems.push(`axes.caps[${ci}]: a container's caps are what --cap-add adds (a list, [] for none), not 'root'`);
+      return;
+    }
+    const container = s.context === 'container' && s.container && caps !== 'root' ? s.container : undefined;
+    const inside = container && caps !== 'root' ? insideCaps(caps) : undefined;
     for (const sysctl of cross(s.axes.sysctl)) {
-      const capsName = capSetName(caps);
+      const capsName = container && caps !== 'root' ? capAddName(caps) : capSetName(caps);
       const id = cellId(s.name, capsName, sysctlLabel(sysctl));
       if (seen.has(id)) {
         problems.push(`axes.caps[${ci}]: duplicate cell id "${id}" (the same capability set is listed twice)`);
@@ -111,10 +125,11 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
         ...program,
         file,
         capsName,
-        caps,
-        uid: caps === 'root' ? 0 : UNPRIVILEGED_UID,
+        caps: container ? 'root' : caps,
+        uid: caps === 'root' || container ? 0 : UNPRIVILEGED_UID,
         sysctl,
         context: s.context ?? 'host',
+        ...(container && inside ? { inside, args: [...program.args, ...containerArgs(container, inside)] } : {}),
         setup: s.setup ?? [],
         teardown: s.teardown ?? [],
         setupScope: s.setupScope ?? 'cell',
@@ -168,13 +183,15 @@ function ruleMatches(rule: ExpectRule, cell: Cell, kernelVersion: string): boole
 }
 
 /** The rule's `when` alone, on every kernel. */
-function whenMatches(rule: ExpectRule, cell: Pick<Cell, 'id' | 'caps' | 'sysctl'>): boolean {
+function whenMatches(rule: ExpectRule, cell: Pick<Cell, 'id' | 'caps' | 'sysctl' | 'inside'>): boolean {
   const w = rule.when ?? {};
+  // a container cell's rules are about what the container holds
+  const caps = cell.inside ?? cell.caps;
   if (w.cells && !w.cells.includes(cell.id)) return false;
-  if (w.caps === 'root' && cell.caps !== 'root') return false;
-  if (w.caps === 'unprivileged' && cell.caps === 'root') return false;
-  if (w.has && !w.has.every((c) => hasCap(cell.caps, c))) return false;
-  if (w.lacks?.some((c) => hasCap(cell.caps, c))) return false;
+  if (w.caps === 'root' && caps !== 'root') return false;
+  if (w.caps === 'unprivileged' && caps === 'root') return false;
+  if (w.has && !w.has.every((c) => hasCap(caps, c))) return false;
+  if (w.lacks?.some((c) => hasCap(caps, c))) return false;
   for (const [name, values] of Object.entries(w.sysctl ?? {}) as [SysctlName, number[]][]) {
     const v = cell.sysctl[name];
     if (v === undefined || !values.includes(v)) return false;

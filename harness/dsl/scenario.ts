@@ -1,5 +1,6 @@
 // The scenario DSL: a sample, its axes, and first-match-wins expectation rules, as plain data.
 import type { Capability, CapSet } from './capabilities.js';
+import type { ContainerSpec } from './container.js';
 import type { SysctlName } from './sysctls.js';
 
 export type { Capability, CapSet };
@@ -78,7 +79,11 @@ export interface Scenario {
   setupScope?: 'cell' | 'group';
   /** Where the BPF calls are made: the initial namespaces, or a user namespace the sample
    * enters itself (the token demo). Recorded in every cell. */
-  context?: 'host' | 'userns';
+  context?: 'host' | 'userns' | 'container';
+  /** `context: 'container'`: the container's seccomp profile and the parent's socket. The caps
+   * axis is then what --cap-add adds to the runtime's default set (harness/dsl/container.ts),
+   * and rules' has/lacks test the capabilities inside the container. */
+  container?: ContainerSpec;
   /** Give the scenario's cells a boot of their own (state that cannot be reset between cells). */
   isolate?: boolean;
   /** This scenario runs the same program as the named one with a change that is not a

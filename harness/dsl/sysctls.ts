@@ -6,6 +6,9 @@ export const SYSCTLS = {
   // (its own patch). The kernel takes any int: Debian's perf_paranoid_any() is `> 2`, so there
   // 4 acts as 3, and on a kernel with neither patch anything above 2 acts as 2.
   'kernel.perf_event_paranoid': { values: [-1, 0, 1, 2, 3, 4], short: 'paranoid' },
+  // Debian's patch (kernel/fork.c): 0 refuses CLONE_NEWUSER to anyone without CAP_SYS_ADMIN,
+  // so a rootless runtime cannot make its container. Upstream and Ubuntu kernels lack it.
+  'kernel.unprivileged_userns_clone': { values: [0, 1], short: 'userns' },
 } as const satisfies Record<string, { values: readonly number[]; short: string }>;
 
 export type SysctlName = keyof typeof SYSCTLS;

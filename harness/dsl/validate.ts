@@ -5,6 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { KERNEL_VERSION } from '../version.js';
 import { CAPABILITIES, isCapability } from './capabilities.js';
+import { SECCOMP_PROFILE_NAMES } from './container.js';
 import type { Scenario } from './scenario.js';
 import { closest } from './suggest.js';
 import { SYSCTL_NAMES, SYSCTLS, type SysctlName } from './sysctls.js';
@@ -55,7 +56,10 @@ const schema = z.strictObject({
   setup: z.array(z.array(text).min(1)).optional(),
   teardown: z.array(z.array(text).min(1)).optional(),
   setupScope: z.enum(['cell', 'group']).optional(),
-  context: z.enum(['host', 'userns']).optional(),
+  context: z.enum(['host', 'userns', 'container']).optional(),
+  container: z
+    .strictObject({ seccomp: z.enum(SECCOMP_PROFILE_NAMES), uds: z.enum(['shared', 'private']).optional() })
+    .optional(),
   isolate: z.boolean().optional(),
   alternativeTo: z.string().optional(),
   timeoutSec: z.number().positive().max(600).optional(),

@@ -51,6 +51,8 @@ export const STAGES = [
   'perf_open',
   'perf_buf',
   'unshare',
+  /** connecting to the parent's unix socket (the token demo in a container, talk l.1365) */
+  'uds_connect',
   'bpffs_create',
   'bpffs_delegate',
   'token_create',

@@ -26,6 +26,15 @@ export function statusMismatch(cell: PlanCell, st: Record<string, string>, want:
   return null;
 }
 
+/** A container cell: the container must hold exactly its capabilities once it exists (a sample
+ * that failed before its container was made reports no `inside`; one that never says is wrong). */
+function containerMismatch(cell: PlanCell, inside: string | undefined): string | null {
+  if (!cell.inside || inside === '') return null;
+  const want = capMask(cell.inside.map((c: Capability) => capNumber(c)));
+  if (inside !== undefined && hexMask(inside) === want) return null;
+  return `the container held CapEff ${inside ?? '(not reported)'}; the cell asks for ${maskHex(want)} (the runtime's default set and --cap-add)`;
+}
+
 export function judge(cell: PlanCell, r: ExecResult, stderrTail: string): Judged {
   if (r.timedOut) return infra('cell-timeout', `killed after the ${cell.timeoutSec}s cell timeout`);
   const line = r.stdout
@@ -62,6 +71,8 @@ export function judge(cell: PlanCell, r: ExecResult, stderrTail: string): Judged
       'caps-not-applied',
       `the sample reported uid ${res.uid} with CapEff ${res.capEff} when it finished; the cell asks for uid ${cell.uid}, CapEff ${maskHex(want)}`,
     );
+  const inside = containerMismatch(cell, res.inside);
+  if (inside) return infra('caps-not-applied', inside);
   const { outcome, stage, errno, detail, uid: _uid, capEff: _capEff, ...extra } = res;
   return { observed: { outcome, stage, errno, detail, ...(Object.keys(extra).length ? { data: extra } : {}) } };
 }

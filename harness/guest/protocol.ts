@@ -36,6 +36,8 @@ export const PlanCellSchema = z.strictObject({
   okWhen: z.strictObject({ stdout: z.string().optional(), stderr: z.string().optional() }).optional(),
   caps: capSet,
   uid: z.number().int().nonnegative(),
+  /** A container cell: the capabilities the container must hold (its sample reports `inside`). */
+  inside: z.array(capability).optional(),
   sysctl: z.partialRecord(sysctlName, z.number().int()),
   args: argv,
   setup: z.array(argv),
@@ -92,6 +94,8 @@ export const SampleResultSchema = z.looseObject({
   detail: z.string(),
   uid: z.number().int(),
   capEff: z.string(),
+  /** A container sample, once its container exists: the CapEff it holds inside. */
+  inside: z.string().optional(),
 });
 export const RESULT_PREFIX = 'CAPMATRIX_RESULT ';
 

@@ -18,7 +18,7 @@ export const CellResultSchema = RunFiguresSchema.extend({
   capsName: z.string(),
   uid: z.number().int(),
   sysctl: z.record(z.string(), z.number()),
-  context: z.enum(['host', 'userns']),
+  context: z.enum(['host', 'userns', 'container']),
   /** The last attempt's observation (null: it ended in an infra error). */
   observed: ObservedSchema.nullable(),
   expected: z.object({ outcome: z.string(), stage: z.string(), reason: z.string() }),

@@ -29,7 +29,9 @@ export function renderGrid(cells: CellResult[], colour = wantColour()): string {
     const who =
       group[0]?.context === 'userns'
         ? 'root parent, uid 65534 child in a user namespace'
-        : 'uid 65534 with file capabilities; root = uid 0';
+        : group[0]?.context === 'container'
+          ? "root parent; rootless container of uid 65534: the runtime's default capabilities + --cap-add"
+          : 'uid 65534 with file capabilities; root = uid 0';
     out.push(`${title}  (${who})`);
     out.push(...textTable(group, cellLabel, paint));
     out.push('');

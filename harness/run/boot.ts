@@ -26,6 +26,7 @@ export function guestCell(c: PlannedCell, key: string): PlanCell {
     ...(c.okWhen ? { okWhen: c.okWhen } : {}),
     caps: c.caps === 'root' ? 'root' : [...c.caps],
     uid: c.uid,
+    ...(c.inside ? { inside: c.inside } : {}),
     sysctl: c.sysctl,
     args: c.args,
     setup: c.setup,
