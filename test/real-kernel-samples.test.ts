@@ -44,6 +44,17 @@ const DECISIVE: [id: string, outcome: string, check?: (c: CellResult) => void][]
   ],
   ['token_libbpf-implicit/root/ubd=2', 'ok'],
   ['token_libbpf-map-only/root/ubd=2', 'EPERM@probe'],
+  // the token in a rootless container (talk l.1363-1392): both variants, and what each lacks
+  [
+    'token_container-capadd/add-SYS_ADMIN+BPF/ubd=2,userns=1',
+    'ok',
+    (c) => expect(c.observed?.detail).toContain('pushed and popped 42'),
+  ],
+  ['token_container-capadd/add-SYS_ADMIN/ubd=2,userns=1', 'EPERM@token_create'],
+  ['token_container-unshare-unconfined/default/ubd=2,userns=1', 'ok'],
+  ['token_container-unshare-runtime-default/default/ubd=2,userns=1', 'EPERM@unshare'],
+  ['token_container-uds-private/default/ubd=2,userns=1', 'EACCES@uds_connect'],
+  ['token_container-capadd/add-SYS_ADMIN+BPF/ubd=2,userns=0', 'EPERM@unshare'],
   ['pinned_map/none/ubd=2', 'ok', (c) => expect(c.observed?.data?.after).toBe(Number(c.observed?.data?.before) + 1)],
   ['pinned_map-by-id/BPF/ubd=2', 'EPERM@get_fd_by_id'],
   ['helpers-probe_write_user/PERFMON+BPF/ubd=2', 'EINVAL@verifier'],

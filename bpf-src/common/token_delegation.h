@@ -54,12 +54,23 @@ static int recv_fd(int sock)
 	return fd;
 }
 
+static int delegation_kind(const char *arg, size_t len)
+{
+	static const char *const kinds[] = { "cmds", "maps", "progs", "attachs" };
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (strlen(kinds[k]) == len && !strncmp(arg, kinds[k], len))
+			return 1;
+	return 0;
+}
+
 /* argv[first..]: "maps=queue" → fsconfig(fs, FSCONFIG_SET_STRING, "delegate_maps", "queue") */
 static int set_delegations(int fs_fd, int first, int argc, char **argv, char *why, size_t len)
 {
 	for (int i = first; i < argc; i++) {
 		char key[32], *eq = strchr(argv[i], '=');
-		if (!eq || !eq[1])
+		/* only the four delegation kinds: a loader's other key=value arguments are its own */
+		if (!eq || !eq[1] || !delegation_kind(argv[i], (size_t)(eq - argv[i])))
 			continue;
 		snprintf(key, sizeof(key), "delegate_%.*s", (int)(eq - argv[i]), argv[i]);
 		if (fsconfig(fs_fd, FSCONFIG_SET_STRING, key, eq + 1, 0)) {
