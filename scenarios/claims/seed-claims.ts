@@ -288,4 +288,32 @@ export const SEED_CLAIMS: SeedClaim[] = [
     talk: 'l.184-192',
     cells: [{ id: 'token_libbpf-none/root/ubd=2', claimed: 'EPERM@probe' }],
   },
+  {
+    claim:
+      'In a rootless container, variant 1: a seccomp profile that allows unshare(2) (seccomp=unconfined) is enough for the child to get and use a token',
+    talk: 'l.1365-1367, 1370-1374',
+    note: "the runtime's default profile refuses unshare without CAP_SYS_ADMIN",
+    cells: [
+      { id: 'token_container-unshare-unconfined/default/ubd=2,userns=1', claimed: 'ok' },
+      { id: 'token_container-unshare-runtime-default/default/ubd=2,userns=1', claimed: 'EPERM@unshare' },
+    ],
+    appliesOn: TOKENS,
+  },
+  {
+    claim:
+      'Variant 2: --cap-add CAP_SYS_ADMIN (to create the bpffs) and CAP_BPF (to create the token) is enough, each one needed',
+    talk: 'l.1368, 1376-1391',
+    cells: [
+      { id: 'token_container-capadd/add-SYS_ADMIN+BPF/ubd=2,userns=1', claimed: 'ok' },
+      { id: 'token_container-capadd/add-SYS_ADMIN/ubd=2,userns=1', claimed: 'EPERM@token_create' },
+      { id: 'token_container-capadd/add-BPF/ubd=2,userns=1', claimed: 'EPERM@bpffs_create' },
+    ],
+    appliesOn: TOKENS,
+  },
+  {
+    claim: "Either way the unprivileged process must be allowed to open the parent's unix socket",
+    talk: 'l.1365',
+    cells: [{ id: 'token_container-uds-private/default/ubd=2,userns=1', claimed: 'EACCES@uds_connect' }],
+    appliesOn: TOKENS,
+  },
 ];
