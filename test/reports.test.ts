@@ -157,6 +157,23 @@ describe('merge', () => {
     expect(m.cells).toHaveLength(2);
   });
 
+  test('two runs of one kernel with other cells complete each other; the same cell twice, or another build, is refused', () => {
+    const more = {
+      ...run([cell('debian-6.1', 'token-queue/root/ubd=2', 'ok', 'ok')]),
+      finishedAt: '2026-12-02T00:00:00Z',
+    };
+    const m = mergeRuns([done('debian-6.1'), more]);
+    expect(m.kernels.map((k) => k.id)).toEqual(['debian-6.1']);
+    expect(m.cells).toHaveLength(2);
+    expect(() => mergeRuns([done('debian-6.1'), done('debian-6.1')])).toThrow(
+      'merge: cell sockex1/BPF/ubd=2 of kernel debian-6.1 is in more than one run',
+    );
+    const rebuilt = { ...more, kernels: more.kernels.map((k) => ({ ...k, release: 'other' })) };
+    expect(() => mergeRuns([done('debian-6.1'), rebuilt])).toThrow(
+      /kernel debian-6.1 is .* in one run and other in another/,
+    );
+  });
+
   test('a run killed halfway keeps the merge unfinished and says which kernel and how much is missing', () => {
     const killed = { ...done('debian-6.12'), interrupted: 'SIGTERM at x', pendingCells: 7 };
     const m = mergeRuns([done('debian-6.1'), killed]);

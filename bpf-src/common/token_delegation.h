@@ -102,7 +102,7 @@ static void parent_materialize(int sock, int first, int argc, char **argv, char 
 }
 
 /* "uid 65534 65534 65534 65534 / CapEff 0000000000000000": what the child really holds. */
-static void own_status(char *out, size_t len)
+static __attribute__((unused)) void own_status(char *out, size_t len)
 {
 	char line[256], uid[256] = "?", cap[256] = "?";
 	FILE *f = fopen("/proc/self/status", "r");

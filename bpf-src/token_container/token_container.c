@@ -33,6 +33,7 @@
 #include "capmatrix_result.h"
 #include "token_delegation.h"
 #include "token_libbpf.skel.h"
+#include "priv_map.h"
 
 #define OUTSIDE_UID 65534
 
@@ -149,10 +150,8 @@ static void child2(const char *sock_path, struct container_args *a, int argc, ch
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct token_libbpf_bpf *skel;
-	char path[64];
-	__u32 in = 42, out = 0;
-	int sock, fs_fd, mnt_fd, err;
+	char path[64], how[128];
+	int sock, fs_fd, mnt_fd;
 
 	(void)argc;
 	(void)argv;
@@ -173,17 +172,8 @@ static void child2(const char *sock_path, struct container_args *a, int argc, ch
 		FAIL(-mnt_fd, "bpffs_create", "no bpffs mount came back: the parent's step failed (see detail)");
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", mnt_fd);
 	opts.bpf_token_path = path;
-	libbpf_set_memlock_rlim(0);
-	skel = token_libbpf_bpf__open_opts(&opts);
-	if (!skel)
-		FAIL(errno, "open", "opening the object: %s | %s", strerror(errno), cm_log_tail(400));
-	err = -token_libbpf_bpf__load(skel);
-	if (err)
-		FAIL(err, cm_load_stage(err), "libbpf load with bpf_token_path=%s: %s | %s", path, strerror(err), cm_load_detail());
-	if (bpf_map__update_elem(skel->maps.priv_map, NULL, 0, &in, sizeof(in), 0) ||
-	    bpf_map__lookup_and_delete_elem(skel->maps.priv_map, NULL, 0, &out, sizeof(out), 0) || out != in)
-		FAIL(errno ? errno : ENODATA, "run", "push/pop on priv_map: %s (got %u)", strerror(errno), out);
-	FAIL(0, "run", "in the container (%s): libbpf loaded priv_map with the token; pushed and popped %u", a->variant, out);
+	snprintf(how, sizeof(how), "in the container (%s), bpf_token_path=%s", a->variant, path);
+	load_priv_map(&opts, how, &rep->r);
 }
 
 /* pid 1 of the container: capabilities and seccomp as the runtime sets them, then the child. */
@@ -296,7 +286,7 @@ int main(int argc, char **argv)
 	struct container_args a = { .variant = argc > 1 ? argv[1] : "" };
 	struct container_report rep = { .r = { .err = EINVAL, .stage = "open", .detail = "the runtime reported nothing" } };
 	const char *caps = arg_value(argc, argv, "caps");
-	char dir[64], sock_path[128], note[240] = "", extra[512];
+	char dir[64], sock_path[96], note[240] = "", extra[512];
 	int lfd, fds[2], status;
 	pid_t pid;
 

@@ -28,6 +28,7 @@
 #include "capmatrix_result.h"
 #include "token_delegation.h"
 #include "token_libbpf.skel.h"
+#include "priv_map.h"
 
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
@@ -99,10 +100,7 @@ static void place_token_bpffs(int sock, const char *way, char *path, size_t len,
 static void child_main(int sock, const char *way, struct child_report *r, char *bpffs, size_t bpffs_len)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
-	struct token_libbpf_bpf *skel;
-	char path[64] = "";
-	__u32 in = 42, out = 0;
-	int err;
+	char path[64] = "", how[96];
 
 	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
 		FAIL(errno, "open", "dropping to uid 65534: %s", strerror(errno));
@@ -118,17 +116,8 @@ static void child_main(int sock, const char *way, struct child_report *r, char *
 	if (!strcmp(way, "opts"))
 		opts.bpf_token_path = path;
 	libbpf_set_print(print_with_token_lines);
-	libbpf_set_memlock_rlim(0); /* uid 65534 cannot raise it, and memcg accounts BPF memory since 5.11 */
-	skel = token_libbpf_bpf__open_opts(&opts);
-	if (!skel)
-		FAIL(errno, "open", "opening the object: %s | %s", strerror(errno), cm_log_tail(400));
-	err = -token_libbpf_bpf__load(skel);
-	if (err)
-		FAIL(err, cm_load_stage(err), "libbpf load (token %s): %s | %s", way, strerror(err), cm_load_detail());
-	if (bpf_map__update_elem(skel->maps.priv_map, NULL, 0, &in, sizeof(in), 0) ||
-	    bpf_map__lookup_and_delete_elem(skel->maps.priv_map, NULL, 0, &out, sizeof(out), 0) || out != in)
-		FAIL(errno ? errno : ENODATA, "run", "push/pop on priv_map: %s (got %u)", strerror(errno), out);
-	FAIL(0, "run", "libbpf loaded priv_map (token %s%s%s); pushed and popped %u", way, *path ? " at " : "", path, out);
+	snprintf(how, sizeof(how), "token %s%s%s", way, *path ? " at " : "", path);
+	load_priv_map(&opts, how, r);
 }
 
 static int usage(void)

@@ -121,12 +121,30 @@ export function linkLatest(resultsDir: string, runId: string): void {
   symlinkSync(runId, link);
 }
 
-/** One run from several (one per kernel, e.g. from CI jobs): kernels, cells and boots side by side. */
+/** Each kernel once. Two runs of one kernel (a run of new scenarios completing a baseline) must
+ * be of the same build; their cells must not overlap (checked by the caller). */
+function mergedKernels(runs: RunResults[]): RunKernel[] {
+  const byId = new Map<string, RunKernel>();
+  for (const k of runs.flatMap((r) => r.kernels)) {
+    const had = byId.get(k.id);
+    if (had && had.release !== k.release)
+      throw new Error(`merge: kernel ${k.id} is ${had.release} in one run and ${k.release} in another`);
+    if (!had) byId.set(k.id, k);
+  }
+  return [...byId.values()];
+}
+
+/** One run from several (one per kernel, e.g. from CI jobs, or runs of one kernel with different
+ * cells): kernels, cells and boots side by side. */
 export function mergeRuns(runs: RunResults[]): RunResults {
   if (runs.length === 0) throw new Error('merge: no runs');
-  const ids = runs.flatMap((r) => r.kernels.map((k) => k.id));
-  const dup = ids.find((x, i) => ids.indexOf(x) !== i);
-  if (dup) throw new Error(`merge: kernel ${dup} appears in more than one run`);
+  const kernels = mergedKernels(runs);
+  const seen = new Set<string>();
+  for (const c of runs.flatMap((r) => r.cells)) {
+    const key = `${c.kernel} ${c.id}`;
+    if (seen.has(key)) throw new Error(`merge: cell ${c.id} of kernel ${c.kernel} is in more than one run`);
+    seen.add(key);
+  }
   const started = runs.map((r) => r.startedAt).sort()[0] ?? '';
   // a run killed halfway stays unfinished in the merge: it says which, and how many cells it lacks
   const unfinished = runs.filter((r) => !r.finishedAt || r.interrupted || (r.pendingCells ?? 0) > 0);
@@ -142,7 +160,7 @@ export function mergeRuns(runs: RunResults[]): RunResults {
     startedAt: started,
     finishedAt: finished,
     host: { merged: runs.map((r) => ({ runId: r.runId, host: r.host })) },
-    kernels: runs.flatMap((r) => r.kernels),
+    kernels,
     cells: runs.flatMap((r) => r.cells),
     provenance: { boots: runs.flatMap((r) => r.provenance.boots) },
     ...(unfinished.length
