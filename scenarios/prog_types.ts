@@ -117,8 +117,8 @@ const PROGRAMS: { name: string; object: string; program: string; expect: ExpectR
   {
     name: 'prog-fentry',
     object: 'prog_btf',
-    program: 'fentry_unlinkat',
-    expect: [PROBE, NOT_SOCKET_FILTER, PERFMON, ok('CAP_BPF+CAP_PERFMON: fentry on do_unlinkat attached')],
+    program: 'fentry_vfs_unlink',
+    expect: [PROBE, NOT_SOCKET_FILTER, PERFMON, ok('CAP_BPF+CAP_PERFMON: fentry on vfs_unlink attached')],
   },
   {
     name: 'prog-tp_btf',

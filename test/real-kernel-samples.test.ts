@@ -67,7 +67,7 @@ const DECISIVE: [id: string, outcome: string, check?: (c: CellResult) => void][]
   ['prog-tc/SYS_ADMIN/ubd=2', 'EPERM@attach'],
   ['prog-cgroup_skb/none/ubd=0', 'EPERM@attach'],
   ['prog-sk_skb/BPF/ubd=2', 'EPERM@map_create'],
-  ['prog-fentry/PERFMON+BPF/ubd=2', 'ok', (c) => expect(c.observed?.detail).toContain('attached (fentry/do_unlinkat)')],
+  ['prog-fentry/PERFMON+BPF/ubd=2', 'ok', (c) => expect(c.observed?.detail).toContain('attached (fentry/vfs_unlink)')],
   // unprivileged_bpf_disabled=1 cannot be undone, even by root (talk l.401-420)
   ['ubd-lock/root/ubd=1', 'EPERM@sysctl'],
   // Ubuntu's perf_event_paranoid=4 is Debian's 3 on this kernel
