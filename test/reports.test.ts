@@ -7,7 +7,9 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
 import type { CellResult } from '../harness/outcome/verdict.js';
+import { compareWith } from '../harness/report/comparison.js';
 import { baselineOf, compareRuns, crossKernelDiffs } from '../harness/report/cross-kernel.js';
+import { groupFindings } from '../harness/report/findings.js';
 import { renderGrid, runSummary, wantColour } from '../harness/report/grid.js';
 import { renderHtml } from '../harness/report/html.js';
 import { renderJunit } from '../harness/report/junit.js';
@@ -141,6 +143,32 @@ describe('terminal and scripts', () => {
       twoKernels.cells.length,
     );
     expect(s.notMatching.length).toBe(twoKernels.cells.filter((c) => c.verdict !== 'match').length);
+  });
+});
+
+describe('cross-kernel findings', () => {
+  const both = (id: string, old: string, now: string) => [
+    cell('debian-6.1', id, old, old),
+    cell('debian-6.12', id, now, now),
+  ];
+  const r = run([
+    ...both('token-queue/root/ubd=2', 'EPERM@bpffs_create', 'ok'),
+    ...both('token-kprobe-delegated/root/ubd=2', 'EPERM@bpffs_create', 'ok'),
+    ...both('token-self/root/ubd=2', 'EPERM@bpffs_create', 'EPERM@bpffs_delegate'),
+    ...both('sockex1/BPF/ubd=2', 'ok', 'ok'),
+    cell('debian-6.12', 'map-array/BPF/ubd=2', 'ok', 'ok'),
+  ]);
+
+  test('one finding per family, outcome before → after and first kernel, with the cells it covers', () => {
+    const { findings, notRunEverywhere } = groupFindings(crossKernelDiffs(r));
+    expect(findings.map((f) => [f.family, f.before, f.after, f.firstChange, f.cells.length])).toEqual([
+      ['token', 'EPERM@bpffs_create', 'ok', 'debian-6.12', 2],
+      ['token', 'EPERM@bpffs_create', 'EPERM@bpffs_delegate', 'debian-6.12', 1],
+    ]);
+    expect(notRunEverywhere).toBe(1);
+    expect(compareWith(r, [], '/').text).toContain(
+      '2 finding(s) from 4 cell(s) that differ between kernels (debian-6.1 → debian-6.12):\n  1. token: EPERM@bpffs_create → ok from debian-6.12 (2 cell(s): token-queue/root/ubd=2, token-kprobe-delegated/root/ubd=2)',
+    );
   });
 });
 

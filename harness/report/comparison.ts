@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { compareRuns, crossKernelDiffs, kernelOrder } from './cross-kernel.js';
+import { findingLines, groupFindings } from './findings.js';
 import { type RunResults, readResults } from './results-json.js';
 
 export interface Comparison {
@@ -20,9 +21,14 @@ function kernelLines(run: RunResults): string[] {
   const order = kernelOrder(run)
     .map((k) => k.id)
     .join(' → ');
+  const { findings, notRunEverywhere } = groupFindings(diffs);
   return [
     '',
-    `${diffs.length} cell(s) differ between kernels (${order}):`,
+    `${findings.length} finding(s) from ${diffs.length} cell(s) that differ between kernels (${order}):`,
+    ...findingLines(findings).map((l) => `  ${l}`),
+    ...(notRunEverywhere ? [`  (${notRunEverywhere} cell(s) were not run on every kernel: no finding)`] : []),
+    '',
+    'cell by cell:',
     ...diffs.map((d) => {
       const notes = d.provenanceNotes.length ? `  [provenance: ${d.provenanceNotes.join('; ')}]` : '';
       return `  ${d.id}: ${d.outcomes.map((o) => `${o.kernel} ${o.outcome}`).join(', ')}; first change at ${d.firstChange}${notes}`;

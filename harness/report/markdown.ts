@@ -4,6 +4,7 @@ import { formatOutcome } from '../dsl/vocabulary.js';
 import type { CellResult } from '../outcome/verdict.js';
 import { cellLabel, verdictCounts } from './cell-label.js';
 import { crossKernelDiffs } from './cross-kernel.js';
+import { findingLines, groupFindings } from './findings.js';
 import { gridLayout } from './grid-layout.js';
 import type { RunResults } from './results-json.js';
 
@@ -53,12 +54,9 @@ export function renderMarkdown(run: RunResults): string {
   }
   const diffs = crossKernelDiffs(run);
   if (diffs.length) {
-    out.push(
-      '',
-      '### What changes between kernels',
-      '',
-      `| cell | ${diffs[0]?.outcomes.map((o) => o.kernel).join(' | ')} | first change | provenance |`,
-    );
+    const { findings } = groupFindings(diffs);
+    out.push('', '### What changes between kernels', '', ...findingLines(findings, 4), '');
+    out.push(`| cell | ${diffs[0]?.outcomes.map((o) => o.kernel).join(' | ')} | first change | provenance |`);
     out.push(`|---|${diffs[0]?.outcomes.map(() => '---').join('|')}|---|---|`);
     for (const d of diffs) {
       out.push(
