@@ -9,6 +9,7 @@ import { ScenarioError } from './dsl/validate.js';
 import { EXIT } from './exit-codes.js';
 import { type KernelEntry, loadCatalog, selectKernels } from './kernels/catalog.js';
 import { cachedKernel, fetchKernel, verifyKernel } from './kernels/providers.js';
+import { updatePins, writePins } from './kernels/update-pins.js';
 import { CAPMATRIX_VERSION } from './package-info.js';
 import { PACKAGE_ROOT, PROJECT_DIR, RESULTS_DIR } from './paths.js';
 import { renderClaims } from './report/claims.js';
@@ -338,6 +339,26 @@ kernels
       const info = await fetchKernel(k, (m) => process.stderr.write(`${m}\n`));
       process.stdout.write(`${k.id}: ${info.release} (${info.source.files.map((f) => f.name).join(', ')})\n`);
     }
+  });
+kernels
+  .command('update-pins')
+  .argument('[ids]', 'comma-separated ids (default: every pinned Debian/Ubuntu entry)')
+  .option('--dry-run', 'print the new pins, write nothing')
+  .description("move each pinned entry to the newest build of its series in its suite's verified index")
+  .action(async (ids: string | undefined, opts: { dryRun?: boolean }) => {
+    const cat = loadCatalog();
+    const wanted = ids?.split(',').map((x) => x.trim());
+    if (wanted) selectKernels(cat, ids); // unknown ids: the usual error, with the known ones
+    const updates = await updatePins(cat, wanted);
+    for (const u of updates) {
+      const what = u.skipped
+        ? `left alone: ${u.skipped}`
+        : u.from === u.to
+          ? `${u.to} (newest already)`
+          : `${u.from} → ${u.to}`;
+      process.stdout.write(`${u.id}: ${what}\n`);
+    }
+    if (!opts.dryRun && updates.some((u) => u.to && u.to !== u.from)) writePins(cat);
   });
 kernels
   .command('verify')

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { debianMirror, debianMirrorFrom, parseAptSources } from '../harness/kernels/apt-sources.js';
+import type { AptKernelEntry, Catalog } from '../harness/kernels/catalog.js';
 import {
   DEBIAN_KEYRING,
   DebianArchive,
@@ -17,6 +18,7 @@ import {
 } from '../harness/kernels/debian-archive.js';
 import { checkPin, packagesFor, pickKernelPackage } from '../harness/kernels/provider-apt.js';
 import { checkRelease, gpgvVerify, releaseField } from '../harness/kernels/release-check.js';
+import { newestPin, updatePins } from '../harness/kernels/update-pins.js';
 import { kernelVersionOf, majorMinor } from '../harness/version.js';
 
 describe('apt sources', () => {
@@ -88,6 +90,36 @@ describe('kernel package choice', () => {
     expect(() => checkPin({ ...entry, pin }, [pinned])).not.toThrow();
     const wrong = { ...pin, sha256: { 'linux-image-6.12.107+deb13-amd64': 'f'.repeat(64) } };
     expect(() => checkPin({ ...entry, pin: wrong }, [pinned])).toThrow(VerificationError);
+  });
+
+  test('update-pins moves a pin to the newest build with every package of it; a gone pin says so', async () => {
+    expect(newestPin(index, { ...entry, series: '7.2' })).toEqual({
+      version: '7.2.13-1',
+      sha256: {
+        'linux-image-7.2.13+deb14-amd64': '1'.repeat(64),
+        'linux-binary-7.2.13+deb14-amd64': '2'.repeat(64),
+        'linux-modules-7.2.13+deb14-amd64': '3'.repeat(64),
+      },
+    });
+    const gone = { version: '6.12.99-1', sha256: { 'linux-image-6.12.99+deb13-amd64': 'a'.repeat(64) } };
+    expect(() => pickKernelPackage(index, { ...entry, pin: gone })).toThrow(
+      /no longer carries the pinned build; `capmatrix kernels update-pins debian-6.12`/,
+    );
+    const catalog: Catalog = {
+      default: 'debian-6.12',
+      kernels: [
+        { ...entry, pin: gone },
+        { ...entry, id: 'floating' },
+      ],
+    };
+    const updates = await updatePins(catalog, undefined, async () => index);
+    expect(updates).toEqual([
+      { id: 'debian-6.12', from: '6.12.99-1', to: '6.12.117-1' },
+      { id: 'floating', skipped: 'not pinned: it takes the newest build at every fetch' },
+    ]);
+    expect((catalog.kernels[0] as AptKernelEntry).pin?.sha256).toEqual({
+      'linux-image-6.12.117+deb13-amd64': 'b'.repeat(64),
+    });
   });
 });
 

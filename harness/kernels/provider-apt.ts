@@ -32,7 +32,7 @@ export function pickKernelPackage(stanzas: Stanza[], entry: AptKernelEntry): Sta
   const best = hits[0];
   if (!best) {
     throw new Error(
-      `kernel ${entry.id}: no package matching ${name.source}${entry.pin ? ` at version ${entry.pin.version}` : ''} in ${entry.suite}`,
+      `kernel ${entry.id}: no package matching ${name.source}${entry.pin ? ` at version ${entry.pin.version}` : ''} in ${entry.suite}${entry.pin ? `: the archive no longer carries the pinned build; \`capmatrix kernels update-pins ${entry.id}\` moves the pin in kernels/catalog.json to the newest one` : ''}`,
     );
   }
   return best;
