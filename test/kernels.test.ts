@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { debianMirror, debianMirrorFrom, parseAptSources } from '../harness/kernels/apt-sources.js';
+import { debianMirror, debianMirrorFrom, parseAptSources, suiteMirror } from '../harness/kernels/apt-sources.js';
 import type { AptKernelEntry, Catalog } from '../harness/kernels/catalog.js';
 import {
   DEBIAN_KEYRING,
@@ -31,6 +31,22 @@ describe('apt sources', () => {
     const oneLine = parseAptSources('# c\ndeb [arch=amd64] http://m.example/debian trixie main\n', false);
     expect(debianMirrorFrom(oneLine)).toBe('http://m.example/debian');
     expect(debianMirrorFrom(parseAptSources('deb http://archive.example/ubuntu noble main\n', false))).toBeUndefined();
+  });
+
+  test('a *-security suite comes from the security archive the sources name, for any release', () => {
+    const etc = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-apt-'));
+    mkdirSync(path.join(etc, 'sources.list.d'));
+    writeFileSync(
+      path.join(etc, 'sources.list.d', 'debian.sources'),
+      'Types: deb\nURIs: http://m.example/debian\nSuites: bookworm\n\nTypes: deb\nURIs: http://m.example/debian-security/\nSuites: bookworm-security\n',
+    );
+    expect(suiteMirror('debian', 'bullseye-security', etc)).toBe('http://m.example/debian-security');
+    expect(suiteMirror('debian', 'trixie-backports', etc)).toBe('http://m.example/debian');
+    writeFileSync(
+      path.join(etc, 'sources.list.d', 'debian.sources'),
+      'Types: deb\nURIs: http://m.example/debian\nSuites: bookworm\n',
+    );
+    expect(() => suiteMirror('debian', 'bookworm-security', etc)).toThrow(/set CAPMATRIX_DEBIAN_SECURITY_MIRROR/);
   });
 });
 

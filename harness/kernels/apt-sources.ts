@@ -53,9 +53,23 @@ export function debianMirror(etcApt = '/etc/apt'): string {
   return archiveMirror('debian', etcApt);
 }
 
-export function archiveMirror(archive: Archive, etcApt = '/etc/apt'): string {
-  const env = process.env[ENV[archive]];
+/** The archive that serves a suite: Debian's security suites (bookworm-security) come from the
+ * security archive the apt sources name for any *-security suite (or CAPMATRIX_DEBIAN_SECURITY_MIRROR). */
+export function suiteMirror(archive: Archive, suite: string, etcApt = '/etc/apt'): string {
+  if (archive !== 'debian' || !/-security$/.test(suite)) return archiveMirror(archive, etcApt);
+  const env = process.env.CAPMATRIX_DEBIAN_SECURITY_MIRROR;
   if (env) return env.replace(/\/+$/, '');
+  const hit = readAptSources(etcApt).find(
+    (s) => /^https?:\/\//.test(s.uri) && s.suites.some((x) => /^[a-z]+-security$/.test(x)),
+  );
+  if (!hit)
+    throw new Error(
+      `no Debian security archive in ${etcApt}/sources.list{,.d} for ${suite}: set CAPMATRIX_DEBIAN_SECURITY_MIRROR to its base URL (the directory that holds dists/ and pool/)`,
+    );
+  return hit.uri.replace(/\/+$/, '');
+}
+
+function readAptSources(etcApt: string): AptSource[] {
   const sources: AptSource[] = [];
   const main = path.join(etcApt, 'sources.list');
   if (existsSync(main)) sources.push(...parseAptSources(readFileSync(main, 'utf8'), false));
@@ -66,6 +80,13 @@ export function archiveMirror(archive: Archive, etcApt = '/etc/apt'): string {
       if (f.endsWith('.sources')) sources.push(...parseAptSources(readFileSync(path.join(dir, f), 'utf8'), true));
     }
   }
+  return sources;
+}
+
+export function archiveMirror(archive: Archive, etcApt = '/etc/apt'): string {
+  const env = process.env[ENV[archive]];
+  if (env) return env.replace(/\/+$/, '');
+  const sources = readAptSources(etcApt);
   const mirror = mirrorFrom(sources, archive);
   if (!mirror) {
     throw new Error(

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { mustRun } from '../exec.js';
 import { CACHE_DIR } from '../paths.js';
 import { compareVersions, kernelVersionOf } from '../version.js';
-import { archiveMirror } from './apt-sources.js';
+import { suiteMirror } from './apt-sources.js';
 import type { AptKernelEntry } from './catalog.js';
 import { DebianArchive, type Stanza, UBUNTU_KEYRING, VerificationError } from './debian-archive.js';
 import { installTree, type KernelInfo, kernelDir, type SourceFile } from './kernel-info.js';
@@ -72,7 +72,11 @@ export function checkPin(entry: AptKernelEntry, pkgs: Stanza[]): void {
 
 export async function fetchAptKernel(entry: AptKernelEntry, log: (msg: string) => void): Promise<KernelInfo> {
   const keyring = entry.provider === 'ubuntu' ? UBUNTU_KEYRING : undefined;
-  const archive = new DebianArchive(archiveMirror(entry.provider), path.join(CACHE_DIR, entry.provider), keyring);
+  const archive = new DebianArchive(
+    suiteMirror(entry.provider, entry.suite),
+    path.join(CACHE_DIR, entry.provider),
+    keyring,
+  );
   log(`kernel ${entry.id}: reading ${entry.suite}'s verified package index`);
   const stanzas = await archive.packages(entry.suite, entry.component);
   const image = pickKernelPackage(stanzas, entry);

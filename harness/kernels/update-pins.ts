@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CACHE_DIR } from '../paths.js';
 import { writeFileAtomic } from '../write-atomic.js';
-import { archiveMirror } from './apt-sources.js';
+import { suiteMirror } from './apt-sources.js';
 import { type AptKernelEntry, CATALOG_FILE, type Catalog, type KernelEntry } from './catalog.js';
 import { DebianArchive, type Stanza, UBUNTU_KEYRING } from './debian-archive.js';
 import { packagesFor, pickKernelPackage } from './provider-apt.js';
@@ -32,7 +32,11 @@ const isApt = (k: KernelEntry): k is AptKernelEntry => k.provider === 'debian' |
 
 async function indexOf(entry: AptKernelEntry): Promise<Stanza[]> {
   const keyring = entry.provider === 'ubuntu' ? UBUNTU_KEYRING : undefined;
-  const archive = new DebianArchive(archiveMirror(entry.provider), path.join(CACHE_DIR, entry.provider), keyring);
+  const archive = new DebianArchive(
+    suiteMirror(entry.provider, entry.suite),
+    path.join(CACHE_DIR, entry.provider),
+    keyring,
+  );
   return archive.packages(entry.suite, entry.component);
 }
 
