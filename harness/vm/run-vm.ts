@@ -2,7 +2,7 @@
 // watch for the boot (the guest agent's first line) and the whole-run deadline, and kill the
 // whole group on timeout, Ctrl-C or harness exit. vng's exit code is recorded, never trusted.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { kvmDeathIn } from './accel.js';
 import { liveGroupMembers } from './process-group.js';
 import { type VmOptions, vngArgv } from './vng-argv.js';
@@ -104,13 +104,15 @@ export interface RunVmOptions extends VmOptions {
 }
 
 /** Reads what a growing file gained since the last call (with a little overlap, so a line
- * split across two reads is still seen whole). */
+ * split across two reads is still seen whole). A file that shrank was rewritten from its start
+ * (vng's QEMU can do that to the console): it is read again from there. */
 function fileTail(file: string): () => string {
   let offset = 0;
   const buf = Buffer.alloc(64 * 1024);
   return () => {
     const fd = openSync(file, 'r');
     try {
+      if (fstatSync(fd).size < offset) offset = 0;
       let text = '';
       for (let n = readSync(fd, buf, 0, buf.length, offset); n > 0; n = readSync(fd, buf, 0, buf.length, offset)) {
         text += buf.subarray(0, n).toString('latin1');
@@ -172,8 +174,9 @@ export function runVm(o: RunVmOptions): Promise<VmRun> {
       if (pgid) await waitGroupGone(pgid, 5000);
       untrack(pgid);
       closeLog();
-      // QEMU may abort (a KVM error it cannot go on from) before the watchdog read the console
-      const lateDeath = !accelDeath && consoleNews ? kvmDeathIn(consoleNews()) : null;
+      // QEMU may abort (a KVM error it cannot go on from) before the watchdog read the console:
+      // the whole console, once, wherever in it QEMU wrote
+      const lateDeath = !accelDeath && consoleNews ? kvmDeathIn(readFileSync(o.consoleLog, 'latin1')) : null;
       if (lateDeath) {
         accelDeath = lateDeath;
         ended = 'accel-failed';
