@@ -8,7 +8,7 @@ import { run } from '../exec.js';
 import { debianMirror } from '../kernels/apt-sources.js';
 import { DebianArchive, VerificationError } from '../kernels/debian-archive.js';
 import { extractDeb } from '../kernels/provider-apt.js';
-import { CACHE_DIR } from '../paths.js';
+import { BPF_SRC_DIR, CACHE_DIR } from '../paths.js';
 import { compareVersions } from '../version.js';
 
 export const TOKEN_LIBBPF_MIN = '1.4.0';
@@ -32,10 +32,21 @@ export const libbpfTokenDir = () =>
 
 const staticLib = (dir: string, multiarch: string) => path.join(dir, 'usr', 'lib', multiarch, 'libbpf.a');
 
-/** The make variable for token_libbpf: {} when the system's libbpf will do, else LIBBPF_TOKEN. */
+/** The samples linked against it. */
+const TOKEN_TARGETS = ['build/token_libbpf', 'build/token_container'];
+
+/** make -q: are the token samples up to date (nothing to link, so nothing to fetch)? */
+function tokenSamplesBuilt(): boolean {
+  return run('make', ['-q', '-C', BPF_SRC_DIR, ...TOKEN_TARGETS]).status === 0;
+}
+
+/** The make variable for the token samples: {} when the system's libbpf will do or they are built
+ * already (a user who cannot write the checkout or the cache runs them as they are), else
+ * LIBBPF_TOKEN. */
 export async function libbpfTokenMakeVars(log: (m: string) => void): Promise<Record<string, string>> {
   const have = systemLibbpfVersion();
   if (have && compareVersions(have, TOKEN_LIBBPF_MIN) >= 0) return {};
+  if (tokenSamplesBuilt()) return {};
   const multiarch = run('cc', ['-print-multiarch']).stdout.trim() || 'x86_64-linux-gnu';
   const dir = libbpfTokenDir();
   if (existsSync(staticLib(dir, multiarch))) return { LIBBPF_TOKEN: dir };
