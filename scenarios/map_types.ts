@@ -47,6 +47,13 @@ const FAMILIES: Record<string, { maps: string[]; expect: ExpectRule[] }> = {
     expect: [
       SYSCTL_GATE,
       {
+        until: '6.9',
+        when: { lacks: ['CAP_NET_ADMIN'] },
+        outcome: 'EPERM@map_create',
+        reason:
+          'measured on Debian 5.10 and 6.1: CAP_SYS_ADMIN alone is refused; these kernels check capable(CAP_NET_ADMIN) only. bpf_token_capable() (kernel/bpf/token.c), which also accepts CAP_SYS_ADMIN, came with BPF tokens in 6.9 (6.12 measured ok)',
+      },
+      {
         when: { lacks: ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN'] },
         outcome: 'EPERM@map_create',
         reason:

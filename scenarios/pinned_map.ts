@@ -38,6 +38,13 @@ export default [
     axes,
     expect: [
       {
+        until: '6.1',
+        when: { sysctl: { 'kernel.unprivileged_bpf_disabled': [1, 2] }, lacks: ['CAP_BPF', 'CAP_SYS_ADMIN'] },
+        outcome: 'EPERM@obj_get',
+        reason:
+          "measured on Debian 5.10: its bpf() refuses every command, BPF_OBJ_GET too, to a caller without CAP_BPF or CAP_SYS_ADMIN while unprivileged_bpf_disabled is set (the sysctl check at the top of kernel/bpf/syscall.c __sys_bpf); 6.1 checks it only where maps and programs are made",
+      },
+      {
         outcome: 'ok',
         reason:
           'BPF_OBJ_GET checks only the pin file permissions (talk l.631, 641-645); no sysctl gate outside MAP_CREATE/PROG_LOAD (6.12 syscall.c)',
@@ -53,6 +60,13 @@ export default [
     axes,
     expect: [
       { when: { caps: 'root' }, outcome: 'ok', reason: 'root passes DAC' },
+      {
+        until: '6.1',
+        when: { sysctl: { 'kernel.unprivileged_bpf_disabled': [1, 2] }, lacks: ['CAP_BPF', 'CAP_SYS_ADMIN'] },
+        outcome: 'EPERM@obj_get',
+        reason:
+          "measured on Debian 5.10: its bpf() refuses every command, BPF_OBJ_GET too, to a caller without CAP_BPF or CAP_SYS_ADMIN while unprivileged_bpf_disabled is set (the sysctl check at the top of kernel/bpf/syscall.c __sys_bpf); 6.1 checks it only where maps and programs are made",
+      },
       {
         outcome: 'EACCES@obj_get',
         reason:
