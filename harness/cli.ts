@@ -17,6 +17,7 @@ import { compareWith } from './report/comparison.js';
 import { baselineOf } from './report/cross-kernel.js';
 import { expectedJson, renderExpected } from './report/expected.js';
 import { exitCodeFor, renderGrid, runSummary } from './report/grid.js';
+import { renderKernelReport } from './report/kernel-report.js';
 import { renderMinimize } from './report/minimize-report.js';
 import { mergeRuns, RESULTS_SCHEMA_REF, readResults, resultsJsonSchema, writeResults } from './report/results-json.js';
 import { appendStepSummary, writeReports } from './report/write-reports.js';
@@ -220,8 +221,13 @@ program
     ),
   )
   .option('--save-baselines', 'write results/baselines/<kernel>.json from this run')
-  .action((opts: { results: string; compare?: string[]; saveBaselines?: boolean }) => {
+  .option('--kernel-report <file>', "write the run's cross-kernel regression report (Markdown) to <file>")
+  .action((opts: { results: string; compare?: string[]; saveBaselines?: boolean; kernelReport?: string }) => {
     const run = readResults(opts.results);
+    if (opts.kernelReport) {
+      writeFileSync(opts.kernelReport, renderKernelReport(run));
+      process.stdout.write(`kernel report: ${opts.kernelReport}\n`);
+    }
     const files = writeReports(path.dirname(opts.results), run);
     process.stdout.write(`reports: ${files.md}, ${files.html}, ${files.junit}\n`);
     const baselineFile = (id: string) => path.join(RESULTS_DIR, 'baselines', `${id}.json`);

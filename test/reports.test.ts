@@ -13,6 +13,7 @@ import { groupFindings } from '../harness/report/findings.js';
 import { renderGrid, runSummary, wantColour } from '../harness/report/grid.js';
 import { renderHtml } from '../harness/report/html.js';
 import { renderJunit } from '../harness/report/junit.js';
+import { renderKernelReport } from '../harness/report/kernel-report.js';
 import { renderMarkdown } from '../harness/report/markdown.js';
 import { mergeRuns, type RunResults } from '../harness/report/results-json.js';
 
@@ -166,6 +167,9 @@ describe('cross-kernel findings', () => {
       ['token', 'EPERM@bpffs_create', 'EPERM@bpffs_delegate', 'debian-6.12', 1],
     ]);
     expect(notRunEverywhere).toBe(1);
+    const report = renderKernelReport(r);
+    expect(report).toContain('## 2 findings from 4 changed cells');
+    expect(report).toContain('| `token-self/root/ubd=2` | EPERM@bpffs_create | EPERM@bpffs_delegate | debian-6.12 |');
     expect(compareWith(r, [], '/').text).toContain(
       '2 finding(s) from 4 cell(s) that differ between kernels (debian-6.1 → debian-6.12):\n  1. token: EPERM@bpffs_create → ok from debian-6.12 (2 cell(s): token-queue/root/ubd=2, token-kprobe-delegated/root/ubd=2)',
     );
