@@ -174,6 +174,7 @@ export const SEED_CLAIMS: SeedClaim[] = [
   {
     claim: 'A map pinned by root is usable by others through BPF_OBJ_GET once the pin is rw for them',
     talk: 'l.631-645',
+    note: "not on 5.10 at unprivileged_bpf_disabled≠0: that kernel's bpf() refuses every command to a caller without CAP_BPF",
     cells: [
       { id: 'pinned_map/none/ubd=2', claimed: 'ok' },
       { id: 'pinned_map-private/none/ubd=2', claimed: 'EACCES@obj_get' },
