@@ -107,6 +107,9 @@ describe('cross-kernel and run-to-run differences', () => {
   test('against a baseline: what moved, per kernel', () => {
     const base = baselineOf(twoKernels, 'debian-6.12');
     expect(base.cells.every((c) => c.kernel === 'debian-6.12')).toBe(true);
+    const attempt = (kernel: string) => ({ kernel, cellId: 'x', stderrTail: 'noise' }) as never;
+    const withAttempts = { ...twoKernels, attempts: [attempt('debian-6.1'), attempt('debian-6.12')] };
+    expect(baselineOf(withAttempts, 'debian-6.12').attempts).toEqual([{ kernel: 'debian-6.12', cellId: 'x' }]);
     const moved = cell('debian-6.12', 'token-queue/root/ubd=2', 'EPERM@map_create', 'ok');
     const now = run([...base.cells.filter((c) => c.id !== moved.id), moved]);
     expect(compareRuns(base, now).map((d) => `${d.id}: ${d.baseline} → ${d.current}`)).toEqual([
