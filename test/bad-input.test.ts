@@ -235,7 +235,7 @@ describe('command line', () => {
   test.concurrent.each([
     [
       ['--kernel', 'debian-6.99'],
-      '--kernel: unknown kernel "debian-6.99" (known: debian-6.1, debian-6.12, debian-6.16, debian-7.2, ubuntu-6.14, all)',
+      '--kernel: unknown kernel "debian-6.99" (known: debian-5.10, debian-6.1, debian-6.12, debian-6.16, debian-6.17, debian-6.18, debian-7.2, debian-7.3, ubuntu-6.14, all)',
     ],
     [
       ['--kernel', './kernels/vmlinuz'],
