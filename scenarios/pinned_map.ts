@@ -42,7 +42,7 @@ export default [
         when: { sysctl: { 'kernel.unprivileged_bpf_disabled': [1, 2] }, lacks: ['CAP_BPF', 'CAP_SYS_ADMIN'] },
         outcome: 'EPERM@obj_get',
         reason:
-          "measured on Debian 5.10: its bpf() refuses every command, BPF_OBJ_GET too, to a caller without CAP_BPF or CAP_SYS_ADMIN while unprivileged_bpf_disabled is set (the sysctl check at the top of kernel/bpf/syscall.c __sys_bpf); 6.1 checks it only where maps and programs are made",
+          'measured on Debian 5.10: its bpf() refuses every command, BPF_OBJ_GET too, to a caller without CAP_BPF or CAP_SYS_ADMIN while unprivileged_bpf_disabled is set (the sysctl check at the top of kernel/bpf/syscall.c __sys_bpf); 6.1 checks it only where maps and programs are made',
       },
       {
         outcome: 'ok',
@@ -65,7 +65,7 @@ export default [
         when: { sysctl: { 'kernel.unprivileged_bpf_disabled': [1, 2] }, lacks: ['CAP_BPF', 'CAP_SYS_ADMIN'] },
         outcome: 'EPERM@obj_get',
         reason:
-          "measured on Debian 5.10: its bpf() refuses every command, BPF_OBJ_GET too, to a caller without CAP_BPF or CAP_SYS_ADMIN while unprivileged_bpf_disabled is set (the sysctl check at the top of kernel/bpf/syscall.c __sys_bpf); 6.1 checks it only where maps and programs are made",
+          'measured on Debian 5.10: its bpf() refuses every command, BPF_OBJ_GET too, to a caller without CAP_BPF or CAP_SYS_ADMIN while unprivileged_bpf_disabled is set (the sysctl check at the top of kernel/bpf/syscall.c __sys_bpf); 6.1 checks it only where maps and programs are made',
       },
       {
         outcome: 'EACCES@obj_get',

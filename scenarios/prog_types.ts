@@ -116,7 +116,8 @@ const PROGRAMS: { name: string; object: string; program: string; expect: ExpectR
         until: '6.9',
         when: { lacks: ['CAP_NET_ADMIN'] },
         outcome: 'EPERM@map_create',
-        reason: 'the SOCKMAP wants CAP_NET_ADMIN itself before 6.9 (the map-sockmap scenarios, measured on 5.10 and 6.1)',
+        reason:
+          'the SOCKMAP wants CAP_NET_ADMIN itself before 6.9 (the map-sockmap scenarios, measured on 5.10 and 6.1)',
       },
       {
         when: { lacks: ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN'] },
