@@ -3,7 +3,7 @@
 // default capabilities plus --cap-add, and installs a seccomp profile. One definition for the
 // expander (the loader's arguments, rule matching on the capabilities inside) and the guest
 // judge (the capabilities the container must really hold).
-import { type Capability, capNumber } from './capabilities.js';
+import { type Capability, capNumber, capSetName } from './capabilities.js';
 
 /** containerd's (nerdctl's) and moby's default capability set (oci/spec_opts defaults). */
 export const RUNTIME_DEFAULT_CAPS: readonly Capability[] = [
@@ -82,10 +82,5 @@ export function containerArgs(spec: ContainerSpec, inside: readonly Capability[]
 
 /** A container cell's id segment: what --cap-add added ("default" for nothing). */
 export function capAddName(capAdd: readonly Capability[]): string {
-  return capAdd.length === 0
-    ? 'default'
-    : `add-${[...capAdd]
-        .sort((a, b) => capNumber(a) - capNumber(b))
-        .map((c) => c.slice(4))
-        .join('+')}`;
+  return capAdd.length === 0 ? 'default' : `add-${capSetName(capAdd)}`;
 }

@@ -109,10 +109,13 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
       problems.push(`axes.caps[${ci}]: a container's caps are what --cap-add adds (a list, [] for none), not 'root'`);
       return;
     }
-    const container = s.context === 'container' && s.container && caps !== 'root' ? s.container : undefined;
-    const inside = container && caps !== 'root' ? insideCaps(caps) : undefined;
+    // a container cell: its loader runs as root, its rules test what the container holds
+    const box =
+      s.context === 'container' && s.container && caps !== 'root'
+        ? { spec: s.container, inside: insideCaps(caps) }
+        : undefined;
     for (const sysctl of cross(s.axes.sysctl)) {
-      const capsName = container && caps !== 'root' ? capAddName(caps) : capSetName(caps);
+      const capsName = box && caps !== 'root' ? capAddName(caps) : capSetName(caps);
       const id = cellId(s.name, capsName, sysctlLabel(sysctl));
       if (seen.has(id)) {
         problems.push(`axes.caps[${ci}]: duplicate cell id "${id}" (the same capability set is listed twice)`);
@@ -125,11 +128,11 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
         ...program,
         file,
         capsName,
-        caps: container ? 'root' : caps,
-        uid: caps === 'root' || container ? 0 : UNPRIVILEGED_UID,
+        caps: box ? 'root' : caps,
+        uid: caps === 'root' || box ? 0 : UNPRIVILEGED_UID,
         sysctl,
         context: s.context ?? 'host',
-        ...(container && inside ? { inside, args: [...program.args, ...containerArgs(container, inside)] } : {}),
+        ...(box ? { inside: box.inside, args: [...program.args, ...containerArgs(box.spec, box.inside)] } : {}),
         setup: s.setup ?? [],
         teardown: s.teardown ?? [],
         setupScope: s.setupScope ?? 'cell',

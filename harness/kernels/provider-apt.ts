@@ -70,13 +70,14 @@ export function checkPin(entry: AptKernelEntry, pkgs: Stanza[]): void {
   }
 }
 
-export async function fetchAptKernel(entry: AptKernelEntry, log: (msg: string) => void): Promise<KernelInfo> {
+/** The verified archive that serves an entry's suite (the security archive for *-security). */
+export function archiveOf(entry: AptKernelEntry): DebianArchive {
   const keyring = entry.provider === 'ubuntu' ? UBUNTU_KEYRING : undefined;
-  const archive = new DebianArchive(
-    suiteMirror(entry.provider, entry.suite),
-    path.join(CACHE_DIR, entry.provider),
-    keyring,
-  );
+  return new DebianArchive(suiteMirror(entry.provider, entry.suite), path.join(CACHE_DIR, entry.provider), keyring);
+}
+
+export async function fetchAptKernel(entry: AptKernelEntry, log: (msg: string) => void): Promise<KernelInfo> {
+  const archive = archiveOf(entry);
   log(`kernel ${entry.id}: reading ${entry.suite}'s verified package index`);
   const stanzas = await archive.packages(entry.suite, entry.component);
   const image = pickKernelPackage(stanzas, entry);

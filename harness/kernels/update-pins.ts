@@ -2,13 +2,10 @@
 // its series in its suite, read from the verified index (the same trust chain as a fetch), so
 // pins never rot by hand. Unpinned entries follow the archive by design and are left alone.
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { CACHE_DIR } from '../paths.js';
 import { writeFileAtomic } from '../write-atomic.js';
-import { suiteMirror } from './apt-sources.js';
 import { type AptKernelEntry, CATALOG_FILE, type Catalog, type KernelEntry } from './catalog.js';
-import { DebianArchive, type Stanza, UBUNTU_KEYRING } from './debian-archive.js';
-import { packagesFor, pickKernelPackage } from './provider-apt.js';
+import type { Stanza } from './debian-archive.js';
+import { archiveOf, packagesFor, pickKernelPackage } from './provider-apt.js';
 
 export type Pin = NonNullable<AptKernelEntry['pin']>;
 
@@ -31,13 +28,7 @@ export interface PinUpdate {
 const isApt = (k: KernelEntry): k is AptKernelEntry => k.provider === 'debian' || k.provider === 'ubuntu';
 
 async function indexOf(entry: AptKernelEntry): Promise<Stanza[]> {
-  const keyring = entry.provider === 'ubuntu' ? UBUNTU_KEYRING : undefined;
-  const archive = new DebianArchive(
-    suiteMirror(entry.provider, entry.suite),
-    path.join(CACHE_DIR, entry.provider),
-    keyring,
-  );
-  return archive.packages(entry.suite, entry.component);
+  return archiveOf(entry).packages(entry.suite, entry.component);
 }
 
 /** New pins for the catalog's pinned apt entries (or those named); the catalog is not written. */

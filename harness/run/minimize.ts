@@ -162,11 +162,11 @@ export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
   const scenarioName = o.program ? (all[0]?.scenario.name ?? '') : (o.scenario ?? '');
   if (!o.program) checkScenarioNames([scenarioName], all);
   const main = all.find((l) => l.scenario.name === scenarioName);
-  // A token scenario (user namespace): its root parent's delegation is what gets minimized.
   if (main?.scenario.context === 'container')
     throw new UsageError(
       `minimize: ${scenarioName} is a container scenario; its cells already cover the --cap-add sets that matter (npm run matrix -- --scenario ${scenarioName})`,
     );
+  // A token scenario (user namespace): its root parent's delegation is what gets minimized.
   const dimension: GuestSearch['dimension'] = main?.scenario.context === 'userns' ? 'delegation' : 'caps';
   if (dimension === 'delegation' && o.universe)
     throw new UsageError('--caps: a token scenario searches delegations, not capabilities');
