@@ -15,11 +15,13 @@ import type { AptKernelEntry } from './catalog.js';
 import { DebianArchive, type Stanza, UBUNTU_KEYRING, VerificationError } from './debian-archive.js';
 import { installTree, type KernelInfo, kernelDir, type SourceFile } from './kernel-info.js';
 
-function imagePattern(entry: AptKernelEntry): RegExp {
+/** The image package names of a series and flavour. */
+export function imagePattern(entry: Pick<AptKernelEntry, 'provider' | 'series' | 'flavour'>): RegExp {
   const series = entry.series.replace('.', '\\.');
-  // 6.12.117+deb13-amd64, 6.1.0-50-amd64, 7.2.13+deb14-amd64; Ubuntu: unsigned-6.14.0-37-generic
+  // 6.12.117+deb13-amd64, 6.12.90+deb13.1-amd64 (a rebuild), 6.1.0-50-amd64, 7.2.13+deb14-amd64;
+  // Ubuntu: unsigned-6.14.0-37-generic
   const prefix = entry.provider === 'ubuntu' ? 'linux-image-unsigned-' : 'linux-image-';
-  return new RegExp(`^${prefix}${series}\\.\\d+(-\\d+)?(\\+deb\\d+)?-${entry.flavour}$`);
+  return new RegExp(`^${prefix}${series}\\.\\d+(-\\d+)?(\\+deb\\d+(\\.\\d+)?)?-${entry.flavour}$`);
 }
 
 /** The newest (or pinned) image package of the series and flavour. */
