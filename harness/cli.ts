@@ -12,6 +12,7 @@ import { cachedKernel, fetchKernel, verifyKernel } from './kernels/providers.js'
 import { updatePins, writePins } from './kernels/update-pins.js';
 import { CAPMATRIX_VERSION } from './package-info.js';
 import { PACKAGE_ROOT, PROJECT_DIR, RESULTS_DIR } from './paths.js';
+import { renderBisect } from './report/bisect-report.js';
 import { renderClaims } from './report/claims.js';
 import { compareWith } from './report/comparison.js';
 import { baselineOf } from './report/cross-kernel.js';
@@ -21,6 +22,7 @@ import { renderKernelReport } from './report/kernel-report.js';
 import { renderMinimize } from './report/minimize-report.js';
 import { mergeRuns, RESULTS_SCHEMA_REF, readResults, resultsJsonSchema, writeResults } from './report/results-json.js';
 import { appendStepSummary, writeReports } from './report/write-reports.js';
+import { runBisect } from './run/bisect.js';
 import { runMatrix } from './run/matrix.js';
 import * as flag from './run/matrix-options.js';
 import { DEFAULT_UNIVERSE, minimizeJson, parseCapsFlag, parseSysctlFlags, runMinimize } from './run/minimize.js';
@@ -246,6 +248,37 @@ program
       }
     }
     process.exitCode = compared.moved ? EXIT.findings : EXIT.ok;
+  });
+
+program
+  .command('bisect')
+  .description(
+    'the first build of a kernel series (of those the archive carries) where a cell changed, with the Debian changelog lines between',
+  )
+  .argument(
+    '<cell>',
+    'a cell id, e.g. "uprobe-perf/PERFMON+BPF/ubd=2,paranoid=2" (capmatrix expected --json lists them)',
+  )
+  .requiredOption('--series <major.minor>', 'the series, as a catalog entry has it (e.g. 5.10, 6.12)')
+  .option('--good <version>', 'a build known good (default: the oldest the archive carries)')
+  .option('--bad <version>', 'a build known bad (default: the newest)')
+  .addOption(
+    new Option(
+      '--suites <list>',
+      "suites to take builds from (default: the catalog entry's release and its -security)",
+    ).argParser(flag.names),
+  )
+  .option('--flavour <f>', "kernel flavour (default: the catalog entry's)")
+  .addOption(new Option('--scenario-dir <dir>', 'another directory of scenario files').argParser(flag.directory))
+  .addOption(
+    new Option('--results <dir>', 'where the bisect directory goes (default: results/bisect)').argParser(flag.text),
+  )
+  .addOption(new Option('--jobs <n>', 'VMs at once').argParser(flag.count(1, 64)))
+  .option('--json', 'print bisect.json instead of the Markdown')
+  .action(async (cell: string, opts) => {
+    const r = await runBisect({ cell, ...opts, resultsDir: opts.results });
+    process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : renderBisect(r));
+    process.stdout.write(`bisect: ${r.dir}/bisect.json, bisect.md\n`);
   });
 
 program

@@ -38,6 +38,17 @@ function provenanceNotes(a: Record<string, string>, b: Record<string, string>, k
     .map((k) => `${k}: ${a[k]} on ${ka}, ${b[k]} on ${kb}`);
 }
 
+/** What differs in provenance between a cell on one kernel of one run and on another (bisect
+ * compares two builds that ran in separate runs). */
+export function provenanceBetween(
+  a: { run: RunResults; kernel: string },
+  b: { run: RunResults; kernel: string },
+  cellId: string,
+): string[] {
+  const cell = (x: typeof a) => x.run.cells.find((c) => c.id === cellId && c.kernel === x.kernel);
+  return provenanceNotes(facts(a.run, a.kernel, cell(a)), facts(b.run, b.kernel, cell(b)), a.kernel, b.kernel);
+}
+
 export function kernelOrder(run: RunResults): RunResults['kernels'] {
   return [...run.kernels].sort((a, b) => compareVersions(kernelVersionOf(a.release), kernelVersionOf(b.release)));
 }

@@ -1,0 +1,234 @@
+// `capmatrix bisect <cell> --series S`: the first build of a kernel series, among those the
+// archive carries, where one cell's observed outcome changed; with the Debian changelog lines
+// between the last good and the first bad build that touch bpf, perf, capabilities, tracing or
+// namespaces. Like git bisect it assumes the outcome changed once in the range.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { loadScenarios } from '../dsl/load.js';
+import { formatOutcome } from '../dsl/vocabulary.js';
+import { loadCatalog } from '../kernels/catalog.js';
+import {
+  type ChangelogLine,
+  entriesBetween,
+  findChangelog,
+  readChangelog,
+  relevantLines,
+} from '../kernels/changelog.js';
+import { kernelDir } from '../kernels/kernel-info.js';
+import { lineageSuites, type SeriesBuild, seriesBuilds, seriesEntry } from '../kernels/series-builds.js';
+import { PROJECT_DIR, RESULTS_DIR } from '../paths.js';
+import { renderBisect } from '../report/bisect-report.js';
+import { provenanceBetween } from '../report/cross-kernel.js';
+import type { RunResults } from '../report/results-json.js';
+import { UsageError } from '../usage-error.js';
+import { writeFileAtomic } from '../write-atomic.js';
+import { type MatrixOptions, runMatrix } from './matrix.js';
+
+export interface BisectOptions {
+  cell: string;
+  series: string;
+  /** Versions of the known-good and known-bad builds (default: the oldest and the newest). */
+  good?: string;
+  bad?: string;
+  /** Suites to take builds from (default: the catalog entry's release and its security suite). */
+  suites?: string[];
+  flavour?: string;
+  scenarioDir?: string;
+  resultsDir?: string;
+  jobs?: number;
+  memory?: string;
+  log?: (msg: string) => void;
+}
+
+/** One build as it ran: its outcome (null: an infra error, the build is skipped). */
+export interface TestedBuild {
+  version: string;
+  suite: string;
+  kernel: string;
+  release?: string;
+  outcome: string | null;
+  expected?: string;
+  runDir: string;
+}
+
+export interface BisectResult {
+  cell: string;
+  series: string;
+  suites: string[];
+  /** Every build between good and bad, oldest first. */
+  range: string[];
+  tested: TestedBuild[];
+  skipped: string[];
+  lastGood?: TestedBuild;
+  firstBad?: TestedBuild;
+  /** Provenance that differs between the last good and the first bad build. */
+  provenanceNotes: string[];
+  changelog?: { file: string; uploads: string[]; lines: ChangelogLine[] };
+  dir: string;
+}
+
+type Tester = (versions: string[]) => Promise<Map<string, string | null>>;
+
+/** Binary search over versions (oldest first) for the first whose outcome differs from the
+ * oldest's; builds that end in an infra error are skipped. Pure: `test` runs the builds. */
+export async function searchFirstChange(
+  versions: string[],
+  test: Tester,
+): Promise<{ lastGood?: string; firstBad?: string; skipped: string[] }> {
+  const first = versions[0];
+  const last = versions.at(-1);
+  if (!first || !last || first === last) throw new UsageError('bisect: the range needs at least two builds');
+  const ends = await test([first, last]);
+  for (const v of [first, last]) {
+    if (ends.get(v) == null) throw new Error(`bisect: build ${v} ended in an infra error; choose another --good/--bad`);
+  }
+  if (ends.get(first) === ends.get(last)) return { skipped: [] };
+  const good = ends.get(first);
+  const cands = [...versions];
+  const skipped: string[] = [];
+  let lo = 0;
+  let hi = cands.length - 1;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    const v = cands[mid] ?? '';
+    const got = (await test([v])).get(v);
+    if (got == null) {
+      skipped.push(v);
+      cands.splice(mid, 1);
+      hi--;
+    } else if (got === good) lo = mid;
+    else hi = mid;
+  }
+  return { lastGood: cands[lo], firstBad: cands[hi], skipped };
+}
+
+/** Words of the cell that a changelog line naming its cause likely shares. */
+function cellWords(cellId: string, sample: string, caps: readonly string[]): string[] {
+  const scenario = cellId.split('/')[0] ?? '';
+  const capWords = caps.map((c) => c.replace(/^CAP_/, ''));
+  return [...new Set([...scenario.split(/[-_]/), sample, ...capWords, 'cap_*', 'capab*', 'privilege*'])];
+}
+
+function pickRange(builds: SeriesBuild[], o: BisectOptions): SeriesBuild[] {
+  const known = builds.map((b) => b.version);
+  const at = (v: string | undefined, flag: string, dflt: number) => {
+    if (v === undefined) return dflt;
+    const i = known.indexOf(v);
+    if (i < 0)
+      throw new UsageError(`--${flag}: no build ${v} in the series (the archive carries: ${known.join(', ')})`);
+    return i;
+  };
+  const lo = at(o.good, 'good', 0);
+  const hi = at(o.bad, 'bad', builds.length - 1);
+  if (hi <= lo) throw new UsageError(`--good ${known[lo]} must be an older build than --bad ${known[hi]}`);
+  return builds.slice(lo, hi + 1);
+}
+
+async function findCell(o: BisectOptions) {
+  const scenario = o.cell.split('/')[0] ?? '';
+  const [loaded] = await loadScenarios(PROJECT_DIR, [scenario], o.scenarioDir);
+  const cell = loaded?.cells.find((c) => c.id === o.cell);
+  if (!cell) {
+    const ids = loaded?.cells.map((c) => c.id) ?? [];
+    throw new UsageError(`bisect: no cell "${o.cell}" in scenario ${scenario} (its cells: ${ids.join(', ')})`);
+  }
+  return cell;
+}
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export async function runBisect(o: BisectOptions): Promise<BisectResult> {
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const cell = await findCell(o);
+  const base = seriesEntry(loadCatalog(), o.series, o.flavour);
+  if (!base) throw new UsageError(`--series ${o.series}: no Debian or Ubuntu entry of that series in the catalog`);
+  const suites = o.suites ?? lineageSuites(base);
+  const range = pickRange(await seriesBuilds({ ...base, flavour: o.flavour ?? base.flavour }, suites), o);
+  const dir = path.join(
+    o.resultsDir ?? path.join(RESULTS_DIR, 'bisect'),
+    `${new Date().toISOString().replace(/[:.]/g, '-')}`,
+  );
+  mkdirSync(dir, { recursive: true });
+  log(
+    `bisect ${o.cell} over ${range.length} builds of ${o.series} (${suites.join(', ')}): ${range.map((b) => b.version).join(' ')}`,
+  );
+  const tested = new Map<string, TestedBuild>();
+  const runs = new Map<string, RunResults>();
+  const test: Tester = async (versions) => {
+    const builds = versions.map((v) => range.find((b) => b.version === v) as SeriesBuild);
+    const opts: MatrixOptions = {
+      catalog: { default: builds[0]?.entry.id ?? '', kernels: builds.map((b) => b.entry) },
+      kernel: builds.map((b) => b.entry.id).join(','),
+      scenarios: [cell.scenario],
+      scenarioDir: o.scenarioDir,
+      cells: `^${escapeRegex(o.cell)}$`,
+      resultsDir: dir,
+      jobs: o.jobs,
+      memory: o.memory,
+      log,
+    };
+    const { runDir, results } = await runMatrix(opts);
+    const out = new Map<string, string | null>();
+    for (const b of builds) {
+      const c = results.cells.find((x) => x.kernel === b.entry.id);
+      const outcome = c?.observed ? formatOutcome(c.observed) : null;
+      const release = results.kernels.find((k) => k.id === b.entry.id)?.release;
+      tested.set(b.version, {
+        version: b.version,
+        suite: b.suite,
+        kernel: b.entry.id,
+        release,
+        outcome,
+        expected: c ? formatOutcome(c.expected) : undefined,
+        runDir,
+      });
+      runs.set(b.version, results);
+      log(`bisect: ${b.version} (${b.suite}): ${outcome ?? 'infra error, skipped'}`);
+      out.set(b.version, outcome);
+    }
+    return out;
+  };
+  const found = await searchFirstChange(
+    range.map((b) => b.version),
+    test,
+  );
+  const lastGood = found.lastGood ? tested.get(found.lastGood) : undefined;
+  const firstBad = found.firstBad ? tested.get(found.firstBad) : undefined;
+  const result: BisectResult = {
+    cell: o.cell,
+    series: o.series,
+    suites,
+    range: range.map((b) => b.version),
+    tested: [...tested.values()].sort(
+      (a, b) => range.findIndex((r) => r.version === a.version) - range.findIndex((r) => r.version === b.version),
+    ),
+    skipped: found.skipped,
+    lastGood,
+    firstBad,
+    provenanceNotes: [],
+    dir,
+  };
+  if (lastGood && firstBad) {
+    const goodRun = runs.get(lastGood.version);
+    const badRun = runs.get(firstBad.version);
+    if (goodRun && badRun)
+      result.provenanceNotes = provenanceBetween(
+        { run: goodRun, kernel: lastGood.kernel },
+        { run: badRun, kernel: firstBad.kernel },
+        o.cell,
+      );
+    const file = findChangelog(kernelDir(firstBad.kernel));
+    if (file) {
+      const uploads = entriesBetween(readChangelog(file), lastGood.version, firstBad.version);
+      const words = cellWords(o.cell, cell.sample, cell.caps === 'root' ? [] : cell.caps);
+      result.changelog = {
+        file,
+        uploads: uploads.map((u) => `${u.version} (${u.suite})`),
+        lines: relevantLines(uploads, words),
+      };
+    }
+  }
+  writeFileAtomic(path.join(dir, 'bisect.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileAtomic(path.join(dir, 'bisect.md'), renderBisect(result));
+  return result;
+}
