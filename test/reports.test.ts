@@ -6,9 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
+import { parseCatalog } from '../harness/kernels/catalog.js';
 import type { CellResult } from '../harness/outcome/verdict.js';
 import { compareWith } from '../harness/report/comparison.js';
-import { baselineOf, compareRuns, crossKernelDiffs } from '../harness/report/cross-kernel.js';
+import { baselineOf, compareRuns, crossKernelDiffs, flavourOf } from '../harness/report/cross-kernel.js';
 import { groupFindings } from '../harness/report/findings.js';
 import { renderGrid, runSummary, wantColour } from '../harness/report/grid.js';
 import { renderHtml } from '../harness/report/html.js';
@@ -172,10 +173,60 @@ describe('cross-kernel findings', () => {
     expect(notRunEverywhere).toBe(1);
     const report = renderKernelReport(r);
     expect(report).toContain('## 2 findings from 4 changed cells');
-    expect(report).toContain('| `token-self/root/ubd=2` | EPERM@bpffs_create | EPERM@bpffs_delegate | debian-6.12 |');
+    expect(report).toContain(
+      '| `token-self/root/ubd=2` | EPERM@bpffs_create | **EPERM@bpffs_delegate** | debian-6.12 |',
+    );
     expect(compareWith(r, [], '/').text).toContain(
       '2 finding(s) from 4 cell(s) that differ between kernels (debian-6.1 → debian-6.12):\n  1. token: EPERM@bpffs_create → ok from debian-6.12 (2 cell(s): token-queue/root/ubd=2, token-kprobe-delegated/root/ubd=2)',
     );
+  });
+});
+
+describe('what a regression report cannot speak for', () => {
+  const catalog = parseCatalog(
+    {
+      default: 'debian-6.12',
+      kernels: [
+        { id: 'debian-6.1', provider: 'debian', suite: 'bookworm', series: '6.1' },
+        { id: 'debian-6.12', provider: 'debian', suite: 'trixie', series: '6.12' },
+        {
+          id: 'debian-6.12-rt',
+          provider: 'debian',
+          suite: 'trixie',
+          series: '6.12',
+          flavour: 'rt-amd64',
+          inAll: false,
+        },
+      ],
+      absent: [{ series: '6.19', suite: 'trixie-backports', reason: 'no modules package' }],
+    },
+    'catalog.json',
+  );
+
+  test('the series the catalog cannot hold, with the reason, and the catalog kernels the run did not boot', () => {
+    const report = renderKernelReport(twoKernels, catalog);
+    expect(report).toContain('## Not in this report');
+    expect(report).toContain('- **6.19** (trixie-backports): no modules package');
+    expect(report).toContain('- `debian-6.12-rt`: in the catalog, not in this run (opt-in, not in --kernel all).');
+    expect(report).not.toContain('- `debian-6.1`:');
+  });
+
+  test('another flavour of the same version is a config difference, and the report says so', () => {
+    expect(flavourOf('6.12.117+deb13-rt-amd64')).toBe('rt-amd64');
+    expect(flavourOf('6.12.117+deb13.1-cloud-amd64')).toBe('cloud-amd64');
+    expect(flavourOf('6.1.0-50-amd64')).toBe('amd64');
+    expect(flavourOf('6.14.0-37-generic')).toBe('generic');
+    const r = run([
+      cell('debian-6.1', 'x/BPF/ubd=2', 'ok', 'ok'),
+      cell('debian-6.12', 'x/BPF/ubd=2', 'EPERM@attach', 'ok'),
+    ]);
+    r.kernels = [
+      { id: 'debian-6.1', release: '6.12.117+deb13-amd64', source: {}, accel: 'tcg' },
+      { id: 'debian-6.12', release: '6.12.117+deb13-rt-amd64', source: {}, accel: 'tcg' },
+    ];
+    expect(crossKernelDiffs(r)[0]?.provenanceNotes).toEqual([
+      'config (flavour): amd64 on debian-6.1, rt-amd64 on debian-6.12',
+    ]);
   });
 });
 
@@ -224,7 +275,7 @@ describe('Markdown and JUnit', () => {
     expect(md).toContain('5 cells on 2 kernel(s): **3 match, 1 mismatch, 0 flaky, 1 infra-error**');
     expect(md).toContain('infra-error: kernel-panic ⚠️');
     expect(md).toContain('**mismatch** `debian-6.12` `sockex1/BPF/ubd=2`: observed ok, expected EPERM@raw_socket');
-    expect(md).toContain('| `token-queue/root/ubd=2` | EPERM@bpffs_create | ok | debian-6.12 |');
+    expect(md).toContain('| `token-queue/root/ubd=2` | EPERM@bpffs_create | **ok** | debian-6.12 |');
   });
 
   test('one JUnit test case per cell; a mismatch fails, an infra error errors', () => {
@@ -295,6 +346,21 @@ describe('HTML heatmap in headless Chromium', () => {
       await expect.poll(() => more.isVisible()).toBe(true);
       expect(await more.textContent()).toContain('EPERM@raw_socket (because)');
       expect(await more.textContent()).toContain('detail of sockex1/BPF/ubd=2 <b>');
+      // the cross-kernel view: one row per changed cell, coloured by outcome, the change marked
+      const row = page.locator('table.xkernel tr[data-cell="token-queue/root/ubd=2"]');
+      const changed = row.locator('td.xk.changed');
+      expect(await changed.count()).toBe(1);
+      expect(await changed.getAttribute('data-kernel')).toBe('debian-6.12');
+      expect(await changed.getAttribute('title')).toBe('changed on debian-6.12, from EPERM@bpffs_create');
+      const style = await changed.evaluate((el) => {
+        const s = getComputedStyle(el);
+        return [s.backgroundColor, s.borderLeftWidth];
+      });
+      expect(style).toEqual(['rgb(191, 232, 192)', '6px']);
+      expect(await row.locator('td.xk.o-eperm').textContent()).toBe('EPERM@bpffs_create');
+      expect(await page.locator('ol.findings li').first().textContent()).toContain(
+        'token: EPERM@bpffs_create → ok from debian-6.12',
+      );
       const shot = path.join(dir, 'report.png');
       await page.screenshot({ path: shot, fullPage: true });
       expect(statSync(shot).size).toBeGreaterThan(10_000);

@@ -10,10 +10,16 @@ import type { RunResults } from './results-json.js';
 export interface KernelDiff {
   id: string;
   /** kernel id → observed outcome, in kernel version order */
-  outcomes: { kernel: string; release: string; outcome: string }[];
+  outcomes: { kernel: string; release: string; outcome: string; changed: boolean }[];
   /** the first kernel whose outcome differs from the one before it */
   firstChange: string;
   provenanceNotes: string[];
+}
+
+/** The build flavour a Debian or Ubuntu release names (amd64, cloud-amd64, rt-amd64, generic):
+ * another flavour is another kernel config, so a change there is a config difference. */
+export function flavourOf(release: string): string {
+  return release.replace(/^\d+\.\d+(\.\d+)?(-\d+)?(\+deb\d+(\.\d+)?)?-?/, '') || '?';
 }
 
 const obs = (c: CellResult | undefined) => (c?.observed ? formatOutcome(c.observed) : c ? 'INFRA' : '-');
@@ -26,6 +32,7 @@ function facts(run: RunResults, kernel: string, cell?: CellResult): Record<strin
     bpffs: String(g.bpffs?.fs ?? 'not mounted'),
     lockdown: String(g.lockdown ?? '?'),
     accel: String(run.kernels.find((k) => k.id === kernel)?.accel ?? '?'),
+    'config (flavour)': flavourOf(run.kernels.find((k) => k.id === kernel)?.release ?? ''),
   };
   for (const [k, v] of Object.entries(g.sysctls ?? {})) out[`boot ${k}`] = String(v);
   for (const [k, v] of Object.entries(cell?.effectiveSysctl ?? {})) out[k] = String(v);
@@ -49,6 +56,9 @@ export function provenanceBetween(
   return provenanceNotes(facts(a.run, a.kernel, cell(a)), facts(b.run, b.kernel, cell(b)), a.kernel, b.kernel);
 }
 
+/** An outcome in a Markdown table: bold where it changed from the kernel to its left. */
+export const markedOutcome = (o: KernelDiff['outcomes'][number]) => (o.changed ? `**${o.outcome}**` : o.outcome);
+
 export function kernelOrder(run: RunResults): RunResults['kernels'] {
   return [...run.kernels].sort((a, b) => compareVersions(kernelVersionOf(a.release), kernelVersionOf(b.release)));
 }
@@ -60,8 +70,13 @@ export function crossKernelDiffs(run: RunResults): KernelDiff[] {
   const diffs: KernelDiff[] = [];
   for (const id of ids) {
     const per = kernels.map((k) => ({ k, cell: run.cells.find((c) => c.id === id && c.kernel === k.id) }));
-    const outcomes = per.map(({ k, cell }) => ({ kernel: k.id, release: k.release, outcome: obs(cell) }));
-    const firstIdx = outcomes.findIndex((o, i) => i > 0 && o.outcome !== outcomes[i - 1]?.outcome);
+    const outcomes = per.map(({ k, cell }, i) => ({
+      kernel: k.id,
+      release: k.release,
+      outcome: obs(cell),
+      changed: i > 0 && obs(cell) !== obs(per[i - 1]?.cell),
+    }));
+    const firstIdx = outcomes.findIndex((o) => o.changed);
     if (firstIdx < 0) continue;
     const before = per[firstIdx - 1];
     const at = per[firstIdx];

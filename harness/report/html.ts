@@ -5,16 +5,11 @@
 import { formatOutcome } from '../dsl/vocabulary.js';
 import { type CellResult, countVerdicts } from '../outcome/verdict.js';
 import { cellLabel } from './cell-label.js';
-import { crossKernelDiffs } from './cross-kernel.js';
+import { kernelOrder } from './cross-kernel.js';
+import { crossKernelHtml } from './cross-kernel-html.js';
 import { gridLayout } from './grid-layout.js';
+import { esc } from './html-escape.js';
 import type { RunResults } from './results-json.js';
-
-const esc = (s: unknown) =>
-  String(s ?? '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
 
 /** Colour class by outcome family, so the same failure looks the same everywhere. */
 export function outcomeClass(c: CellResult): string {
@@ -43,6 +38,11 @@ td.cell .more{background:#fff;border:1px solid #999;padding:6px;font-size:12px;m
 .o-ok{background:#bfe8c0}.o-eperm{background:#f6b9b4}.o-eacces{background:#f9d49b}.o-einval{background:#d9c3f0}.o-other{background:#dfe3e8}.o-infra{background:#fff;color:#b60}
 .legend span{display:inline-block;padding:2px 8px;margin-right:6px;border-radius:3px;font-size:12px}
 .summary td,.summary th{padding:2px 10px;text-align:left}
+table.xkernel{border-collapse:separate;border-spacing:2px;font-size:12px}
+table.xkernel th{text-align:left;padding:2px 6px;font-weight:600}
+td.xk{font-family:ui-monospace,monospace;padding:2px 6px;border:3px solid transparent;border-radius:3px;white-space:nowrap}
+td.xk.changed{border-left:6px solid #036;font-weight:700}
+ol.findings li{margin-bottom:3px}
 `;
 
 function cellDetails(c: CellResult, run: RunResults): string {
@@ -106,20 +106,8 @@ export function renderHtml(run: RunResults): string {
     }),
     '</table>',
   ];
-  const diffs = crossKernelDiffs(run);
-  if (diffs.length) {
-    parts.push('<h2>What changes between kernels</h2><table class="summary"><tr><th>cell</th>');
-    parts.push(
-      `${diffs[0]?.outcomes.map((o) => `<th>${esc(o.kernel)}</th>`).join('')}<th>first change</th><th>provenance</th></tr>`,
-    );
-    for (const d of diffs) {
-      parts.push(
-        `<tr><td><code>${esc(d.id)}</code></td>${d.outcomes.map((o) => `<td>${esc(o.outcome)}</td>`).join('')}<td>${esc(d.firstChange)}</td><td>${esc(d.provenanceNotes.join('; ') || 'same')}</td></tr>`,
-      );
-    }
-    parts.push('</table>');
-  }
-  for (const k of run.kernels) {
+  parts.push(crossKernelHtml(run));
+  for (const k of kernelOrder(run)) {
     parts.push(`<h2 id="${esc(k.id)}">${esc(k.id)} <small>${esc(k.release)}, ${esc(k.accel)}</small></h2>`);
     const cells = run.cells.filter((c) => c.kernel === k.id);
     for (const scenario of [...new Set(cells.map((c) => c.scenario))]) {

@@ -3,7 +3,7 @@
 import { formatOutcome } from '../dsl/vocabulary.js';
 import type { CellResult } from '../outcome/verdict.js';
 import { cellLabel, verdictCounts } from './cell-label.js';
-import { crossKernelDiffs } from './cross-kernel.js';
+import { crossKernelDiffs, markedOutcome } from './cross-kernel.js';
 import { findingLines, groupFindings } from './findings.js';
 import { gridLayout } from './grid-layout.js';
 import type { RunResults } from './results-json.js';
@@ -56,11 +56,12 @@ export function renderMarkdown(run: RunResults): string {
   if (diffs.length) {
     const { findings } = groupFindings(diffs);
     out.push('', '### What changes between kernels', '', ...findingLines(findings, 4), '');
+    out.push('Kernels in version order; **bold**: the outcome changed from the kernel to its left.', '');
     out.push(`| cell | ${diffs[0]?.outcomes.map((o) => o.kernel).join(' | ')} | first change | provenance |`);
     out.push(`|---|${diffs[0]?.outcomes.map(() => '---').join('|')}|---|---|`);
     for (const d of diffs) {
       out.push(
-        `| \`${d.id}\` | ${d.outcomes.map((o) => o.outcome).join(' | ')} | ${d.firstChange} | ${d.provenanceNotes.join('; ') || 'same'} |`,
+        `| \`${d.id}\` | ${d.outcomes.map(markedOutcome).join(' | ')} | ${d.firstChange} | ${d.provenanceNotes.join('; ') || 'same'} |`,
       );
     }
   }
