@@ -23,6 +23,7 @@ import type { RunResults } from '../report/results-json.js';
 import { UsageError } from '../usage-error.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import { type MatrixOptions, runMatrix } from './matrix.js';
+import { exactCells } from './matrix-options.js';
 
 export interface BisectOptions {
   cell: string;
@@ -135,8 +136,6 @@ async function findCell(o: BisectOptions) {
   return cell;
 }
 
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 export async function runBisect(o: BisectOptions): Promise<BisectResult> {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const cell = await findCell(o);
@@ -161,7 +160,7 @@ export async function runBisect(o: BisectOptions): Promise<BisectResult> {
       kernel: builds.map((b) => b.entry.id).join(','),
       scenarios: [cell.scenario],
       scenarioDir: o.scenarioDir,
-      cells: `^${escapeRegex(o.cell)}$`,
+      cells: exactCells([o.cell]),
       resultsDir: dir,
       jobs: o.jobs,
       memory: o.memory,
