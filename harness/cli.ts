@@ -13,6 +13,7 @@ import { updatePins, writePins } from './kernels/update-pins.js';
 import { CAPMATRIX_VERSION } from './package-info.js';
 import { PACKAGE_ROOT, PROJECT_DIR, RESULTS_DIR } from './paths.js';
 import { renderBisect } from './report/bisect-report.js';
+import { writeBundle } from './report/bundle.js';
 import { renderClaims } from './report/claims.js';
 import { compareWith } from './report/comparison.js';
 import { baselineOf } from './report/cross-kernel.js';
@@ -224,31 +225,44 @@ program
   )
   .option('--save-baselines', 'write results/baselines/<kernel>.json from this run')
   .option('--kernel-report <file>', "write the run's cross-kernel regression report (Markdown) to <file>")
-  .action((opts: { results: string; compare?: string[]; saveBaselines?: boolean; kernelReport?: string }) => {
-    const run = readResults(opts.results);
-    if (opts.kernelReport) {
-      writeFileSync(opts.kernelReport, renderKernelReport(run));
-      process.stdout.write(`kernel report: ${opts.kernelReport}\n`);
-    }
-    const files = writeReports(path.dirname(opts.results), run);
-    process.stdout.write(`reports: ${files.md}, ${files.html}, ${files.junit}\n`);
-    const baselineFile = (id: string) => path.join(RESULTS_DIR, 'baselines', `${id}.json`);
-    const targets = (opts.compare ?? []).flatMap((w) =>
-      w === 'baselines' ? run.kernels.map((k) => baselineFile(k.id)) : [w.endsWith('.json') ? w : baselineFile(w)],
-    );
-    const compared = compareWith(run, targets, PROJECT_DIR);
-    process.stdout.write(compared.text);
-    for (const m of compared.missing) process.stderr.write(`capmatrix report: warning: no baseline ${m}\n`);
-    appendStepSummary(`${readFileSync(files.md, 'utf8')}\n\n\`\`\`\n${compared.text}\`\`\`\n`);
-    if (opts.saveBaselines) {
-      mkdirSync(path.join(RESULTS_DIR, 'baselines'), { recursive: true });
-      for (const k of run.kernels) {
-        writeFileSync(baselineFile(k.id), `${JSON.stringify(baselineOf(run, k.id), null, 2)}\n`);
-        process.stdout.write(`baseline: ${path.relative(PROJECT_DIR, baselineFile(k.id))}\n`);
+  .option('--bundle <file>', 'write a .tar.gz to attach to a bug report: results, reports, boot logs, how to rerun')
+  .action(
+    async (opts: {
+      results: string;
+      compare?: string[];
+      saveBaselines?: boolean;
+      kernelReport?: string;
+      bundle?: string;
+    }) => {
+      const run = readResults(opts.results);
+      if (opts.kernelReport) {
+        writeFileSync(opts.kernelReport, renderKernelReport(run, loadCatalog()));
+        process.stdout.write(`kernel report: ${opts.kernelReport}\n`);
       }
-    }
-    process.exitCode = compared.moved ? EXIT.findings : EXIT.ok;
-  });
+      if (opts.bundle) {
+        const entries = await writeBundle(run, path.dirname(opts.results), opts.bundle, loadCatalog());
+        process.stdout.write(`bundle: ${opts.bundle} (${entries.length} entries)\n`);
+      }
+      const files = writeReports(path.dirname(opts.results), run);
+      process.stdout.write(`reports: ${files.md}, ${files.html}, ${files.junit}\n`);
+      const baselineFile = (id: string) => path.join(RESULTS_DIR, 'baselines', `${id}.json`);
+      const targets = (opts.compare ?? []).flatMap((w) =>
+        w === 'baselines' ? run.kernels.map((k) => baselineFile(k.id)) : [w.endsWith('.json') ? w : baselineFile(w)],
+      );
+      const compared = compareWith(run, targets, PROJECT_DIR);
+      process.stdout.write(compared.text);
+      for (const m of compared.missing) process.stderr.write(`capmatrix report: warning: no baseline ${m}\n`);
+      appendStepSummary(`${readFileSync(files.md, 'utf8')}\n\n\`\`\`\n${compared.text}\`\`\`\n`);
+      if (opts.saveBaselines) {
+        mkdirSync(path.join(RESULTS_DIR, 'baselines'), { recursive: true });
+        for (const k of run.kernels) {
+          writeFileSync(baselineFile(k.id), `${JSON.stringify(baselineOf(run, k.id), null, 2)}\n`);
+          process.stdout.write(`baseline: ${path.relative(PROJECT_DIR, baselineFile(k.id))}\n`);
+        }
+      }
+      process.exitCode = compared.moved ? EXIT.findings : EXIT.ok;
+    },
+  );
 
 program
   .command('bisect')

@@ -61,10 +61,19 @@ export type UrlKernelEntry = z.infer<typeof urlEntry>;
 export type LocalKernelEntry = z.infer<typeof localEntry>;
 export type BuildKernelEntry = z.infer<typeof buildEntry>;
 
+/** A series the archive carries that cannot be in the catalog, and why (the kernel report lists them). */
+const absentSeries = z.strictObject({
+  series: z.string().regex(/^\d+\.\d+$/),
+  flavour: z.string().optional(),
+  suite: z.string().optional(),
+  reason: z.string().min(1),
+});
+
 const catalogSchema = z.strictObject({
   $comment: z.string().optional(),
   default: z.string(),
   kernels: z.array(entry).min(1),
+  absent: z.array(absentSeries).optional(),
 });
 export type Catalog = z.infer<typeof catalogSchema>;
 

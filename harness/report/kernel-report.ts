@@ -1,11 +1,29 @@
 // docs/kernel-report.md: the regression report of a run over many kernels, for a bug report —
 // the kernels in version order with the settings they booted with, the findings (each change
 // once per family, outcome and first kernel), then every changed cell across the kernels.
-import { crossKernelDiffs, kernelOrder } from './cross-kernel.js';
+
+import type { Catalog } from '../kernels/catalog.js';
+import { crossKernelDiffs, kernelOrder, markedOutcome } from './cross-kernel.js';
 import { findingLines, groupFindings } from './findings.js';
 import type { RunResults } from './results-json.js';
 
-export function renderKernelReport(run: RunResults): string {
+/** The series this report cannot speak for: those the catalog cannot hold (with the reason) and
+ * catalog kernels this run did not boot. */
+function missingLines(run: RunResults, catalog?: Catalog): string[] {
+  if (!catalog) return [];
+  const ran = new Set(run.kernels.map((k) => k.id));
+  const lines = [
+    ...(catalog.absent ?? []).map((a) => `- **${a.series}${a.flavour ? ` ${a.flavour}` : ''}**${a.suite ? ` (${a.suite})` : ''}: ${a.reason}`),
+    ...catalog.kernels
+      .filter((k) => !ran.has(k.id))
+      .map((k) =>
+        `- \`${k.id}\`: in the catalog, not in this run${k.inAll ? '' : ' (opt-in, not in --kernel all)'}. ${k.note ?? ''}`.trimEnd(),
+      ),
+  ];
+  return lines.length ? ['## Not in this report', '', ...lines, ''] : [];
+}
+
+export function renderKernelReport(run: RunResults, catalog?: Catalog): string {
   const kernels = kernelOrder(run);
   const diffs = crossKernelDiffs(run);
   const { findings, notRunEverywhere } = groupFindings(diffs);
@@ -27,11 +45,14 @@ export function renderKernelReport(run: RunResults): string {
     ...findingLines(findings, Number.POSITIVE_INFINITY),
     ...(notRunEverywhere ? ['', `${notRunEverywhere} cell(s) were not run on every kernel: no finding.`] : []),
     '',
+    ...missingLines(run, catalog),
     '## Every changed cell',
+    '',
+    'Kernels in version order; **bold**: the outcome changed from the kernel to its left.',
     '',
     `| cell | ${kernels.map((k) => k.id).join(' | ')} | first change |`,
     `|---|${kernels.map(() => '---').join('|')}|---|`,
-    ...diffs.map((d) => `| \`${d.id}\` | ${d.outcomes.map((o) => o.outcome).join(' | ')} | ${d.firstChange} |`),
+    ...diffs.map((d) => `| \`${d.id}\` | ${d.outcomes.map(markedOutcome).join(' | ')} | ${d.firstChange} |`),
     '',
   ];
   return out.join('\n');
