@@ -67,15 +67,47 @@ const FAMILIES: Record<string, { maps: string[]; expect: ExpectRule[] }> = {
   },
 };
 
-export default Object.entries(FAMILIES).flatMap(([family, { maps, expect }]) =>
-  maps.map((map) =>
-    defineScenario({
-      name: `map-${map}`,
-      sample: 'map_types',
-      args: [map],
-      description: `BPF_MAP_CREATE of map_types.bpf.c's ${map} (${family} family), then one use of it`,
-      axes,
-      expect,
-    }),
+// The sysctl left at its boot default, which the kernel's config sets: a `requires` gate, since
+// the version says nothing about how a distribution built the kernel.
+const bootDefault = defineScenario({
+  name: 'map-array-bootdefault',
+  sample: 'map_types',
+  args: ['array'],
+  description:
+    'an ARRAY map created by uid 65534 with unprivileged_bpf_disabled left at the boot default (CONFIG_BPF_UNPRIV_DEFAULT_OFF)',
+  axes: { caps: [[]], sysctl: {} },
+  expect: [
+    {
+      requires: { config: { CONFIG_BPF_UNPRIV_DEFAULT_OFF: 'y' } },
+      outcome: 'EPERM@map_create',
+      reason:
+        'kernel/bpf/syscall.c: sysctl_unprivileged_bpf_disabled starts at IS_BUILTIN(CONFIG_BPF_UNPRIV_DEFAULT_OFF) ? 2 : 0; at 2 map_create() refuses uid 65534 without CAP_BPF',
+    },
+    {
+      requires: { config: { CONFIG_BPF_UNPRIV_DEFAULT_OFF: 'n' } },
+      outcome: 'ok',
+      reason: 'without CONFIG_BPF_UNPRIV_DEFAULT_OFF the sysctl boots at 0, and ARRAY is an unprivileged map type',
+    },
+    {
+      outcome: 'EPERM@map_create',
+      reason:
+        "a kernel whose package ships no config (Debian 7.x keeps it in linux-base, which capmatrix does not fetch): every Debian series read (5.10 to 6.18) sets CONFIG_BPF_UNPRIV_DEFAULT_OFF=y, and every run records the boot's value (kernel.unprivileged_bpf_disabled 2)",
+    },
+  ],
+});
+
+export default [
+  bootDefault,
+  ...Object.entries(FAMILIES).flatMap(([family, { maps, expect }]) =>
+    maps.map((map) =>
+      defineScenario({
+        name: `map-${map}`,
+        sample: 'map_types',
+        args: [map],
+        description: `BPF_MAP_CREATE of map_types.bpf.c's ${map} (${family} family), then one use of it`,
+        axes,
+        expect,
+      }),
+    ),
   ),
-);
+];

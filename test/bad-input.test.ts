@@ -56,6 +56,16 @@ function problemsOf(mutate: (s: any) => void): string[] {
 describe('scenario files', () => {
   test.each([
     [
+      'a requires gate on something that is not a config option',
+      (s: any) => (s.expect[0].requires = { config: { BPF_LSM: 'y' } }),
+      'expect[0].requires.config.BPF_LSM: not a kernel config option (e.g. CONFIG_BPF_LSM)',
+    ],
+    [
+      'a requires gate with a state other than y, m, n',
+      (s: any) => (s.expect[0].requires = { config: { CONFIG_BPF_LSM: 'yes' } }),
+      'expect[0].requires.config.CONFIG_BPF_LSM',
+    ],
+    [
       'unknown capability',
       (s: any) => (s.axes.caps[1] = ['CAP_BFP']),
       'axes.caps[1][0]: unknown capability "CAP_BFP" (did you mean CAP_BPF?)',
@@ -235,7 +245,7 @@ describe('command line', () => {
   test.concurrent.each([
     [
       ['--kernel', 'debian-6.99'],
-      '--kernel: unknown kernel "debian-6.99" (known: debian-5.10, debian-6.1, debian-6.12, debian-6.16, debian-6.17, debian-6.18, debian-7.2, debian-7.3, ubuntu-6.14, all)',
+      '--kernel: unknown kernel "debian-6.99" (known: debian-5.10, debian-6.1, debian-6.12, debian-6.12-rt, debian-6.16, debian-6.17, debian-6.18, debian-7.2, debian-7.3, ubuntu-6.14, all)',
     ],
     [
       ['--kernel', './kernels/vmlinuz'],

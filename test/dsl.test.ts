@@ -7,6 +7,7 @@ import { pendingReviews } from '../harness/dsl/learned.js';
 import { loadScenarioFile, loadScenarios } from '../harness/dsl/load.js';
 import type { Scenario } from '../harness/dsl/scenario.js';
 import { parseExpectation } from '../harness/dsl/vocabulary.js';
+import { parseKernelConfig, recordedConfig } from '../harness/kernels/kernel-config.js';
 import { PACKAGE_ROOT } from '../harness/paths.js';
 
 function base(): Scenario {
@@ -72,6 +73,29 @@ describe('expansion', () => {
     if (!cell) throw new Error('no cell');
     expect(expectationFor(cell, '6.12.117').outcome).toBe('ok');
     expect(() => expectationFor(cell, '6.1.158')).toThrow(/no rule matches cell "demo\/none\/ubd=0" on kernel 6.1.158/);
+  });
+
+  test('a requires gate selects rules by the kernel config, and an unknown config satisfies none', () => {
+    const s = base();
+    s.expect = [
+      { requires: { config: { CONFIG_BPF_UNPRIV_DEFAULT_OFF: 'y' } }, outcome: 'EPERM@map_create', reason: 'off' },
+      { requires: { config: { CONFIG_BPF_UNPRIV_DEFAULT_OFF: ['n', 'm'] } }, outcome: 'ok', reason: 'on' },
+      { outcome: 'EPERM@probe', reason: 'unknown' },
+    ];
+    const [cell] = expandScenario(s, 'scenarios/demo.ts');
+    if (!cell) throw new Error('no cell');
+    expect(expectationFor(cell, '6.12.117', { CONFIG_BPF_UNPRIV_DEFAULT_OFF: 'y' }).reason).toBe('off');
+    expect(expectationFor(cell, '6.12.117', { CONFIG_BPF: 'y' }).reason).toBe('on');
+    expect(expectationFor(cell, '6.12.117').reason).toBe('unknown');
+    expect(parseKernelConfig('CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C="x y"\nCONFIG_D=m\n')).toEqual({
+      CONFIG_A: 'y',
+      CONFIG_C: 'x y',
+      CONFIG_D: 'm',
+    });
+    expect(recordedConfig(s.expect, { CONFIG_BPF_UNPRIV_DEFAULT_OFF: 'y' })).toEqual({
+      CONFIG_BPF_UNPRIV_DEFAULT_OFF: 'y',
+    });
+    expect(recordedConfig(s.expect, undefined)).toEqual({ CONFIG_BPF_UNPRIV_DEFAULT_OFF: 'unknown' });
   });
 
   test('capability set names are order-independent', () => {

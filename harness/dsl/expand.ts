@@ -163,7 +163,7 @@ function deadRules(rules: ExpectRule[], cells: Cell[]): string[] {
     // a learned rule (pinned to cells, ahead of the others) does not make the rules it
     // overrides dead: they still hold for the kernels it was not learned on
     const takenBy = (c: Cell) =>
-      rules.findIndex((r, i) => i < j && !r.since && !r.until && !r.when?.cells && whenMatches(r, c));
+      rules.findIndex((r, i) => i < j && !r.since && !r.until && !r.requires && !r.when?.cells && whenMatches(r, c));
     if (hits.every((c) => takenBy(c) >= 0)) {
       const first = hits[0] as Cell;
       const by = takenBy(first);
@@ -179,9 +179,24 @@ function hasCap(caps: CapSet, cap: Capability): boolean {
   return caps === 'root' || caps.includes(cap);
 }
 
-function ruleMatches(rule: ExpectRule, cell: Cell, kernelVersion: string): boolean {
+/** A kernel's config: option → 'y' | 'm' | a value; an option not in it is not set. */
+export type KernelConfig = Record<string, string>;
+
+function requiresHold(rule: ExpectRule, config: KernelConfig | undefined): boolean {
+  const wanted = Object.entries(rule.requires?.config ?? {});
+  if (wanted.length === 0) return true;
+  if (!config) return false;
+  return wanted.every(([option, states]) => {
+    const v = config[option];
+    const state = v === 'y' || v === 'm' ? v : v === undefined ? 'n' : 'y';
+    return (Array.isArray(states) ? states : [states]).includes(state);
+  });
+}
+
+function ruleMatches(rule: ExpectRule, cell: Cell, kernelVersion: string, config?: KernelConfig): boolean {
   if (rule.since && compareVersions(kernelVersion, rule.since) < 0) return false;
   if (rule.until && compareVersions(kernelVersion, rule.until) >= 0) return false;
+  if (!requiresHold(rule, config)) return false;
   return whenMatches(rule, cell);
 }
 
@@ -203,13 +218,13 @@ function whenMatches(rule: ExpectRule, cell: Pick<Cell, 'id' | 'caps' | 'sysctl'
 }
 
 /** Index of the first rule that covers the cell on that kernel, or -1. */
-export function matchingRuleIndex(cell: Cell, kernelVersion: string): number {
-  return cell.rules.findIndex((r) => ruleMatches(r, cell, kernelVersion));
+export function matchingRuleIndex(cell: Cell, kernelVersion: string, config?: KernelConfig): number {
+  return cell.rules.findIndex((r) => ruleMatches(r, cell, kernelVersion, config));
 }
 
 /** The expectation of a cell on a kernel; throws if no rule covers it. */
-export function expectationFor(cell: Cell, kernelVersion: string): Expected {
-  const index = matchingRuleIndex(cell, kernelVersion);
+export function expectationFor(cell: Cell, kernelVersion: string, config?: KernelConfig): Expected {
+  const index = matchingRuleIndex(cell, kernelVersion, config);
   const rule = cell.rules[index];
   if (!rule) {
     throw new ScenarioError(cell.file, [

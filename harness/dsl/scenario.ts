@@ -19,6 +19,17 @@ export interface When {
   cells?: string[];
 }
 
+/** A kernel config option's state as the kernel's config file has it: built in, a module, or
+ * not set ("# CONFIG_X is not set", or not there at all). */
+export type ConfigState = 'y' | 'm' | 'n';
+
+/** A gate on what the kernel is, not what it is numbered: for a distribution that backports a
+ * change (or builds a flavour without it), a version number is the wrong test. */
+export interface Requires {
+  /** Each option must be in one of these states (read from the kernel package's config file). */
+  config?: Record<string, ConfigState | ConfigState[]>;
+}
+
 export interface ExpectRule {
   when?: When;
   /** "ok" or "<ERRNO>@<stage>", e.g. "EPERM@probe". */
@@ -28,6 +39,9 @@ export interface ExpectRule {
   /** Version gate: the rule applies only on kernels ≥ since (and < until). */
   since?: string;
   until?: string;
+  /** Provenance gate: the rule applies only on kernels whose config satisfies it (a kernel
+   * whose config is unknown, e.g. a bare bzImage, satisfies no `requires`). */
+  requires?: Requires;
 }
 
 /** What a user's own loader (`exec`) must show besides exit status 0: regular expressions. */

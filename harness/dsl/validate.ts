@@ -25,6 +25,7 @@ export class ScenarioError extends Error {
 // or a name is a mistake, and NUL cannot be passed to exec at all.
 const text = z.string().refine((s) => !/\p{Cc}/u.test(s), 'no control characters (newline, tab, NUL…)');
 const version = z.string().regex(KERNEL_VERSION, 'a kernel version such as "6.9"');
+const configState = z.enum(['y', 'm', 'n']);
 const capList = z.array(z.string());
 const sysctlMap = z.record(z.string(), z.array(z.number().int()).min(1));
 
@@ -83,6 +84,22 @@ const schema = z.strictObject({
         reason: text.min(1, 'every rule needs its evidence'),
         since: version.optional(),
         until: version.optional(),
+        requires: z
+          .strictObject({
+            config: z
+              .record(z.string(), z.union([configState, z.array(configState).min(1)]))
+              .superRefine((config, ctx) => {
+                for (const key of Object.keys(config))
+                  if (!/^CONFIG_[A-Z0-9_]+$/.test(key))
+                    ctx.addIssue({
+                      code: 'custom',
+                      path: [key],
+                      message: 'not a kernel config option (e.g. CONFIG_BPF_LSM)',
+                    });
+              })
+              .optional(),
+          })
+          .optional(),
       }),
     )
     .min(1),

@@ -4,6 +4,7 @@
 import { type Cell, expectationFor } from '../dsl/expand.js';
 import { ubdPhaseRank } from '../dsl/sysctls.js';
 import type { Expected } from '../dsl/vocabulary.js';
+import { kernelConfig } from '../kernels/kernel-config.js';
 import type { KernelInfo } from '../kernels/kernel-info.js';
 
 export interface PlannedCell extends Cell {
@@ -42,10 +43,11 @@ function phaseRank(c: Cell): number {
  */
 export function planBoots(cells: Cell[], kernels: KernelInfo[], o: { bootPerCell?: boolean } = {}): Boot[] {
   return kernels.flatMap((kernel) => {
+    const config = kernelConfig(kernel);
     const planned = cells
       .map((cell, order) => ({ cell, order }))
       .sort((a, b) => phaseRank(a.cell) - phaseRank(b.cell) || a.order - b.order)
-      .map(({ cell }) => ({ ...cell, kernel: kernel.id, expected: expectationFor(cell, kernel.version) }));
+      .map(({ cell }) => ({ ...cell, kernel: kernel.id, expected: expectationFor(cell, kernel.version, config) }));
     if (o.bootPerCell) return planned.map((c, i) => ({ id: `${kernel.id}-cell${i + 1}`, kernel, cells: [c] }));
     const shared = planned.filter((c) => !c.isolate);
     const boots: Boot[] = shared.length ? [{ id: `${kernel.id}-boot1`, kernel, cells: shared }] : [];

@@ -51,9 +51,7 @@ function readme(run: RunResults): string {
     '',
     `${run.cells.length} cells on ${kernels.length} kernel(s) (${kernelOrder(run)
       .map((k) => `${k.id}: ${k.release}, ${k.accel}`)
-      .join(
-        '; ',
-      )}), capmatrix ${capmatrixOf(run)}, from ${run.startedAt} to ${run.finishedAt ?? '?'}.`,
+      .join('; ')}), capmatrix ${capmatrixOf(run)}, from ${run.startedAt} to ${run.finishedAt ?? '?'}.`,
     '',
     'Here: `results.json` (every cell, its expectation and provenance; schema in `$schema`), `report.md`,',
     '`report.html` (open in a browser), `junit.xml`, `kernel-report.md` (more than one kernel), and per boot',
@@ -97,12 +95,7 @@ function stage(run: RunResults, runDir: string, dir: string, catalog?: Catalog):
 }
 
 /** Writes the bundle of a run (read from runDir, where its boots are) to `out`; returns its entries. */
-export async function writeBundle(
-  run: RunResults,
-  runDir: string,
-  out: string,
-  catalog?: Catalog,
-): Promise<string[]> {
+export async function writeBundle(run: RunResults, runDir: string, out: string, catalog?: Catalog): Promise<string[]> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-bundle-'));
   try {
     mkdirSync(path.join(tmp, TOP));

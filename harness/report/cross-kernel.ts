@@ -34,6 +34,7 @@ function facts(run: RunResults, kernel: string, cell?: CellResult): Record<strin
     accel: String(run.kernels.find((k) => k.id === kernel)?.accel ?? '?'),
     'config (flavour)': flavourOf(run.kernels.find((k) => k.id === kernel)?.release ?? ''),
   };
+  for (const [k, v] of Object.entries(run.kernels.find((x) => x.id === kernel)?.config ?? {})) out[k] = v;
   for (const [k, v] of Object.entries(g.sysctls ?? {})) out[`boot ${k}`] = String(v);
   for (const [k, v] of Object.entries(cell?.effectiveSysctl ?? {})) out[k] = String(v);
   return out;

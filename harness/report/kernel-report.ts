@@ -13,7 +13,9 @@ function missingLines(run: RunResults, catalog?: Catalog): string[] {
   if (!catalog) return [];
   const ran = new Set(run.kernels.map((k) => k.id));
   const lines = [
-    ...(catalog.absent ?? []).map((a) => `- **${a.series}${a.flavour ? ` ${a.flavour}` : ''}**${a.suite ? ` (${a.suite})` : ''}: ${a.reason}`),
+    ...(catalog.absent ?? []).map(
+      (a) => `- **${a.series}${a.flavour ? ` ${a.flavour}` : ''}**${a.suite ? ` (${a.suite})` : ''}: ${a.reason}`,
+    ),
     ...catalog.kernels
       .filter((k) => !ran.has(k.id))
       .map((k) =>

@@ -29,6 +29,8 @@ export const RunKernelSchema = z.object({
   release: z.string(),
   source: z.unknown(),
   accel: z.enum(['kvm', 'tcg']),
+  /** The state of each config option an expectation's `requires` names (y, m, n, unknown). */
+  config: z.record(z.string(), z.string()).optional(),
 });
 export type RunKernel = z.infer<typeof RunKernelSchema>;
 

@@ -4,9 +4,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Cell } from '../dsl/expand.js';
 import { learnFromRun, pendingReviews } from '../dsl/learned.js';
 import { loadScenarios, scenarioDirOf } from '../dsl/load.js';
 import { type Catalog, loadCatalog, selectKernels } from '../kernels/catalog.js';
+import { kernelConfig, recordedConfig } from '../kernels/kernel-config.js';
 import { fetchKernel, type KernelInfo } from '../kernels/providers.js';
 import { type Attempt, bootAttempts } from '../outcome/attempts.js';
 import { type GuestRecordReader, readGuestRecords } from '../outcome/guest-records.js';
@@ -99,7 +101,13 @@ async function planRun(o: Resolved, log: (m: string) => void) {
   return { kernels, cells, lanes, accel };
 }
 
-function newResults(runId: string, o: Resolved, kernels: KernelInfo[], accel: AccelDecision): RunResults {
+function newResults(
+  runId: string,
+  o: Resolved,
+  kernels: KernelInfo[],
+  accel: AccelDecision,
+  cells: Cell[],
+): RunResults {
   const options: RunOptions = {
     kernel: o.kernel,
     scenarios: o.scenarios,
@@ -116,7 +124,19 @@ function newResults(runId: string, o: Resolved, kernels: KernelInfo[], accel: Ac
     startedAt: new Date().toISOString(),
     finishedAt: null,
     host: { ...hostInfo(), accel: accel.accel, accelWhy: accel.why },
-    kernels: kernels.map((k) => ({ id: k.id, release: k.release, source: k.source, accel: accel.accel })),
+    kernels: kernels.map((k) => {
+      const config = recordedConfig(
+        cells.flatMap((c) => c.rules),
+        kernelConfig(k),
+      );
+      return {
+        id: k.id,
+        release: k.release,
+        source: k.source,
+        accel: accel.accel,
+        ...(Object.keys(config).length ? { config } : {}),
+      };
+    }),
     cells: [],
     provenance: { boots: [] },
     options,
@@ -257,7 +277,7 @@ export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
   const runId = resumed?.results.runId ?? newRunId();
   const runDir = path.join(resultsDir, runId);
   mkdirSync(runDir, { recursive: true });
-  const results = resumed?.results ?? newResults(runId, o, kernels, accel);
+  const results = resumed?.results ?? newResults(runId, o, kernels, accel, cells);
   const ledger = new Ledger(lanes, new Map(lanes.map((l) => [l.id, runsOf(l.cells, o.repeat)])), o.retries);
   ledger.add(results.attempts ?? []); // a resumed run's
   // A harness killed outright (kill -9) leaves finished cells only in the boots' guest files.

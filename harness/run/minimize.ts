@@ -13,6 +13,7 @@ import { closest } from '../dsl/suggest.js';
 import { SYSCTL_NAMES, SYSCTLS, type SysctlName, ubdPhaseRank } from '../dsl/sysctls.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
 import { type Catalog, loadCatalog, selectKernels } from '../kernels/catalog.js';
+import { kernelConfig } from '../kernels/kernel-config.js';
 import { fetchKernel } from '../kernels/providers.js';
 import type { CellRecord, SearchRecord } from '../outcome/guest-records.js';
 import { PROJECT_DIR, RESULTS_DIR } from '../paths.js';
@@ -210,7 +211,7 @@ export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
       ...t,
       sysctl: p.sysctl,
       kernel: kernel.id,
-      expected: expectationFor(t, kernel.version),
+      expected: expectationFor(t, kernel.version, kernelConfig(kernel)),
     };
     return {
       label: `s${i + 1}-${sysctlLabel(p.sysctl) || 'default'}`,
