@@ -8,6 +8,7 @@ import { loadScenarios } from './dsl/load.js';
 import { ScenarioError } from './dsl/validate.js';
 import { EXIT } from './exit-codes.js';
 import { type KernelEntry, loadCatalog, selectKernels } from './kernels/catalog.js';
+import { kernelConfig } from './kernels/kernel-config.js';
 import { cachedKernel, fetchKernel, verifyKernel } from './kernels/providers.js';
 import { updatePins, writePins } from './kernels/update-pins.js';
 import { CAPMATRIX_VERSION } from './package-info.js';
@@ -200,16 +201,24 @@ program
   .description('print the fully expanded expected matrix, without running anything')
   .addOption(new Option('--scenario <names>', 'scenario names, comma-separated (default: all)'))
   .addOption(new Option('--kernel-version <v>', 'the kernel version the rules are evaluated for').default('6.12'))
+  .addOption(
+    new Option('--kernel <id>', 'a fetched catalog kernel: its version and its config (for requires gates)').argParser(
+      flag.kernelIds,
+    ),
+  )
   .option('--json', 'print the cells and their expectations as JSON')
   .action(async (opts) => {
     const scenarios = await loadScenarios(
       PROJECT_DIR,
       opts.scenario?.split(',').map((s) => s.trim()),
     );
+    const kernel = opts.kernel ? fetchedKernel(opts.kernel) : undefined;
+    const version = kernel?.version ?? opts.kernelVersion;
+    const config = kernel ? kernelConfig(kernel) : undefined;
     process.stdout.write(
       opts.json
-        ? `${JSON.stringify(expectedJson(scenarios, opts.kernelVersion), null, 2)}\n`
-        : `${renderExpected(scenarios, opts.kernelVersion)}\n`,
+        ? `${JSON.stringify(expectedJson(scenarios, version, config), null, 2)}\n`
+        : `${renderExpected(scenarios, version, config)}\n`,
     );
   });
 
@@ -337,6 +346,14 @@ program
     if (opts.write) writeFileSync(path.join(PACKAGE_ROOT, RESULTS_SCHEMA_REF), text);
     else process.stdout.write(text);
   });
+
+/** A catalog kernel already fetched (expected does not download). */
+function fetchedKernel(id: string) {
+  const [entry] = selectKernels(loadCatalog(), id);
+  const info = entry && cachedKernel(entry);
+  if (!info) throw new UsageError(`--kernel ${id}: not fetched (npm run capmatrix -- kernels fetch ${id})`);
+  return info;
+}
 
 const kernels = program.command('kernels').description('the kernel catalog (kernels/catalog.json)');
 

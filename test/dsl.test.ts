@@ -9,6 +9,7 @@ import type { Scenario } from '../harness/dsl/scenario.js';
 import { parseExpectation } from '../harness/dsl/vocabulary.js';
 import { parseKernelConfig, recordedConfig } from '../harness/kernels/kernel-config.js';
 import { PACKAGE_ROOT } from '../harness/paths.js';
+import { expectedJson } from '../harness/report/expected.js';
 
 function base(): Scenario {
   return {
@@ -177,6 +178,15 @@ describe('loading scenario files', () => {
     const loaded = await loadScenarios(PACKAGE_ROOT);
     expect(loaded.map((l) => l.scenario.name)).toContain('sockex1');
     for (const l of loaded) for (const c of l.cells) expect(() => expectationFor(c, '6.12.117')).not.toThrow();
+  });
+
+  test('capmatrix expected evaluates requires gates against a kernel config', async () => {
+    const loaded = await loadScenarios(PACKAGE_ROOT, ['map-array-bootdefault']);
+    const rule = (config?: Record<string, string>) =>
+      expectedJson(loaded, '6.12.117', config).map((e) => [e.expected, e.rule]);
+    expect(rule({ CONFIG_BPF_UNPRIV_DEFAULT_OFF: 'y' })).toEqual([['EPERM@map_create', 0]]);
+    expect(rule({})).toEqual([['ok', 1]]);
+    expect(rule()).toEqual([['EPERM@map_create', 2]]);
   });
 
   test('no learned expectation in scenarios/ waits for a reviewer (learn mode leaves a placeholder)', async () => {

@@ -1,17 +1,17 @@
 // `capmatrix expected`: the fully expanded expected matrix, readable without running anything.
 // Per scenario a grid of expected outcomes, each cell tagged with the rule that produced it,
 // followed by the rules' reasons.
-import { type Cell, expectationFor, matchingRuleIndex } from '../dsl/expand.js';
+import { type Cell, expectationFor, type KernelConfig, matchingRuleIndex } from '../dsl/expand.js';
 import type { LoadedScenario } from '../dsl/load.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
 import { textTable } from './grid-layout.js';
 
 /** The same as data: one entry per cell with its expectation and the rule behind it. */
-export function expectedJson(scenarios: LoadedScenario[], kernelVersion: string) {
+export function expectedJson(scenarios: LoadedScenario[], kernelVersion: string, config?: KernelConfig) {
   return scenarios.flatMap(({ scenario, cells, file }) =>
     cells.map((c) => {
-      const rule = matchingRuleIndex(c, kernelVersion);
-      const e = expectationFor(c, kernelVersion);
+      const rule = matchingRuleIndex(c, kernelVersion, config);
+      const e = expectationFor(c, kernelVersion, config);
       return {
         id: c.id,
         scenario: scenario.name,
@@ -26,9 +26,9 @@ export function expectedJson(scenarios: LoadedScenario[], kernelVersion: string)
   );
 }
 
-export function renderExpected(scenarios: LoadedScenario[], kernelVersion: string): string {
+export function renderExpected(scenarios: LoadedScenario[], kernelVersion: string, config?: KernelConfig): string {
   const out: string[] = [
-    `Expected outcomes on kernel ${kernelVersion} ([n] = rule n of the scenario, first match wins)`,
+    `Expected outcomes on kernel ${kernelVersion}${config ? ' with its config' : ' (config unknown: no `requires` rule holds)'} ([n] = rule n of the scenario, first match wins)`,
     '',
   ];
   for (const { scenario, cells, file } of scenarios) {
@@ -37,10 +37,11 @@ export function renderExpected(scenarios: LoadedScenario[], kernelVersion: strin
     );
     if (scenario.description) out.push(`  ${scenario.description}`);
     const text = (c: Cell) =>
-      `${formatOutcome(expectationFor(c, kernelVersion))} [${matchingRuleIndex(c, kernelVersion)}]`;
+      `${formatOutcome(expectationFor(c, kernelVersion, config))} [${matchingRuleIndex(c, kernelVersion, config)}]`;
     out.push(...textTable(cells, text).map((l) => l.trimEnd()));
     scenario.expect.forEach((rule, i) => {
-      const gate = [rule.since && `since ${rule.since}`, rule.until && `until ${rule.until}`]
+      const requires = Object.entries(rule.requires?.config ?? {}).map(([k, v]) => `${k}=${[v].flat().join('|')}`);
+      const gate = [rule.since && `since ${rule.since}`, rule.until && `until ${rule.until}`, ...requires]
         .filter(Boolean)
         .join(', ');
       out.push(`  [${i}] ${rule.outcome}${gate ? ` (${gate})` : ''}: ${rule.reason}`);
