@@ -260,6 +260,17 @@ describe('merge', () => {
     );
   });
 
+  test('a kernel keeps the config states every merged run recorded; a run merged twice is named once', () => {
+    const a = done('debian-6.1');
+    const b = { ...run([cell('debian-6.1', 'map-x/none/ubd=2', 'ok', 'ok')]), finishedAt: 'x' };
+    b.kernels = b.kernels.map((k) => ({ ...k, config: { CONFIG_BPF_UNPRIV_DEFAULT_OFF: 'y' } }));
+    b.runId = 'other';
+    const m = mergeRuns([a, b]);
+    expect(m.kernels[0]?.config).toEqual({ CONFIG_BPF_UNPRIV_DEFAULT_OFF: 'y' });
+    expect(m.runId).toBe('merged-test-run+other');
+    expect(mergeRuns([done('debian-6.1'), done('debian-6.12')]).runId).toBe('merged-test-run');
+  });
+
   test('a run killed halfway keeps the merge unfinished and says which kernel and how much is missing', () => {
     const killed = { ...done('debian-6.12'), interrupted: 'SIGTERM at x', pendingCells: 7 };
     const m = mergeRuns([done('debian-6.1'), killed]);

@@ -131,7 +131,8 @@ function mergedKernels(runs: RunResults[]): RunKernel[] {
     const had = byId.get(k.id);
     if (had && had.release !== k.release)
       throw new Error(`merge: kernel ${k.id} is ${had.release} in one run and ${k.release} in another`);
-    if (!had) byId.set(k.id, k);
+    // the config states each run recorded (runs of other cells name other options) side by side
+    byId.set(k.id, had ? { ...had, ...(had.config || k.config ? { config: { ...had.config, ...k.config } } : {}) } : k);
   }
   return [...byId.values()];
 }
@@ -158,7 +159,7 @@ export function mergeRuns(runs: RunResults[]): RunResults {
         .at(-1) ?? null);
   return {
     schemaVersion: 1,
-    runId: `merged-${runs.map((r) => r.runId).join('+')}`.slice(0, 200),
+    runId: `merged-${[...new Set(runs.map((r) => r.runId))].join('+')}`.slice(0, 200),
     startedAt: started,
     finishedAt: finished,
     host: { merged: runs.map((r) => ({ runId: r.runId, host: r.host })) },
