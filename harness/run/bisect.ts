@@ -4,6 +4,7 @@
 // namespaces. Like git bisect it assumes the outcome changed once in the range.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import type { Cell } from '../dsl/expand.js';
 import { loadScenarios } from '../dsl/load.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
 import { loadCatalog } from '../kernels/catalog.js';
@@ -136,29 +137,22 @@ async function findCell(o: BisectOptions) {
   return cell;
 }
 
-export async function runBisect(o: BisectOptions): Promise<BisectResult> {
+/** What the steps share: the builds, and each tested build with the run it came from. */
+interface Steps {
+  range: SeriesBuild[];
+  tested: Map<string, TestedBuild>;
+  runs: Map<string, RunResults>;
+}
+
+/** Runs the cell on some builds of the range, one matrix run with one boot per build. */
+function stepTester(o: BisectOptions, scenario: string, dir: string, steps: Steps): Tester {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const cell = await findCell(o);
-  const base = seriesEntry(loadCatalog(), o.series, o.flavour);
-  if (!base) throw new UsageError(`--series ${o.series}: no Debian or Ubuntu entry of that series in the catalog`);
-  const suites = o.suites ?? lineageSuites(base);
-  const range = pickRange(await seriesBuilds({ ...base, flavour: o.flavour ?? base.flavour }, suites), o);
-  const dir = path.join(
-    o.resultsDir ?? path.join(RESULTS_DIR, 'bisect'),
-    `${new Date().toISOString().replace(/[:.]/g, '-')}`,
-  );
-  mkdirSync(dir, { recursive: true });
-  log(
-    `bisect ${o.cell} over ${range.length} builds of ${o.series} (${suites.join(', ')}): ${range.map((b) => b.version).join(' ')}`,
-  );
-  const tested = new Map<string, TestedBuild>();
-  const runs = new Map<string, RunResults>();
-  const test: Tester = async (versions) => {
-    const builds = versions.map((v) => range.find((b) => b.version === v) as SeriesBuild);
+  return async (versions) => {
+    const builds = versions.map((v) => steps.range.find((b) => b.version === v) as SeriesBuild);
     const opts: MatrixOptions = {
       catalog: { default: builds[0]?.entry.id ?? '', kernels: builds.map((b) => b.entry) },
       kernel: builds.map((b) => b.entry.id).join(','),
-      scenarios: [cell.scenario],
+      scenarios: [scenario],
       scenarioDir: o.scenarioDir,
       cells: exactCells([o.cell]),
       resultsDir: dir,
@@ -172,61 +166,78 @@ export async function runBisect(o: BisectOptions): Promise<BisectResult> {
       const c = results.cells.find((x) => x.kernel === b.entry.id);
       const outcome = c?.observed ? formatOutcome(c.observed) : null;
       const release = results.kernels.find((k) => k.id === b.entry.id)?.release;
-      tested.set(b.version, {
+      const expected = c ? formatOutcome(c.expected) : undefined;
+      steps.tested.set(b.version, {
         version: b.version,
         suite: b.suite,
         kernel: b.entry.id,
         release,
         outcome,
-        expected: c ? formatOutcome(c.expected) : undefined,
+        expected,
         runDir,
       });
-      runs.set(b.version, results);
+      steps.runs.set(b.version, results);
       log(`bisect: ${b.version} (${b.suite}): ${outcome ?? 'infra error, skipped'}`);
       out.set(b.version, outcome);
     }
     return out;
   };
-  const found = await searchFirstChange(
-    range.map((b) => b.version),
-    test,
+}
+
+/** Why the first bad build may differ: provenance between the two, and the changelog lines. */
+function explainChange(result: BisectResult, steps: Steps, cell: Cell): void {
+  const { lastGood, firstBad } = result;
+  if (!lastGood || !firstBad) return;
+  const goodRun = steps.runs.get(lastGood.version);
+  const badRun = steps.runs.get(firstBad.version);
+  if (goodRun && badRun)
+    result.provenanceNotes = provenanceBetween(
+      { run: goodRun, kernel: lastGood.kernel },
+      { run: badRun, kernel: firstBad.kernel },
+      result.cell,
+    );
+  const file = findChangelog(kernelDir(firstBad.kernel));
+  if (!file) return;
+  const uploads = entriesBetween(readChangelog(file), lastGood.version, firstBad.version);
+  const words = cellWords(result.cell, cell.sample, cell.caps === 'root' ? [] : cell.caps);
+  result.changelog = {
+    file,
+    uploads: uploads.map((u) => `${u.version} (${u.suite})`),
+    lines: relevantLines(uploads, words),
+  };
+}
+
+export async function runBisect(o: BisectOptions): Promise<BisectResult> {
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const cell = await findCell(o);
+  const base = seriesEntry(loadCatalog(), o.series, o.flavour);
+  if (!base) throw new UsageError(`--series ${o.series}: no Debian or Ubuntu entry of that series in the catalog`);
+  const suites = o.suites ?? lineageSuites(base);
+  const range = pickRange(await seriesBuilds({ ...base, flavour: o.flavour ?? base.flavour }, suites), o);
+  const dir = path.join(
+    o.resultsDir ?? path.join(RESULTS_DIR, 'bisect'),
+    new Date().toISOString().replace(/[:.]/g, '-'),
   );
-  const lastGood = found.lastGood ? tested.get(found.lastGood) : undefined;
-  const firstBad = found.firstBad ? tested.get(found.firstBad) : undefined;
+  mkdirSync(dir, { recursive: true });
+  log(
+    `bisect ${o.cell} over ${range.length} builds of ${o.series} (${suites.join(', ')}): ${range.map((b) => b.version).join(' ')}`,
+  );
+  const steps: Steps = { range, tested: new Map(), runs: new Map() };
+  const versions = range.map((b) => b.version);
+  const found = await searchFirstChange(versions, stepTester(o, cell.scenario, dir, steps));
   const result: BisectResult = {
     cell: o.cell,
     series: o.series,
     suites,
-    range: range.map((b) => b.version),
-    tested: [...tested.values()].sort(
-      (a, b) => range.findIndex((r) => r.version === a.version) - range.findIndex((r) => r.version === b.version),
-    ),
+    range: versions,
+    tested: [...steps.tested.values()].sort((a, b) => versions.indexOf(a.version) - versions.indexOf(b.version)),
     skipped: found.skipped,
-    lastGood,
-    firstBad,
+    lastGood: found.lastGood ? steps.tested.get(found.lastGood) : undefined,
+    firstBad: found.firstBad ? steps.tested.get(found.firstBad) : undefined,
     provenanceNotes: [],
     dir,
   };
-  if (lastGood && firstBad) {
-    const goodRun = runs.get(lastGood.version);
-    const badRun = runs.get(firstBad.version);
-    if (goodRun && badRun)
-      result.provenanceNotes = provenanceBetween(
-        { run: goodRun, kernel: lastGood.kernel },
-        { run: badRun, kernel: firstBad.kernel },
-        o.cell,
-      );
-    const file = findChangelog(kernelDir(firstBad.kernel));
-    if (file) {
-      const uploads = entriesBetween(readChangelog(file), lastGood.version, firstBad.version);
-      const words = cellWords(o.cell, cell.sample, cell.caps === 'root' ? [] : cell.caps);
-      result.changelog = {
-        file,
-        uploads: uploads.map((u) => `${u.version} (${u.suite})`),
-        lines: relevantLines(uploads, words),
-      };
-    }
-  }
+  explainChange(result, steps, cell);
   writeFileAtomic(path.join(dir, 'bisect.json'), `${JSON.stringify(result, null, 2)}\n`);
   writeFileAtomic(path.join(dir, 'bisect.md'), renderBisect(result));
   return result;
