@@ -6,20 +6,14 @@ import { formatOutcome } from '../dsl/vocabulary.js';
 import { type CellResult, countVerdicts } from '../outcome/verdict.js';
 import { cellLabel } from './cell-label.js';
 import { kernelOrder } from './cross-kernel.js';
-import { crossKernelHtml } from './cross-kernel-html.js';
+import { crossKernelHtml, outcomeTextClass } from './cross-kernel-html.js';
 import { gridLayout } from './grid-layout.js';
 import { esc } from './html-escape.js';
 import type { RunResults } from './results-json.js';
 
 /** Colour class by outcome family, so the same failure looks the same everywhere. */
 export function outcomeClass(c: CellResult): string {
-  if (!c.observed) return 'o-infra';
-  const o = c.observed.outcome;
-  if (o === 'ok') return 'o-ok';
-  if (o === 'EPERM') return 'o-eperm';
-  if (o === 'EACCES') return 'o-eacces';
-  if (o === 'EINVAL') return 'o-einval';
-  return 'o-other';
+  return c.observed ? outcomeTextClass(c.observed.outcome) : 'o-infra';
 }
 
 const CSS = `
