@@ -28,6 +28,14 @@ __attribute__((noinline)) int my_target_function(int count, const char *message)
 
 static int seen[CALLS + 1];
 
+static int seen_all(void)
+{
+	for (int i = 1; i <= CALLS; i++)
+		if (!seen[i])
+			return 0;
+	return 1;
+}
+
 static void on_call(void *ctx, int cpu, void *data, __u32 size)
 {
 	const struct { __u32 pid; __s32 count; } *c = data;
@@ -143,10 +151,9 @@ int main(int argc, char **argv)
 		close(go[1]);
 		if (read(go[0], &c, 1) != 1)
 			_exit(0);
-		for (int i = 1; i <= CALLS; i++) {
+		/* the perf buffer holds every call's record: no pause between them */
+		for (int i = 1; i <= CALLS; i++)
 			my_target_function(i, "capmatrix");
-			usleep(20 * 1000);
-		}
 		_exit(0);
 	}
 	close(go[0]);
@@ -176,11 +183,12 @@ int main(int argc, char **argv)
 	}
 	if (write(go[1], "g", 1) != 1)
 		return 1;
-	for (int i = 0; i < 30; i++) {
+	/* until the child has made its calls and exited, then what is left in the buffer (no wait) */
+	for (int i = 0; i < 30 && !seen_all(); i++) {
 		perf_buffer__poll(pb, 100);
 		if (waitpid(child, NULL, WNOHANG) == child) {
 			child = 0;
-			perf_buffer__poll(pb, 100);
+			perf_buffer__consume(pb);
 			break;
 		}
 	}

@@ -39,7 +39,9 @@ static int ping_and_count(void)
 		if (sendto(s, buf, 1000, 0, (struct sockaddr *)&dst, sizeof(dst)) < 0 && errno != EMSGSIZE)
 			return -errno;
 		struct pollfd p = { .fd = s, .events = POLLIN | POLLERR };
-		while (poll(&p, 1, 300) > 0) {
+		/* one answer per ping: the next ping goes as soon as it came (no waiting out a timeout) */
+		int answered = 0;
+		while (!answered && poll(&p, 1, 300) > 0) {
 			struct iovec iov = { .iov_base = buf + 1100, .iov_len = 64 };
 			struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 			if (recvmsg(s, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) >= 0) {
@@ -48,8 +50,9 @@ static int ping_and_count(void)
 					if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR &&
 					    e->ee_origin == SO_EE_ORIGIN_ICMP && e->ee_type == ICMP_DEST_UNREACH &&
 					    e->ee_code == ICMP_FRAG_NEEDED)
-						answers++;
+						answered = 1;
 				}
+				answers += answered;
 				continue;
 			}
 			recv(s, buf + 1100, 64, MSG_DONTWAIT); /* an echo reply: the program did not answer */
