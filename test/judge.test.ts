@@ -35,6 +35,8 @@ const ran = (extra: Record<string, unknown>): ExecResult => ({
   timedOut: false,
   leftovers: [],
   execMs: 1,
+  startMs: null,
+  firstBpfMs: null,
 });
 
 describe('judging a container cell', () => {

@@ -187,7 +187,11 @@ describe('a project of its own, capmatrix installed from npm pack', () => {
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(3);
     const run = JSON.parse(readFileSync(path.join(project, 'results', 'latest', 'results.json'), 'utf8')) as RunResults;
     const cell = (id: string) => run.cells.find((c) => c.id === id);
-    expect(run.cells.map((c) => [c.id, c.verdict])).toEqual([
+    const why = run.cells.map((c: { id: string; infraError?: string }) => `${c.id}: ${c.infraError ?? ''}`).join('\n');
+    expect(
+      run.cells.map((c) => [c.id, c.verdict]),
+      why,
+    ).toEqual([
       ['hostile-forge/DAC_OVERRIDE+FOWNER+SYS_ADMIN/default', 'match'],
       ['hostile-escape/DAC_OVERRIDE/default', 'infra-error'],
       ['hostile-qdisc/NET_ADMIN/default', 'infra-error'],

@@ -7,10 +7,12 @@
 import fs from 'node:fs';
 import { type BootState, runAndRecord } from './cell.js';
 import { agentCgroup } from './cell-cgroup.js';
+import { SampleCopies } from './prepare.js';
+import { procStatus } from './proc.js';
 import { PlanSchema } from './protocol.js';
 import { provenance, unsafeGuest } from './provenance.js';
 import { detachRwdir, RecordWriter } from './record-writer.js';
-import { LoLink } from './reset.js';
+import { LoLink, LoQdiscs } from './reset.js';
 import { runSearch } from './search.js';
 import { bootSysctls } from './sysctls.js';
 
@@ -19,6 +21,14 @@ function readPlan(file: string | undefined) {
   const parsed = PlanSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
   if (!parsed.success) throw new Error(`${file}: ${parsed.error.message}`);
   return parsed.data;
+}
+
+/** The cells' processes are spawned by the agent and inherit its inheritable and ambient sets
+ * through the uid change: both must be empty (exec-sample.ts). */
+function inheritedCaps(): string | null {
+  const st = procStatus('self');
+  if (/^0+$/.test(st?.CapInh ?? '') && /^0+$/.test(st?.CapAmb ?? '')) return null;
+  return `the agent holds inheritable ${st?.CapInh} / ambient ${st?.CapAmb} capabilities, which every cell would inherit`;
 }
 
 async function main(): Promise<void> {
@@ -37,16 +47,23 @@ async function main(): Promise<void> {
   );
   const boot: BootState = {
     sysctls: bootSysctls(plan),
-    unsafe: unsafeGuest() ?? (rw.detached ? null : `the results mount could not be detached: ${rw.detail}`),
+    unsafe:
+      unsafeGuest() ??
+      inheritedCaps() ??
+      (rw.detached ? null : `the results mount could not be detached: ${rw.detail}`),
     cgroupDir: cg.dir,
     lo: new LoLink(),
+    qdiscs: new LoQdiscs(),
     group: null,
     cellsRun: 0,
+    copies: new SampleCopies(),
   };
+  if (!boot.unsafe) boot.copies.prepare(plan.cells);
   for (const [i, cell] of plan.cells.entries()) await runAndRecord(cell, plan.cells[i + 1], boot, out);
   for (const search of plan.searches) await runSearch(search, boot, out);
-  out.emit({ type: 'end', t: Date.now() });
+  out.emit({ type: 'end', t: Date.now(), prepare: boot.copies.figures });
   boot.lo.close();
+  boot.qdiscs.close();
   out.close();
 }
 

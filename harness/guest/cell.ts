@@ -5,14 +5,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { InfraKind } from '../dsl/vocabulary.js';
 import { CellCgroup } from './cell-cgroup.js';
-import { expandArg, runRootCommands } from './commands.js';
+import { type CellPaths, expandArg, runRootCommands } from './commands.js';
 import { execSample } from './exec-sample.js';
 import { type Judged, judge } from './judge.js';
 import { judgeExec } from './judge-exec.js';
-import { prepareBinary } from './prepare.js';
+import type { SampleCopies } from './prepare.js';
 import type { CellRecord, PlanCell } from './protocol.js';
 import type { RecordWriter } from './record-writer.js';
-import { type LoLink, resetState } from './reset.js';
+import { type LoLink, type LoQdiscs, resetState } from './reset.js';
 import { loaderExit } from './syscall-trace.js';
 import { applySysctls, type BootSysctls, sysctlsNow } from './sysctls.js';
 
@@ -24,13 +24,19 @@ export interface BootState {
   /** The agent's cgroup, or null when the guest has no cgroup v2 (process groups only). */
   cgroupDir: string | null;
   lo: LoLink;
+  qdiscs: LoQdiscs;
+  /** The samples' copies with their file capabilities, made at the boot's start. */
+  copies: SampleCopies;
   /** A scenario whose setup covers a run of consecutive cells (setupScope 'group'). */
   group: { scenario: string; teardown: string[][] } | null;
   cellsRun: number;
 }
 
 type Figures = Partial<
-  Pick<CellRecord, 'overheadMs' | 'sysctlMs' | 'setupMs' | 'execMs' | 'exit' | 'stderrTail' | 'capEff'>
+  Pick<
+    CellRecord,
+    'overheadMs' | 'sysctlMs' | 'setupMs' | 'execMs' | 'startMs' | 'firstBpfMs' | 'exit' | 'stderrTail' | 'capEff'
+  >
 >;
 
 interface CellRun {
@@ -46,19 +52,19 @@ const since = (t: number) => Math.round(performance.now() - t);
 const infra = (kind: InfraKind, detail: string): Judged => ({ infraKind: kind, infraError: detail });
 
 /** The scenario's setup: around this cell, or once for its group of consecutive cells. */
-function setUp(cell: PlanCell, file: string, boot: BootState): string | null {
+function setUp(cell: PlanCell, at: CellPaths, boot: BootState): string | null {
   if (cell.setupScope === 'group') {
     if (boot.group?.scenario === cell.scenario) return null;
     boot.group = { scenario: cell.scenario, teardown: cell.teardown };
   }
-  const err = runRootCommands(cell.setup, file);
+  const err = runRootCommands(cell.setup, at);
   return err ? `setup: ${err}` : null;
 }
 
 /** Tears down the group's setup; returns the error, if any. */
 export function endGroup(boot: BootState): string | undefined {
   if (!boot.group) return undefined;
-  const err = runRootCommands(boot.group.teardown, '');
+  const err = runRootCommands(boot.group.teardown, { sample: '', dir: '' });
   boot.group = null;
   return err ?? undefined;
 }
@@ -77,12 +83,12 @@ function unreachableDir(dir: string): string | null {
 
 /** A sample runs as it is; a user's loader ('exec') under strace, its trace kept in a directory
  * only root can read. `trace` is null for a sample. */
-async function execTraced(cell: PlanCell, file: string, args: string[], cwd: string, cgroup: CellCgroup | null) {
-  if (cell.mode !== 'exec') return { r: await execSample(cell, file, args, cwd, cgroup), trace: null };
+async function execTraced(cell: PlanCell, at: CellPaths, args: string[], cwd: string, cgroup: CellCgroup | null) {
+  if (cell.mode !== 'exec') return { r: await execSample(cell, at, args, cwd, cgroup), trace: null };
   const traceDir = fs.mkdtempSync('/tmp/capmatrix-trace-');
   try {
     const traceFile = path.join(traceDir, 'trace');
-    const r = await execSample(cell, file, args, cwd, cgroup, traceFile);
+    const r = await execSample(cell, at, args, cwd, cgroup, traceFile);
     // no trace (strace did not start) leaves the failure without a stage, not without a record
     const trace = fs.existsSync(traceFile) ? fs.readFileSync(traceFile, 'utf8') : '';
     // the loader's own exit status, not strace's (strace may have been ended for a stray tracee)
@@ -92,14 +98,14 @@ async function execTraced(cell: PlanCell, file: string, args: string[], cwd: str
   }
 }
 
-async function runSample(cell: PlanCell, file: string, dir: string, boot: BootState, t0: number) {
+async function runSample(cell: PlanCell, at: CellPaths, boot: BootState, t0: number) {
   const tSetup = performance.now();
-  const setupErr = setUp(cell, file, boot);
+  const setupErr = setUp(cell, at, boot);
   const setupMs = since(tSetup);
   if (setupErr) return { judged: infra('setup-failed', setupErr), figures: { setupMs }, leftovers: [] };
   let args: string[];
   try {
-    args = cell.args.map((a) => expandArg(a, file));
+    args = cell.args.map((a) => expandArg(a, at));
   } catch (e) {
     return { judged: infra('setup-failed', `args: ${(e as Error).message}`), figures: { setupMs }, leftovers: [] };
   }
@@ -109,13 +115,15 @@ async function runSample(cell: PlanCell, file: string, dir: string, boot: BootSt
   try {
     const cwdErr = cell.cwd ? unreachableDir(cell.cwd) : null;
     if (cwdErr) return { judged: infra('setup-failed', cwdErr), figures: { setupMs }, leftovers: [] };
-    const { r, trace } = await execTraced(cell, file, args, cell.cwd ?? dir, cgroup);
+    const { r, trace } = await execTraced(cell, at, args, cell.cwd ?? at.dir, cgroup);
     if (cgroup && !(await cgroup.emptied(2000))) r.leftovers.push(...cgroup.pids());
     const stderrTail = r.stderr.trim().split('\n').slice(-12).join('\n');
     const figures: Figures = {
       overheadMs,
       setupMs,
       execMs: r.execMs,
+      ...(r.startMs !== null ? { startMs: r.startMs } : {}),
+      ...(r.firstBpfMs !== null ? { firstBpfMs: r.firstBpfMs } : {}),
       exit: { code: r.code, signal: r.signal },
       stderrTail,
       // what the kernel showed while the sample ran (the handshake), whatever happened next
@@ -134,16 +142,17 @@ export async function runCell(cell: PlanCell, boot: BootState): Promise<CellRun>
   const sysErr = applySysctls(boot.sysctls, cell.sysctl);
   const sysctlMs = since(t0);
   if (sysErr) return { judged: infra('setup-failed', sysErr), figures: { sysctlMs }, teardownMs: 0, leftovers: [] };
+  // the cell's own directory: its cwd and HOME, and where `{copy:}` inputs go
   const dir = fs.mkdtempSync('/tmp/capmatrix-cell-');
-  const file = path.join(dir, cell.sample);
   try {
     fs.chmodSync(dir, 0o755);
-    const prepErr = prepareBinary(cell, file);
-    if (prepErr)
-      return { judged: infra(prepErr.kind, prepErr.detail), figures: { sysctlMs }, teardownMs: 0, leftovers: [] };
-    const ran = await runSample(cell, file, dir, boot, t0);
+    const copy = boot.copies.fileFor(cell);
+    if ('kind' in copy)
+      return { judged: infra(copy.kind, copy.detail), figures: { sysctlMs }, teardownMs: 0, leftovers: [] };
+    const at = { sample: copy.file, dir };
+    const ran = await runSample(cell, at, boot, t0);
     const tTeardown = performance.now();
-    const teardownError = cell.setupScope === 'cell' ? runRootCommands(cell.teardown, file) : null;
+    const teardownError = cell.setupScope === 'cell' ? runRootCommands(cell.teardown, at) : null;
     return {
       ...ran,
       figures: { ...ran.figures, sysctlMs },
@@ -166,7 +175,8 @@ export async function runAndRecord(
   out: RecordWriter,
 ): Promise<CellRecord> {
   const t0 = performance.now();
-  out.emit({ type: 'cell-start', id: cell.id, key: cell.key, t: Date.now() });
+  // the cell-start record's write and fsync: what each of a cell's two records costs
+  const recordMs = out.emit({ type: 'cell-start', id: cell.id, key: cell.key, t: Date.now() });
   let ran: CellRun;
   try {
     ran = await runCell(cell, boot);
@@ -183,7 +193,9 @@ export async function runAndRecord(
   const groupError = sameGroup ? undefined : endGroup(boot);
   const teardownMs = ran.teardownMs + since(tGroup);
   const tReset = performance.now();
-  const problems = await resetState(boot.lo, cell.mode === 'exec' || cell.sample === 'object_loader');
+  const canAttachTc = cell.mode === 'exec' || cell.sample === 'object_loader';
+  const problems = await resetState(boot.lo, canAttachTc ? boot.qdiscs : null);
+  problems.push(...boot.copies.changed());
   if (ran.leftovers.length)
     problems.unshift(
       `processes left running after the sample exited: ${ran.leftovers.join(', ')} (killed with its cgroup)`,
@@ -201,6 +213,7 @@ export async function runAndRecord(
     ...ran.figures,
     teardownMs,
     resetMs: since(tReset),
+    recordMs,
     durationMs: since(t0),
     sysctlNow: sysctlsNow(boot.sysctls, cell.sysctl),
     ...(problems.length ? { resetProblems: problems } : {}),

@@ -9,28 +9,34 @@ export function run(cmd: string, args: string[]): { ok: boolean; out: string } {
   return { ok: r.ok, out: r.ok ? `${r.stdout}${r.stderr}`.trim() : `${r.stdout.trim()} ${r.why}`.trim() };
 }
 
-/** `{copy:/path}` → a root-owned, world-readable copy beside the sample (the cell's uid may not
- * be able to read the original where it is), its new path. */
-function copyBeside(sample: string, file: string): string {
-  const dest = path.join(path.dirname(sample), `input-${path.basename(file)}`);
+/** `{copy:/path}` → a root-owned, world-readable copy in the cell's directory (the cell's uid may
+ * not be able to read the original where it is), its new path. */
+function copyInto(cellDir: string, file: string): string {
+  const dest = path.join(cellDir, `input-${path.basename(file)}`);
   fs.copyFileSync(file, dest);
   fs.chmodSync(dest, 0o644);
   return dest;
 }
 
+/** Where a cell's arguments and commands point: the sample's copy and the cell's own directory. */
+export interface CellPaths {
+  sample: string;
+  dir: string;
+}
+
 /** `{read:/path}` → the file's content (read here, as root); `{sample}` → the sample's path;
  * `{copy:/path}` → the path of a copy the cell can read. */
-export function expandArg(arg: string, sample: string): string {
+export function expandArg(arg: string, at: CellPaths): string {
   return arg
-    .replaceAll('{sample}', sample)
+    .replaceAll('{sample}', at.sample)
     .replace(/\{read:([^}]+)\}/g, (_m, p: string) => fs.readFileSync(p, 'utf8').trim())
-    .replace(/\{copy:([^}]+)\}/g, (_m, p: string) => copyBeside(sample, p));
+    .replace(/\{copy:([^}]+)\}/g, (_m, p: string) => copyInto(at.dir, p));
 }
 
 /** Runs root commands in order; returns the first failure's message, or null. */
-export function runRootCommands(cmds: string[][], sample: string): string | null {
+export function runRootCommands(cmds: string[][], at: CellPaths): string | null {
   for (const cmd of cmds) {
-    const argv = cmd.map((a) => expandArg(a, sample));
+    const argv = cmd.map((a) => expandArg(a, at));
     const r = run(argv[0] ?? '', argv.slice(1));
     if (!r.ok) return `\`${argv.join(' ')}\` failed: ${r.out.slice(-400)}`;
   }

@@ -1,10 +1,11 @@
-// Runs one sample: as the cell's uid through setpriv (no inheritable or ambient capabilities),
-// inside the cell's cgroup, with the handshake that lets the agent read what the kernel says the
-// running process holds. When the sample's own process exits, whatever it left running is
+// Runs one sample: as the cell's uid (node's spawn sets no groups, the cell's gid and uid before the
+// exec; the agent holds no inheritable or ambient capabilities, agent.ts checks), inside the
+// cell's cgroup, with the handshake that lets the agent read what the kernel says the running
+// process holds. A user's loader runs under strace, through setpriv. When the sample's own process exits, whatever it left running is
 // killed, so nothing it started can hold its stdout open and hang the cell.
 import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
 import type { CellCgroup } from './cell-cgroup.js';
+import type { CellPaths } from './commands.js';
 import { PATH_ENV, procState, procStatus, readTrim } from './proc.js';
 import type { PlanCell } from './protocol.js';
 import { straceArgv } from './syscall-trace.js';
@@ -23,6 +24,10 @@ export interface ExecResult {
   /** What was still running in the cell's cgroup when the sample exited (killed). */
   leftovers: number[];
   execMs: number;
+  /** Spawn → the sample's stop at its start (fork, exec, until main); null without a handshake. */
+  startMs: number | null;
+  /** Spawn → the sample's first bpf(2), as its result line says; null when it made none. */
+  firstBpfMs: number | null;
 }
 
 /**
@@ -31,7 +36,7 @@ export interface ExecResult {
  * what the sample reports, and lets it go on. It waits on the pipe rather than polling, so the
  * one vCPU stays with the sample.
  */
-async function handshake(child: ChildProcess): Promise<Record<string, string> | null> {
+async function handshake(child: ChildProcess, onReady: () => void): Promise<Record<string, string> | null> {
   const pid = child.pid;
   const pipe = child.stdio[3];
   if (!pid || !pipe || !('on' in pipe)) return null;
@@ -41,6 +46,7 @@ async function handshake(child: ChildProcess): Promise<Record<string, string> | 
     pipe.once('error', () => resolve(false));
   });
   if (!ready) return null;
+  onReady();
   // the byte comes just before the stop: wait the few microseconds until it is stopped
   for (;;) {
     const state = procState(pid);
@@ -96,13 +102,24 @@ async function endWithLoader(pid: number, child: ChildProcess, cgroup: CellCgrou
   if (child.exitCode === null && child.signalCode === null) killCell(child, cgroup);
 }
 
+/** A sample is spawned as the cell's uid directly (no exec in front of it: ~120 ms under TCG);
+ * strace must stay root to let the loader gain its file capabilities, so setpriv drops to the uid. */
 function argvOf(cell: PlanCell, file: string, args: string[], traceFile: string | null): string[] {
+  if (!traceFile) return [file, ...args];
   const id = String(cell.uid);
   const asUid =
     cell.uid === 0
       ? [file, ...args]
       : ['setpriv', `--reuid=${id}`, `--regid=${id}`, '--clear-groups', '--inh-caps=-all', '--', file, ...args];
-  return traceFile ? straceArgv(traceFile, asUid) : asUid;
+  return straceArgv(traceFile, asUid);
+}
+
+/** The sample's first bpf(2) (capmatrix_result.h), from the spawn, in ms. */
+function firstBpfSince(stdout: string, spawnedNs: bigint): number | null {
+  const ns = /"firstBpfNs":(\d+)/.exec(stdout.slice(stdout.lastIndexOf('CAPMATRIX_RESULT ')))?.[1];
+  if (!ns) return null;
+  const ms = Number(BigInt(ns) - spawnedNs) / 1e6;
+  return ms >= 0 ? Math.round(ms) : null;
 }
 
 /** Kills everything of the cell: its cgroup, or (without cgroups) the sample's process group. */
@@ -119,20 +136,25 @@ function killCell(child: ChildProcess, cgroup: CellCgroup | null): void {
 /** `traceFile`: run it under strace (a user's loader, mode 'exec'), the trace written there. */
 export function execSample(
   cell: PlanCell,
-  file: string,
+  at: CellPaths,
   args: string[],
   cwd: string,
   cgroup: CellCgroup | null,
   traceFile: string | null = null,
 ): Promise<ExecResult> {
+  const file = at.sample;
   const argv = argvOf(cell, file, args, traceFile);
+  const asUid = !traceFile && cell.uid !== 0 ? { uid: cell.uid, gid: cell.uid } : {};
   const started = performance.now();
+  const startedNs = process.hrtime.bigint();
+  let startMs: number | null = null;
   const start = () =>
     spawn(argv[0] ?? file, argv.slice(1), {
       cwd,
+      ...asUid,
       env: {
         PATH: PATH_ENV,
-        HOME: path.dirname(file),
+        HOME: at.dir,
         CAPMATRIX_CELL: cell.id,
         ...(traceFile ? {} : { CAPMATRIX_HANDSHAKE: '1' }),
       },
@@ -158,13 +180,16 @@ export function execSample(
     });
     const status = traceFile
       ? heldAtExec(child, file, (pid) => void endWithLoader(pid, child, cgroup))
-      : handshake(child);
+      : handshake(child, () => {
+          startMs = Math.round(performance.now() - started);
+        });
     const finish = async () => {
       clearTimeout(timer);
       clearTimeout(closeGuard);
       const { code = null, signal = null } = exited ?? {};
       const execMs = Math.round(performance.now() - started);
-      resolve({ status: await status, code, signal, stdout, stderr, timedOut, leftovers, execMs });
+      const firstBpfMs = traceFile ? null : firstBpfSince(stdout, startedNs);
+      resolve({ status: await status, code, signal, stdout, stderr, timedOut, leftovers, execMs, startMs, firstBpfMs });
     };
     const timer = setTimeout(() => {
       timedOut = true;

@@ -21,8 +21,13 @@ export function statusMismatch(cell: PlanCell, st: Record<string, string>, want:
   const uids = (st.Uid ?? '').split(/\s+/).map(Number);
   if (uids.length !== 4 || uids.some((u) => u !== cell.uid) || hexMask(st.CapEff) !== want)
     return `/proc/<pid>/status of the running sample: Uid ${st.Uid}, CapEff ${st.CapEff}; the cell asks for uid ${cell.uid}, CapEff ${maskHex(want)}`;
-  if (cell.uid !== 0 && (hexMask(st.CapInh) !== 0n || hexMask(st.CapAmb) !== 0n))
+  if (cell.uid === 0) return null;
+  if (hexMask(st.CapInh) !== 0n || hexMask(st.CapAmb) !== 0n)
     return `inheritable ${st.CapInh} / ambient ${st.CapAmb} capabilities are not empty`;
+  // the uid's own group and no supplementary ones (as setpriv --regid --clear-groups gave)
+  const gids = (st.Gid ?? '').split(/\s+/).map(Number);
+  if (gids.length !== 4 || gids.some((g) => g !== cell.uid) || (st.Groups ?? '') !== '')
+    return `/proc/<pid>/status of the running sample: Gid ${st.Gid}, Groups [${st.Groups}]; the cell asks for gid ${cell.uid} and no supplementary groups`;
   return null;
 }
 
@@ -73,6 +78,6 @@ export function judge(cell: PlanCell, r: ExecResult, stderrTail: string): Judged
     );
   const inside = containerMismatch(cell, res.inside);
   if (inside) return infra('caps-not-applied', inside);
-  const { outcome, stage, errno, detail, uid: _uid, capEff: _capEff, ...extra } = res;
+  const { outcome, stage, errno, detail, uid: _uid, capEff: _capEff, firstBpfNs: _t, ...extra } = res;
   return { observed: { outcome, stage, errno, detail, ...(Object.keys(extra).length ? { data: extra } : {}) } };
 }

@@ -96,6 +96,8 @@ export const SampleResultSchema = z.looseObject({
   capEff: z.string(),
   /** A container sample, once its container exists: the CapEff it holds inside. */
   inside: z.string().optional(),
+  /** CLOCK_MONOTONIC (ns) of the sample's first bpf(2) call, if it made one. */
+  firstBpfNs: z.number().optional(),
 });
 export const RESULT_PREFIX = 'CAPMATRIX_RESULT ';
 
@@ -109,6 +111,12 @@ export const FiguresSchema = z.object({
   setupMs: ms.optional(),
   teardownMs: ms.optional(),
   execMs: ms.optional(),
+  /** From the spawn until the sample stopped at its start (fork, exec, until main). */
+  startMs: ms.optional(),
+  /** From the spawn until the sample's first bpf(2) call (absent: it made none, or a user's loader). */
+  firstBpfMs: ms.optional(),
+  /** Writing and fsyncing the cell's cell-start record (the cell record costs the same again). */
+  recordMs: ms.optional(),
   /** Checking and resetting state after the cell. */
   resetMs: ms.optional(),
   exit: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).optional(),
@@ -169,7 +177,16 @@ export const SearchRecordSchema = z.strictObject({
   teardownError: z.string().optional(),
 });
 
-export const EndRecordSchema = z.strictObject({ type: z.literal('end'), t: z.number() });
+/** What making the boot's sample copies cost (guest/prepare.ts), in the end record. */
+export const PrepareFiguresSchema = z.strictObject({ files: z.number(), copyMs: ms, setcapMs: ms, verifyMs: ms });
+
+export type PrepareFigures = z.infer<typeof PrepareFiguresSchema>;
+
+export const EndRecordSchema = z.strictObject({
+  type: z.literal('end'),
+  t: z.number(),
+  prepare: PrepareFiguresSchema.optional(),
+});
 
 export const GuestRecordSchema = z.discriminatedUnion('type', [
   ProvenanceRecordSchema,

@@ -12,6 +12,7 @@ import {
   type CellRecord,
   decodeLine,
   type GuestRecord,
+  type PrepareFigures,
   type ProvenanceRecord,
   publicKeyFrom,
   type SearchRecord,
@@ -37,6 +38,8 @@ export interface GuestRecords {
   /** `capmatrix minimize`: each search's result (minimal sets, violations, runs). */
   searches: SearchRecord[];
   ended: boolean;
+  /** What making the sample copies cost (the end record), for the bench. */
+  prepare: PrepareFigures | null;
   violations: Violation[];
   /** The last line was cut short (the VM died mid-write): not a violation. */
   torn: boolean;
@@ -56,6 +59,7 @@ export class GuestRecordReader {
     cells: new Map(),
     searches: [],
     ended: false,
+    prepare: null,
     violations: [],
     torn: false,
     stopped: null,
@@ -179,7 +183,10 @@ export class GuestRecordReader {
       r0.cells.set(r.key, r);
       this.open = null;
     } else if (r.type === 'search') r0.searches.push(r);
-    else r0.ended = true;
+    else {
+      r0.ended = true;
+      r0.prepare = r.prepare ?? null;
+    }
   }
 }
 

@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ProvenanceRecordSchema } from '../guest/protocol.js';
+import { PrepareFiguresSchema, ProvenanceRecordSchema } from '../guest/protocol.js';
 import { AttemptSchema } from '../outcome/attempts.js';
 import { CellResultSchema } from '../outcome/verdict.js';
 import { UsageError } from '../usage-error.js';
@@ -18,6 +18,8 @@ export const BootProvenanceSchema = z.looseObject({
   guest: ProvenanceRecordSchema.partial().nullable().optional(),
   consoleLog: z.string().optional(),
   agentFinished: z.boolean().optional(),
+  /** What making the boot's sample copies (copy, setcap, getcap) cost. */
+  prepare: PrepareFiguresSchema.optional(),
   vm: z.looseObject({ ended: z.string(), wallMs: z.number(), bootMs: z.number().nullable() }).optional(),
   /** Lines of the guest's results file that were not the agent's or out of the protocol. */
   violations: z.array(z.object({ line: z.number(), why: z.string(), key: z.string().nullable() })).optional(),
