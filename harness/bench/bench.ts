@@ -33,12 +33,55 @@ const p95 = (xs: number[]) => {
   return s.length ? (s[Math.min(s.length - 1, Math.floor(s.length * 0.95))] ?? 0) : 0;
 };
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-/** Harness cost of a cell inside the guest: sysctls, copy, setcap, verify and the reset check
- * after it; the sample's own run and the scenario's setup/teardown commands are not in it. */
+/** Harness cost of a cell inside the guest: sysctls, the cell's directory and cgroup, and the
+ * reset check after it; the sample's own run and the scenario's setup/teardown commands are not in it. */
 const overhead = (c: CellResult) => (c.overheadMs ?? 0) + (c.resetMs ?? 0);
+/** A cell as the issue counts it: the sample's exec and the harness's overhead. */
+const cellCost = (c: CellResult) => (c.execMs ?? 0) + overhead(c);
+
+/** Where a cell's time goes, step by step (medians over the cells, ms); the copies are made
+ * once per boot, so their cost is the boot's total over its cells. */
+const STEPS = [
+  'copy',
+  'setcap',
+  'verify (getcap)',
+  'sysctls',
+  'cell dir, cgroup, spawn prep',
+  "scenario's setup + teardown",
+  'spawn → sample at main',
+  'main → first bpf(2)',
+  "sample's work (first bpf(2) → exit)",
+  'reset and check',
+  'records (write + fsync, ×2)',
+] as const;
+type Step = (typeof STEPS)[number];
+
+function steps(run: RunResults): Record<Step, number> {
+  const cells = run.cells.filter((c) => c.observed);
+  const n = Math.max(1, run.cells.length);
+  const prep = run.provenance.boots.map((b) => b.prepare);
+  const total = (k: 'copyMs' | 'setcapMs' | 'verifyMs') => sum(prep.map((p) => p?.[k] ?? 0)) / n;
+  const withBpf = cells.filter((c) => c.firstBpfMs !== undefined && c.startMs !== undefined);
+  const med = (f: (c: CellResult) => number, xs = cells) => median(xs.map(f));
+  return {
+    copy: total('copyMs'),
+    setcap: total('setcapMs'),
+    'verify (getcap)': total('verifyMs'),
+    sysctls: med((c) => c.sysctlMs ?? 0),
+    'cell dir, cgroup, spawn prep': med((c) => (c.overheadMs ?? 0) - (c.sysctlMs ?? 0)),
+    "scenario's setup + teardown": med((c) => (c.setupMs ?? 0) + (c.teardownMs ?? 0)),
+    'spawn → sample at main': med((c) => c.startMs ?? 0),
+    'main → first bpf(2)': med((c) => (c.firstBpfMs ?? 0) - (c.startMs ?? 0), withBpf),
+    "sample's work (first bpf(2) → exit)": med((c) => (c.execMs ?? 0) - (c.firstBpfMs ?? 0), withBpf),
+    'reset and check': med((c) => c.resetMs ?? 0),
+    'records (write + fsync, ×2)': med((c) => 2 * (c.recordMs ?? 0)),
+  };
+}
 
 interface Figures {
   wallMs: number;
+  cellMedian: number;
+  cellP95: number;
   boots: number;
   cells: number;
   overheadMedian: number;
@@ -60,6 +103,8 @@ function figures(run: RunResults, wallMs: number, jobs: number): Figures {
   );
   return {
     wallMs,
+    cellMedian: median(cells.map(cellCost)),
+    cellP95: p95(cells.map(cellCost)),
     boots: boots.length,
     cells: run.cells.length,
     overheadMedian: median(cells.map(overhead)),
@@ -84,6 +129,7 @@ const program = new Command('bench')
   .option('--naive-cells <n>', 'how many of the fixed naive cells', (v) => Number.parseInt(v, 10), NAIVE_CELLS.length)
   .option('--jobs <n>', 'VMs at once, the same for both ways', (v) => Number.parseInt(v, 10), os.availableParallelism())
   .option('--repeat <n>', 'repeat both runs; medians are reported', (v) => Number.parseInt(v, 10), 1)
+  .option('--all-kernels', 'also time the matrix on every catalog kernel (--kernel all), once per repeat')
   .option('--no-write', 'do not append to BENCHMARKS.md');
 program.parse();
 const opts = program.opts<{
@@ -92,6 +138,7 @@ const opts = program.opts<{
   naiveCells: number;
   jobs: number;
   repeat: number;
+  allKernels?: boolean;
   write: boolean;
 }>();
 
@@ -99,12 +146,15 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-bench-'));
 const quiet = (m: string) => process.stderr.write(`  ${m}\n`);
 const planned: Figures[] = [];
 const naive: Figures[] = [];
+const all: Figures[] = [];
+const plannedSteps: Record<Step, number>[] = [];
 const naiveIds = NAIVE_CELLS.slice(0, opts.naiveCells);
 const naiveRe = new RegExp(`^(${naiveIds.map((i) => i.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`);
 for (let i = 0; i < opts.repeat; i++) {
   process.stderr.write(`bench ${i + 1}/${opts.repeat}: planned matrix on ${opts.kernels} (--jobs ${opts.jobs})\n`);
   const a = await timed({ kernel: opts.kernels, jobs: opts.jobs, resultsDir: dir, log: quiet });
   planned.push(figures(a.run, a.wallMs, opts.jobs));
+  plannedSteps.push(steps(a.run));
   process.stderr.write(
     `bench ${i + 1}/${opts.repeat}: naive, one boot per cell, ${naiveIds.length} cells on ${opts.naiveKernel}\n`,
   );
@@ -117,6 +167,10 @@ for (let i = 0; i < opts.repeat; i++) {
     log: quiet,
   });
   naive.push(figures(b.run, b.wallMs, opts.jobs));
+  if (!opts.allKernels) continue;
+  process.stderr.write(`bench ${i + 1}/${opts.repeat}: every catalog kernel (--kernel all)\n`);
+  const c = await timed({ kernel: 'all', jobs: opts.jobs, resultsDir: dir, log: quiet });
+  all.push(figures(c.run, c.wallMs, opts.jobs));
 }
 const m = (xs: Figures[], k: keyof Figures) => median(xs.map((x) => x[k]));
 const plannedPerCell = m(planned, 'wallMs') / m(planned, 'cells');
@@ -131,6 +185,11 @@ const rows = [
   ['wall time', s(m(planned, 'wallMs')), s(m(naive, 'wallMs'))],
   ['wall time per cell', `${plannedPerCell.toFixed(0)} ms`, `${naivePerCell.toFixed(0)} ms`],
   ['boot to agent (median)', s(m(planned, 'bootMedian')), s(m(naive, 'bootMedian'))],
+  [
+    'cell: exec + overhead, median / p95',
+    `${m(planned, 'cellMedian')} / ${m(planned, 'cellP95')} ms`,
+    `${m(naive, 'cellMedian')} / ${m(naive, 'cellP95')} ms`,
+  ],
   [
     'harness overhead per cell, median / p95',
     `${m(planned, 'overheadMedian')} / ${m(planned, 'overheadP95')} ms`,
@@ -150,6 +209,11 @@ const rows = [
   ['cells not matching', `${m(planned, 'mismatches')}`, `${m(naive, 'mismatches')}`],
 ];
 const table = rows.map((r, i) => `| ${r.join(' | ')} |${i === 0 ? `\n|---|---|---|` : ''}`).join('\n');
+const stepRows = STEPS.map((k) => `| ${k} | ${median(plannedSteps.map((x) => x[k])).toFixed(1)} ms |`);
+const stepTable = ['| step of a cell (planned run, medians) | |', '|---|---|', ...stepRows].join('\n');
+const allLine = all.length
+  ? `Every catalog kernel (--kernel all): ${m(all, 'boots')} boots, ${m(all, 'cells')} cells, ${s(m(all, 'wallMs'))} wall, cell median / p95 ${m(all, 'cellMedian')} / ${m(all, 'cellP95')} ms, ${m(all, 'mismatches')} not matching.`
+  : '';
 const report = [
   `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}`,
   '',
@@ -157,6 +221,9 @@ const report = [
   '',
   table,
   '',
+  stepTable,
+  '',
+  ...(allLine ? [allLine, ''] : []),
   `**Naive per-cell cost ÷ planned per-cell cost: ${(naivePerCell / plannedPerCell).toFixed(1)}×.**`,
   '',
 ].join('\n');
