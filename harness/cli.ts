@@ -22,6 +22,7 @@ import { expectedJson, renderExpected } from './report/expected.js';
 import { exitCodeFor, renderGrid, runSummary } from './report/grid.js';
 import { renderKernelReport } from './report/kernel-report.js';
 import { renderMinimize } from './report/minimize-report.js';
+import { rediff, renderRediff } from './report/rediff.js';
 import { mergeRuns, RESULTS_SCHEMA_REF, readResults, resultsJsonSchema, writeResults } from './report/results-json.js';
 import { appendStepSummary, writeReports } from './report/write-reports.js';
 import { runBisect } from './run/bisect.js';
@@ -235,15 +236,26 @@ program
   .option('--save-baselines', 'write results/baselines/<kernel>.json from this run')
   .option('--kernel-report <file>', "write the run's cross-kernel regression report (Markdown) to <file>")
   .option('--bundle <file>', 'write a .tar.gz to attach to a bug report: results, reports, boot logs, how to rerun')
+  .option(
+    '--rediff',
+    "judge the run's cells again against the scenarios as they are now (edited or learned expectations), without booting",
+  )
+  .addOption(
+    new Option('--scenario-dir <dir>', "with --rediff: the scenarios to judge against (default: the run's)").argParser(
+      flag.directory,
+    ),
+  )
   .action(
     async (opts: {
       results: string;
+      rediff?: boolean;
+      scenarioDir?: string;
       compare?: string[];
       saveBaselines?: boolean;
       kernelReport?: string;
       bundle?: string;
     }) => {
-      const run = readResults(opts.results);
+      const run = opts.rediff ? await rediffRun(opts.results, opts.scenarioDir) : readResults(opts.results);
       if (opts.kernelReport) {
         writeFileSync(opts.kernelReport, renderKernelReport(run, loadCatalog()));
         process.stdout.write(`kernel report: ${opts.kernelReport}\n`);
@@ -272,6 +284,16 @@ program
       process.exitCode = compared.moved ? EXIT.findings : EXIT.ok;
     },
   );
+
+/** `report --rediff`: results.json rewritten with each cell judged against today's scenarios. */
+async function rediffRun(file: string, scenarioDir?: string) {
+  const before = readResults(file);
+  const scenarios = await loadScenarios(PROJECT_DIR, undefined, scenarioDir ?? before.options?.scenarioDir);
+  const { run, changed, gone } = rediff(before, scenarios);
+  writeResults(path.dirname(file), run);
+  process.stdout.write(renderRediff(changed, gone));
+  return run;
+}
 
 program
   .command('bisect')
