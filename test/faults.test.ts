@@ -54,6 +54,8 @@ beforeAll(async () => {
         'fault-forge',
         'fault-setsid-stdout',
         'fault-cgroup-escape',
+        'fault-tamper-copy',
+        'fault-tamper-after',
         'fault-teardown',
         'fault-flood',
         'fault-after',
@@ -185,7 +187,7 @@ describe('results no sample can forge or stall', () => {
     for (const c of forging.cells) expect(c.observed?.detail ?? '', c.id).not.toMatch(/FORGED/);
     // the one boot ran to its end and no fake end cut it short
     expect(forging.provenance.boots.map((b) => [b.boot, b.agentFinished])).toEqual([['debian-6.12-boot1', true]]);
-    expect(forging.cells).toHaveLength(10);
+    expect(forging.cells).toHaveLength(12);
   });
 
   test('nobody, nobody with DAC_OVERRIDE+FOWNER, and with SYS_ADMIN too: nothing reaches the host', () => {
@@ -223,6 +225,14 @@ describe('results no sample can forge or stall', () => {
     expect(c.infraError).toMatch(/processes of uid 65534 outside the cell's cgroup: \d+ \(killed\)/);
     const after = cell(forging, 'fault-after');
     expect(after.infraError).toBeUndefined();
+  });
+
+  test("a sample that changes the boot's copy of itself is state-not-reset; the next cell runs a fresh copy", () => {
+    const c = cell(forging, 'fault-tamper-copy');
+    expect(c.infraKind).toBe('state-not-reset');
+    expect(c.infraError).toMatch(/the sample copy \S+\/fault was changed/);
+    const after = cell(forging, 'fault-tamper-after');
+    expect([after.verdict, after.observed?.detail]).toEqual(['match', 'own executable: mode 755']);
   });
 });
 

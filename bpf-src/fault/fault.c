@@ -17,7 +17,9 @@
  *                             again; ok, naming what went through inside the guest
  *   setsid-stdout             leaves a child in a new session that holds stdout open
  *   cgroup-escape             the same, after moving the child into the root cgroup
- *   flood MIB                 writes MIB MiB to stdout before its result line */
+ *   flood MIB                 writes MIB MiB to stdout before its result line
+ *   tamper-copy               chmods its own executable (the boot's copy, CAP_FOWNER) to 0777
+ *   self-mode                 ok when its own executable is mode 0755 (a copy nobody changed) */
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <dirent.h>
@@ -365,6 +367,16 @@ int main(int argc, char **argv)
 		return leave_child(0);
 	} else if (!strcmp(mode, "cgroup-escape")) {
 		return leave_child(1);
+	} else if (!strcmp(mode, "tamper-copy") || !strcmp(mode, "self-mode")) {
+		struct stat st;
+		int err = 0;
+		if (!strcmp(mode, "tamper-copy") && chmod("/proc/self/exe", 0777))
+			err = errno;
+		if (!err && stat("/proc/self/exe", &st))
+			err = errno;
+		if (!err && !strcmp(mode, "self-mode") && (st.st_mode & 07777) != 0755)
+			err = EPERM;
+		cm_result(err, "run", NULL, "own executable: mode %o", err ? 0 : (unsigned)(st.st_mode & 07777));
 	} else if (!strcmp(mode, "flood") && argc > 2) {
 		static char line[1024];
 		long lines = atol(argv[2]) * 1024;

@@ -1,5 +1,6 @@
-// One cell, step by step: sysctls → a fresh copy of the sample with its file capabilities →
-// the scenario's setup → the sample, in its own cgroup → the judgement → teardown → reset.
+// One cell, step by step: sysctls → the boot's copy of the sample with the cell's file
+// capabilities (prepare.ts) and a fresh directory → the scenario's setup → the sample, in its
+// own cgroup → the judgement → teardown → reset.
 // Everything a step learns travels in its return value; the boot's state is one object.
 import fs from 'node:fs';
 import path from 'node:path';

@@ -1,8 +1,9 @@
 // Runs one sample: as the cell's uid (node's spawn sets no groups, the cell's gid and uid before the
 // exec; the agent holds no inheritable or ambient capabilities, agent.ts checks), inside the
 // cell's cgroup, with the handshake that lets the agent read what the kernel says the running
-// process holds. A user's loader runs under strace, through setpriv. When the sample's own process exits, whatever it left running is
-// killed, so nothing it started can hold its stdout open and hang the cell.
+// process holds. A user's loader runs under strace, through setpriv. When the sample's own
+// process exits, whatever it left running is killed, so nothing it started can hold its stdout
+// open and hang the cell.
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { CellCgroup } from './cell-cgroup.js';
 import type { CellPaths } from './commands.js';

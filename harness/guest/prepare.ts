@@ -35,11 +35,14 @@ interface Copy {
 
 const since = (t: number) => Math.round(performance.now() - t);
 
-function fingerprint(file: string): string {
+function statOf(file: string): string {
   const st = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
   if (!st) return 'missing';
   return [st.dev, st.ino, st.mode, st.uid, st.gid, st.size, st.mtimeNs, st.ctimeNs].join(':');
 }
+
+/** The file and the directory that holds only it: an entry added, a mode opened, a mount over either. */
+const fingerprint = (file: string) => `${statOf(file)} ${statOf(path.dirname(file))}`;
 
 function capsText(cell: PlanCell): string | null {
   if (cell.caps === 'root' || cell.caps.length === 0) return null;
@@ -89,7 +92,7 @@ export class SampleCopies {
   changed(): string[] {
     const problems: string[] = [];
     for (const [binary, src] of this.sources) {
-      if (fingerprint(src.file) === src.fingerprint) continue;
+      if (statOf(src.file) === src.fingerprint) continue;
       this.sources.delete(binary);
       problems.push(`the local copy ${src.file} of ${binary} was changed: read again from the host for later cells`);
     }
@@ -130,7 +133,7 @@ export class SampleCopies {
     fs.rmSync(file, { force: true }); // whatever a cell put there is not followed
     fs.copyFileSync(binary, file);
     fs.chmodSync(file, 0o644);
-    this.sources.set(binary, { file, fingerprint: fingerprint(file) });
+    this.sources.set(binary, { file, fingerprint: statOf(file) });
     return file;
   }
 

@@ -42,13 +42,24 @@ export class LoLink {
   }
 }
 
-/** Processes whose real, effective or saved uid is the cells' unprivileged uid. */
+/** Processes already read and found not of the uid: pid → the inode of its /proc directory. A
+ * new process, even on a reused pid, gets a new inode (procfs inode numbers are never reused),
+ * so only processes new since the last check are read again (~1 ms a status file under TCG). */
+const cleared = new Map<string, number>();
+
+/** Processes whose real, effective or saved uid is the cells' unprivileged uid. The owner of
+ * /proc/<pid> is the process's euid only while it is dumpable (file capabilities make it not), so
+ * a directory owned by the uid is always read, one owned by root unless it is a cleared one. */
 function unprivilegedProcesses(): number[] {
   const pids: number[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
+  const names = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  for (const name of cleared.keys()) if (!names.includes(name)) cleared.delete(name);
+  for (const name of names) {
+    const dir = fs.statSync(`/proc/${name}`, { throwIfNoEntry: false });
+    if (!dir || (dir.uid !== UNPRIVILEGED_UID && cleared.get(name) === dir.ino)) continue;
     const uids = (procStatus(Number(name))?.Uid ?? '').split(/\s+/).slice(0, 3).map(Number);
     if (uids.includes(UNPRIVILEGED_UID)) pids.push(Number(name));
+    else cleared.set(name, dir.ino);
   }
   return pids;
 }
