@@ -12,7 +12,7 @@ import { procStatus } from './proc.js';
 import { PlanSchema } from './protocol.js';
 import { provenance, unsafeGuest } from './provenance.js';
 import { detachRwdir, RecordWriter } from './record-writer.js';
-import { LoLink, LoQdiscs } from './reset.js';
+import { LoLink, LoQdiscs, UidProcesses } from './reset.js';
 import { runSearch } from './search.js';
 import { bootSysctls } from './sysctls.js';
 
@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     cgroupDir: cg.dir,
     lo: new LoLink(),
     qdiscs: new LoQdiscs(),
+    processes: new UidProcesses(),
     group: null,
     cellsRun: 0,
     copies: new SampleCopies(),

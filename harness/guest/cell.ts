@@ -13,7 +13,7 @@ import { judgeExec } from './judge-exec.js';
 import type { SampleCopies } from './prepare.js';
 import type { CellRecord, PlanCell } from './protocol.js';
 import type { RecordWriter } from './record-writer.js';
-import { type LoLink, type LoQdiscs, resetState } from './reset.js';
+import { type LoLink, type LoQdiscs, resetState, type UidProcesses } from './reset.js';
 import { loaderExit } from './syscall-trace.js';
 import { applySysctls, type BootSysctls, sysctlsNow } from './sysctls.js';
 
@@ -26,6 +26,7 @@ export interface BootState {
   cgroupDir: string | null;
   lo: LoLink;
   qdiscs: LoQdiscs;
+  processes: UidProcesses;
   /** The samples' copies with their file capabilities, made at the boot's start. */
   copies: SampleCopies;
   /** A scenario whose setup covers a run of consecutive cells (setupScope 'group'). */
@@ -195,7 +196,7 @@ export async function runAndRecord(
   const teardownMs = ran.teardownMs + since(tGroup);
   const tReset = performance.now();
   const canAttachTc = cell.mode === 'exec' || cell.sample === 'object_loader';
-  const problems = await resetState(boot.lo, canAttachTc ? boot.qdiscs : null);
+  const problems = await resetState(boot.lo, boot.processes, canAttachTc ? boot.qdiscs : null);
   problems.push(...boot.copies.changed());
   if (ran.leftovers.length)
     problems.unshift(

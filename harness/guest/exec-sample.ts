@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { CellCgroup } from './cell-cgroup.js';
 import type { CellPaths } from './commands.js';
+import { sampleResult } from './judge.js';
 import { PATH_ENV, procState, procStatus, readTrim } from './proc.js';
 import type { PlanCell } from './protocol.js';
 import { straceArgv } from './syscall-trace.js';
@@ -115,11 +116,12 @@ function argvOf(cell: PlanCell, file: string, args: string[], traceFile: string 
   return straceArgv(traceFile, asUid);
 }
 
-/** The sample's first bpf(2) (capmatrix_result.h), from the spawn, in ms. */
+/** The sample's first bpf(2), as its result line says (capmatrix_result.h), from the spawn, in ms. */
 function firstBpfSince(stdout: string, spawnedNs: bigint): number | null {
-  const ns = /"firstBpfNs":(\d+)/.exec(stdout.slice(stdout.lastIndexOf('CAPMATRIX_RESULT ')))?.[1];
-  if (!ns) return null;
-  const ms = Number(BigInt(ns) - spawnedNs) / 1e6;
+  const parsed = sampleResult(stdout);
+  const ns = parsed && 'res' in parsed ? parsed.res.firstBpfNs : undefined;
+  if (ns === undefined) return null;
+  const ms = Number(BigInt(Math.round(ns)) - spawnedNs) / 1e6;
   return ms >= 0 ? Math.round(ms) : null;
 }
 

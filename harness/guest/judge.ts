@@ -5,7 +5,13 @@ import { type Capability, capNumber } from '../dsl/capabilities.js';
 import type { InfraKind } from '../dsl/vocabulary.js';
 import type { ExecResult } from './exec-sample.js';
 import { capMask, hexMask, maskHex, procStatus } from './proc.js';
-import { type ObservedOutcome, type PlanCell, RESULT_PREFIX, SampleResultSchema } from './protocol.js';
+import {
+  type ObservedOutcome,
+  type PlanCell,
+  RESULT_PREFIX,
+  type SampleResult,
+  SampleResultSchema,
+} from './protocol.js';
 
 export type Judged = { observed: ObservedOutcome } | { infraKind: InfraKind; infraError: string };
 
@@ -40,28 +46,34 @@ function containerMismatch(cell: PlanCell, inside: string | undefined): string |
   return `the container held CapEff ${inside ?? '(not reported)'}; the cell asks for ${maskHex(want)} (the runtime's default set and --cap-add)`;
 }
 
-export function judge(cell: PlanCell, r: ExecResult, stderrTail: string): Judged {
-  if (r.timedOut) return infra('cell-timeout', `killed after the ${cell.timeoutSec}s cell timeout`);
-  const line = r.stdout
+/** The sample's last result line, parsed and checked; null when it printed none. */
+export function sampleResult(stdout: string): { res: SampleResult } | { problem: string } | null {
+  const line = stdout
     .split('\n')
     .reverse()
     .find((l) => l.startsWith(RESULT_PREFIX));
-  if (!line)
-    return infra(
-      'no-result',
-      `exited without a CAPMATRIX_RESULT line (exit code ${r.code}, signal ${r.signal}); stderr: ${stderrTail.slice(-600)}`,
-    );
+  if (!line) return null;
   let raw: unknown;
   try {
     raw = JSON.parse(line.slice(RESULT_PREFIX.length));
   } catch {
-    return infra('no-result', `unparsable result line: ${line.slice(0, 300)}`);
+    return { problem: `unparsable result line: ${line.slice(0, 300)}` };
   }
   const parsed = SampleResultSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return infra('no-result', `result line: ${issue?.path.join('.')}: ${issue?.message} in ${line.slice(0, 300)}`);
-  }
+  if (parsed.success) return { res: parsed.data };
+  const issue = parsed.error.issues[0];
+  return { problem: `result line: ${issue?.path.join('.')}: ${issue?.message} in ${line.slice(0, 300)}` };
+}
+
+export function judge(cell: PlanCell, r: ExecResult, stderrTail: string): Judged {
+  if (r.timedOut) return infra('cell-timeout', `killed after the ${cell.timeoutSec}s cell timeout`);
+  const parsed = sampleResult(r.stdout);
+  if (parsed === null)
+    return infra(
+      'no-result',
+      `exited without a CAPMATRIX_RESULT line (exit code ${r.code}, signal ${r.signal}); stderr: ${stderrTail.slice(-600)}`,
+    );
+  if ('problem' in parsed) return infra('no-result', parsed.problem);
   const want = wantedMask(cell);
   if (!r.status)
     return infra(
@@ -70,7 +82,7 @@ export function judge(cell: PlanCell, r: ExecResult, stderrTail: string): Judged
     );
   const wrong = statusMismatch(cell, r.status, want);
   if (wrong) return infra('caps-not-applied', wrong);
-  const res = parsed.data;
+  const res = parsed.res;
   if (res.uid !== cell.uid || hexMask(res.capEff) !== want)
     return infra(
       'caps-not-applied',

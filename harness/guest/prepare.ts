@@ -1,8 +1,8 @@
 // The samples' copies, made once per boot: one root-owned copy of each (binary, capability set)
 // the plan runs, every file capability set by one setcap and read back by one getcap (each is an
 // exec, ~90 ms under TCG). Each binary is read from the host's share once (9p reads cost ~140 ms a
-// sample under TCG); its other copies come from that local one. Cells run the copy where it stands. After each cell the copies are
-// checked unchanged: a cell holding CAP_DAC_OVERRIDE, CAP_FOWNER or CAP_SYS_ADMIN could write,
+// sample under TCG); its other copies come from that local one. Cells run the copy where it
+// stands. After each cell the copies are checked unchanged: a cell holding CAP_DAC_OVERRIDE, CAP_FOWNER or CAP_SYS_ADMIN could write,
 // rename or mount over one, and the next cell must not run what it left.
 import fs from 'node:fs';
 import path from 'node:path';

@@ -99,6 +99,7 @@ export const SampleResultSchema = z.looseObject({
   /** CLOCK_MONOTONIC (ns) of the sample's first bpf(2) call, if it made one. */
   firstBpfNs: z.number().optional(),
 });
+export type SampleResult = z.infer<typeof SampleResultSchema>;
 export const RESULT_PREFIX = 'CAPMATRIX_RESULT ';
 
 const ms = z.number().nonnegative();

@@ -42,26 +42,28 @@ export class LoLink {
   }
 }
 
-/** Processes already read and found not of the uid: pid → the inode of its /proc directory. A
- * new process, even on a reused pid, gets a new inode (procfs inode numbers are never reused),
- * so only processes new since the last check are read again (~1 ms a status file under TCG). */
-const cleared = new Map<string, number>();
+/** Finds the processes whose real, effective or saved uid is the cells' unprivileged uid. The
+ * owner of /proc/<pid> is the process's euid only while it is dumpable (file capabilities make it
+ * not), so a directory owned by the uid is always read, one owned by root unless it is cleared. */
+export class UidProcesses {
+  /** Processes already read and found not of the uid: pid → the inode of its /proc directory. A
+   * new process, even on a reused pid, gets a new inode (procfs inode numbers are never reused),
+   * so only processes new since the last check are read again (~1 ms a status file under TCG). */
+  private readonly cleared = new Map<string, number>();
 
-/** Processes whose real, effective or saved uid is the cells' unprivileged uid. The owner of
- * /proc/<pid> is the process's euid only while it is dumpable (file capabilities make it not), so
- * a directory owned by the uid is always read, one owned by root unless it is a cleared one. */
-function unprivilegedProcesses(): number[] {
-  const pids: number[] = [];
-  const names = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n));
-  for (const name of cleared.keys()) if (!names.includes(name)) cleared.delete(name);
-  for (const name of names) {
-    const dir = fs.statSync(`/proc/${name}`, { throwIfNoEntry: false });
-    if (!dir || (dir.uid !== UNPRIVILEGED_UID && cleared.get(name) === dir.ino)) continue;
-    const uids = (procStatus(Number(name))?.Uid ?? '').split(/\s+/).slice(0, 3).map(Number);
-    if (uids.includes(UNPRIVILEGED_UID)) pids.push(Number(name));
-    else cleared.set(name, dir.ino);
+  find(): number[] {
+    const pids: number[] = [];
+    const names = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+    for (const name of this.cleared.keys()) if (!names.includes(name)) this.cleared.delete(name);
+    for (const name of names) {
+      const dir = fs.statSync(`/proc/${name}`, { throwIfNoEntry: false });
+      if (!dir || (dir.uid !== UNPRIVILEGED_UID && this.cleared.get(name) === dir.ino)) continue;
+      const uids = (procStatus(Number(name))?.Uid ?? '').split(/\s+/).slice(0, 3).map(Number);
+      if (uids.includes(UNPRIVILEGED_UID)) pids.push(Number(name));
+      else this.cleared.set(name, dir.ino);
+    }
+    return pids;
   }
-  return pids;
 }
 
 /** One long-lived `tc -force -batch -` answers "which qdiscs are on lo?" without an exec per cell
@@ -134,9 +136,9 @@ async function resetTc(qdiscs: LoQdiscs, problems: string[]): Promise<void> {
 }
 
 /** Resets what a cell left; returns what had to be cleaned (empty: it was clean). */
-export async function resetState(lo: LoLink, qdiscs: LoQdiscs | null): Promise<string[]> {
+export async function resetState(lo: LoLink, processes: UidProcesses, qdiscs: LoQdiscs | null): Promise<string[]> {
   const problems: string[] = [];
-  const stray = unprivilegedProcesses();
+  const stray = processes.find();
   if (stray.length) {
     for (const pid of stray) {
       try {
