@@ -8,10 +8,8 @@
 // test/own-program.test.ts show that it held exactly the cell's set.
 import { ERRNOS, type ErrnoName, type Stage, UNKNOWN_ERRNO } from '../dsl/vocabulary.js';
 
-/** How long the loader is held at the end of its execve, so its capabilities can be read. 250 ms
- * was missed twice in a full npm test (many TCG guests on 2 cores: the agent was not scheduled
- * within the window); a second costs a user's loader cell 0.75 s more, nothing else. */
-export const EXEC_HOLD_MS = 1000;
+/** How long the loader is held at the end of its execve, so its capabilities can be read. */
+export const EXEC_HOLD_MS = 250;
 
 const TRACED = [
   'bpf',
@@ -31,9 +29,11 @@ const TRACED = [
   'fsmount',
 ];
 
-/** strace's command line: follow forks, write to `traceFile`, hold the first execve (the
- * loader's: strace's own start of setpriv is not counted) for EXEC_HOLD_MS. */
+/** strace's command line: follow forks, write to `traceFile`, hold the loader's execve for
+ * EXEC_HOLD_MS. strace counts execve per process and counts its own start of the command, so
+ * behind setpriv the loader's execve is that process's second (measured: when=1 held setpriv). */
 export function straceArgv(traceFile: string, command: string[]): string[] {
+  const loaderExec = command[0] === 'setpriv' ? 2 : 1;
   return [
     'strace',
     '-f',
@@ -45,7 +45,7 @@ export function straceArgv(traceFile: string, command: string[]): string[] {
     '-e',
     `trace=${TRACED.join(',')}`,
     '-e',
-    `inject=execve:delay_exit=${EXEC_HOLD_MS * 1000}:when=1`,
+    `inject=execve:delay_exit=${EXEC_HOLD_MS * 1000}:when=${loaderExec}`,
     '--',
     ...command,
   ];
