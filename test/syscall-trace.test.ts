@@ -75,7 +75,8 @@ describe('syscall trace → stage', () => {
   test("strace holds the loader's exec, and the command is an argument array", () => {
     const argv = straceArgv('/tmp/t/trace', ['setpriv', '--reuid=65534', '--', '/tmp/c/x', 'a b']);
     expect(argv.slice(0, 2)).toEqual(['strace', '-f']);
-    expect(argv).toContain('inject=execve:delay_exit=250000:when=2');
+    expect(argv).toContain('inject=execve:signal=SIGSTOP:when=1');
+    expect(argv[argv.indexOf('-e') + 1]).toMatch(/^trace=execve,/);
     expect(argv.slice(-5)).toEqual(['--', 'setpriv', '--reuid=65534', '--', '/tmp/c/x', 'a b'].slice(-5));
   });
 });

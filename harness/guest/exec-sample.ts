@@ -5,10 +5,12 @@
 // process exits, whatever it left running is killed, so nothing it started can hold its stdout
 // open and hang the cell.
 import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
 import type { CellCgroup } from './cell-cgroup.js';
 import type { CellPaths } from './commands.js';
+import { ExecHolds } from './exec-hold.js';
 import { sampleResult } from './judge.js';
-import { PATH_ENV, procState, procStatus, readTrim } from './proc.js';
+import { PATH_ENV, procState, procStatus } from './proc.js';
 import type { PlanCell } from './protocol.js';
 import { straceArgv } from './syscall-trace.js';
 
@@ -61,33 +63,8 @@ async function handshake(child: ChildProcess, onReady: () => void): Promise<Reco
   return status;
 }
 
-/**
- * A user's loader has no handshake: strace holds it at the end of its execve (the moment the
- * kernel has given it the file's capabilities, before its first instruction), and the status
- * is read then. The loader is strace's child; it is recognised by its new name.
- */
-async function heldAtExec(
-  child: ChildProcess,
-  file: string,
-  onLoader: (pid: number) => void,
-): Promise<Record<string, string> | null> {
-  const tracer = child.pid;
-  const comm = file.split('/').at(-1)?.slice(0, 15) ?? '';
-  let exited = false;
-  child.once('exit', () => {
-    exited = true;
-  });
-  while (!exited && tracer) {
-    const pid = Number(readTrim(`/proc/${tracer}/task/${tracer}/children`)?.split(' ')[0]);
-    const st = pid ? procStatus(pid) : null;
-    if (st?.Name === comm && st.State?.startsWith('t')) {
-      onLoader(pid);
-      return st;
-    }
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  return null;
-}
+/** The loader's name in /proc/<pid>/status after its exec: the kernel's comm, 15 bytes. */
+const loaderName = (file: string) => path.basename(file).slice(0, 15);
 
 /**
  * strace waits for every process it traces, one that left the cell's cgroup too: once the loader
@@ -105,15 +82,14 @@ async function endWithLoader(pid: number, child: ChildProcess, cgroup: CellCgrou
 }
 
 /** A sample is spawned as the cell's uid directly (no exec in front of it: ~120 ms under TCG);
- * strace must stay root to let the loader gain its file capabilities, so setpriv drops to the uid. */
+ * strace must stay root to let the loader gain its file capabilities, so setpriv drops to the uid.
+ * setpriv stands in front of a root loader too: strace holds a process at its first execve that it
+ * saw begin, and it does not see the start of the command it runs itself. */
 function argvOf(cell: PlanCell, file: string, args: string[], traceFile: string | null): string[] {
   if (!traceFile) return [file, ...args];
   const id = String(cell.uid);
-  const asUid =
-    cell.uid === 0
-      ? [file, ...args]
-      : ['setpriv', `--reuid=${id}`, `--regid=${id}`, '--clear-groups', '--inh-caps=-all', '--', file, ...args];
-  return straceArgv(traceFile, asUid);
+  const drop = cell.uid === 0 ? [] : [`--reuid=${id}`, `--regid=${id}`, '--clear-groups'];
+  return straceArgv(traceFile, ['setpriv', ...drop, '--inh-caps=-all', '--', file, ...args]);
 }
 
 /** The sample's first bpf(2), as its result line says (capmatrix_result.h), from the spawn, in ms. */
@@ -181,8 +157,11 @@ export function execSample(
     child.on('error', (e) => {
       stderr += `\nspawn: ${e.message}`;
     });
-    const status = traceFile
-      ? heldAtExec(child, file, (pid) => void endWithLoader(pid, child, cgroup))
+    const holds = traceFile
+      ? new ExecHolds(traceFile, loaderName(file), (pid) => void endWithLoader(pid, child, cgroup))
+      : null;
+    const status = holds
+      ? holds.loaderStatus
       : handshake(child, () => {
           startMs = Math.round(performance.now() - started);
         });
@@ -201,6 +180,7 @@ export function execSample(
     let closeGuard: NodeJS.Timeout | undefined;
     child.on('exit', (code, signal) => {
       exited = { code, signal };
+      holds?.close();
       leftovers = cgroup?.pids() ?? [];
       if (leftovers.length) killCell(child, cgroup);
       // a pipe still held by something outside the cgroup must not hang the cell

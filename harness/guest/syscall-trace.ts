@@ -8,10 +8,10 @@
 // test/own-program.test.ts show that it held exactly the cell's set.
 import { ERRNOS, type ErrnoName, type Stage, UNKNOWN_ERRNO } from '../dsl/vocabulary.js';
 
-/** How long the loader is held at the end of its execve, so its capabilities can be read. */
-export const EXEC_HOLD_MS = 250;
-
 const TRACED = [
+  // traced so that strace can hold each process at its exec (exec-hold.ts): it tampers only
+  // with calls it traces
+  'execve',
   'bpf',
   'perf_event_open',
   'socket',
@@ -29,11 +29,10 @@ const TRACED = [
   'fsmount',
 ];
 
-/** strace's command line: follow forks, write to `traceFile`, hold the loader's execve for
- * EXEC_HOLD_MS. strace counts execve per process and counts its own start of the command, so
- * behind setpriv the loader's execve is that process's second (measured: when=1 held setpriv). */
+/** strace's command line: follow forks, write to `traceFile`, stop each process at the end of
+ * its first execve that strace saw begin (exec-hold.ts releases it). The command's own start is
+ * not one: strace starts it before tracing, so a loader must come behind another exec (setpriv). */
 export function straceArgv(traceFile: string, command: string[]): string[] {
-  const loaderExec = command[0] === 'setpriv' ? 2 : 1;
   return [
     'strace',
     '-f',
@@ -45,7 +44,7 @@ export function straceArgv(traceFile: string, command: string[]): string[] {
     '-e',
     `trace=${TRACED.join(',')}`,
     '-e',
-    `inject=execve:delay_exit=${EXEC_HOLD_MS * 1000}:when=${loaderExec}`,
+    'inject=execve:signal=SIGSTOP:when=1',
     '--',
     ...command,
   ];
