@@ -87,6 +87,10 @@ program
   )
   .option('--json', 'print a summary as JSON (verdict counts, the cells that did not match) instead of the grid')
   .option('--require-kvm', 'fail unless KVM works here and every guest really ran on it (clocksource kvm-clock)')
+  .option(
+    '--share-boots',
+    'vouch for your own programs: let them share boots with each other and the samples (default: a boot per program)',
+  )
   .addOption(new Option('--memory <size>', 'guest memory (vng --memory)').default('1G').argParser(flag.size))
   .addOption(
     new Option('--kernel-arg <arg>', 'an extra kernel command line argument for every guest (repeatable)').argParser(

@@ -18,6 +18,8 @@ const run = (scenarios: string[], repeat = 1, retries = 1) =>
     repeat,
     retries,
     jobs: 1,
+    // the fault sample is hostile on purpose; these runs test what holds inside one shared boot
+    shareBoots: true,
     resultsDir: mkdtempSync(path.join(os.tmpdir(), 'capmatrix-faults-')),
     log: () => {},
   }).then((r) => r.results);

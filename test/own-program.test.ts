@@ -147,7 +147,8 @@ beforeAll(() => {
       npx(['minimize', '--object', 'build/prog.bpf.o', '--program', p, '--caps', CANDIDATES, '--json']),
     ),
   );
-  matrixRun = npx(['matrix', '--json', '--retries', '0', '--results', path.join(project, 'results')]);
+  // --share-boots: the hostile loaders share the honest ones' boot, to show what holds inside one
+  matrixRun = npx(['matrix', '--json', '--retries', '0', '--share-boots', '--results', path.join(project, 'results')]);
 }, 600_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -214,6 +215,7 @@ describe('a project of its own, capmatrix installed from npm pack', () => {
       /a clsact qdisc \(tc programs\) was left on lo \(removed\)/,
     );
     for (const c of run.cells) expect(JSON.stringify(c.observed ?? {}), c.id).not.toMatch(/FORGED/);
+    expect(run.options?.shareBoots).toBe(true);
     expect(run.provenance.boots.map((b) => [b.boot, b.agentFinished, b.violations ?? []])).toEqual([
       ['debian-6.12-boot1', true, []],
     ]);

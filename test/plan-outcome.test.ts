@@ -9,6 +9,7 @@ import type { KernelInfo } from '../harness/kernels/kernel-info.js';
 import { type Attempt, bootAttempts, panicExcerpt, runSettled } from '../harness/outcome/attempts.js';
 import { readGuestRecords } from '../harness/outcome/guest-records.js';
 import { finalizeCell, verdictOver } from '../harness/outcome/verdict.js';
+import { SAMPLES_BUILD_DIR } from '../harness/paths.js';
 import { checkPhaseOrder, planBoots, runsOf } from '../harness/plan/plan.js';
 import { exitCodeFor, renderGrid } from '../harness/report/grid.js';
 import { keysOfBoot } from '../harness/run/boot.js';
@@ -180,6 +181,29 @@ describe('planner: isolation and the naive way', () => {
     expect(boots.map((b) => [b.id, b.cells.length])).toEqual([
       ['debian-6.12-boot1', 6],
       ['debian-6.12-alone', 6],
+    ]);
+  });
+
+  test("each user program gets boots of its own; capmatrix's samples and objects share one", () => {
+    const samples = expandScenario(scenario, 'scenarios/s.ts');
+    const { sample: _s, ...noSample } = scenario;
+    const loader = expandScenario({ ...noSample, name: 'loader', exec: ['./load'] }, 'scenarios/loader.ts');
+    const object = expandScenario({ ...noSample, name: 'obj', object: '/home/u/x.bpf.o' }, 'scenarios/obj.ts');
+    const ours = expandScenario(
+      { ...noSample, name: 'ours', object: path.join(SAMPLES_BUILD_DIR, 'prog_net.bpf.o') },
+      'scenarios/ours.ts',
+    );
+    const hostile = expandScenario({ ...scenario, name: 'evil', sample: 'fault' }, 'scenarios/evil.ts');
+    const all = [...samples, ...loader, ...object, ...ours, ...hostile];
+    expect(planBoots(all, [kernel]).map((b) => [b.id, b.cells.length])).toEqual([
+      ['debian-6.12-boot1', 12],
+      ['debian-6.12-loader', 6],
+      ['debian-6.12-obj', 6],
+      ['debian-6.12-evil', 6],
+    ]);
+    // vouched for: one boot, as before the boundary
+    expect(planBoots(all, [kernel], { shareBoots: true }).map((b) => [b.id, b.cells.length])).toEqual([
+      ['debian-6.12-boot1', 30],
     ]);
   });
 

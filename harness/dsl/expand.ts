@@ -2,6 +2,7 @@
 // of each cell on a given kernel (first matching rule wins).
 
 import path from 'node:path';
+import { SAMPLES_BUILD_DIR } from '../paths.js';
 import { compareVersions } from '../version.js';
 import { type Capability, type CapSet, capSetName } from './capabilities.js';
 import { capAddName, containerArgs, insideCaps } from './container.js';
@@ -43,6 +44,10 @@ export interface Cell {
   timeoutSec: number;
   /** Runs in a boot of its own (the scenario's `isolate`). */
   isolate: boolean;
+  /** Whose program runs: null for capmatrix's own samples and objects, which share boots; else
+   * the name of the program's trust domain (its scenario), whose cells get boots of their own,
+   * because a program with root or CAP_SYS_ADMIN owns the guest it runs in (README: Trust model). */
+  trustDomain: string | null;
   rules: ExpectRule[];
 }
 
@@ -79,6 +84,17 @@ function objectLoaderArgs(s: Scenario): string[] {
     ...(s.uprobe ? ['--uprobe', s.uprobe] : []),
     ...(s.trigger ? ['--trigger', ...s.trigger] : []),
   ];
+}
+
+/** The fault sample is hostile on purpose (the fault-injection tests). */
+const HOSTILE_SAMPLES = new Set(['fault']);
+
+/** null when the scenario runs capmatrix's own program: a built sample, or one of its own BPF
+ * objects; else the scenario's name. */
+export function trustDomainOf(s: Scenario): string | null {
+  if (s.exec) return s.name;
+  if (s.object) return path.resolve(s.object).startsWith(`${SAMPLES_BUILD_DIR}${path.sep}`) ? null : s.name;
+  return HOSTILE_SAMPLES.has(s.sample ?? '') ? s.name : null;
 }
 
 /** What runs in a cell of the scenario, and how. */
@@ -138,6 +154,7 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
         setupScope: s.setupScope ?? 'cell',
         timeoutSec: s.timeoutSec ?? 60,
         isolate: s.isolate ?? false,
+        trustDomain: trustDomainOf(s),
         rules: s.expect,
       });
     }

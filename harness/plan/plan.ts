@@ -36,12 +36,24 @@ function phaseRank(c: Cell): number {
   return v === undefined ? -1 : ubdPhaseRank(v);
 }
 
+/** The boot a cell goes to: capmatrix's own programs share one; a scenario that asks for
+ * isolation, and (unless the user vouches for them: `shareBoots`) each program of the user's,
+ * get one of their own, so that a program that takes over its guest decides only its own cells. */
+function bootKey(c: Cell, shareBoots: boolean): string | null {
+  if (c.isolate) return c.scenario;
+  return shareBoots ? null : c.trustDomain;
+}
+
 /**
- * One boot per kernel for every cell that shares; a scenario that asks for isolation gets a
- * boot of its own per kernel; `bootPerCell` is the naive way (one boot per cell), kept for the
+ * One boot per kernel for every cell that shares, and one per kernel for each scenario that
+ * must not share (bootKey); `bootPerCell` is the naive way (one boot per cell), kept for the
  * benchmark.
  */
-export function planBoots(cells: Cell[], kernels: KernelInfo[], o: { bootPerCell?: boolean } = {}): Boot[] {
+export function planBoots(
+  cells: Cell[],
+  kernels: KernelInfo[],
+  o: { bootPerCell?: boolean; shareBoots?: boolean } = {},
+): Boot[] {
   return kernels.flatMap((kernel) => {
     const config = kernelConfig(kernel);
     const planned = cells
@@ -49,10 +61,11 @@ export function planBoots(cells: Cell[], kernels: KernelInfo[], o: { bootPerCell
       .sort((a, b) => phaseRank(a.cell) - phaseRank(b.cell) || a.order - b.order)
       .map(({ cell }) => ({ ...cell, kernel: kernel.id, expected: expectationFor(cell, kernel.version, config) }));
     if (o.bootPerCell) return planned.map((c, i) => ({ id: `${kernel.id}-cell${i + 1}`, kernel, cells: [c] }));
-    const shared = planned.filter((c) => !c.isolate);
+    const keyOf = (c: PlannedCell) => bootKey(c, o.shareBoots ?? false);
+    const shared = planned.filter((c) => keyOf(c) === null);
     const boots: Boot[] = shared.length ? [{ id: `${kernel.id}-boot1`, kernel, cells: shared }] : [];
-    for (const scenario of [...new Set(planned.filter((c) => c.isolate).map((c) => c.scenario))]) {
-      boots.push({ id: `${kernel.id}-${scenario}`, kernel, cells: planned.filter((c) => c.scenario === scenario) });
+    for (const key of new Set(planned.map(keyOf).filter((k) => k !== null))) {
+      boots.push({ id: `${kernel.id}-${key}`, kernel, cells: planned.filter((c) => keyOf(c) === key) });
     }
     return boots;
   });

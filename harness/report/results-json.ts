@@ -46,6 +46,8 @@ export const RunOptionsSchema = z.object({
   retries: z.number().int().nonnegative(),
   memory: z.string().optional(),
   kernelArgs: z.array(z.string()).optional(),
+  /** The user's programs shared boots (--share-boots): each can have decided the others' cells. */
+  shareBoots: z.boolean().optional(),
 });
 export type RunOptions = z.infer<typeof RunOptionsSchema>;
 

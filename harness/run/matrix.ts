@@ -48,6 +48,9 @@ export interface MatrixOptions {
   catalog?: Catalog;
   /** The naive way, one boot per cell (the benchmark's comparison). */
   bootPerCell?: boolean;
+  /** The user vouches for their own programs: they share boots with capmatrix's samples and
+   * each other instead of one boot per program (recorded in results.json's options). */
+  shareBoots?: boolean;
   /** Guest memory (vng --memory) and extra kernel command line arguments. */
   memory?: string;
   kernelArgs?: string[];
@@ -94,7 +97,7 @@ async function planRun(o: Resolved, log: (m: string) => void) {
   const filter = o.cells ? new RegExp(o.cells) : undefined;
   const cells = scenarios.flatMap((s) => s.cells).filter((c) => !filter || filter.test(c.id));
   if (cells.length === 0) throw new UsageError(`--cells ${o.cells}: no cell id matches`);
-  const lanes = planBoots(cells, kernels, { bootPerCell: o.bootPerCell });
+  const lanes = planBoots(cells, kernels, { bootPerCell: o.bootPerCell, shareBoots: o.shareBoots });
   for (const b of lanes) checkPhaseOrder(b);
   const accel = decideAccel();
   if (o.requireKvm && accel.accel !== 'kvm') throw new Error(`--require-kvm: KVM does not work here (${accel.why})`);
@@ -117,6 +120,7 @@ function newResults(
     retries: o.retries,
     memory: o.memory,
     kernelArgs: o.kernelArgs,
+    ...(o.shareBoots ? { shareBoots: true } : {}),
   };
   return {
     schemaVersion: 1,
