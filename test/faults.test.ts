@@ -60,6 +60,8 @@ beforeAll(async () => {
         'fault-tamper-after',
         'fault-teardown',
         'fault-flood',
+        'fault-fork-many',
+        'fault-alloc',
         'fault-after',
       ],
       1,
@@ -189,7 +191,7 @@ describe('results no sample can forge or stall', () => {
     for (const c of forging.cells) expect(c.observed?.detail ?? '', c.id).not.toMatch(/FORGED/);
     // the one boot ran to its end and no fake end cut it short
     expect(forging.provenance.boots.map((b) => [b.boot, b.agentFinished])).toEqual([['debian-6.12-boot1', true]]);
-    expect(forging.cells).toHaveLength(12);
+    expect(forging.cells).toHaveLength(14);
   });
 
   test('nobody, nobody with DAC_OVERRIDE+FOWNER, and with SYS_ADMIN too: nothing reaches the host', () => {
@@ -235,6 +237,21 @@ describe('results no sample can forge or stall', () => {
     expect(c.infraError).toMatch(/the sample copy \S+\/fault was changed/);
     const after = cell(forging, 'fault-tamper-after');
     expect([after.verdict, after.observed?.detail]).toEqual(['match', 'own executable: mode 755']);
+  });
+});
+
+describe("a cell's limits are its own", () => {
+  test('a fork bomb stops at the cell’s pids.max; an allocation at its memory.max; both are that cell’s cell-limit', () => {
+    const forks = cell(forging, 'fault-fork-many');
+    expect([forks.infraKind, forks.infraError]).toEqual(['cell-limit', expect.stringMatching(/pids\.max \(1024\)/)]);
+    const alloc = cell(forging, 'fault-alloc');
+    expect([alloc.infraKind, alloc.infraError]).toEqual([
+      'cell-limit',
+      expect.stringMatching(/memory\.max \(\d+ bytes\)/),
+    ]);
+    // the agent was out of the OOM killer's reach: the boot went on to its end
+    expect(cell(forging, 'fault-after').verdict).toBe('match');
+    expect(forging.provenance.boots.every((b) => b.agentFinished)).toBe(true);
   });
 });
 

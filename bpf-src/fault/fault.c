@@ -19,7 +19,9 @@
  *   cgroup-escape             the same, after moving the child into the root cgroup
  *   flood MIB                 writes MIB MiB to stdout before its result line
  *   tamper-copy               chmods its own executable (the boot's copy, CAP_FOWNER) to 0777
- *   self-mode                 ok when its own executable is mode 0755 (a copy nobody changed) */
+ *   self-mode                 ok when its own executable is mode 0755 (a copy nobody changed)
+ *   fork-many                 forks paused children until a fork is refused -> cell-limit (pids)
+ *   alloc                     touches memory until it is killed             -> cell-limit (memory) */
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <dirent.h>
@@ -301,6 +303,37 @@ static int leave_child(int escape_cgroup)
 	return 0;
 }
 
+/* Children that wait until the cell is killed, until fork() says no (the cell's pids.max). */
+static int fork_many(void)
+{
+	int n = 0;
+
+	for (;; n++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			for (;;)
+				pause();
+		}
+		if (pid < 0)
+			break;
+	}
+	cm_result(0, "run", NULL, "forked %d children before fork failed: %s", n, strerror(errno));
+	return 0;
+}
+
+/* Touches 16 MiB at a time until the kernel kills it (the cell's memory.max). */
+static int alloc_forever(void)
+{
+	for (size_t mib = 0;; mib += 16) {
+		char *p = malloc(16 << 20);
+		if (!p) {
+			cm_result(0, "run", NULL, "malloc failed after %zu MiB", mib);
+			return 0;
+		}
+		memset(p, 1, 16 << 20);
+	}
+}
+
 static int report_args(int argc, char **argv)
 {
 	static char extra[8192];
@@ -377,6 +410,10 @@ int main(int argc, char **argv)
 		if (!err && !strcmp(mode, "self-mode") && (st.st_mode & 07777) != 0755)
 			err = EPERM;
 		cm_result(err, "run", NULL, "own executable: mode %o", err ? 0 : (unsigned)(st.st_mode & 07777));
+	} else if (!strcmp(mode, "fork-many")) {
+		return fork_many();
+	} else if (!strcmp(mode, "alloc")) {
+		return alloc_forever();
 	} else if (!strcmp(mode, "flood") && argc > 2) {
 		static char line[1024];
 		long lines = atol(argv[2]) * 1024;

@@ -83,6 +83,8 @@ export const INFRA_KINDS = [
   'teardown-failed',
   /** the cell left processes or an XDP program behind */
   'state-not-reset',
+  /** the cell's processes ran into their cgroup's memory.max or pids.max */
+  'cell-limit',
   /** a line of the guest's results file that the agent did not write, or out of the protocol */
   'protocol-violation',
   /** vng/QEMU ended before the guest agent started, without a boot timeout or panic */

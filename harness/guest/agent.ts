@@ -6,13 +6,14 @@
 // Usage: node agent.mjs <plan.json>
 import fs from 'node:fs';
 import { type BootState, runAndRecord } from './cell.js';
-import { agentCgroup } from './cell-cgroup.js';
+import { agentCgroup, enableCellLimits, protectAgentFromOom } from './cell-cgroup.js';
 import { SampleCopies } from './prepare.js';
 import { procStatus } from './proc.js';
 import { PlanSchema } from './protocol.js';
 import { provenance, unsafeGuest } from './provenance.js';
 import { detachRwdir, RecordWriter } from './record-writer.js';
 import { LoLink, LoQdiscs, UidProcesses } from './reset.js';
+import { mountScratch } from './scratch.js';
 import { runSearch } from './search.js';
 import { bootSysctls } from './sysctls.js';
 
@@ -37,12 +38,15 @@ async function main(): Promise<void> {
   process.chdir('/');
   const out = new RecordWriter(plan.results);
   const rw = detachRwdir(plan.rwdir);
+  protectAgentFromOom();
   const cg = agentCgroup();
+  const limits = cg.dir ? enableCellLimits() : null;
+  const noScratch = mountScratch();
   out.emit(
     provenance(plan, out.publicKey, {
       cgroup: cg.dir,
       rwdirDetached: rw.detached,
-      detail: `${cg.detail}; ${rw.detail}`,
+      detail: [cg.detail, limits, rw.detail].filter(Boolean).join('; '),
     }),
   );
   const boot: BootState = {
@@ -50,6 +54,7 @@ async function main(): Promise<void> {
     unsafe:
       unsafeGuest() ??
       inheritedCaps() ??
+      noScratch ??
       (rw.detached ? null : `the results mount could not be detached: ${rw.detail}`),
     cgroupDir: cg.dir,
     lo: new LoLink(),

@@ -8,6 +8,41 @@ import { run } from './commands.js';
 import { readTrim } from './proc.js';
 
 const CGROUP_FS = '/sys/fs/cgroup';
+/** A cell may fork this many tasks: a fork bomb ends its own cell, not the guest. */
+const CELL_PIDS_MAX = 1024;
+
+/** Half the guest's memory for a cell: an allocating program is killed inside its own cgroup
+ * (memory.oom.group), and the agent keeps the other half. */
+function cellMemoryMax(): number | null {
+  const kb = /^MemTotal:\s+(\d+) kB/m.exec(readTrim('/proc/meminfo') ?? '')?.[1];
+  return kb ? Math.floor((Number(kb) * 1024) / 2) : null;
+}
+
+/** The cells' cgroups get the memory and pids controllers (from the root's subtree_control);
+ * returns what could not be enabled, or null. */
+export function enableCellLimits(): string | null {
+  try {
+    fs.writeFileSync(path.join(CGROUP_FS, 'cgroup.subtree_control'), '+memory +pids');
+    return null;
+  } catch (e) {
+    return `the memory and pids controllers could not be enabled for the cells: ${(e as Error).message}`;
+  }
+}
+
+/** The OOM killer never picks the agent (-1000); a cell's processes are born with 0 (a child
+ * inherits its parent's value at fork, and only CAP_SYS_RESOURCE can lower it again). */
+const OOM_ADJ = '/proc/self/oom_score_adj';
+export const protectAgentFromOom = () => fs.writeFileSync(OOM_ADJ, '-1000');
+
+/** Runs `spawn` with the agent killable for a moment, so the child is born killable. */
+export function spawnOomKillable<T>(spawn: () => T): T {
+  fs.writeFileSync(OOM_ADJ, '0');
+  try {
+    return spawn();
+  } finally {
+    protectAgentFromOom();
+  }
+}
 
 /** Where the agent itself lives; null when no cgroup v2 hierarchy can be had. */
 export function agentCgroup(): { dir: string | null; detail: string } {
@@ -29,16 +64,38 @@ export class CellCgroup {
   ) {
     this.dir = path.join(CGROUP_FS, name);
     fs.mkdirSync(this.dir);
+    const memoryMax = cellMemoryMax();
+    this.limit('pids.max', String(CELL_PIDS_MAX));
+    if (memoryMax) this.limit('memory.max', String(memoryMax));
+    this.limit('memory.oom.group', '1');
   }
 
-  /** Runs `spawn` with the agent inside this cgroup, so the child starts in it. */
+  /** A limit the guest may not offer (no controller): the cell runs without it. */
+  private limit(file: string, value: string): void {
+    try {
+      fs.writeFileSync(path.join(this.dir, file), value);
+    } catch {}
+  }
+
+  /** Runs `spawn` with the agent inside this cgroup and killable by the OOM killer, so the child
+   * starts in it with an ordinary oom_score_adj. */
   spawnInside<T>(spawn: () => T): T {
     fs.writeFileSync(path.join(this.dir, 'cgroup.procs'), String(process.pid));
     try {
-      return spawn();
+      return spawnOomKillable(spawn);
     } finally {
       fs.writeFileSync(path.join(this.agentDir, 'cgroup.procs'), String(process.pid));
     }
+  }
+
+  /** The limit the cell ran into, if any: an OOM kill inside it, or a fork refused at pids.max. */
+  limitHit(): string | null {
+    const count = (file: string, key: string) =>
+      Number(new RegExp(`^${key} (\\d+)$`, 'm').exec(readTrim(path.join(this.dir, file)) ?? '')?.[1] ?? 0);
+    if (count('memory.events', 'oom_kill') > 0)
+      return `the cell's processes were killed at its memory.max (${readTrim(path.join(this.dir, 'memory.max'))} bytes)`;
+    if (count('pids.events', 'max') > 0) return `the cell tried to run more than its pids.max (${CELL_PIDS_MAX}) tasks`;
+    return null;
   }
 
   pids(): number[] {

@@ -14,8 +14,10 @@ import type { SampleCopies } from './prepare.js';
 import type { CellRecord, PlanCell } from './protocol.js';
 import type { RecordWriter } from './record-writer.js';
 import { type LoLink, type LoQdiscs, resetState, type UidProcesses } from './reset.js';
+import { SCRATCH_DIR } from './scratch.js';
 import { loaderExit } from './syscall-trace.js';
 import { applySysctls, type BootSysctls, sysctlsNow } from './sysctls.js';
+import { rootTools, ToolError } from './tools.js';
 
 /** What every cell of a boot shares. */
 export interface BootState {
@@ -83,11 +85,11 @@ function unreachableDir(dir: string): string | null {
   }
 }
 
-/** A sample runs as it is; a user's loader ('exec') under strace, its trace kept in a directory
- * only root can read. `trace` is null for a sample. */
+/** A sample runs as it is; a user's loader ('exec') under strace, its trace kept in the agent's
+ * scratch (scratch.ts). `trace` is null for a sample. */
 async function execTraced(cell: PlanCell, at: CellPaths, args: string[], cwd: string, cgroup: CellCgroup | null) {
   if (cell.mode !== 'exec') return { r: await execSample(cell, at, args, cwd, cgroup), trace: null };
-  const traceDir = fs.mkdtempSync('/tmp/capmatrix-trace-');
+  const traceDir = fs.mkdtempSync(path.join(SCRATCH_DIR, 'trace-'));
   try {
     const traceFile = path.join(traceDir, 'trace');
     const r = await execSample(cell, at, args, cwd, cgroup, traceFile);
@@ -117,8 +119,16 @@ async function runSample(cell: PlanCell, at: CellPaths, boot: BootState, t0: num
   try {
     const cwdErr = cell.cwd ? unreachableDir(cell.cwd) : null;
     if (cwdErr) return { judged: infra('setup-failed', cwdErr), figures: { setupMs }, leftovers: [] };
-    const { r, trace } = await execTraced(cell, at, args, cell.cwd ?? at.dir, cgroup);
+    let traced: Awaited<ReturnType<typeof execTraced>>;
+    try {
+      traced = await execTraced(cell, at, args, cell.cwd ?? at.dir, cgroup);
+    } catch (e) {
+      if (!(e instanceof ToolError)) throw e;
+      return { judged: infra('setup-failed', e.message), figures: { setupMs }, leftovers: [] };
+    }
+    const { r, trace } = traced;
     if (cgroup && !(await cgroup.emptied(2000))) r.leftovers.push(...cgroup.pids());
+    const limitHit = cgroup?.limitHit() ?? null;
     const stderrTail = r.stderr.trim().split('\n').slice(-12).join('\n');
     const figures: Figures = {
       overheadMs,
@@ -131,7 +141,12 @@ async function runSample(cell: PlanCell, at: CellPaths, boot: BootState, t0: num
       // what the kernel showed while the sample ran (the handshake), whatever happened next
       ...(r.status?.CapEff ? { capEff: r.status.CapEff } : {}),
     };
-    const judged = trace === null ? judge(cell, r, stderrTail) : judgeExec(cell, r, trace, stderrTail);
+    // a program that ran into its cgroup's limits tells nothing of its privileges
+    const judged = limitHit
+      ? infra('cell-limit', limitHit)
+      : trace === null
+        ? judge(cell, r, stderrTail)
+        : judgeExec(cell, r, trace, stderrTail);
     return { judged, figures, leftovers: r.leftovers };
   } finally {
     cgroup?.remove();
@@ -197,7 +212,7 @@ export async function runAndRecord(
   const tReset = performance.now();
   const canAttachTc = cell.mode === 'exec' || cell.sample === 'object_loader';
   const problems = await resetState(boot.lo, boot.processes, canAttachTc ? boot.qdiscs : null);
-  problems.push(...boot.copies.changed());
+  problems.push(...boot.copies.changed(), ...rootTools.changed());
   if (ran.leftovers.length)
     problems.unshift(
       `processes left running after the sample exited: ${ran.leftovers.join(', ')} (killed with its cgroup)`,

@@ -3,9 +3,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { run as runArgv } from '../exec.js';
 import { PATH_ENV } from './proc.js';
+import { rootTools, ToolError } from './tools.js';
 
+/** Runs a root command by the absolute path of a checked system tool (tools.ts). */
 export function run(cmd: string, args: string[]): { ok: boolean; out: string } {
-  const r = runArgv(cmd, args, { env: { PATH: PATH_ENV } });
+  let file: string;
+  try {
+    file = rootTools.resolve(cmd);
+  } catch (e) {
+    if (e instanceof ToolError) return { ok: false, out: e.message };
+    throw e;
+  }
+  const r = runArgv(file, args, { env: { PATH: PATH_ENV } });
   return { ok: r.ok, out: r.ok ? `${r.stdout}${r.stderr}`.trim() : `${r.stdout.trim()} ${r.why}`.trim() };
 }
 

@@ -6,13 +6,14 @@
 // open and hang the cell.
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import type { CellCgroup } from './cell-cgroup.js';
+import { type CellCgroup, spawnOomKillable } from './cell-cgroup.js';
 import type { CellPaths } from './commands.js';
 import { ExecHolds } from './exec-hold.js';
 import { sampleResult } from './judge.js';
 import { PATH_ENV, procState, procStatus } from './proc.js';
 import type { PlanCell } from './protocol.js';
 import { straceArgv } from './syscall-trace.js';
+import { rootTools } from './tools.js';
 
 const STDOUT_TAIL = 1 << 20;
 
@@ -89,7 +90,15 @@ function argvOf(cell: PlanCell, file: string, args: string[], traceFile: string 
   if (!traceFile) return [file, ...args];
   const id = String(cell.uid);
   const drop = cell.uid === 0 ? [] : [`--reuid=${id}`, `--regid=${id}`, '--clear-groups'];
-  return straceArgv(traceFile, ['setpriv', ...drop, '--inh-caps=-all', '--', file, ...args]);
+  const [, ...traced] = straceArgv(traceFile, [
+    rootTools.resolve('setpriv'),
+    ...drop,
+    '--inh-caps=-all',
+    '--',
+    file,
+    ...args,
+  ]);
+  return [rootTools.resolve('strace'), ...traced];
 }
 
 /** The sample's first bpf(2), as its result line says (capmatrix_result.h), from the spawn, in ms. */
@@ -141,7 +150,7 @@ export function execSample(
       stdio: traceFile ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'pipe'],
       detached: true, // its own process group too, for a guest without cgroups
     });
-  const child = cgroup ? cgroup.spawnInside(start) : start();
+  const child = cgroup ? cgroup.spawnInside(start) : spawnOomKillable(start);
   return new Promise<ExecResult>((resolve) => {
     let stdout = '';
     let stderr = '';

@@ -6,11 +6,12 @@ import fs from 'node:fs';
 import { UNPRIVILEGED_UID } from '../dsl/expand.js';
 import { run } from './commands.js';
 import { PATH_ENV, procStatus } from './proc.js';
+import { rootTools } from './tools.js';
 
 /** One long-lived `ip -batch -` answers "is an XDP program on lo?" after every cell without an
  * exec per cell (an exec costs tens of milliseconds under TCG). */
 export class LoLink {
-  private readonly ip = spawn('ip', ['-o', '-force', '-batch', '-'], {
+  private readonly ip = spawn(rootTools.resolve('ip'), ['-o', '-force', '-batch', '-'], {
     stdio: ['pipe', 'pipe', 'ignore'],
     env: { PATH: PATH_ENV },
   });
@@ -70,7 +71,7 @@ export class UidProcesses {
  * (tc starts in ~200 ms under TCG). tc flushes each qdisc it prints; a marker command that can
  * never succeed follows each question, and its error on stderr ends the answer. */
 export class LoQdiscs {
-  private readonly tc = spawn('tc', ['-force', '-batch', '-'], {
+  private readonly tc = spawn(rootTools.resolve('tc'), ['-force', '-batch', '-'], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { PATH: PATH_ENV },
   });

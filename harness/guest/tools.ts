@@ -1,0 +1,63 @@
+// The programs the agent runs as root (strace, setpriv, setcap, tc, ip, mount…, and a scenario's
+// setup commands) by absolute path, from the system directories only: /usr/local comes first on
+// PATH and a cell with root or CAP_DAC_OVERRIDE could put a program of its own there. Each is
+// checked at its first use (a regular file owned by root that only root can write, in
+// directories only root can write) and after every cell (unchanged since: inode, size, times,
+// mode, owner), so a tool a cell replaced is found before the agent runs it again.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const SYSTEM_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+/** A tool's identity: what a replaced or rewritten file cannot keep. */
+const identity = (st: fs.Stats) => [st.ino, st.size, st.mtimeMs, st.ctimeMs, st.mode, st.uid].join(':');
+
+function unsafeFile(file: string): string | null {
+  for (let p = file; ; p = path.dirname(p)) {
+    const st = fs.statSync(p);
+    if (st.uid !== 0 || st.mode & 0o022)
+      return `${p} is not root's alone (owner ${st.uid}, mode ${(st.mode & 0o7777).toString(8)})`;
+    if (p === path.dirname(p)) return null;
+  }
+}
+
+export class ToolError extends Error {}
+
+export class RootTools {
+  /** name → absolute path and identity at first use. */
+  private readonly known = new Map<string, { file: string; id: string }>();
+  /** Tools a cell changed: never run again in this boot. */
+  private readonly poisoned = new Set<string>();
+
+  /** The absolute path to run `name` by; a path given is taken as it is, checked the same way. */
+  resolve(name: string): string {
+    const seen = this.known.get(name);
+    if (seen) return seen.file;
+    if (this.poisoned.has(name)) throw new ToolError(`${name}: a cell of this boot changed it`);
+    const candidates = name.includes('/') ? [name] : SYSTEM_DIRS.map((d) => path.join(d, name));
+    const found = candidates.find((f) => fs.statSync(f, { throwIfNoEntry: false })?.isFile());
+    if (!found) throw new ToolError(`${name}: not found in ${SYSTEM_DIRS.join(', ')}`);
+    const file = fs.realpathSync(found);
+    const unsafe = unsafeFile(file);
+    if (unsafe) throw new ToolError(`${name}: refused to run it as root: ${unsafe}`);
+    this.known.set(name, { file, id: identity(fs.statSync(file)) });
+    return file;
+  }
+
+  /** Tools that changed since their first use (each a line for the cell that changed them). */
+  changed(): string[] {
+    const problems: string[] = [];
+    for (const [name, { file, id }] of this.known) {
+      const st = fs.statSync(file, { throwIfNoEntry: false });
+      if (!st || identity(st) !== id) {
+        problems.push(`the root tool ${file} (${name}) was changed or replaced: the agent no longer runs it`);
+        this.known.delete(name);
+        this.poisoned.add(name);
+      }
+    }
+    return problems;
+  }
+}
+
+/** One per agent process: every root command of the boot goes through it. */
+export const rootTools = new RootTools();
