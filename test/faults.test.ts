@@ -11,12 +11,13 @@ import type { RunResults } from '../harness/report/results-json.js';
 import { runMatrix } from '../harness/run/matrix.js';
 
 const scenarioDir = 'test/fixtures/scenarios';
-const run = (scenarios: string[], repeat = 1, retries = 1) =>
+const run = (scenarios: string[], repeat = 1, retries = 1, stallSec?: number) =>
   runMatrix({
     scenarioDir,
     scenarios,
     repeat,
     retries,
+    ...(stallSec ? { stallSec } : {}),
     jobs: 1,
     // the fault sample is hostile on purpose; these runs test what holds inside one shared boot
     shareBoots: true,
@@ -28,6 +29,7 @@ let crashes: RunResults; // hang, no result, dropped caps, the agent killed
 let panics: RunResults; // a kernel panic in the middle
 let repeats: RunResults; // --repeat 2 with an outcome that changes
 let forging: RunResults; // samples that go for the results file or leave processes behind
+let stalls: RunResults; // the agent stopped: its heartbeat ends the boot within seconds
 
 const cell = (r: RunResults, prefix: string): CellResult => {
   const c = r.cells.find((x) => x.id.startsWith(`${prefix}/`));
@@ -37,7 +39,7 @@ const cell = (r: RunResults, prefix: string): CellResult => {
 const bootsOf = (r: RunResults) => r.provenance.boots.map((b) => b.boot);
 
 beforeAll(async () => {
-  [crashes, panics, repeats, forging] = await Promise.all([
+  [crashes, panics, repeats, forging, stalls] = await Promise.all([
     run([
       'fault-ok',
       'fault-hang',
@@ -67,6 +69,7 @@ beforeAll(async () => {
       1,
       0,
     ), // deterministic faults: no retry boot, so the one boot also shows it ran to its end
+    run(['fault-ok', 'fault-stop-agent', 'fault-after'], 1, 0, 20),
   ]);
 }, 1_200_000);
 
@@ -112,6 +115,16 @@ describe('faults that end the VM', () => {
     // the cells that finished in the first boot were not run again
     expect(cell(crashes, 'fault-ok').boot).toBe('debian-6.12-boot1');
     expect(cell(crashes, 'fault-ok').attempts).toBeUndefined();
+  });
+
+  test('the agent stopped (SIGSTOP): its silence ends the boot in seconds, not at the deadline; the rest run on', () => {
+    const c = cell(stalls, 'fault-stop-agent');
+    expect([c.infraKind, c.infraError]).toEqual(['agent-crash', expect.stringMatching(/stopped beating/)]);
+    const stalled = stalls.provenance.boots.find((b) => b.boot === 'debian-6.12-boot1');
+    expect(stalled?.vm?.ended).toBe('agent-stalled');
+    // 20 s of silence (the test's setting), not the boot's deadline of several minutes
+    expect(stalled?.vm?.wallMs).toBeLessThan(200_000);
+    expect(cell(stalls, 'fault-after')).toMatchObject({ verdict: 'match', boot: 'debian-6.12-boot1-try2' });
   });
 
   test('a kernel panic in the middle: kernel-panic with the console excerpt, the rest on fresh boots', () => {

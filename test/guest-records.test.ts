@@ -37,6 +37,17 @@ describe('each line is the agent’s, in order', () => {
     expect(r.violations).toEqual([]);
   });
 
+  test("the agent's heartbeat is accepted anywhere between provenance and end, and dates the last record", () => {
+    const beat = { type: 'beat' as const, t: 1 };
+    const lines = guestLines('boot', [beat, start('k/a#1'), beat, cell('k/a#1'), beat, { type: 'end', t: 2 }, beat]);
+    const before = Date.now();
+    const r = readGuestRecords(fileWith(lines.join('')), accepts);
+    expect([...r.cells.keys()]).toEqual(['k/a#1']);
+    expect(r.lastRecordAt).toBeGreaterThanOrEqual(before);
+    // a beat after the end is out of the protocol like any record
+    expect(r.violations.map((v) => v.why)).toEqual(['a beat record after the end record']);
+  });
+
   test.each([
     ['an unsigned record for another cell', JSON.stringify({ seq: 3, ...cell('k/b#1') })],
     ['a record signed with another key', newSigner().line(3, cell('k/b#1')).trimEnd()],

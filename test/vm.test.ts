@@ -101,6 +101,7 @@ describe('VM lifecycle', () => {
       bootTimeoutSec: 10,
       booted: () => false,
       finished: () => false,
+      stalled: () => false,
     });
     expect(run.ended).toBe('boot-timeout');
     expect(run.wallMs).toBeLessThan(60_000);

@@ -21,7 +21,8 @@
  *   tamper-copy               chmods its own executable (the boot's copy, CAP_FOWNER) to 0777
  *   self-mode                 ok when its own executable is mode 0755 (a copy nobody changed)
  *   fork-many                 forks paused children until a fork is refused -> cell-limit (pids)
- *   alloc                     touches memory until it is killed             -> cell-limit (memory) */
+ *   alloc                     touches memory until it is killed             -> cell-limit (memory)
+ *   stop-agent                SIGSTOP to its parent, the agent    -> agent-crash: stopped beating (root) */
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <dirent.h>
@@ -374,6 +375,10 @@ int main(int argc, char **argv)
 		kill(getppid(), SIGKILL);
 		sleep(30);
 		cm_result(0, "run", NULL, "the agent survived SIGKILL");
+	} else if (!strcmp(mode, "stop-agent")) {
+		kill(getppid(), SIGSTOP);
+		sleep(30);
+		cm_result(0, "run", NULL, "the agent went on after SIGSTOP");
 	} else if (!strcmp(mode, "panic")) {
 		int fd = open("/proc/sysrq-trigger", O_WRONLY);
 		if (fd < 0 || write(fd, "c", 1) != 1) {

@@ -9,7 +9,7 @@ import { type BootState, runAndRecord } from './cell.js';
 import { agentCgroup, enableCellLimits, protectAgentFromOom } from './cell-cgroup.js';
 import { SampleCopies } from './prepare.js';
 import { procStatus } from './proc.js';
-import { PlanSchema } from './protocol.js';
+import { BEAT_MS, PlanSchema } from './protocol.js';
 import { provenance, unsafeGuest } from './provenance.js';
 import { detachRwdir, RecordWriter } from './record-writer.js';
 import { LoLink, LoQdiscs, UidProcesses } from './reset.js';
@@ -49,6 +49,7 @@ async function main(): Promise<void> {
       detail: [cg.detail, limits, rw.detail].filter(Boolean).join('; '),
     }),
   );
+  const beats = setInterval(() => out.emit({ type: 'beat', t: Date.now() }), BEAT_MS);
   const boot: BootState = {
     sysctls: bootSysctls(plan),
     unsafe:
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
   if (!boot.unsafe) boot.copies.prepare(plan.cells);
   for (const [i, cell] of plan.cells.entries()) await runAndRecord(cell, plan.cells[i + 1], boot, out);
   for (const search of plan.searches) await runSearch(search, boot, out);
+  clearInterval(beats);
   out.emit({ type: 'end', t: Date.now(), prepare: boot.copies.figures });
   boot.lo.close();
   boot.qdiscs.close();

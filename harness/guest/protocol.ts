@@ -189,8 +189,14 @@ export const EndRecordSchema = z.strictObject({
   prepare: PrepareFiguresSchema.optional(),
 });
 
+/** The agent is alive: written every BEAT_MS from the agent's event loop, inside cells too. A
+ * stopped, stuck or killed agent stops writing them, and the host ends the boot within seconds. */
+export const BeatRecordSchema = z.strictObject({ type: z.literal('beat'), t: z.number() });
+export const BEAT_MS = 2000;
+
 export const GuestRecordSchema = z.discriminatedUnion('type', [
   ProvenanceRecordSchema,
+  BeatRecordSchema,
   CellStartRecordSchema,
   CellRecordSchema,
   SearchRecordSchema,

@@ -111,7 +111,9 @@ function unfinishedInfra(
     infraKind: panic ? 'kernel-panic' : 'agent-crash',
     infraError: panic
       ? `the kernel panicked while this cell ran: ${panic}`
-      : `the guest agent died while this cell ran (${how}${vm.ended === 'run-timeout' ? ': it stopped making progress' : ''})`,
+      : vm.ended === 'agent-stalled'
+        ? `the guest agent stopped beating while this cell ran (stopped or stuck; ${how})`
+        : `the guest agent died while this cell ran (${how}${vm.ended === 'run-timeout' ? ': it stopped making progress' : ''})`,
   };
 }
 

@@ -45,6 +45,8 @@ export interface GuestRecords {
   torn: boolean;
   /** Why the host stopped reading the file, if it did (too large). */
   stopped: string | null;
+  /** When (host clock, ms) the last record the protocol accepted was read: beats included. */
+  lastRecordAt: number | null;
 }
 
 /** Limits on what the host reads from a guest: nothing a guest writes can exhaust its memory. */
@@ -63,6 +65,7 @@ export class GuestRecordReader {
     violations: [],
     torn: false,
     stopped: null,
+    lastRecordAt: null,
   };
   private fd: number | null;
   private chunk: Buffer | undefined;
@@ -164,6 +167,7 @@ export class GuestRecordReader {
     if (r.type === 'provenance') return r0.provenance ? 'a second provenance record' : null;
     if (!r0.provenance) return `a ${r.type} record before the provenance record`;
     if (r0.ended) return `a ${r.type} record after the end record`;
+    if (r.type === 'beat') return null;
     if (r.type === 'cell') return r.key === this.open ? null : `a cell record for ${r.key} outside its window`;
     if (this.open) return `a ${r.type} record while ${this.open} was running`;
     if (r.type !== 'cell-start') return null;
@@ -173,6 +177,8 @@ export class GuestRecordReader {
 
   private accept(r: GuestRecord): void {
     const r0 = this.records;
+    r0.lastRecordAt = Date.now();
+    if (r.type === 'beat') return;
     if (r.type === 'provenance') {
       r0.provenance = r;
       this.key = publicKeyFrom(r.publicKey);

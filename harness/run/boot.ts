@@ -114,12 +114,19 @@ export interface BootOptions {
   runDir: string;
   accel: Accel;
   bootTimeoutSec?: number;
+  /** Seconds of an agent's silence that end the boot (default: stallSec). */
+  stallSec?: number;
   memory?: string;
   kernelArgs?: string[];
   onCells?: (done: number) => void;
   /** Called once the results reader exists, so an interrupt can read what finished. */
   onReader?: (reader: GuestRecordReader) => void;
 }
+
+/** Seconds without a record (the agent beats every BEAT_MS) after which the agent is taken for
+ * stopped or stuck: generous under TCG, where four guests on two cores slow each other, and the
+ * agent's synchronous steps (the boot's setcap, a setup command) hold its beats back. */
+const stallSec = (accel: Accel) => (accel === 'kvm' ? 15 : 45);
 
 /** One VM over the boot's files, read by a fresh results reader. */
 async function startVm(boot: BootRuns, o: BootOptions, files: BootFiles, accel: Accel) {
@@ -141,6 +148,10 @@ async function startVm(boot: BootRuns, o: BootOptions, files: BootFiles, accel: 
     booted: () => reader.poll().provenance !== null,
     // a file the host stopped reading cannot tell more: end the VM
     finished: () => reader.poll().ended || reader.records.stopped !== null,
+    stalled: () => {
+      const last = reader.poll().lastRecordAt;
+      return last !== null && Date.now() - last > (o.stallSec ?? stallSec(accel)) * 1000;
+    },
   }).finally(() => clearInterval(ticker));
   return { vm, reader };
 }

@@ -55,6 +55,8 @@ export interface MatrixOptions {
   memory?: string;
   kernelArgs?: string[];
   bootTimeoutSec?: number;
+  /** Seconds without the agent's heartbeat that end a boot (tests; default in run/boot.ts). */
+  stallSec?: number;
   /** Learn mode: write the observed outcomes of mismatching cells as learned expectations. */
   updateExpected?: boolean;
   log?: (msg: string) => void;
@@ -219,6 +221,7 @@ async function runLane(lane: Boot, ctx: RunContext): Promise<void> {
         runDir,
         accel: ctx.accel.accel,
         bootTimeoutSec: ctx.o.bootTimeoutSec,
+        stallSec: ctx.o.stallSec,
         memory: ctx.o.memory,
         kernelArgs: ctx.o.kernelArgs,
         onCells: (k) => progress.update(lane.id, before + k),

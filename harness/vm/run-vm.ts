@@ -14,7 +14,7 @@ export interface VmRun {
   exitCode: number | null;
   signal: string | null;
   /** accel-failed: the console said KVM could not run the guest (see `accelDeath`). */
-  ended: 'exited' | 'boot-timeout' | 'run-timeout' | 'interrupted' | 'accel-failed';
+  ended: 'exited' | 'boot-timeout' | 'run-timeout' | 'agent-stalled' | 'interrupted' | 'accel-failed';
   accelDeath?: string;
   wallMs: number;
   bootMs: number | null;
@@ -101,6 +101,8 @@ export interface RunVmOptions extends VmOptions {
   booted: () => boolean;
   /** Polled: has the guest agent written its end marker? */
   finished: () => boolean;
+  /** Polled: has the agent, once started, gone silent (no heartbeat) for too long? */
+  stalled: () => boolean;
 }
 
 /** Reads what a growing file gained since the last call (with a little overlap, so a line
@@ -157,6 +159,7 @@ export function runVm(o: RunVmOptions): Promise<VmRun> {
     }
     if (bootMs === null && elapsed > o.bootTimeoutSec) return stop('boot-timeout');
     if (elapsed > o.deadlineSec) return stop('run-timeout');
+    if (finishedAt === null && o.stalled()) return stop('agent-stalled');
     // The agent is done but the guest does not power off: give it 20 s, then end it.
     if (finishedAt === null && o.finished()) finishedAt = Date.now();
     if (finishedAt !== null && Date.now() - finishedAt > 20_000) stop('exited');
