@@ -24,6 +24,7 @@ import { renderKernelReport } from './report/kernel-report.js';
 import { renderMinimize } from './report/minimize-report.js';
 import { rediff, renderRediff } from './report/rediff.js';
 import { mergeRuns, RESULTS_SCHEMA_REF, readResults, resultsJsonSchema, writeResults } from './report/results-json.js';
+import { markdownBlock, terminalLine } from './report/untrusted-text.js';
 import { appendStepSummary, writeReports } from './report/write-reports.js';
 import { runBisect } from './run/bisect.js';
 import { runMatrix } from './run/matrix.js';
@@ -123,7 +124,7 @@ program
       const notKvm = results.provenance.boots.filter((b) => b.guest?.clocksource !== 'kvm-clock');
       if (notKvm.length) {
         process.stderr.write(
-          `capmatrix: --require-kvm: ${notKvm.map((b) => `${b.boot} ran with clocksource ${b.guest?.clocksource ?? 'unknown'}`).join(', ')}, not kvm-clock\n`,
+          `capmatrix: --require-kvm: ${notKvm.map((b) => `${b.boot} ran with clocksource ${terminalLine(b.guest?.clocksource ?? 'unknown')}`).join(', ')}, not kvm-clock\n`,
         );
         process.exitCode = EXIT.infra;
       }
@@ -277,7 +278,7 @@ program
       const compared = compareWith(run, targets, PROJECT_DIR);
       process.stdout.write(compared.text);
       for (const m of compared.missing) process.stderr.write(`capmatrix report: warning: no baseline ${m}\n`);
-      appendStepSummary(`${readFileSync(files.md, 'utf8')}\n\n\`\`\`\n${compared.text}\`\`\`\n`);
+      appendStepSummary(`${readFileSync(files.md, 'utf8')}\n\n${markdownBlock(compared.text)}`);
       if (opts.saveBaselines) {
         mkdirSync(path.join(RESULTS_DIR, 'baselines'), { recursive: true });
         for (const k of run.kernels) {

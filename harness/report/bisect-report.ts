@@ -1,6 +1,7 @@
 // What `capmatrix bisect` found, as Markdown (printed, and bisect.md beside bisect.json): for a
 // bug report, the first build that changed and the changelog lines that probably did it.
 import type { BisectResult, TestedBuild } from '../run/bisect.js';
+import { markdownSpan } from './untrusted-text.js';
 
 /** Changelog lines shown in full; the rest are counted (all are in bisect.json). */
 const SHOWN = 25;
@@ -26,7 +27,7 @@ export function renderBisect(r: BisectResult): string {
   out.push(
     '',
     r.provenanceNotes.length
-      ? `Provenance that differs too: ${r.provenanceNotes.join('; ')}.`
+      ? `Provenance that differs too: ${r.provenanceNotes.map((n) => markdownSpan(n)).join('; ')}.`
       : 'Provenance (sysctl defaults, tracefs, bpffs, lockdown, accel) is the same on both.',
   );
   if (!r.changelog) {

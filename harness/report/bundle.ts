@@ -14,6 +14,7 @@ import { renderJunit } from './junit.js';
 import { renderKernelReport } from './kernel-report.js';
 import { renderMarkdown } from './markdown.js';
 import type { RunResults } from './results-json.js';
+import { MARKDOWN_BLOCK_MAX, markdownBlock, markdownSpan } from './untrusted-text.js';
 
 const TOP = 'capmatrix-bundle';
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -25,11 +26,11 @@ function standOut(run: RunResults): { line: string; command: string }[] {
   const odd = run.cells
     .filter((c) => c.verdict !== 'match')
     .map((c) => ({
-      line: `${c.verdict}: \`${c.kernel}\` \`${c.id}\`: observed ${c.observed ? formatOutcome(c.observed) : 'nothing'}, expected ${formatOutcome(c.expected)}`,
+      line: `${c.verdict}: ${markdownSpan(c.kernel)} ${markdownSpan(c.id)}: observed ${c.observed ? formatOutcome(c.observed) : 'nothing'}, expected ${formatOutcome(c.expected)}`,
       command: rerun([c.kernel], [c.id]),
     }));
   const changed = crossKernelDiffs(run).map((d) => ({
-    line: `changes on \`${d.firstChange}\`: \`${d.id}\`: ${d.outcomes.map((o) => `${o.kernel} ${o.outcome}`).join(', ')}`,
+    line: `changes on ${markdownSpan(d.firstChange)}: ${markdownSpan(d.id)}: ${d.outcomes.map((o) => `${o.kernel} ${o.outcome}`).join(', ')}`,
     command: rerun(
       d.outcomes.map((o) => o.kernel),
       [d.id],
@@ -62,15 +63,17 @@ function readme(run: RunResults): string {
     '',
     'In a checkout of capmatrix (`npm run matrix` installs what is missing):',
     '',
-    '```sh',
-    `npm run matrix -- --kernel ${kernels.join(',')}${run.options?.cells ? ` --cells ${quote(run.options.cells)}` : ''}`,
-    '```',
+    markdownBlock(
+      `npm run matrix -- --kernel ${kernels.join(',')}${run.options?.cells ? ` --cells ${quote(run.options.cells)}` : ''}`,
+      'sh',
+    ).trimEnd(),
     '',
     cells.length
       ? `## ${cells.length} cell(s) that stand out`
       : '## Every cell matched its expectation on every kernel',
     '',
-    ...cells.flatMap((c) => [`- ${c.line}`, '', `  \`${c.command}\``, '']),
+    // a command is fenced, cut only at a block's length: a shorter one would run other cells
+    ...cells.flatMap((c) => [`- ${c.line}`, '', `  ${markdownSpan(c.command, MARKDOWN_BLOCK_MAX)}`, '']),
   ].join('\n');
 }
 

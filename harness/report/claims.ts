@@ -6,6 +6,7 @@ import type { SeedClaim } from '../../scenarios/claims/seed-claims.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
 import { compareVersions, kernelVersionOf } from '../version.js';
 import type { RunKernel, RunResults } from './results-json.js';
+import { markdownCell } from './untrusted-text.js';
 
 export type ClaimVerdict = 'holds' | 'refuted' | 'partly' | 'not applicable' | 'not run';
 
@@ -46,17 +47,17 @@ export function judgeClaim(
     const cell = results.cells.find((c) => c.kernel === kernel && c.id === id);
     if (!cell?.observed) {
       if (!beyondTalk)
-        evidence.push(`\`${id}\`: not run${cell?.infraError ? ` (${cell.infraError.slice(0, 80)})` : ''}`);
+        evidence.push(`${markdownCell(id)}: not run${cell?.infraError ? ` (${markdownCell(cell.infraError)})` : ''}`);
       continue;
     }
     const seen = formatOutcome(cell.observed);
     if (beyondTalk) {
-      if (seen !== claimed) evidence.push(`beyond the talk (${beyondTalk}): \`${id}\`: ${seen}`);
+      if (seen !== claimed) evidence.push(`beyond the talk (${beyondTalk}): ${markdownCell(id)}: ${seen}`);
       continue;
     }
     ran++;
     if (seen === claimed) agree++;
-    else evidence.push(`\`${id}\`: ${seen}, not ${claimed}`);
+    else evidence.push(`${markdownCell(id)}: ${seen}, not ${claimed}`);
   }
   const verdict: ClaimVerdict =
     ran === 0 ? 'not run' : agree === judged.length ? 'holds' : agree === 0 ? 'refuted' : 'partly';
@@ -83,7 +84,7 @@ export function renderClaims(claims: SeedClaim[], results: RunResults): string {
       return `**${SHOWN[verdict]}**${evidence.length ? `: ${evidence.join('; ')}` : ''}`;
     });
     const cells = claim.cells
-      .map((c) => `\`${c.id}\` → ${c.claimed}${c.beyondTalk ? ' (beyond the talk)' : ''}`)
+      .map((c) => `${markdownCell(c.id)} → ${c.claimed}${c.beyondTalk ? ' (beyond the talk)' : ''}`)
       .join('<br>');
     const text = claim.note ? `${claim.claim} (${claim.note})` : claim.claim;
     lines.push(`| ${i + 1} | ${text.replace(/\|/g, '\\|')} | ${claim.talk} | ${cells} | ${verdicts.join(' | ')} |`);

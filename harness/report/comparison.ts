@@ -6,6 +6,7 @@ import path from 'node:path';
 import { compareRuns, crossKernelDiffs, kernelOrder } from './cross-kernel.js';
 import { findingLines, groupFindings } from './findings.js';
 import { type RunResults, readResults } from './results-json.js';
+import { terminalLine } from './untrusted-text.js';
 
 export interface Comparison {
   text: string;
@@ -14,6 +15,9 @@ export interface Comparison {
   /** Baseline files that do not exist. */
   missing: string[];
 }
+
+/** Provenance notes carry what the guest reported: shown as terminal-safe text. */
+const shownNotes = (notes: string[]) => notes.map((n) => terminalLine(n)).join('; ');
 
 function kernelLines(run: RunResults): string[] {
   const diffs = crossKernelDiffs(run);
@@ -25,12 +29,12 @@ function kernelLines(run: RunResults): string[] {
   return [
     '',
     `${findings.length} finding(s) from ${diffs.length} cell(s) that differ between kernels (${order}):`,
-    ...findingLines(findings).map((l) => `  ${l}`),
+    ...findingLines(findings, 6, (text) => terminalLine(text)).map((l) => `  ${l}`),
     ...(notRunEverywhere ? [`  (${notRunEverywhere} cell(s) were not run on every kernel: no finding)`] : []),
     '',
     'cell by cell:',
     ...diffs.map((d) => {
-      const notes = d.provenanceNotes.length ? `  [provenance: ${d.provenanceNotes.join('; ')}]` : '';
+      const notes = d.provenanceNotes.length ? `  [provenance: ${shownNotes(d.provenanceNotes)}]` : '';
       return `  ${d.id}: ${d.outcomes.map((o) => `${o.kernel} ${o.outcome}`).join(', ')}; first change at ${d.firstChange}${notes}`;
     }),
   ];
@@ -52,7 +56,7 @@ export function compareWith(run: RunResults, files: string[], relativeTo: string
     moved += changes.length;
     lines.push('', `against ${shown} (run ${base.runId}): ${changes.length} cell(s) moved or vanished`);
     for (const c of changes) {
-      const notes = c.provenanceNotes.length ? `  [${c.provenanceNotes.join('; ')}]` : '';
+      const notes = c.provenanceNotes.length ? `  [${shownNotes(c.provenanceNotes)}]` : '';
       lines.push(`  ${c.kernel} ${c.id}: ${c.baseline} → ${c.current}${notes}`);
     }
   }

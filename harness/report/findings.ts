@@ -46,12 +46,15 @@ export function groupFindings(diffs: KernelDiff[]): { findings: Finding[]; notRu
   return { findings, notRunEverywhere };
 }
 
-/** One line a finding, its cells after it (at most `shown` of them). */
-export function findingLines(findings: Finding[], shown = 6): string[] {
+/** One line a finding, its cells after it (at most `shown` of them); `quote` shows a cell id or
+ * a provenance note in the target format (Markdown fences them). */
+export function findingLines(findings: Finding[], shown = 6, quote = (text: string) => text): string[] {
   return findings.map((f, i) => {
-    const cells =
-      f.cells.slice(0, shown).join(', ') + (f.cells.length > shown ? `, … ${f.cells.length - shown} more` : '');
-    const notes = f.provenanceNotes.length ? ` [provenance differs: ${f.provenanceNotes.join('; ')}]` : '';
-    return `${i + 1}. ${f.family}: ${f.before} → ${f.after} from ${f.firstChange} (${f.cells.length} cell(s): ${cells})${notes}`;
+    const listed = f.cells.slice(0, shown).map((c) => quote(c));
+    const cells = listed.join(', ') + (f.cells.length > shown ? `, … ${f.cells.length - shown} more` : '');
+    const notes = f.provenanceNotes.length
+      ? ` [provenance differs: ${f.provenanceNotes.map((n) => quote(n)).join('; ')}]`
+      : '';
+    return `${i + 1}. ${quote(f.family)}: ${f.before} → ${f.after} from ${f.firstChange} (${f.cells.length} cell(s): ${cells})${notes}`;
   });
 }

@@ -7,6 +7,7 @@ import { type CellResult, countVerdicts } from '../outcome/verdict.js';
 import { cellLabel, verdictCounts } from './cell-label.js';
 import { textTable } from './grid-layout.js';
 import type { RunResults } from './results-json.js';
+import { terminalText } from './untrusted-text.js';
 
 const COLOUR = { match: 'green', mismatch: 'red', flaky: 'magenta', 'infra-error': 'yellow' } as const;
 
@@ -43,7 +44,8 @@ export function renderGrid(cells: CellResult[], colour = wantColour()): string {
     out.push(
       `  ${c.verdict}${kind} ${c.kernel} ${c.id}: observed ${c.observed ? formatOutcome(c.observed) : '-'}, expected ${formatOutcome(c.expected)}${tries}`,
     );
-    out.push(`      ${c.infraError ?? c.observed?.detail ?? ''}`.slice(0, 400));
+    const indent = '      ';
+    out.push(`${indent}${terminalText(c.infraError ?? c.observed?.detail ?? '', indent)}`);
   }
   return out.join('\n');
 }

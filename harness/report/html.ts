@@ -10,6 +10,7 @@ import { crossKernelHtml, outcomeTextClass } from './cross-kernel-html.js';
 import { gridLayout } from './grid-layout.js';
 import { esc } from './html-escape.js';
 import type { RunResults } from './results-json.js';
+import { htmlText } from './untrusted-text.js';
 
 /** Colour class by outcome family, so the same failure looks the same everywhere. */
 export function outcomeClass(c: CellResult): string {
@@ -65,9 +66,10 @@ function cellDetails(c: CellResult, run: RunResults): string {
     ['stderr', c.stderrTail],
     ['console / provenance', `${prov}\nconsole log: ${boot?.consoleLog ?? '?'}`],
   ];
-  return `<div class="more"><dl>${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}${pre
-    .filter(([, v]) => v)
-    .map(([k, v]) => `<dt>${esc(k)}</dt><dd><pre>${esc(v)}</pre></dd>`)
+  // the values carry what the guest reported (CapEff, detail, stderr, provenance): capped, escaped
+  return `<div class="more"><dl>${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${htmlText(v)}</dd>`).join('')}${pre
+    .filter((kv): kv is [string, string] => Boolean(kv[1]))
+    .map(([k, v]) => `<dt>${esc(k)}</dt><dd><pre>${htmlText(v)}</pre></dd>`)
     .join('')}</dl></div>`;
 }
 

@@ -5,23 +5,15 @@ import { formatOutcome } from '../dsl/vocabulary.js';
 import { type CellResult, countVerdicts } from '../outcome/verdict.js';
 import { shownOutcome } from './cell-label.js';
 import type { RunResults } from './results-json.js';
-
-const esc = (s: string) =>
-  s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    // XML 1.0 has no place for control characters other than tab, newline and return.
-    .replace(/\p{Cc}/gu, (ch) => (ch === '\t' || ch === '\n' || ch === '\r' ? ch : ''));
+import { xmlText } from './untrusted-text.js';
 
 function testcase(c: CellResult, suite: string): string {
-  const head = `    <testcase classname="${esc(suite)}" name="${esc(c.id)}" time="${(c.durationMs / 1000).toFixed(3)}"`;
+  const head = `    <testcase classname="${xmlText(suite)}" name="${xmlText(c.id)}" time="${(c.durationMs / 1000).toFixed(3)}"`;
   if (c.verdict === 'match') return `${head}/>`;
   const what = `observed ${shownOutcome(c)}, expected ${formatOutcome(c.expected)}`;
-  const body = esc(`${c.infraError ?? c.observed?.detail ?? ''}\nexpected because: ${c.expected.reason}`);
+  const body = `${xmlText(c.infraError ?? c.observed?.detail ?? '')}\nexpected because: ${xmlText(c.expected.reason)}`;
   const tag = c.verdict === 'infra-error' ? 'error' : 'failure';
-  return `${head}>\n      <${tag} message="${esc(what)}">${body}</${tag}>\n    </testcase>`;
+  return `${head}>\n      <${tag} message="${xmlText(what)}">${body}</${tag}>\n    </testcase>`;
 }
 
 export function renderJunit(run: RunResults): string {
@@ -43,19 +35,19 @@ export function renderJunit(run: RunResults): string {
   const skipped = (name: string) =>
     (pending.get(name) ?? []).map(
       (id) =>
-        `    <testcase classname="${esc(name)}" name="${esc(id)}" time="0"><skipped message="not finished: the run was interrupted"/></testcase>`,
+        `    <testcase classname="${xmlText(name)}" name="${xmlText(id)}" time="0"><skipped message="not finished: the run was interrupted"/></testcase>`,
     );
-  const stamp = esc(run.startedAt.replace(/Z$/, ''));
+  const stamp = xmlText(run.startedAt.replace(/Z$/, ''));
   const body = [...suites].map(([name, cs]) => {
     const time = cs.reduce((t, c) => t + c.durationMs, 0) / 1000;
     const skips = skipped(name);
     return [
-      `  <testsuite name="${esc(name)}" tests="${cs.length + skips.length}" failures="${failures(cs)}" errors="${errors(cs)}" skipped="${skips.length}" time="${time.toFixed(3)}" timestamp="${stamp}">`,
+      `  <testsuite name="${xmlText(name)}" tests="${cs.length + skips.length}" failures="${failures(cs)}" errors="${errors(cs)}" skipped="${skips.length}" time="${time.toFixed(3)}" timestamp="${stamp}">`,
       ...cs.map((c) => testcase(c, name)),
       ...skips,
       '  </testsuite>',
     ].join('\n');
   });
   const total = run.cells.length + (run.pending?.length ?? 0);
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="capmatrix ${esc(run.runId)}" tests="${total}" failures="${failures(run.cells)}" errors="${errors(run.cells)}" skipped="${run.pending?.length ?? 0}">\n${body.join('\n')}\n</testsuites>\n`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="capmatrix ${xmlText(run.runId)}" tests="${total}" failures="${failures(run.cells)}" errors="${errors(run.cells)}" skipped="${run.pending?.length ?? 0}">\n${body.join('\n')}\n</testsuites>\n`;
 }

@@ -6,6 +6,7 @@ import type { Catalog } from '../kernels/catalog.js';
 import { crossKernelDiffs, kernelOrder, markedOutcome } from './cross-kernel.js';
 import { findingLines, groupFindings } from './findings.js';
 import type { RunResults } from './results-json.js';
+import { markdownCell, markdownSpan } from './untrusted-text.js';
 
 /** The series this report cannot speak for: those the catalog cannot hold (with the reason) and
  * catalog kernels this run did not boot. */
@@ -44,7 +45,7 @@ export function renderKernelReport(run: RunResults, catalog?: Catalog): string {
     '',
     `## ${findings.length} findings from ${diffs.length} changed cells`,
     '',
-    ...findingLines(findings, Number.POSITIVE_INFINITY),
+    ...findingLines(findings, Number.POSITIVE_INFINITY, markdownSpan),
     ...(notRunEverywhere ? ['', `${notRunEverywhere} cell(s) were not run on every kernel: no finding.`] : []),
     '',
     ...missingLines(run, catalog),
@@ -54,7 +55,7 @@ export function renderKernelReport(run: RunResults, catalog?: Catalog): string {
     '',
     `| cell | ${kernels.map((k) => k.id).join(' | ')} | first change |`,
     `|---|${kernels.map(() => '---').join('|')}|---|`,
-    ...diffs.map((d) => `| \`${d.id}\` | ${d.outcomes.map(markedOutcome).join(' | ')} | ${d.firstChange} |`),
+    ...diffs.map((d) => `| ${markdownCell(d.id)} | ${d.outcomes.map(markedOutcome).join(' | ')} | ${d.firstChange} |`),
     '',
   ];
   return out.join('\n');

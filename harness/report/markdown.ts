@@ -7,6 +7,7 @@ import { crossKernelDiffs, markedOutcome } from './cross-kernel.js';
 import { findingLines, groupFindings } from './findings.js';
 import { gridLayout } from './grid-layout.js';
 import type { RunResults } from './results-json.js';
+import { markdownCell, markdownSpan } from './untrusted-text.js';
 
 const mark = { match: '', mismatch: ' ❌', flaky: ' 🔀', 'infra-error': ' ⚠️' } as const;
 
@@ -40,7 +41,7 @@ export function renderMarkdown(run: RunResults): string {
     const cells = run.cells.filter((c) => c.kernel === k.id);
     const g = run.provenance.boots.find((b) => b.kernel === k.id)?.guest ?? {};
     out.push(
-      `| ${k.id} | ${k.release} | ${k.accel} | ${cells.length} | ${cells.filter((c) => c.verdict === 'match').length} | ${g.sysctls?.['kernel.perf_event_paranoid'] ?? '?'} | ${g.sysctls?.['kernel.unprivileged_bpf_disabled'] ?? '?'} | ${g.tracefs?.mode ?? '?'} |`,
+      `| ${k.id} | ${k.release} | ${k.accel} | ${cells.length} | ${cells.filter((c) => c.verdict === 'match').length} | ${g.sysctls?.['kernel.perf_event_paranoid'] ?? '?'} | ${g.sysctls?.['kernel.unprivileged_bpf_disabled'] ?? '?'} | ${markdownCell(g.tracefs?.mode ?? '?')} |`,
     );
   }
   const bad = run.cells.filter((c) => c.verdict !== 'match');
@@ -48,20 +49,20 @@ export function renderMarkdown(run: RunResults): string {
     out.push('', '### Not matching', '');
     for (const c of bad) {
       out.push(
-        `- **${c.verdict}** \`${c.kernel}\` \`${c.id}\`: observed ${c.observed ? formatOutcome(c.observed) : '-'}, expected ${formatOutcome(c.expected)}. ${(c.infraError ?? c.observed?.detail ?? '').replace(/\s+/g, ' ').slice(0, 300)}`,
+        `- **${c.verdict}** ${markdownSpan(c.kernel)} ${markdownSpan(c.id)}: observed ${c.observed ? formatOutcome(c.observed) : '-'}, expected ${formatOutcome(c.expected)}. ${markdownSpan(c.infraError ?? c.observed?.detail ?? '')}`,
       );
     }
   }
   const diffs = crossKernelDiffs(run);
   if (diffs.length) {
     const { findings } = groupFindings(diffs);
-    out.push('', '### What changes between kernels', '', ...findingLines(findings, 4), '');
+    out.push('', '### What changes between kernels', '', ...findingLines(findings, 4, markdownSpan), '');
     out.push('Kernels in version order; **bold**: the outcome changed from the kernel to its left.', '');
     out.push(`| cell | ${diffs[0]?.outcomes.map((o) => o.kernel).join(' | ')} | first change | provenance |`);
     out.push(`|---|${diffs[0]?.outcomes.map(() => '---').join('|')}|---|---|`);
     for (const d of diffs) {
       out.push(
-        `| \`${d.id}\` | ${d.outcomes.map(markedOutcome).join(' | ')} | ${d.firstChange} | ${d.provenanceNotes.join('; ') || 'same'} |`,
+        `| ${markdownCell(d.id)} | ${d.outcomes.map(markedOutcome).join(' | ')} | ${d.firstChange} | ${d.provenanceNotes.map((n) => markdownCell(n)).join('; ') || 'same'} |`,
       );
     }
   }

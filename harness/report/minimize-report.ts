@@ -2,6 +2,7 @@
 // fails, the alternatives, and how many runs it took against brute force.
 import { delegationMountOptions } from '../dsl/delegation.js';
 import type { MinimizeResult, SearchResult } from '../run/minimize.js';
+import { terminalLine } from './untrusted-text.js';
 
 const setcap = (caps: string[], sample: string) =>
   `setcap ${caps.map((c) => c.toLowerCase()).join(',')}+ep ./${sample}`;
@@ -12,24 +13,30 @@ const settings = (s: SearchResult) =>
     .join(', ') || 'boot defaults';
 const short = (caps: string[]) => `{${caps.map((c) => c.replace(/^CAP_/, '')).join(', ') || '∅'}}`;
 
+// the sets, outcomes and details come from the guest's search record
 function searchLines(s: SearchResult, r: MinimizeResult, full: boolean): string[] {
-  const line = (set: string[]) => (r.dimension === 'delegation' ? delegation(set) : setcap(set, r.sample));
+  const line = (set: string[]) => terminalLine(r.dimension === 'delegation' ? delegation(set) : setcap(set, r.sample));
   const out: string[] = [];
   if (s.minimal.length === 0) {
-    out.push(`  no subset of the candidates works; with all of them: ${s.withAll?.outcome} ${s.withAll?.detail ?? ''}`);
+    out.push(
+      `  no subset of the candidates works; with all of them: ${s.withAll?.outcome} ${terminalLine(s.withAll?.detail ?? '')}`,
+    );
     return out;
   }
   s.minimal.forEach((m, i) => {
     out.push(`  ${i + 1}. ${line(m.caps)}`);
     if (!full) return;
     for (const f of m.shortfalls) {
-      out.push(`       without ${f.without}: ${f.outcome}${f.detail ? `  ${f.detail}` : ''}`);
+      out.push(
+        `       without ${terminalLine(f.without)}: ${f.outcome}${f.detail ? `  ${terminalLine(f.detail)}` : ''}`,
+      );
     }
   });
   for (const v of s.violations) {
-    out.push(`  ! not monotone: ${short(v.caps)} fails although ${short(v.within)} is ok`);
+    out.push(`  ! not monotone: ${terminalLine(short(v.caps))} fails although ${terminalLine(short(v.within))} is ok`);
   }
-  if (s.teardownError) out.push(`  ! the scenario's teardown failed after this search: ${s.teardownError}`);
+  if (s.teardownError)
+    out.push(`  ! the scenario's teardown failed after this search: ${terminalLine(s.teardownError)}`);
   return out;
 }
 
