@@ -64,6 +64,8 @@ beforeAll(async () => {
         'fault-flood',
         'fault-fork-many',
         'fault-alloc',
+        'fault-leave-tmp',
+        'fault-leave-etc',
         'fault-after',
       ],
       1,
@@ -204,7 +206,7 @@ describe('results no sample can forge or stall', () => {
     for (const c of forging.cells) expect(c.observed?.detail ?? '', c.id).not.toMatch(/FORGED/);
     // the one boot ran to its end and no fake end cut it short
     expect(forging.provenance.boots.map((b) => [b.boot, b.agentFinished])).toEqual([['debian-6.12-boot1', true]]);
-    expect(forging.cells).toHaveLength(14);
+    expect(forging.cells).toHaveLength(16);
   });
 
   test('nobody, nobody with DAC_OVERRIDE+FOWNER, and with SYS_ADMIN too: nothing reaches the host', () => {
@@ -250,6 +252,23 @@ describe('results no sample can forge or stall', () => {
     expect(c.infraError).toMatch(/the sample copy \S+\/fault was changed/);
     const after = cell(forging, 'fault-tamper-after');
     expect([after.verdict, after.observed?.detail]).toEqual(['match', 'own executable: mode 755']);
+  });
+});
+
+describe('every leftover found, whoever left it', () => {
+  test('a file a cell leaves in a writable overlay (/tmp, or /etc with DAC_OVERRIDE) is its state-not-reset, removed', () => {
+    for (const [id, file] of [
+      ['fault-leave-tmp', '/tmp/capmatrix-leftover'],
+      ['fault-leave-etc', '/etc/capmatrix-leftover'],
+    ] as const) {
+      const c = cell(forging, id);
+      expect([c.infraKind, c.infraError]).toEqual([
+        'state-not-reset',
+        expect.stringContaining(`${file} was left in the guest's writable overlay (removed)`),
+      ]);
+    }
+    // the forge cells tidy their own files: what they tried on the results leaves nothing
+    expect(cell(forging, 'fault-after').verdict).toBe('match');
   });
 });
 

@@ -22,11 +22,13 @@
  *   self-mode                 ok when its own executable is mode 0755 (a copy nobody changed)
  *   fork-many                 forks paused children until a fork is refused -> cell-limit (pids)
  *   alloc                     touches memory until it is killed             -> cell-limit (memory)
- *   stop-agent                SIGSTOP to its parent, the agent    -> agent-crash: stopped beating (root) */
+ *   stop-agent                SIGSTOP to its parent, the agent    -> agent-crash: stopped beating (root)
+ *   leave-file PATH           creates PATH and leaves it           -> state-not-reset (removed) */
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <dirent.h>
 #include <libgen.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -250,12 +252,14 @@ static void through_new_mount(const char *lines)
 	mkdir("/tmp/capmatrix-forge", 0700);
 	if (!*tag || mount(tag, "/tmp/capmatrix-forge", "9p", 0, "trans=virtio,version=9p2000.L")) {
 		attempt("mount the results share again", *tag ? -errno : -ENOENT);
+		rmdir("/tmp/capmatrix-forge");
 		return;
 	}
 	attempt("mount the results share again", 0);
 	attempt("write into the new mount", write_into("/tmp/capmatrix-forge/guest-results.jsonl", lines, O_NOFOLLOW));
 	swap_file("the file in the new mount", "/tmp/capmatrix-forge/guest-results.jsonl");
 	umount2("/tmp/capmatrix-forge", MNT_DETACH);
+	rmdir("/tmp/capmatrix-forge"); /* tidy: this fault is about the results, not leftovers */
 }
 
 static int forge(void)
@@ -322,16 +326,20 @@ static int fork_many(void)
 	return 0;
 }
 
-/* Touches 16 MiB at a time until the kernel kills it (the cell's memory.max). */
+/* Maps 64 MiB at a time, populated by the kernel in one call (a page fault per page is slow
+ * under TCG) and then written, until the kernel kills it (the cell's memory.max). */
 static int alloc_forever(void)
 {
-	for (size_t mib = 0;; mib += 16) {
-		char *p = malloc(16 << 20);
-		if (!p) {
-			cm_result(0, "run", NULL, "malloc failed after %zu MiB", mib);
+	for (size_t mib = 0;; mib += 64) {
+		void *p = mmap(NULL, 64 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (p == MAP_FAILED) {
+			cm_result(0, "run", NULL, "mmap failed after %zu MiB: %s", mib, strerror(errno));
 			return 0;
 		}
-		memset(p, 1, 16 << 20);
+		/* a page the kernel could not populate (its charge failed) faults here, and that fault
+		 * is where the cgroup's OOM killer acts */
+		for (size_t off = 0; off < (64 << 20); off += 4096)
+			((volatile char *)p)[off] = 1;
 	}
 }
 
@@ -375,6 +383,11 @@ int main(int argc, char **argv)
 		kill(getppid(), SIGKILL);
 		sleep(30);
 		cm_result(0, "run", NULL, "the agent survived SIGKILL");
+	} else if (!strcmp(mode, "leave-file") && argc > 2) {
+		int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		cm_result(fd < 0 ? errno : 0, "run", NULL, "left %s", argv[2]);
+		if (fd >= 0)
+			close(fd);
 	} else if (!strcmp(mode, "stop-agent")) {
 		kill(getppid(), SIGSTOP);
 		sleep(30);

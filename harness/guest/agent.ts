@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { type BootState, runAndRecord } from './cell.js';
 import { agentCgroup, enableCellLimits, protectAgentFromOom } from './cell-cgroup.js';
+import { OverlayWrites } from './overlay-writes.js';
 import { SampleCopies } from './prepare.js';
 import { procStatus } from './proc.js';
 import { BEAT_MS, PlanSchema } from './protocol.js';
@@ -64,8 +65,12 @@ async function main(): Promise<void> {
     group: null,
     cellsRun: 0,
     copies: new SampleCopies(),
+    overlays: null,
   };
-  if (!boot.unsafe) boot.copies.prepare(plan.cells);
+  if (!boot.unsafe) {
+    boot.copies.prepare(plan.cells);
+    boot.overlays = new OverlayWrites([boot.copies.dir]);
+  }
   for (const [i, cell] of plan.cells.entries()) await runAndRecord(cell, plan.cells[i + 1], boot, out);
   for (const search of plan.searches) await runSearch(search, boot, out);
   clearInterval(beats);

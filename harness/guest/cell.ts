@@ -10,6 +10,7 @@ import { type CellPaths, expandArg, runRootCommands } from './commands.js';
 import { execSample } from './exec-sample.js';
 import { type Judged, judge } from './judge.js';
 import { judgeExec } from './judge-exec.js';
+import type { OverlayWrites } from './overlay-writes.js';
 import type { SampleCopies } from './prepare.js';
 import type { CellRecord, PlanCell } from './protocol.js';
 import type { RecordWriter } from './record-writer.js';
@@ -31,6 +32,8 @@ export interface BootState {
   processes: UidProcesses;
   /** The samples' copies with their file capabilities, made at the boot's start. */
   copies: SampleCopies;
+  /** What cells write into the guest's writable overlays; null before the copies are made. */
+  overlays: OverlayWrites | null;
   /** A scenario whose setup covers a run of consecutive cells (setupScope 'group'). */
   group: { scenario: string; teardown: string[][] } | null;
   cellsRun: number;
@@ -120,6 +123,7 @@ async function runSample(cell: PlanCell, at: CellPaths, boot: BootState, t0: num
     const cwdErr = cell.cwd ? unreachableDir(cell.cwd) : null;
     if (cwdErr) return { judged: infra('setup-failed', cwdErr), figures: { setupMs }, leftovers: [] };
     let traced: Awaited<ReturnType<typeof execTraced>>;
+    boot.overlays?.mark();
     try {
       traced = await execTraced(cell, at, args, cell.cwd ?? at.dir, cgroup);
     } catch (e) {
@@ -212,7 +216,7 @@ export async function runAndRecord(
   const tReset = performance.now();
   const canAttachTc = cell.mode === 'exec' || cell.sample === 'object_loader';
   const problems = await resetState(boot.lo, boot.processes, canAttachTc ? boot.qdiscs : null);
-  problems.push(...boot.copies.changed(), ...rootTools.changed());
+  problems.push(...boot.copies.changed(), ...rootTools.changed(), ...(boot.overlays?.check().problems ?? []));
   if (ran.leftovers.length)
     problems.unshift(
       `processes left running after the sample exited: ${ran.leftovers.join(', ')} (killed with its cgroup)`,

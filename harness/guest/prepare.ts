@@ -52,7 +52,8 @@ function capsText(cell: PlanCell): string | null {
 const keyOf = (cell: PlanCell) => `${cell.binary}\0${capsText(cell) ?? ''}`;
 
 export class SampleCopies {
-  private readonly dir = fs.mkdtempSync('/tmp/capmatrix-samples-');
+  /** Where the copies are (the overlay check leaves it to changed()). */
+  readonly dir = fs.mkdtempSync('/tmp/capmatrix-samples-');
   private readonly copies = new Map<string, Copy>();
   /** Each binary's one local copy read from the host (no capabilities, never run). */
   private readonly sources = new Map<string, { file: string; fingerprint: string }>();

@@ -33,11 +33,20 @@ export class RecordWriter {
   }
 }
 
-/** Detaches the rwdir mount; afterwards its path shows the host's read-only view (or whatever
- * the guest has below it), never the writable share. */
+/** Detaches the rwdir mount; afterwards its path is an empty read-only tmpfs, never the writable
+ * share (nor the host's copy of the results below it, in the guest's /tmp overlay, where a cell
+ * with CAP_DAC_OVERRIDE could write a change the overlay check cannot undo). */
 export function detachRwdir(rwdir: string): { detached: boolean; detail: string } {
   const r = run('umount', ['-l', rwdir]);
-  const mounted = (readTrim('/proc/self/mountinfo') ?? '').split('\n').some((l) => l.split(' ')[4] === rwdir);
-  if (!r.ok || mounted) return { detached: false, detail: `umount -l ${rwdir}: ${r.out || 'still mounted'}` };
-  return { detached: true, detail: `${rwdir} detached after the results file was opened` };
+  const shareAt = () =>
+    (readTrim('/proc/self/mountinfo') ?? '')
+      .split('\n')
+      .some((l) => l.split(' ')[4] === rwdir && l.split(' - ')[1]?.startsWith('9p '));
+  if (!r.ok || shareAt()) return { detached: false, detail: `umount -l ${rwdir}: ${r.out || 'still mounted'}` };
+  const covered = run('mount', ['-t', 'tmpfs', '-o', 'ro,size=4k,mode=0555', 'capmatrix-detached', rwdir]);
+  if (!covered.ok) return { detached: false, detail: `${rwdir}: an empty tmpfs could not cover it: ${covered.out}` };
+  return {
+    detached: true,
+    detail: `${rwdir} detached after the results file was opened, an empty read-only tmpfs over it`,
+  };
 }
