@@ -123,7 +123,7 @@ async function runSample(cell: PlanCell, at: CellPaths, boot: BootState, t0: num
     const cwdErr = cell.cwd ? unreachableDir(cell.cwd) : null;
     if (cwdErr) return { judged: infra('setup-failed', cwdErr), figures: { setupMs }, leftovers: [] };
     let traced: Awaited<ReturnType<typeof execTraced>>;
-    boot.overlays?.mark();
+    boot.overlays?.mark(cell.setup.length > 0);
     try {
       traced = await execTraced(cell, at, args, cell.cwd ?? at.dir, cgroup);
     } catch (e) {

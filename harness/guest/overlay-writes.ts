@@ -71,6 +71,8 @@ export class OverlayWrites {
   /** The upper directories as they stood right before the cell's program ran (after its setup);
    * null once checked, until the next cell's program runs. */
   private before: Map<Overlay, Map<string, string>> | null = null;
+  /** The listing the last check() took: still true for a cell with no setup to run. */
+  private lastTaken: Map<Overlay, Map<string, string>> | null = null;
   /** Why the check cannot see everything (no bind of the root: changed host files look new). */
   readonly detail: string;
 
@@ -83,9 +85,10 @@ export class OverlayWrites {
       : `the root could not be bound alone (${bound.out}): a changed host file reads as a new one`;
   }
 
-  /** Right before a cell's program runs: what the scenario's setup wrote is not the cell's. */
-  mark(): void {
-    this.before = this.take();
+  /** Right before a cell's program runs: what the scenario's setup wrote is not the cell's.
+   * `setupRan` false: nothing was written since the last check, whose listing is taken again. */
+  mark(setupRan: boolean): void {
+    this.before = (!setupRan && this.lastTaken) || this.take();
   }
 
   private take(): Map<Overlay, Map<string, string>> {
@@ -105,7 +108,8 @@ export class OverlayWrites {
     const marked = this.before;
     this.before = null;
     if (!marked) return { problems, undoable }; // the cell's program never ran
-    for (const [o, after] of this.take()) {
+    const taken = this.take();
+    for (const [o, after] of taken) {
       const before = marked.get(o) ?? new Map<string, string>();
       const added = [...after.keys()].filter((rel) => !before.has(rel));
       const changed = [...after.keys()].filter((rel) => before.has(rel) && before.get(rel) !== after.get(rel));
@@ -136,6 +140,8 @@ export class OverlayWrites {
         problems.push(`${path.join(o.mountPoint, rel)} was changed (could NOT be undone)`);
       }
     }
+    // what was removed again is gone from the listing; what could not be stays named next time
+    this.lastTaken = problems.length ? null : taken;
     return { problems, undoable };
   }
 }
