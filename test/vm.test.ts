@@ -51,6 +51,39 @@ describe('vng argv', () => {
     ]);
     expect(vngArgv({ ...opts, accel: 'kvm' })).not.toContain('--disable-kvm');
   });
+
+  test("with a host view: vng in a mount namespace of its own over the view's mounts, the skeleton as --root", () => {
+    const view = {
+      dir: '/t/v',
+      root: '/t/v/root',
+      home: '/t/v/home',
+      mounts: [
+        { kind: 'overlay' as const, source: '/k:/usr', target: '/t/v/root/usr' },
+        { kind: 'bind' as const, source: '/p', target: '/t/v/root/p' },
+      ],
+      shared: ['/p'],
+    };
+    const argv = vngArgv({ ...opts, rwdir: '/r', view });
+    const vng = argv.indexOf('vng');
+    expect(argv.slice(0, 7)).toEqual(['setpriv', '--pdeathsig', 'TERM', '--', 'timeout', '--kill-after=10', '101']);
+    expect(argv.slice(7, 11)).toEqual(['unshare', '--mount', '--propagation', 'private']);
+    expect(argv.slice(argv.indexOf('sh') + 2, vng)).toEqual([
+      '/t/v/home',
+      '--overlay',
+      '/k:/usr',
+      '/t/v/root/usr',
+      '--bind',
+      '/p',
+      '/t/v/root/p',
+      '--',
+      'env',
+      'HOME=/t/v/home',
+    ]);
+    expect(argv.slice(vng)).toEqual(expect.arrayContaining(['--root', '/t/v/root', '--rwdir', '/r=/r']));
+    expect(argv.slice(-4)).toEqual(['--', 'node', '/x/agent.mjs', '/r/plan json']);
+    // not root: the namespace needs a user namespace of its own to mount in
+    expect(argv.includes('--map-root-user')).toBe(process.getuid?.() !== 0);
+  });
 });
 
 describe('KVM deaths in a console', () => {
