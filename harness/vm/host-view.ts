@@ -159,6 +159,11 @@ function modulesLayer(modules: string): string | null {
 const UNSAFE_FOR_OVERLAY = /[,:=\\]/;
 
 export function prepareHostView(input: HostViewInput): HostView {
+  const wanted = topmost(input.paths.filter((p) => existsSync(p)));
+  for (const p of wanted) {
+    const why = refused(p);
+    if (why) throw new Error(`the guest's view of the host: ${p} is ${why}, which a guest never sees`);
+  }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-view-'));
   chmodSync(dir, 0o755);
   const root = path.join(dir, 'root');
@@ -206,9 +211,7 @@ export function prepareHostView(input: HostViewInput): HostView {
   mounts.push({ kind: 'bind', source: etc, target: path.join(root, 'etc') });
 
   const shared: string[] = [];
-  for (const p of topmost(input.paths.filter((p) => existsSync(p)))) {
-    const why = refused(p);
-    if (why) throw new Error(`the guest's view of the host: ${p} is ${why}, which a guest never sees`);
+  for (const p of wanted) {
     const real = realpathSync(p);
     const target = path.join(root, p);
     mountPoint(real, target);
