@@ -11,7 +11,7 @@ import { GUEST_AGENT, PACKAGE_ROOT, PROJECT_DIR, SAMPLES_BUILD_DIR } from '../pa
 import type { PlannedCell, PlannedRun } from '../plan/plan.js';
 import type { BootProvenance } from '../report/results-json.js';
 import { type Accel, accelNow, demoteKvm } from '../vm/accel.js';
-import { type HostView, prepareHostView, removeHostView } from '../vm/host-view.js';
+import { type HostView, hostViewWanted, prepareHostView, removeHostView } from '../vm/host-view.js';
 import { runVm } from '../vm/run-vm.js';
 import { writeFileAtomic } from '../write-atomic.js';
 
@@ -120,8 +120,10 @@ export function viewPaths(plan: Plan, files: Pick<BootFiles, 'dir'>): string[] {
   return paths;
 }
 
-/** The boot's view of the host (host-view.ts); the kernel's modules come from its own tree. */
-function bootView(boot: BootRuns, files: BootFiles): HostView {
+/** The boot's view of the host (host-view.ts); the kernel's modules come from its own tree.
+ * None when capmatrix is not root: vng then shares `/` as this user can read it. */
+function bootView(boot: BootRuns, files: BootFiles): HostView | undefined {
+  if (!hostViewWanted()) return undefined;
   const modules = path.resolve(path.dirname(boot.kernel.vmlinuz), '..', 'lib', 'modules', boot.kernel.release);
   return prepareHostView({ paths: viewPaths(guestPlan(boot, files), files), modules });
 }
@@ -169,7 +171,7 @@ async function startVm(boot: BootRuns, o: BootOptions, files: BootFiles, accel: 
     view,
   }).finally(() => {
     clearInterval(ticker);
-    removeHostView(view);
+    if (view) removeHostView(view);
   });
   return { vm, reader };
 }

@@ -9,16 +9,21 @@
 // - `vng --root <skeleton>` with `--rodir` exports alone cannot work: virtme's initramfs
 //   switches to the root and runs `/bin/sh` from it before virtme-init mounts any --rodir, so
 //   /usr must already be inside the exported root, and a symlink out of it resolves in the guest.
-// - So each boot gets a mount namespace of its own (`unshare --mount`, plus `--user
-//   --map-root-user` when capmatrix is not root) in which a skeleton directory gets read-only
-//   bind mounts of exactly the allowed paths, at their host paths, and vng exports the skeleton
-//   (`--root`). QEMU's 9p server walks the binds; nothing else of the host is under the export,
+// - So each boot gets a mount namespace of its own (`unshare --mount`) in which a skeleton
+//   directory gets read-only bind mounts of exactly the allowed paths, at their host paths, and
+//   vng exports the skeleton (`--root`). QEMU's 9p server walks the binds; nothing else of the host is under the export,
 //   and no share, mounted again in the guest, reaches past it. The namespace dies with the VM;
 //   the host's mount table never sees the binds.
 // - With `--root`, vng makes the guest use the root's /lib/modules: /usr is an overlay of the
 //   kernel's own tree on the host's /usr (read-only), so the guest's modprobe finds this
 //   kernel's modules. vng also shares `$HOME/.cache/virtme-ng` read-write with such a guest: HOME
 //   is a 16 MiB tmpfs of the namespace, so what a cell writes there is bounded and gone at exit.
+// - Only when capmatrix runs as root (as in CI). A normal user would need a user namespace to
+//   mount in (`unshare --user --map-root-user`), and no user namespace of a normal user can map
+//   the host's root: QEMU's 9p server then reports every root-owned file as owned by nobody, the
+//   guest's setuid-root tools (mount) drop root to nobody, and virtme's init fails (measured: the
+//   guest panics at "must be superuser to use mount"). Run by a normal user, vng still shares
+//   `/`, read with that user's rights (`hostViewWanted`).
 // - /etc is a filtered copy made for the boot: only what every local user may read (a file not
 //   world-readable is a secret of its owner: shadow, sudoers, host keys, keytabs…), never a
 //   private key by name, with empty shadow/gshadow for virtme-init's masks to cover.
@@ -221,11 +226,14 @@ export function prepareHostView(input: HostViewInput): HostView {
   return { dir, root, home, mounts, shared };
 }
 
+/** Whether boots get a view: only a root capmatrix can make one that the guest can use (above). */
+export function hostViewWanted(): boolean {
+  return process.getuid?.() === 0;
+}
+
 /** The command that runs `command` (vng) inside the boot's mount namespace over the view. */
 export function viewArgv(view: HostView, command: string[]): string[] {
   const ns = ['unshare', '--mount', '--propagation', 'private'];
-  // not root: a user namespace of its own, mapped to this user, may mount
-  if (process.getuid?.() !== 0) ns.push('--user', '--map-root-user');
   const mounts = view.mounts.flatMap((m) => [m.kind === 'bind' ? '--bind' : '--overlay', m.source, m.target]);
   return [...ns, '--', 'sh', ENTER_VIEW, view.home, ...mounts, '--', 'env', `HOME=${view.home}`, ...command];
 }
