@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -6,6 +6,7 @@ import { loadCatalog, selectKernels } from '../harness/kernels/catalog.js';
 import { cachedKernel } from '../harness/kernels/providers.js';
 import { runBoot } from '../harness/run/boot.js';
 import { accelNow, decideAccel, kvmDeathIn } from '../harness/vm/accel.js';
+import { prepareHostView, removeHostView } from '../harness/vm/host-view.js';
 import { liveGroupMembers } from '../harness/vm/process-group.js';
 import { runVm } from '../harness/vm/run-vm.js';
 import { vngArgv } from '../harness/vm/vng-argv.js';
@@ -50,6 +51,74 @@ describe('vng argv', () => {
       '/r/plan json',
     ]);
     expect(vngArgv({ ...opts, accel: 'kvm' })).not.toContain('--disable-kvm');
+  });
+
+  test("with a host view: vng in a mount namespace of its own over the view's mounts, the skeleton as --root", () => {
+    const view = {
+      dir: '/t/v',
+      root: '/t/v/root',
+      home: '/t/v/home',
+      mounts: [
+        { kind: 'overlay' as const, source: '/k:/usr', target: '/t/v/root/usr' },
+        { kind: 'bind' as const, source: '/p', target: '/t/v/root/p' },
+      ],
+      shared: ['/p'],
+    };
+    const argv = vngArgv({ ...opts, rwdir: '/r', view });
+    const vng = argv.indexOf('vng');
+    expect(argv.slice(0, 7)).toEqual(['setpriv', '--pdeathsig', 'TERM', '--', 'timeout', '--kill-after=10', '101']);
+    expect(argv.slice(7, 11)).toEqual(['unshare', '--mount', '--propagation', 'private']);
+    expect(argv.slice(argv.indexOf('sh') + 2, vng)).toEqual([
+      '/t/v/home',
+      '--overlay',
+      '/k:/usr',
+      '/t/v/root/usr',
+      '--bind',
+      '/p',
+      '/t/v/root/p',
+      '--',
+      'env',
+      'HOME=/t/v/home',
+    ]);
+    expect(argv.slice(vng)).toEqual(expect.arrayContaining(['--root', '/t/v/root', '--rwdir', '/r=/r']));
+    expect(argv.slice(-4)).toEqual(['--', 'node', '/x/agent.mjs', '/r/plan json']);
+    // no user namespace: a normal user's could not map the host's root (host-view.ts)
+    expect(argv).not.toContain('--user');
+  });
+});
+
+describe("the guest's view of the host (no VM)", () => {
+  /** Every entry under `dir`, with its mode. */
+  const walk = (dir: string): { p: string; mode: number; link: boolean }[] =>
+    readdirSync(dir).flatMap((name) => {
+      const p = path.join(dir, name);
+      const st = lstatSync(p);
+      const here = { p, mode: st.mode, link: st.isSymbolicLink() };
+      return st.isDirectory() ? [here, ...walk(p)] : [here];
+    });
+
+  test('a filtered /etc (world-readable only, no secrets by name), the named paths as mount points, nothing left after', () => {
+    const project = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-view-test-'));
+    const view = prepareHostView({ paths: [project, path.join(project, 'inside'), '/usr/bin/true'] });
+    try {
+      const etc = walk(path.join(view.dir, 'etc')).filter((e) => !e.link);
+      expect(etc.length).toBeGreaterThan(10);
+      // what is not world-readable on the host is not in the copy (bar the empty masks' targets)
+      const closed = etc.filter((e) => (e.mode & 0o004) === 0).map((e) => path.basename(e.p));
+      expect(closed.sort()).toEqual(['gshadow', 'shadow']);
+      expect(readFileSync(path.join(view.dir, 'etc', 'shadow'), 'utf8')).toBe('');
+      expect(etc.filter((e) => /_key$|\.key$|sudoers/.test(e.p))).toEqual([]);
+      // the project once (what lies under it comes with it), the file as a file
+      expect(view.shared).toEqual([project, '/usr/bin/true']);
+      expect(view.mounts.map((m) => m.target)).toContain(path.join(view.root, project));
+      expect(readdirSync(path.join(view.root, 'root'))).toEqual([]);
+      expect(() => prepareHostView({ paths: ['/root'] })).toThrow(/\/root is a whole directory/);
+      expect(() => prepareHostView({ paths: [os.tmpdir()] })).toThrow(/whole directory/);
+    } finally {
+      removeHostView(view);
+      rmSync(project, { recursive: true });
+    }
+    expect(existsSync(view.dir)).toBe(false);
   });
 });
 

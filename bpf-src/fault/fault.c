@@ -23,7 +23,12 @@
  *   fork-many                 forks paused children until a fork is refused -> cell-limit (pids)
  *   alloc                     touches memory until it is killed             -> cell-limit (memory)
  *   stop-agent                SIGSTOP to its parent, the agent    -> agent-crash: stopped beating (root)
- *   leave-file PATH           creates PATH and leaves it           -> state-not-reset (removed) */
+ *   leave-file PATH           creates PATH and leaves it           -> state-not-reset (removed)
+ *   read-secret PATH...       tries to read host files the guest must not see: directly, under a
+ *                             bind of the guest's root without its submounts (what vng's masks and
+ *                             overlays hide), after unmounting what is mounted on the path, and
+ *                             under every 9p share mounted again; EACCES@escape when nothing was
+ *                             read, else ok naming what it read (the content's first bytes) */
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <dirent.h>
@@ -360,6 +365,114 @@ static int report_args(int argc, char **argv)
 	return 0;
 }
 
+/* The first bytes of `path` (printable, for the report) into `out`; 0, or -errno. */
+static int read_head(const char *path, char *out, size_t len)
+{
+	char buf[64];
+	int fd = open(path, O_RDONLY | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	for (ssize_t i = 0; i < n; i++)
+		buf[i] = buf[i] >= 0x20 && buf[i] < 0x7f && buf[i] != '"' && buf[i] != '\\' ? buf[i] : '.';
+	buf[n] = 0;
+	snprintf(out, len, "%s", buf);
+	return 0;
+}
+
+static char secrets[4096];
+
+/* One read of `path` (as `shown`, by `how`): what it read goes into the report. */
+static void try_read(const char *shown, const char *how, const char *path)
+{
+	char head[64];
+	int r = read_head(path, head, sizeof(head));
+	size_t n = strlen(secrets);
+
+	fprintf(stderr, "read-secret: %s %s -> %s\n", shown, how, r ? strerror(-r) : "READ");
+	if (!r)
+		snprintf(secrets + n, sizeof(secrets) - n, "%s%s %s: %s", n ? "; " : "", shown, how, head);
+}
+
+/* Every 9p share's tag, mounted again where it can be (one that is in use answers EBUSY). */
+static int mount_9p_shares(char mnts[][64], int max)
+{
+	DIR *d = opendir("/sys/bus/virtio/drivers/9pnet_virtio");
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)) && n < max) {
+		char path[512], tag[256] = "";
+		FILE *f;
+		snprintf(path, sizeof(path), "/sys/bus/virtio/drivers/9pnet_virtio/%s/mount_tag", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(tag, sizeof(tag), f))
+			tag[0] = 0;
+		fclose(f);
+		snprintf(mnts[n], 64, "/tmp/capmatrix-9p-%d", n);
+		mkdir(mnts[n], 0700);
+		if (*tag && !mount(tag, mnts[n], "9p", MS_RDONLY, "trans=virtio,version=9p2000.L")) {
+			fprintf(stderr, "read-secret: mounted 9p share %s again\n", tag);
+			n++;
+		} else {
+			fprintf(stderr, "read-secret: 9p share %s: %s\n", tag, strerror(errno));
+			rmdir(mnts[n]);
+		}
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static int read_secret(int argc, char **argv)
+{
+	static char mnts[16][64];
+	const char *peek = "/tmp/capmatrix-peek";
+	char path[4096];
+	int peeked, shares;
+
+	mkdir(peek, 0700);
+	/* not MS_REC: the guest's root as vng shares it, without the masks and overlays on top */
+	peeked = !mount("/", peek, NULL, MS_BIND, NULL);
+	fprintf(stderr, "read-secret: bind of / -> %s\n", peeked ? "mounted" : strerror(errno));
+	shares = mount_9p_shares(mnts, 16);
+	for (int i = 2; i < argc; i++) {
+		try_read(argv[i], "directly", argv[i]);
+		if (peeked) {
+			snprintf(path, sizeof(path), "%s%s", peek, argv[i]);
+			try_read(argv[i], "under a bind of /", path);
+		}
+		for (int s = 0; s < shares; s++) {
+			snprintf(path, sizeof(path), "%s%s", mnts[s], argv[i]);
+			try_read(argv[i], "in a 9p share mounted again", path);
+		}
+		/* whatever is mounted on the path or a directory above it, off (vng masks files so) */
+		for (int tries = 0; tries < 8 && !umount2(argv[i], MNT_DETACH); tries++)
+			try_read(argv[i], "after unmounting what was on it", argv[i]);
+	}
+	/* tidy: this fault is about what it can read, not what it leaves */
+	for (int s = 0; s < shares; s++) {
+		umount2(mnts[s], MNT_DETACH);
+		rmdir(mnts[s]);
+	}
+	if (peeked)
+		umount2(peek, MNT_DETACH);
+	rmdir(peek);
+	if (*secrets) {
+		cm_result(0, "run", NULL, "READ %s", secrets);
+		return 0;
+	}
+	cm_result(EACCES, "escape", NULL, "read none of %d host path(s)", argc - 2);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "ok";
@@ -414,6 +527,8 @@ int main(int argc, char **argv)
 		return escape();
 	} else if (!strcmp(mode, "forge")) {
 		return forge();
+	} else if (!strcmp(mode, "read-secret")) {
+		return read_secret(argc, argv);
 	} else if (!strcmp(mode, "setsid-stdout")) {
 		return leave_child(0);
 	} else if (!strcmp(mode, "cgroup-escape")) {

@@ -1,16 +1,17 @@
 // One boot: write the guest plan, run the VM, read the guest's records as they come (through the
 // host's own descriptor, guest/protocol.ts's framing) and turn them into attempts.
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RECORDED_SYSCTLS } from '../dsl/sysctls.js';
 import { type Plan, type PlanCell, PROTOCOL_VERSION, type Search } from '../guest/protocol.js';
 import type { KernelInfo } from '../kernels/kernel-info.js';
 import { type Attempt, bootAttempts } from '../outcome/attempts.js';
 import { GuestRecordReader, type GuestRecords } from '../outcome/guest-records.js';
-import { GUEST_AGENT, SAMPLES_BUILD_DIR } from '../paths.js';
+import { GUEST_AGENT, PACKAGE_ROOT, PROJECT_DIR, SAMPLES_BUILD_DIR } from '../paths.js';
 import type { PlannedCell, PlannedRun } from '../plan/plan.js';
 import type { BootProvenance } from '../report/results-json.js';
 import { type Accel, accelNow, demoteKvm } from '../vm/accel.js';
+import { type HostView, hostViewWanted, prepareHostView, removeHostView } from '../vm/host-view.js';
 import { runVm } from '../vm/run-vm.js';
 import { writeFileAtomic } from '../write-atomic.js';
 
@@ -102,6 +103,31 @@ function prepareBoot(boot: BootRuns, files: BootFiles): void {
   closeSync(openSync(files.results, 'wx'));
 }
 
+/** The host paths a boot's guest needs (README: Trust model): the project, capmatrix's package
+ * (agent bundle, built samples), the boot's directory (its plan; the rwdir inside is vng's
+ * --rwdir), node's installation when it is not under /usr, and what the cells name: a user's
+ * loader, its cwd, the files `{copy:…}` brings into a cell (a user's object). */
+export function viewPaths(plan: Plan, files: Pick<BootFiles, 'dir'>): string[] {
+  const node = realpathSync(process.execPath);
+  const paths = [PROJECT_DIR, PACKAGE_ROOT, files.dir];
+  if (!node.startsWith('/usr/')) paths.push(path.resolve(path.dirname(node), '..'));
+  for (const c of [...plan.cells, ...plan.searches.map((s) => s.template)]) {
+    paths.push(c.binary);
+    if (c.cwd) paths.push(c.cwd);
+    for (const arg of [...c.args, ...c.setup.flat(), ...c.teardown.flat()])
+      for (const m of arg.matchAll(/\{copy:([^}]+)\}/g)) if (m[1] && path.isAbsolute(m[1])) paths.push(m[1]);
+  }
+  return paths;
+}
+
+/** The boot's view of the host (host-view.ts); the kernel's modules come from its own tree.
+ * None when capmatrix is not root: vng then shares `/` as this user can read it. */
+function bootView(boot: BootRuns, files: BootFiles): HostView | undefined {
+  if (!hostViewWanted()) return undefined;
+  const modules = path.resolve(path.dirname(boot.kernel.vmlinuz), '..', 'lib', 'modules', boot.kernel.release);
+  return prepareHostView({ paths: viewPaths(guestPlan(boot, files), files), modules });
+}
+
 /** Seconds a boot may take after it booted: a search runs at most every subset of its universe. */
 function cellsBudgetSec(boot: BootRuns): number {
   return [
@@ -133,6 +159,7 @@ async function startVm(boot: BootRuns, o: BootOptions, files: BootFiles, accel: 
   const reader = new GuestRecordReader(files.results, keysOfBoot(boot));
   o.onReader?.(reader);
   const bootTimeoutSec = o.bootTimeoutSec ?? (accel === 'kvm' ? 90 : 300);
+  const view = bootView(boot, files);
   const ticker = setInterval(() => o.onCells?.(reader.poll().cells.size), 1000);
   const vm = await runVm({
     vmlinuz: boot.kernel.vmlinuz,
@@ -152,7 +179,11 @@ async function startVm(boot: BootRuns, o: BootOptions, files: BootFiles, accel: 
       const last = reader.poll().lastRecordAt;
       return last !== null && Date.now() - last > (o.stallSec ?? stallSec(accel)) * 1000;
     },
-  }).finally(() => clearInterval(ticker));
+    view,
+  }).finally(() => {
+    clearInterval(ticker);
+    if (view) removeHostView(view);
+  });
   return { vm, reader };
 }
 

@@ -2,7 +2,11 @@
 // itself a process-group leader and kills the whole group (vng → virtme-run → qemu) at the
 // deadline or when it receives SIGTERM; setpriv --pdeathsig sends it that SIGTERM when the
 // harness dies, even by SIGKILL. So no QEMU outlives the harness, whatever ends it.
+// With a host view (host-view.ts), vng runs in a mount namespace of its own and exports only
+// the view's skeleton as the guest's root; unshare, sh and env exec each other, so the group
+// is the same.
 import type { Accel } from './accel.js';
+import { type HostView, viewArgv } from './host-view.js';
 
 export interface VmOptions {
   vmlinuz: string;
@@ -14,14 +18,20 @@ export interface VmOptions {
   command: string[];
   /** Hard deadline for the whole VM, enforced by timeout(1). */
   deadlineSec: number;
+  /** What of the host the guest sees; without it, vng shares the host's whole `/`. */
+  view?: HostView;
 }
 
 export function vngArgv(o: VmOptions): string[] {
   const argv = ['setpriv', '--pdeathsig', 'TERM', '--', 'timeout', '--kill-after=10', String(Math.ceil(o.deadlineSec))];
-  argv.push('vng', '--run', o.vmlinuz);
-  if (o.accel === 'tcg') argv.push('--disable-kvm');
-  argv.push('--cpus', String(o.cpus), '--memory', o.memory, '--rwdir', o.rwdir, '--verbose');
-  for (const a of o.append) argv.push('--append', a);
-  argv.push('--', ...o.command);
-  return argv;
+  const vng = ['vng', '--run', o.vmlinuz];
+  if (o.accel === 'tcg') vng.push('--disable-kvm');
+  vng.push('--cpus', String(o.cpus), '--memory', o.memory);
+  // --root: the guest path of a share is then its own (guest=host), at the host's path
+  if (o.view) vng.push('--root', o.view.root, '--rwdir', `${o.rwdir}=${o.rwdir}`);
+  else vng.push('--rwdir', o.rwdir);
+  vng.push('--verbose');
+  for (const a of o.append) vng.push('--append', a);
+  vng.push('--', ...o.command);
+  return [...argv, ...(o.view ? viewArgv(o.view, vng) : vng)];
 }
