@@ -1,6 +1,6 @@
 // The agent runs root tools by absolute path from the system directories, never from /usr/local
 // or a directory others can write (harness/guest/tools.ts), here on the host's own files.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from 'vitest';
@@ -10,9 +10,22 @@ test('a tool is found in the system directories and checked; one in a world-writ
   const tools = new RootTools();
   expect(tools.resolve('true')).toMatch(/^\/usr\/bin\/true$|^\/bin\/true$/);
   expect(tools.changed()).toEqual([]);
-  const planted = path.join(mkdtempSync(path.join(os.tmpdir(), 'capmatrix-tool-')), 'ip');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-tool-'));
+  chmodSync(dir, 0o777);
+  const planted = path.join(dir, 'ip');
   writeFileSync(planted, '#!/bin/sh\n', { mode: 0o755 });
-  // os.tmpdir() is world-writable (or not root's): the agent will not run what is in it
+  // a directory anyone can write (and, for a non-root user, a file that is not root's): refused
   expect(() => tools.resolve(planted)).toThrow(ToolError);
   expect(() => tools.resolve('no-such-tool-capmatrix')).toThrow(/not found in \/usr\/sbin/);
+});
+
+test('a root-owned tool below a sticky world-writable directory (the boot copies in /tmp) is accepted', () => {
+  if (process.getuid?.() !== 0) return; // only root can make a root-owned file for the check
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-tool-'));
+  chmodSync(dir, 0o755);
+  const tool = path.join(dir, 'sample');
+  writeFileSync(tool, '#!/bin/sh\n', { mode: 0o755 });
+  expect(new RootTools().resolve(tool)).toBe(tool);
+  chmodSync(dir, 0o777); // its own directory writable by others: refused
+  expect(() => new RootTools().resolve(tool)).toThrow(/is not root's alone/);
 });

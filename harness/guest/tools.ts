@@ -12,10 +12,14 @@ const SYSTEM_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 /** A tool's identity: what a replaced or rewritten file cannot keep. */
 const identity = (st: fs.Stats) => [st.ino, st.size, st.mtimeMs, st.ctimeMs, st.mode, st.uid].join(':');
 
+/** Why someone other than root could change what `file` is, or null. Every component must be
+ * root's; a directory above it that others can write is allowed only when sticky (as /tmp is,
+ * where the boot's sample copies live): then only root can rename or remove root's entries. */
 function unsafeFile(file: string): string | null {
   for (let p = file; ; p = path.dirname(p)) {
     const st = fs.statSync(p);
-    if (st.uid !== 0 || st.mode & 0o022)
+    const othersWrite = (st.mode & 0o022) !== 0 && (p === file || !(st.mode & 0o1000));
+    if (st.uid !== 0 || othersWrite)
       return `${p} is not root's alone (owner ${st.uid}, mode ${(st.mode & 0o7777).toString(8)})`;
     if (p === path.dirname(p)) return null;
   }
