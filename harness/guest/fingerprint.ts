@@ -116,7 +116,7 @@ function mountTable(proc: string): Map<string, string> {
 }
 
 /** IPv4 addresses and routes, every table, from /proc/net/fib_trie: "127.0.0.1/32 host LOCAL". */
-function fibEntries(text: string): string[] {
+export function fibEntries(text: string): string[] {
   const out: string[] = [];
   let table = '';
   let addr = '';
