@@ -90,6 +90,7 @@ async function main(): Promise<void> {
   });
   boot.lo.close();
   boot.qdiscs.close();
+  boot.watch?.close();
   out.close();
 }
 

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { run } from './commands.js';
 import type { LoLink, LoQdiscs } from './reset.js';
+import type { SysctlReader } from './sysctl-reader.js';
 
 /** Sysctls the kernel changes by itself across honest cells (measured on debian-6.12 under TCG),
  * never compared. */
@@ -31,7 +32,6 @@ export const ON_DEMAND_MODULES: Record<string, string> = {
   algif_skcipher: 'bind() of an AF_ALG skcipher socket loads it for any user',
 };
 
-const SYSCTL_TREES = ['kernel', 'net/core', 'vm', 'user'];
 /** /proc/<pid>/stat flags: a kernel thread. */
 const PF_KTHREAD = 0x00200000;
 
@@ -60,47 +60,12 @@ export function privateProcfs(): { dir: string } | { error: string } {
 const fold = (v: string) => v.trim().replace(/\s+/g, ' ');
 const since = (t: number) => performance.now() - t;
 
-const sysctlBuffer = Buffer.alloc(65536);
-
-/** The value of an open sysctl, read again from offset 0; null when it cannot be read. */
-function readAt(fd: number): string | null {
-  try {
-    return sysctlBuffer.toString('utf8', 0, fs.readSync(fd, sysctlBuffer, 0, sysctlBuffer.length, 0));
-  } catch {
-    return null;
-  }
-}
-
 function readOr(file: string): string | null {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch {
     return null;
   }
-}
-
-/** Every readable sysctl of the trees, found once and kept open: a read at offset 0 asks the
- * kernel again, one syscall a sysctl (a walk, or open+read+close, costs several times more under
- * TCG), and a mount a cell puts over the path later does not reach an open file. */
-export function sysctlFiles(proc: string): Map<string, number> {
-  const files = new Map<string, number>();
-  const walk = (dir: string) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else {
-        const name = path.relative(path.join(proc, 'sys'), p).split(path.sep).join('.');
-        if (name in VOLATILE_SYSCTLS) continue;
-        try {
-          const fd = fs.openSync(p, 'r');
-          if (readAt(fd) === null) fs.closeSync(fd);
-          else files.set(name, fd);
-        } catch {}
-      }
-    }
-  };
-  for (const t of SYSCTL_TREES) if (fs.existsSync(path.join(proc, 'sys', t))) walk(path.join(proc, 'sys', t));
-  return files;
 }
 
 function mountTable(proc: string): Map<string, string> {
@@ -160,16 +125,12 @@ async function loState(proc: string, lo: LoLink, qdiscs: LoQdiscs): Promise<Fing
 
 export async function takeFingerprint(
   proc: string,
-  files: Map<string, number>,
+  sysctlReader: SysctlReader,
   lo: LoLink,
   qdiscs: LoQdiscs,
 ): Promise<Fingerprint> {
   let t = performance.now();
-  const sysctls = new Map<string, string>();
-  for (const [name, fd] of files) {
-    const v = readAt(fd);
-    if (v !== null) sysctls.set(name, fold(v));
-  }
+  const sysctls = await sysctlReader.read();
   const ms = { sysctls: since(t), mounts: 0, processes: 0, lo: 0, modules: 0 };
   t = performance.now();
   const mounts = mountTable(proc);

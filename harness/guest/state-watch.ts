@@ -13,11 +13,12 @@ import {
   type Fingerprint,
   ON_DEMAND_MODULES,
   privateProcfs,
-  sysctlFiles,
   takeFingerprint,
+  VOLATILE_SYSCTLS,
 } from './fingerprint.js';
 import { sysctlPath, useSysctlRoot } from './proc.js';
 import type { LoLink, LoQdiscs } from './reset.js';
+import { SysctlReader } from './sysctl-reader.js';
 
 export interface WatchResult {
   /** What the cell changed, each line saying whether it was undone. */
@@ -30,7 +31,7 @@ export interface WatchResult {
 
 export class StateWatch {
   private readonly proc: string;
-  private readonly files: Map<string, number>;
+  readonly sysctls: SysctlReader;
   private baseline: Fingerprint | null = null;
   /** A scenario's setup or teardown ran: the next cell's baseline is taken again. */
   dirty = false;
@@ -41,7 +42,7 @@ export class StateWatch {
     private readonly qdiscs: LoQdiscs,
   ) {
     this.proc = proc;
-    this.files = sysctlFiles(proc);
+    this.sysctls = new SysctlReader(proc, Object.keys(VOLATILE_SYSCTLS));
   }
 
   /** Mounts the agent's own procfs and reads sysctls through it from then on. */
@@ -53,7 +54,11 @@ export class StateWatch {
   }
 
   private take(): Promise<Fingerprint> {
-    return takeFingerprint(this.proc, this.files, this.lo, this.qdiscs);
+    return takeFingerprint(this.proc, this.sysctls, this.lo, this.qdiscs);
+  }
+
+  close(): void {
+    this.sysctls.close();
   }
 
   async rebase(): Promise<void> {
