@@ -25,7 +25,7 @@ const run = (scenarios: string[], repeat = 1, retries = 1) =>
 let crashes: RunResults; // hang, no result, dropped caps, the agent killed
 let panics: RunResults; // a kernel panic in the middle
 let repeats: RunResults; // --repeat 2 with an outcome that changes
-let forging: RunResults; // samples that go for the results file or leave processes behind
+let forging: RunResults; // samples that go for the results file or leave processes or global state behind
 
 const cell = (r: RunResults, prefix: string): CellResult => {
   const c = r.cells.find((x) => x.id.startsWith(`${prefix}/`));
@@ -58,11 +58,16 @@ beforeAll(async () => {
         'fault-tamper-after',
         'fault-teardown',
         'fault-flood',
+        'fault-bind-sysctl',
+        'fault-set-paranoid',
+        'fault-daemon',
+        'fault-lo-down',
+        'fault-lock-ubd',
         'fault-after',
       ],
       1,
       0,
-    ), // deterministic faults: no retry boot, so the one boot also shows it ran to its end
+    ), // deterministic faults: no retry boot, so the first boot also shows it ran to lock-ubd
   ]);
 }, 1_200_000);
 
@@ -185,9 +190,17 @@ describe('results no sample can forge or stall', () => {
     expect(cell(forging, 'fault-ok')).toMatchObject({ verdict: 'match', observed: { detail: 'fault sample: ok' } });
     expect(cell(forging, 'fault-after')).toMatchObject({ verdict: 'match', observed: { detail: 'fault sample: ok' } });
     for (const c of forging.cells) expect(c.observed?.detail ?? '', c.id).not.toMatch(/FORGED/);
-    // the one boot ran to its end and no fake end cut it short
-    expect(forging.provenance.boots.map((b) => [b.boot, b.agentFinished])).toEqual([['debian-6.12-boot1', true]]);
-    expect(forging.cells).toHaveLength(12);
+    // the first boot ran to fault-lock-ubd, which ended it, and no fake end cut it short; a fresh
+    // boot ran the cell after it
+    expect(forging.provenance.boots.map((b) => [b.boot, b.agentFinished])).toEqual([
+      ['debian-6.12-boot1', true],
+      ['debian-6.12-boot1-try2', true],
+    ]);
+    expect(cell(forging, 'fault-lock-ubd').boot).toBe('debian-6.12-boot1');
+    expect(forging.cells.filter((c) => c.boot !== 'debian-6.12-boot1').map((c) => c.id)).toEqual([
+      'fault-after/none/default',
+    ]);
+    expect(forging.cells).toHaveLength(17);
   });
 
   test('nobody, nobody with DAC_OVERRIDE+FOWNER, and with SYS_ADMIN too: nothing reaches the host', () => {
@@ -233,6 +246,47 @@ describe('results no sample can forge or stall', () => {
     expect(c.infraError).toMatch(/the sample copy \S+\/fault was changed/);
     const after = cell(forging, 'fault-tamper-after');
     expect([after.verdict, after.observed?.detail]).toEqual(['match', 'own executable: mode 755']);
+  });
+});
+
+describe('global state a cell leaves behind: found, named, undone; the cells after it clean', () => {
+  const culprit = (prefix: string, change: RegExp) => {
+    const c = cell(forging, prefix);
+    expect([c.verdict, c.infraKind], c.id).toEqual(['infra-error', 'state-not-reset']);
+    expect(c.infraError).toMatch(change);
+    // one attempt: a leftover is the culprit's, and no other cell pays for it
+    expect(c.attempts, c.id).toBeUndefined();
+  };
+
+  test('a file bind-mounted over /proc/sys/kernel/perf_event_paranoid (CAP_SYS_ADMIN) is found and detached', () => {
+    culprit('fault-bind-sysctl', /mount added: \/proc\/sys\/kernel\/perf_event_paranoid .*\(undone\)/);
+  });
+
+  test('a sysctl no cell of the boot sets (root) is found and written back', () => {
+    culprit('fault-set-paranoid', /kernel\.perf_event_paranoid 3 → 1 \(undone\)/);
+  });
+
+  test('a root daemon in the root cgroup is found and killed', () => {
+    culprit('fault-daemon', /process \d+ \(fault, uid 0\) new since the cell began \(undone\)/);
+  });
+
+  test('lo taken down (CAP_NET_ADMIN) is found and brought up', () => {
+    culprit('fault-lo-down', /lo is DOWN \(undone\)/);
+  });
+
+  test('unprivileged_bpf_disabled locked at 1 ends the boot; the cell after it runs on a fresh boot and matches', () => {
+    culprit('fault-lock-ubd', /kernel\.unprivileged_bpf_disabled 2 → 1 \(could NOT be undone\)/);
+    const after = cell(forging, 'fault-after');
+    expect([after.verdict, after.boot, after.attempts]).toEqual(['match', 'debian-6.12-boot1-try2', undefined]);
+  });
+
+  test('every other cell of the run was clean, and the fingerprint was taken after each', () => {
+    const culprits =
+      /^fault-(forge\/root|setsid-stdout|cgroup-escape|tamper-copy|teardown|bind-sysctl|set-paranoid|daemon|lo-down|lock-ubd)\//;
+    for (const c of forging.cells) {
+      expect(c.fingerprintMs, c.id).toBeGreaterThanOrEqual(0);
+      if (!culprits.test(c.id)) expect(c.infraError, c.id).toBeUndefined();
+    }
   });
 });
 
