@@ -104,11 +104,39 @@ function loRows(text: string, drop: number[]): string[] {
     .map((f) => f.filter((_x, i) => !drop.includes(i)).join(' '));
 }
 
-/** lo: its link line from `ip` (flags, mtu), its addresses and routes from the agent's procfs
- * (`ip -batch` keeps the family of a `link show` for the commands after it). */
-async function loState(proc: string, lo: LoLink, qdiscs: LoQdiscs): Promise<Fingerprint['lo']> {
+/** IFF_* bits of /sys/class/net/<dev>/flags, as `ip link` names them. */
+const IFF = [
+  'UP',
+  'BROADCAST',
+  'DEBUG',
+  'LOOPBACK',
+  'POINTOPOINT',
+  'NOTRAILERS',
+  'RUNNING',
+  'NOARP',
+  'PROMISC',
+  'ALLMULTI',
+  'MASTER',
+  'SLAVE',
+  'MULTICAST',
+];
+
+/** lo's flags and mtu ("<LOOPBACK,UP> mtu 65536") from sysfs (a mount over it is itself a change
+ * of the mount table), or from `ip` when sysfs cannot answer. */
+async function loLink(lo: LoLink): Promise<string> {
+  const flags = readOr('/sys/class/net/lo/flags');
+  const mtu = readOr('/sys/class/net/lo/mtu');
+  if (flags === null || mtu === null) return fold((await lo.show()).replace(/^\d+:\s*/, '').split('\\')[0] ?? '');
+  const bits = Number.parseInt(flags.trim(), 16);
+  return `<${IFF.filter((_n, i) => bits & (1 << i)).join(',')}> mtu ${mtu.trim()}`;
+}
+
+/** lo: flags and mtu, addresses and routes from the agent's procfs (`ip -batch` keeps the family
+ * of a `link show` for the commands after it), qdiscs from the long-lived `tc` (asked first, and
+ * awaited last: it answers while the rest is read). */
+async function loState(proc: string, lo: LoLink, qdiscs: Promise<string | null>): Promise<Fingerprint['lo']> {
   const net = (f: string) => readOr(path.join(proc, 'net', f)) ?? '';
-  const link = (await lo.show()).replace(/^\d+:\s*/, '').split('\\')[0] ?? '';
+  const link = await loLink(lo);
   const addrs = [
     ...fibEntries(net('fib_trie')).map((e) => `ipv4 ${e}`),
     ...loRows(net('if_inet6'), []).map((r) => `ipv6 ${r}`),
@@ -118,23 +146,24 @@ async function loState(proc: string, lo: LoLink, qdiscs: LoQdiscs): Promise<Fing
     ...loRows(net('route'), [4, 5]).map((r) => `ipv4 ${r}`),
     ...loRows(net('ipv6_route'), [6, 7]).map((r) => `ipv6 ${r}`),
   ];
-  const q = (await qdiscs.show()) ?? run('tc', ['qdisc', 'show', 'dev', 'lo']).out;
+  const q = (await qdiscs) ?? run('tc', ['qdisc', 'show', 'dev', 'lo']).out;
   const qdiscLines = q.split('\n').map(fold).filter(Boolean);
-  return { link: fold(link), addrs, routes, qdiscs: qdiscLines };
+  return { link, addrs, routes, qdiscs: qdiscLines };
 }
 
+/** The fingerprint now. The two helpers (sysctls, tc) are asked at once and awaited after the
+ * reads node does itself; each part's ms is what it cost the agent's wall time. */
 export async function takeFingerprint(
   proc: string,
   sysctlReader: SysctlReader,
   lo: LoLink,
   qdiscs: LoQdiscs,
 ): Promise<Fingerprint> {
+  const sysctlsAsked = sysctlReader.read();
+  const qdiscsAsked = qdiscs.show();
   let t = performance.now();
-  const sysctls = await sysctlReader.read();
-  const ms = { sysctls: since(t), mounts: 0, processes: 0, lo: 0, modules: 0 };
-  t = performance.now();
   const mounts = mountTable(proc);
-  ms.mounts = since(t);
+  const ms = { sysctls: 0, mounts: since(t), processes: 0, lo: 0, modules: 0 };
   t = performance.now();
   const pids = new Set(
     fs
@@ -144,9 +173,6 @@ export async function takeFingerprint(
   );
   ms.processes = since(t);
   t = performance.now();
-  const loNow = await loState(proc, lo, qdiscs);
-  ms.lo = since(t);
-  t = performance.now();
   const modules = new Set(
     (readOr(path.join(proc, 'modules')) ?? '')
       .split('\n')
@@ -154,6 +180,12 @@ export async function takeFingerprint(
       .filter(Boolean),
   );
   ms.modules = since(t);
+  t = performance.now();
+  const loNow = await loState(proc, lo, qdiscsAsked);
+  ms.lo = since(t);
+  t = performance.now();
+  const sysctls = await sysctlsAsked;
+  ms.sysctls = since(t);
   return { sysctls, mounts, pids, lo: loNow, modules, ms };
 }
 
@@ -197,7 +229,7 @@ function loChanges(before: Fingerprint['lo'], after: Fingerprint['lo']): Change[
   const up = (link: string) => flags(link).includes('UP');
   if (up(before.link) && !up(after.link))
     out.push({ kind: 'lo', line: 'lo is DOWN', undo: ['link', 'set', 'dev', 'lo', 'up'] });
-  else if (fold(before.link) !== fold(after.link) && flags(before.link).join() !== flags(after.link).join())
+  else if (flags(before.link).join() !== flags(after.link).join())
     out.push({ kind: 'lo', line: `lo flags <${flags(before.link)}> → <${flags(after.link)}>`, undo: null });
   const mtu = (link: string) => /\bmtu (\d+)/.exec(link)?.[1];
   if (mtu(before.link) !== mtu(after.link))
