@@ -28,7 +28,7 @@ const run = (scenarios: string[], repeat = 1, retries = 1, stallSec?: number) =>
 let crashes: RunResults; // hang, no result, dropped caps, the agent killed
 let panics: RunResults; // a kernel panic in the middle
 let repeats: RunResults; // --repeat 2 with an outcome that changes
-let forging: RunResults; // samples that go for the results file or leave processes behind
+let forging: RunResults; // samples that go for the results file or leave processes or global state behind
 
 const cell = (r: RunResults, prefix: string): CellResult => {
   const c = r.cells.find((x) => x.id.startsWith(`${prefix}/`));
@@ -65,13 +65,18 @@ beforeAll(async () => {
         'fault-alloc',
         'fault-leave-tmp',
         'fault-leave-etc',
+        'fault-bind-sysctl',
+        'fault-set-paranoid',
+        'fault-daemon',
+        'fault-lo-down',
+        'fault-lock-ubd',
         'fault-after',
         'fault-stop-agent', // the boot's last cell: 20 s of the agent's silence end it
       ],
       1,
       0,
       20,
-    ), // deterministic faults: no retry boot, so the one boot also shows every cell ran
+    ), // deterministic faults: no retry boot; fault-lock-ubd ends the first, fault-stop-agent the second
   ]);
 }, 1_200_000);
 
@@ -122,7 +127,7 @@ describe('faults that end the VM', () => {
   test('the agent stopped (SIGSTOP): its silence ends the boot in seconds, not at its deadline', () => {
     const c = cell(forging, 'fault-stop-agent');
     expect([c.infraKind, c.infraError]).toEqual(['agent-crash', expect.stringMatching(/stopped beating/)]);
-    const [boot] = forging.provenance.boots;
+    const boot = forging.provenance.boots.find((b) => b.boot === 'debian-6.12-boot1-try2');
     expect(boot?.vm?.ended).toBe('agent-stalled');
     // 20 s of silence (the test's setting) after it, not the boot's deadline (300 s + every cell's timeout)
     expect((boot?.vm?.wallMs ?? 0) - (boot?.vm?.bootMs ?? 0)).toBeLessThan(
@@ -205,9 +210,18 @@ describe('results no sample can forge or stall', () => {
     expect(cell(forging, 'fault-ok')).toMatchObject({ verdict: 'match', observed: { detail: 'fault sample: ok' } });
     expect(cell(forging, 'fault-after')).toMatchObject({ verdict: 'match', observed: { detail: 'fault sample: ok' } });
     for (const c of forging.cells) expect(c.observed?.detail ?? '', c.id).not.toMatch(/FORGED/);
-    // the one boot ran every cell (its last one stops the agent on purpose): no fake end cut it short
-    expect(forging.provenance.boots.map((b) => b.boot)).toEqual(['debian-6.12-boot1']);
-    expect(forging.cells.filter((x) => x.boot === 'debian-6.12-boot1')).toHaveLength(17);
+    // the first boot ran to fault-lock-ubd, which ended it, and no fake end cut it short; a fresh
+    // boot ran the cells after it, its last one stopping the agent on purpose
+    expect(forging.provenance.boots.map((b) => [b.boot, b.agentFinished, b.vm?.ended])).toEqual([
+      ['debian-6.12-boot1', true, 'exited'],
+      ['debian-6.12-boot1-try2', false, 'agent-stalled'],
+    ]);
+    expect(cell(forging, 'fault-lock-ubd').boot).toBe('debian-6.12-boot1');
+    expect(forging.cells.filter((c) => c.boot !== 'debian-6.12-boot1').map((c) => c.id)).toEqual([
+      'fault-after/none/default',
+      'fault-stop-agent/root/default',
+    ]);
+    expect(forging.cells).toHaveLength(22);
   });
 
   test('nobody, nobody with DAC_OVERRIDE+FOWNER, and with SYS_ADMIN too: nothing reaches the host', () => {
@@ -284,6 +298,48 @@ describe("a cell's limits are its own", () => {
     ]);
     // the agent was out of the OOM killer's reach: the boot went on
     expect(cell(forging, 'fault-after').verdict).toBe('match');
+  });
+});
+
+describe('global state a cell leaves behind: found, named, undone; the cells after it clean', () => {
+  const culprit = (prefix: string, change: RegExp) => {
+    const c = cell(forging, prefix);
+    expect([c.verdict, c.infraKind], c.id).toEqual(['infra-error', 'state-not-reset']);
+    expect(c.infraError).toMatch(change);
+    // one attempt: a leftover is the culprit's, and no other cell pays for it
+    expect(c.attempts, c.id).toBeUndefined();
+  };
+
+  test('a file bind-mounted over /proc/sys/kernel/perf_event_paranoid (CAP_SYS_ADMIN) is found and detached', () => {
+    culprit('fault-bind-sysctl', /mount added: \/proc\/sys\/kernel\/perf_event_paranoid .*\(undone\)/);
+  });
+
+  test('a sysctl no cell of the boot sets (root) is found and written back', () => {
+    culprit('fault-set-paranoid', /kernel\.perf_event_paranoid 3 → 1 \(undone\)/);
+  });
+
+  test('a root daemon in the root cgroup is found and killed', () => {
+    culprit('fault-daemon', /process \d+ \(fault, uid 0\) new since the cell began \(undone\)/);
+  });
+
+  test('lo taken down (CAP_NET_ADMIN) is found and brought up', () => {
+    culprit('fault-lo-down', /lo is DOWN \(undone\)/);
+  });
+
+  test('unprivileged_bpf_disabled locked at 1 ends the boot; the cell after it runs on a fresh boot and matches', () => {
+    culprit('fault-lock-ubd', /kernel\.unprivileged_bpf_disabled 2 → 1 \(could NOT be undone\)/);
+    const after = cell(forging, 'fault-after');
+    expect([after.verdict, after.boot, after.attempts]).toEqual(['match', 'debian-6.12-boot1-try2', undefined]);
+  });
+
+  test('every other cell of the run was clean, and the fingerprint was taken after each', () => {
+    const culprits =
+      /^fault-(forge\/root|setsid-stdout|cgroup-escape|tamper-copy|teardown|bind-sysctl|set-paranoid|daemon|lo-down|lock-ubd|fork-many|alloc|leave-tmp|leave-etc|stop-agent)\//;
+    for (const c of forging.cells) {
+      // the stopped agent wrote no record for its cell
+      if (!c.id.startsWith('fault-stop-agent/')) expect(c.fingerprintMs, c.id).toBeGreaterThanOrEqual(0);
+      if (!culprits.test(c.id)) expect(c.infraError, c.id).toBeUndefined();
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { newSigner } from '../harness/guest/protocol.js';
+import { bootAttempts } from '../harness/outcome/attempts.js';
 import { GuestRecordReader, LIMITS, readGuestRecords } from '../harness/outcome/guest-records.js';
 import { cellRecord, guestLines } from './guest-lines.js';
 
@@ -85,6 +86,17 @@ describe('each line is the agent’s, in order', () => {
     ]);
     expect([...r.cells.keys()]).toEqual(['k/a#1', 'k/b#1']);
     expect(r.ended).toBe(false);
+  });
+
+  test('an end with a reason (state a cell could not undo) ends the boot early: the runs after it are not charged', () => {
+    const reason = 'after k/a#1: state the agent could not undo: kernel.unprivileged_bpf_disabled 2 → 1';
+    const lines = guestLines('boot', [start('k/a#1'), cell('k/a#1'), { type: 'end', t: 2, reason }], signer);
+    const r = readGuestRecords(fileWith(lines.join('')), accepts);
+    expect([r.ended, r.endReason, r.violations]).toEqual([true, reason, []]);
+    const runs = [...planned].map((key) => ({ key, rep: 1, cell: { kernel: 'k', id: key } }));
+    const vm = { ended: 'exited' as const, exitCode: 0, signal: null };
+    const attempts = bootAttempts(runs as never, r, vm, 'boot', '');
+    expect(attempts.map((a) => a.key)).toEqual(['k/a#1']);
   });
 
   test('a torn last line is not a violation', () => {

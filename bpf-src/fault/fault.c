@@ -28,12 +28,21 @@
  *                             bind of the guest's root without its submounts (what vng's masks and
  *                             overlays hide), after unmounting what is mounted on the path, and
  *                             under every 9p share mounted again; EACCES@escape when nothing was
- *                             read, else ok naming what it read (the content's first bytes) */
+ *                             read, else ok naming what it read (the content's first bytes)
+ *   bind-sysctl               bind-mounts a file saying 1 over /proc/sys/kernel/perf_event_paranoid
+ *                             (CAP_SYS_ADMIN): a sysctl the kernel never had
+ *   set-sysctl NAME VALUE     writes a sysctl (root), e.g. one no cell of the boot sets
+ *   daemon                    leaves a root daemon: double fork, setsid, in the root cgroup
+ *   lo-down                   takes lo down (CAP_NET_ADMIN)
+ * Each of the last four leaves global state the agent must find, name and undo (or, for a
+ * sysctl that will not go back, end the boot). */
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <dirent.h>
 #include <libgen.h>
 #include <sys/mman.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -346,6 +355,84 @@ static int alloc_forever(void)
 		for (size_t off = 0; off < (64 << 20); off += 4096)
 			((volatile char *)p)[off] = 1;
 	}
+static int bind_sysctl(void)
+{
+	const char *fake = "/tmp/capmatrix-fake-sysctl";
+	FILE *f = fopen(fake, "w");
+
+	if (!f || fputs("1\n", f) == EOF || fclose(f)) {
+		cm_result(errno, "run", NULL, "cannot write %s: %s", fake, strerror(errno));
+		return 1;
+	}
+	int err = mount(fake, "/proc/sys/kernel/perf_event_paranoid", NULL, MS_BIND, NULL) ? errno : 0;
+	cm_result(err, "run", NULL, "bind-mounted %s over kernel.perf_event_paranoid", fake);
+	return 0;
+}
+
+static int set_sysctl(const char *name, const char *value)
+{
+	char path[256] = "/proc/sys/";
+	size_t n = strlen(path);
+
+	for (const char *c = name; *c && n < sizeof(path) - 1; c++)
+		path[n++] = *c == '.' ? '/' : *c;
+	path[n] = 0;
+	int fd = open(path, O_WRONLY);
+	int err = fd < 0 || write(fd, value, strlen(value)) < 0 ? errno : 0;
+	if (fd >= 0)
+		close(fd);
+	cm_result(err, "run", NULL, "set %s=%s", name, value);
+	return 0;
+}
+
+/* A daemon as a careless root loader leaves one: it outlives the sample, out of its cgroup. */
+static int leave_daemon(void)
+{
+	int ready[2];
+
+	if (pipe(ready))
+		return 1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		int fd = open("/sys/fs/cgroup/cgroup.procs", O_WRONLY);
+		if (fd >= 0) {
+			dprintf(fd, "%d\n", (int)getpid());
+			close(fd);
+		}
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		dprintf(ready[1], "%d\n", (int)getpid());
+		close(ready[1]);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	char buf[32] = "";
+	ssize_t got = read(ready[0], buf, sizeof(buf) - 1);
+	waitpid(pid, NULL, 0);
+	cm_result(got > 0 ? 0 : EIO, "run", NULL, "left daemon %d in the root cgroup", got > 0 ? atoi(buf) : -1);
+	return 0;
+}
+
+static int lo_down(void)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	int err = 0;
+
+	strcpy(ifr.ifr_name, "lo");
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr))
+		err = errno;
+	ifr.ifr_flags &= ~IFF_UP;
+	if (!err && ioctl(fd, SIOCSIFFLAGS, &ifr))
+		err = errno;
+	cm_result(err, "run", NULL, "took lo down");
+	return 0;
 }
 
 static int report_args(int argc, char **argv)
@@ -547,6 +634,14 @@ int main(int argc, char **argv)
 		return fork_many();
 	} else if (!strcmp(mode, "alloc")) {
 		return alloc_forever();
+	} else if (!strcmp(mode, "bind-sysctl")) {
+		return bind_sysctl();
+	} else if (!strcmp(mode, "set-sysctl") && argc > 3) {
+		return set_sysctl(argv[2], argv[3]);
+	} else if (!strcmp(mode, "daemon")) {
+		return leave_daemon();
+	} else if (!strcmp(mode, "lo-down")) {
+		return lo_down();
 	} else if (!strcmp(mode, "flood") && argc > 2) {
 		static char line[1024];
 		long lines = atol(argv[2]) * 1024;

@@ -16,6 +16,7 @@ import { detachRwdir, RecordWriter } from './record-writer.js';
 import { LoLink, LoQdiscs, UidProcesses } from './reset.js';
 import { mountScratch } from './scratch.js';
 import { runSearch } from './search.js';
+import { StateWatch } from './state-watch.js';
 import { bootSysctls } from './sysctls.js';
 
 function readPlan(file: string | undefined) {
@@ -31,6 +32,13 @@ function inheritedCaps(): string | null {
   const st = procStatus('self');
   if (/^0+$/.test(st?.CapInh ?? '') && /^0+$/.test(st?.CapAmb ?? '')) return null;
   return `the agent holds inheritable ${st?.CapInh} / ambient ${st?.CapAmb} capabilities, which every cell would inherit`;
+}
+
+/** Each fingerprint part's median cost over the boot's cells (ms). */
+function medians(parts: Record<string, number>[]): Record<string, number> {
+  const keys = Object.keys(parts[0] ?? {});
+  const mid = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  return Object.fromEntries(keys.map((k) => [k, Math.round(mid(parts.map((p) => p[k] ?? 0)) * 10) / 10]));
 }
 
 async function main(): Promise<void> {
@@ -51,32 +59,50 @@ async function main(): Promise<void> {
     }),
   );
   const beats = setInterval(() => out.emit({ type: 'beat', t: Date.now() }), BEAT_MS);
+  const copies = new SampleCopies();
+  // its bind of the root is the agent's own mount: made before the fingerprint's first look
+  const overlays = noScratch ? null : new OverlayWrites([copies.dir]);
+  const lo = new LoLink();
+  const qdiscs = new LoQdiscs();
+  // from here on sysctls are read through the agent's own procfs
+  const watch = StateWatch.start(lo, qdiscs);
   const boot: BootState = {
     sysctls: bootSysctls(plan),
     unsafe:
       unsafeGuest() ??
       inheritedCaps() ??
       noScratch ??
+      ('error' in watch ? watch.error : null) ??
       (rw.detached ? null : `the results mount could not be detached: ${rw.detail}`),
     cgroupDir: cg.dir,
-    lo: new LoLink(),
-    qdiscs: new LoQdiscs(),
+    lo,
+    qdiscs,
     processes: new UidProcesses(),
     group: null,
     cellsRun: 0,
-    copies: new SampleCopies(),
-    overlays: null,
+    copies,
+    overlays,
+    watch: 'error' in watch ? null : watch,
+    fingerprintParts: [],
+    endReason: null,
   };
-  if (!boot.unsafe) {
-    boot.copies.prepare(plan.cells);
-    boot.overlays = new OverlayWrites([boot.copies.dir]);
+  if (!boot.unsafe) boot.copies.prepare(plan.cells);
+  for (const [i, cell] of plan.cells.entries()) {
+    if (boot.endReason) break;
+    await runAndRecord(cell, plan.cells[i + 1], boot, out);
   }
-  for (const [i, cell] of plan.cells.entries()) await runAndRecord(cell, plan.cells[i + 1], boot, out);
-  for (const search of plan.searches) await runSearch(search, boot, out);
+  for (const search of plan.searches) if (!boot.endReason) await runSearch(search, boot, out);
   clearInterval(beats);
-  out.emit({ type: 'end', t: Date.now(), prepare: boot.copies.figures });
+  out.emit({
+    type: 'end',
+    t: Date.now(),
+    prepare: boot.copies.figures,
+    fingerprint: medians(boot.fingerprintParts),
+    ...(boot.endReason ? { reason: boot.endReason } : {}),
+  });
   boot.lo.close();
   boot.qdiscs.close();
+  boot.watch?.close();
   out.close();
 }
 

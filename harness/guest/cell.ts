@@ -16,8 +16,9 @@ import type { CellRecord, PlanCell } from './protocol.js';
 import type { RecordWriter } from './record-writer.js';
 import { type LoLink, type LoQdiscs, resetState, type UidProcesses } from './reset.js';
 import { SCRATCH_DIR } from './scratch.js';
+import type { StateWatch } from './state-watch.js';
 import { loaderExit } from './syscall-trace.js';
-import { applySysctls, type BootSysctls, sysctlsNow } from './sysctls.js';
+import { applySysctls, type BootSysctls, sysctlsNow, wantedSysctls } from './sysctls.js';
 import { rootTools, ToolError } from './tools.js';
 
 /** What every cell of a boot shares. */
@@ -37,6 +38,13 @@ export interface BootState {
   /** A scenario whose setup covers a run of consecutive cells (setupScope 'group'). */
   group: { scenario: string; teardown: string[][] } | null;
   cellsRun: number;
+  /** The guest's fingerprint before the cell (null: the agent could not mount its procfs, and
+   * `unsafe` says so). */
+  watch: StateWatch | null;
+  /** What each fingerprint part cost, per cell (ms), for the end record. */
+  fingerprintParts: Record<string, number>[];
+  /** A cell left state that could not be undone: no cell runs after its record. */
+  endReason: string | null;
 }
 
 type Figures = Partial<
@@ -63,6 +71,8 @@ function setUp(cell: PlanCell, at: CellPaths, boot: BootState): string | null {
   if (cell.setupScope === 'group') {
     if (boot.group?.scenario === cell.scenario) return null;
     boot.group = { scenario: cell.scenario, teardown: cell.teardown };
+    // the group's setup stays up across its cells: the fingerprint before them includes it
+    if (boot.watch && cell.setup.length) boot.watch.dirty = true;
   }
   const err = runRootCommands(cell.setup, at);
   return err ? `setup: ${err}` : null;
@@ -72,6 +82,7 @@ function setUp(cell: PlanCell, at: CellPaths, boot: BootState): string | null {
 export function endGroup(boot: BootState): string | undefined {
   if (!boot.group) return undefined;
   const err = runRootCommands(boot.group.teardown, { sample: '', dir: '' });
+  if (boot.watch && boot.group.teardown.length) boot.watch.dirty = true;
   boot.group = null;
   return err ?? undefined;
 }
@@ -108,6 +119,7 @@ async function execTraced(cell: PlanCell, at: CellPaths, args: string[], cwd: st
 async function runSample(cell: PlanCell, at: CellPaths, boot: BootState, t0: number) {
   const tSetup = performance.now();
   const setupErr = setUp(cell, at, boot);
+  await boot.watch?.rebaseIfDirty();
   const setupMs = since(tSetup);
   if (setupErr) return { judged: infra('setup-failed', setupErr), figures: { setupMs }, leftovers: [] };
   let args: string[];
@@ -195,6 +207,8 @@ export async function runAndRecord(
   boot: BootState,
   out: RecordWriter,
 ): Promise<CellRecord> {
+  // a group's teardown (a search's, between runs) moved the state the cell starts from
+  await boot.watch?.rebaseIfDirty();
   const t0 = performance.now();
   // the cell-start record's write and fsync: what each of a cell's two records costs
   const recordMs = out.emit({ type: 'cell-start', id: cell.id, key: cell.key, t: Date.now() });
@@ -209,14 +223,21 @@ export async function runAndRecord(
       leftovers: [],
     };
   }
+  const tReset = performance.now();
+  const canAttachTc = cell.mode === 'exec' || cell.sample === 'object_loader';
+  const problems = await resetState(boot.lo, boot.processes, canAttachTc ? boot.qdiscs : null);
+  problems.push(...boot.copies.changed(), ...rootTools.changed());
+  const overlay = boot.overlays?.check() ?? { problems: [], undoable: true };
+  problems.push(...overlay.problems);
+  if (!overlay.undoable) boot.endReason ??= `after ${cell.key}: a file it wrote could not be undone`;
+  const resetMs = since(tReset);
+  // before the group's teardown, which is the scenario's, not the cell's
+  const watched = await watchState(cell, boot);
+  problems.push(...watched.problems);
   const tGroup = performance.now();
   const sameGroup = next?.setupScope === 'group' && next.scenario === boot.group?.scenario;
   const groupError = sameGroup ? undefined : endGroup(boot);
   const teardownMs = ran.teardownMs + since(tGroup);
-  const tReset = performance.now();
-  const canAttachTc = cell.mode === 'exec' || cell.sample === 'object_loader';
-  const problems = await resetState(boot.lo, boot.processes, canAttachTc ? boot.qdiscs : null);
-  problems.push(...boot.copies.changed(), ...rootTools.changed(), ...(boot.overlays?.check().problems ?? []));
   if (ran.leftovers.length)
     problems.unshift(
       `processes left running after the sample exited: ${ran.leftovers.join(', ')} (killed with its cgroup)`,
@@ -233,7 +254,8 @@ export async function runAndRecord(
     ...('observed' in ran.judged ? { observed: ran.judged.observed } : { observed: null, ...ran.judged }),
     ...ran.figures,
     teardownMs,
-    resetMs: since(tReset),
+    resetMs,
+    ...(watched.ms !== null ? { fingerprintMs: watched.ms } : {}),
     recordMs,
     durationMs: since(t0),
     sysctlNow: sysctlsNow(boot.sysctls, cell.sysctl),
@@ -242,4 +264,18 @@ export async function runAndRecord(
   };
   out.emit(record);
   return record;
+}
+
+/** The fingerprint after the cell against the one before it: what changed is undone, and what
+ * could not be ends the boot after this cell (boot.endReason). */
+async function watchState(cell: PlanCell, boot: BootState): Promise<{ problems: string[]; ms: number | null }> {
+  if (!boot.watch) return { problems: [], ms: null };
+  const want = Object.fromEntries(
+    Object.entries(wantedSysctls(boot.sysctls, cell.sysctl)).map(([k, v]) => [k, String(v)]),
+  );
+  const w = await boot.watch.check(want, new Set([process.pid]));
+  boot.fingerprintParts.push(w.parts);
+  if (w.fatal) boot.endReason = `after ${cell.key}: ${w.fatal}`;
+  const problems = w.problems.length ? [`global state changed during the cell: ${w.problems.join('; ')}`] : [];
+  return { problems, ms: Math.round(w.ms) };
 }

@@ -12,8 +12,16 @@ export function readTrim(file: string): string | null {
   }
 }
 
+/** Where sysctls are read and written: /proc/sys until the agent mounts a procfs of its own
+ * (fingerprint.ts), so a mount a cell puts over /proc/sys/... cannot answer for the kernel. */
+let sysRoot = '/proc/sys';
+
+export function useSysctlRoot(dir: string): void {
+  sysRoot = dir;
+}
+
 export function sysctlPath(name: string): string {
-  return path.join('/proc/sys', ...name.split('.'));
+  return path.join(sysRoot, ...name.split('.'));
 }
 
 export function readSysctl(name: string): number | null {

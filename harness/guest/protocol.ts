@@ -120,6 +120,8 @@ export const FiguresSchema = z.object({
   recordMs: ms.optional(),
   /** Checking and resetting state after the cell. */
   resetMs: ms.optional(),
+  /** Taking the guest's fingerprint after the cell and diffing it (guest/fingerprint.ts). */
+  fingerprintMs: ms.optional(),
   exit: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).optional(),
   stderrTail: z.string().optional(),
   /** CapEff of the running sample, read by the agent from /proc/<pid>/status. */
@@ -187,6 +189,11 @@ export const EndRecordSchema = z.strictObject({
   type: z.literal('end'),
   t: z.number(),
   prepare: PrepareFiguresSchema.optional(),
+  /** Each fingerprint part's median cost per cell (ms). */
+  fingerprint: z.record(z.string(), ms).optional(),
+  /** Why the agent stopped before the plan's end: a cell left state it could not undo (the
+   * cells after it go to a fresh boot). */
+  reason: z.string().optional(),
 });
 
 /** The agent is alive: written every BEAT_MS from the agent's event loop, inside cells too. A

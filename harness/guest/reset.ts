@@ -1,47 +1,12 @@
 // The state a cell may leave behind, reset and checked before the next cell: processes of the
 // unprivileged uid anywhere (one that moved itself out of its cgroup included), an XDP program
-// on lo, and after a user's program a clsact qdisc on lo. Pins and mounts are the scenario's teardown; links and programs die with their processes.
+// on lo, and after a user's program a clsact qdisc on lo (fingerprint.ts finds the rest). Pins and mounts are the scenario's teardown; links and programs die with their processes.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { UNPRIVILEGED_UID } from '../dsl/expand.js';
 import { run } from './commands.js';
 import { PATH_ENV, procStatus } from './proc.js';
 import { rootTools } from './tools.js';
-
-/** One long-lived `ip -batch -` answers "is an XDP program on lo?" after every cell without an
- * exec per cell (an exec costs tens of milliseconds under TCG). */
-export class LoLink {
-  private readonly ip = spawn(rootTools.resolve('ip'), ['-o', '-force', '-batch', '-'], {
-    stdio: ['pipe', 'pipe', 'ignore'],
-    env: { PATH: PATH_ENV },
-  });
-  private readonly waiters: ((line: string) => void)[] = [];
-  private buffer = '';
-
-  constructor() {
-    this.ip.stdout.setEncoding('utf8');
-    this.ip.stdout.on('data', (d: string) => {
-      this.buffer += d;
-      for (let i = this.buffer.indexOf('\n'); i >= 0; i = this.buffer.indexOf('\n')) {
-        const line = this.buffer.slice(0, i);
-        this.buffer = this.buffer.slice(i + 1);
-        this.waiters.shift()?.(line);
-      }
-    });
-  }
-
-  /** `ip -o link show dev lo` */
-  show(): Promise<string> {
-    return new Promise((resolve) => {
-      this.waiters.push(resolve);
-      this.ip.stdin.write('link show dev lo\n');
-    });
-  }
-
-  close(): void {
-    this.ip.stdin.end();
-  }
-}
 
 /** Finds the processes whose real, effective or saved uid is the cells' unprivileged uid. The
  * owner of /proc/<pid> is the process's euid only while it is dumpable (file capabilities make it
@@ -67,33 +32,37 @@ export class UidProcesses {
   }
 }
 
-/** One long-lived `tc -force -batch -` answers "which qdiscs are on lo?" without an exec per cell
- * (tc starts in ~200 ms under TCG). tc flushes each qdisc it prints; a marker command that can
- * never succeed follows each question, and its error on stderr ends the answer. */
-export class LoQdiscs {
-  private readonly tc = spawn(rootTools.resolve('tc'), ['-force', '-batch', '-'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { PATH: PATH_ENV },
-  });
+/** A long-lived `tc` in batch mode answers questions about lo without an exec per cell (tc
+ * starts in ~200 ms under TCG). A marker command that can never succeed
+ * follows each question, and its error on stderr ends the answer (-force goes on after it). */
+class BatchTool {
+  private readonly proc;
   private answer = '';
   private errors = '';
   /** A question went unanswered: the batch is no longer trusted to pair answers with questions. */
   private broken = false;
   private waiter: ((text: string | null) => void) | null = null;
 
-  constructor() {
-    this.tc.stdout.setEncoding('utf8');
-    this.tc.stderr.setEncoding('utf8');
-    this.tc.stdout.on('data', (d: string) => {
+  constructor(
+    argv: string[],
+    private readonly marker: string,
+  ) {
+    this.proc = spawn(rootTools.resolve(argv[0] ?? ''), argv.slice(1), {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { PATH: PATH_ENV },
+    });
+    this.proc.stdout.setEncoding('utf8');
+    this.proc.stderr.setEncoding('utf8');
+    this.proc.stdout.on('data', (d: string) => {
       this.answer += d;
     });
     // the answer's stdout was written before the marker's stderr: read what poll saw first
-    this.tc.stderr.on('data', (d: string) => {
+    this.proc.stderr.on('data', (d: string) => {
       this.errors += d;
-      if (this.errors.includes(QDISC_MARKER)) setImmediate(() => this.settle(this.answer));
+      if (this.errors.includes(MARKER)) setImmediate(() => this.settle(this.answer));
     });
-    this.tc.on('error', () => this.settle(null));
-    this.tc.on('exit', () => this.settle(null));
+    this.proc.on('error', () => this.settle(null));
+    this.proc.on('exit', () => this.settle(null));
   }
 
   private settle(text: string | null): void {
@@ -104,28 +73,100 @@ export class LoQdiscs {
     w?.(text);
   }
 
-  /** `tc qdisc show dev lo`; null when the batch cannot answer (the caller execs tc). */
-  show(): Promise<string | null> {
-    if (this.broken || this.tc.exitCode !== null || !this.tc.stdin.writable) return Promise.resolve(null);
+  /** The output of `commands` (lines), or null when the batch cannot answer (the caller execs). */
+  ask(commands: string): Promise<string | null> {
+    if (this.broken || this.waiter || this.proc.exitCode !== null || !this.proc.stdin.writable)
+      return Promise.resolve(null);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.broken = true;
-        this.tc.kill('SIGKILL');
+        this.proc.kill('SIGKILL');
         this.settle(null);
       }, 5000);
       this.waiter = (text) => {
         clearTimeout(timer);
         resolve(text);
       };
-      this.tc.stdin.write(`qdisc show dev lo\nqdisc show ${QDISC_MARKER}\n`);
+      this.proc.stdin.write(`${commands}\n${this.marker}\n`);
     });
   }
 
   close(): void {
-    this.tc.stdin.end();
+    this.proc.stdin.end();
   }
 }
-const QDISC_MARKER = 'capmatrix-marker';
+const MARKER = 'capmatrix-marker';
+
+/** One long-lived `ip -o -batch -` answers "lo's link line?" (its flags, an XDP program) after
+ * every cell without an exec per cell (an exec costs tens of milliseconds under TCG); a question
+ * that goes unanswered for 5 s ends the batch and the answer comes from an exec. */
+export class LoLink {
+  private readonly ip = spawn(rootTools.resolve('ip'), ['-o', '-force', '-batch', '-'], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+    env: { PATH: PATH_ENV },
+  });
+  private buffer = '';
+  private broken = false;
+  private waiter: ((link: string | null) => void) | null = null;
+
+  constructor() {
+    this.ip.stdout.setEncoding('utf8');
+    this.ip.stdout.on('data', (d: string) => {
+      this.buffer += d;
+      for (let i = this.buffer.indexOf('\n'); i >= 0; i = this.buffer.indexOf('\n')) {
+        const line = this.buffer.slice(0, i);
+        this.buffer = this.buffer.slice(i + 1);
+        this.settle(line);
+      }
+    });
+    this.ip.on('error', () => this.settle(null));
+    this.ip.on('exit', () => this.settle(null));
+  }
+
+  private settle(link: string | null): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.(link);
+  }
+
+  private query(): Promise<string | null> {
+    if (this.broken || this.waiter || this.ip.exitCode !== null || !this.ip.stdin.writable)
+      return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.broken = true;
+        this.ip.kill('SIGKILL');
+        this.settle(null);
+      }, 5000);
+      this.waiter = (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      };
+      this.ip.stdin.write('link show dev lo\n');
+    });
+  }
+
+  /** `ip -o link show dev lo` */
+  async show(): Promise<string> {
+    return (await this.query()) ?? run('ip', ['-o', 'link', 'show', 'dev', 'lo']).out;
+  }
+
+  close(): void {
+    this.ip.stdin.end();
+  }
+}
+
+/** `tc -batch -`: the qdiscs on lo. */
+export class LoQdiscs extends BatchTool {
+  constructor() {
+    super(['tc', '-force', '-batch', '-'], `qdisc show ${MARKER}`);
+  }
+
+  /** `tc qdisc show dev lo`; null when the batch cannot answer (the caller execs tc). */
+  show(): Promise<string | null> {
+    return this.ask('qdisc show dev lo');
+  }
+}
 
 /** A clsact qdisc (tc programs) on lo outlives the process that attached it. Checked only after
  * cells that can attach tc (a user's object or loader). */

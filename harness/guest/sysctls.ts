@@ -14,12 +14,18 @@ export function bootSysctls(plan: Plan): BootSysctls {
   return Object.fromEntries([...names].map((n) => [n, readSysctl(n)]));
 }
 
-/** Sets a cell's sysctls; returns an error message or null. */
-export function applySysctls(boot: BootSysctls, cell: Record<string, number | undefined>): string | null {
+/** What the agent sets for a cell: the cell's sysctls, and every other sysctl of the boot back to
+ * its boot value (unprivileged_bpf_disabled only when the cell sets it). */
+export function wantedSysctls(boot: BootSysctls, cell: Record<string, number | undefined>): Record<string, number> {
   const want: Record<string, number> = {};
   for (const [name, value] of Object.entries(boot)) if (value !== null && name !== UBD) want[name] = value;
   for (const [name, value] of Object.entries(cell)) if (value !== undefined) want[name] = value;
-  for (const [name, value] of Object.entries(want)) {
+  return want;
+}
+
+/** Sets a cell's sysctls; returns an error message or null. */
+export function applySysctls(boot: BootSysctls, cell: Record<string, number | undefined>): string | null {
+  for (const [name, value] of Object.entries(wantedSysctls(boot, cell))) {
     if (readSysctl(name) === value) continue;
     try {
       fs.writeFileSync(sysctlPath(name), String(value));

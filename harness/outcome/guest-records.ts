@@ -38,6 +38,9 @@ export interface GuestRecords {
   /** `capmatrix minimize`: each search's result (minimal sets, violations, runs). */
   searches: SearchRecord[];
   ended: boolean;
+  /** Why the agent ended the boot before the plan's end (the end record): a cell left state it
+   * could not undo; the runs after it go to a fresh boot. */
+  endReason?: string;
   /** What making the sample copies cost (the end record), for the bench. */
   prepare: PrepareFigures | null;
   violations: Violation[];
@@ -192,6 +195,7 @@ export class GuestRecordReader {
     else {
       r0.ended = true;
       r0.prepare = r.prepare ?? null;
+      if (r.reason) r0.endReason = r.reason;
     }
   }
 }

@@ -188,7 +188,8 @@ function bootSummary(done: BootResult): string {
   const why = bad.length
     ? `, ${bad.length} infra error(s): ${[...new Set(bad.map((a) => a.infraKind))].join(', ')}`
     : '';
-  return `${vm.ended} after ${(vm.wallMs / 1000).toFixed(0)} s${why}`;
+  const ended = done.records.endReason ? `; the agent ended the boot ${done.records.endReason}` : '';
+  return `${vm.ended} after ${(vm.wallMs / 1000).toFixed(0)} s${why}${ended}`;
 }
 
 /** A guest that died under KVM demoted it: the results say what the rest of the run used. */
