@@ -355,6 +355,8 @@ static int alloc_forever(void)
 		for (size_t off = 0; off < (64 << 20); off += 4096)
 			((volatile char *)p)[off] = 1;
 	}
+}
+
 static int bind_sysctl(void)
 {
 	const char *fake = "/tmp/capmatrix-fake-sysctl";
