@@ -33,9 +33,9 @@ const p95 = (xs: number[]) => {
   return s.length ? (s[Math.min(s.length - 1, Math.floor(s.length * 0.95))] ?? 0) : 0;
 };
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-/** Harness cost of a cell inside the guest: sysctls, the cell's directory and cgroup, and the
- * reset check after it; the sample's own run and the scenario's setup/teardown commands are not in it. */
-const overhead = (c: CellResult) => (c.overheadMs ?? 0) + (c.resetMs ?? 0);
+/** Harness cost of a cell inside the guest: sysctls, the cell's directory and cgroup, the reset
+ * check and the fingerprint after it; the sample's own run and the scenario's setup/teardown commands are not in it. */
+const overhead = (c: CellResult) => (c.overheadMs ?? 0) + (c.resetMs ?? 0) + (c.fingerprintMs ?? 0);
 /** A cell as the issue counts it: the sample's exec and the harness's overhead. */
 const cellCost = (c: CellResult) => (c.execMs ?? 0) + overhead(c);
 
@@ -52,6 +52,7 @@ const STEPS = [
   'main → first bpf(2)',
   "sample's work (first bpf(2) → exit)",
   'reset and check',
+  "fingerprint of the guest's state",
   'records (write + fsync, ×2)',
 ] as const;
 type Step = (typeof STEPS)[number];
@@ -74,6 +75,7 @@ function steps(run: RunResults): Record<Step, number> {
     'main → first bpf(2)': med((c) => (c.firstBpfMs ?? 0) - (c.startMs ?? 0), withBpf),
     "sample's work (first bpf(2) → exit)": med((c) => (c.execMs ?? 0) - (c.firstBpfMs ?? 0), withBpf),
     'reset and check': med((c) => c.resetMs ?? 0),
+    "fingerprint of the guest's state": med((c) => c.fingerprintMs ?? 0),
     'records (write + fsync, ×2)': med((c) => 2 * (c.recordMs ?? 0)),
   };
 }
