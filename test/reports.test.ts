@@ -1,7 +1,7 @@
 // Reports from a run: Markdown, JUnit, cross-kernel and run-to-run differences (pure logic), and
 // the HTML heatmap loaded in a real headless Chromium: the mismatch cells are found, a click
 // opens a cell, and a screenshot is taken.
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -17,6 +17,7 @@ import { renderJunit } from '../harness/report/junit.js';
 import { renderKernelReport } from '../harness/report/kernel-report.js';
 import { renderMarkdown } from '../harness/report/markdown.js';
 import { mergeRuns, type RunResults } from '../harness/report/results-json.js';
+import { CHROMIUM } from './chromium.js';
 
 function cell(
   kernel: string,
@@ -317,13 +318,6 @@ describe('Markdown and JUnit', () => {
     expect(xml).toContain('timestamp="2026-12-02T01:00:00"');
   });
 });
-
-const CHROMIUM = [
-  process.env.CAPMATRIX_CHROMIUM,
-  '/usr/bin/chromium',
-  '/usr/bin/chromium-browser',
-  '/snap/bin/chromium',
-].find((p) => p && existsSync(p));
 
 describe('HTML heatmap in headless Chromium', () => {
   test('loads, shows the mismatch outlined, opens a cell, takes a screenshot', async () => {

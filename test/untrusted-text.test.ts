@@ -1,7 +1,7 @@
 // What a hostile program under test prints reaches every report: none of it may render as
 // Markdown or HTML, break a table, make junit.xml invalid, or drive the terminal, and all of it is
 // capped. The HTML and junit.xml are checked in a real headless Chromium too.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -27,6 +27,7 @@ import {
   xmlText,
 } from '../harness/report/untrusted-text.js';
 import type { MinimizeResult } from '../harness/run/minimize.js';
+import { CHROMIUM } from './chromium.js';
 
 /** Everything a program can print to upset a renderer, then 100 KB more. */
 const HOSTILE = `${[
@@ -272,13 +273,6 @@ describe('the terminal', () => {
     expect(text.length).toBeLessThan(3_000);
   });
 });
-
-const CHROMIUM = [
-  process.env.CAPMATRIX_CHROMIUM,
-  '/usr/bin/chromium',
-  '/usr/bin/chromium-browser',
-  '/snap/bin/chromium',
-].find((p) => p && existsSync(p));
 
 describe('report.html and junit.xml in headless Chromium', () => {
   test('the hostile text is text, capped; junit.xml parses as XML', async () => {
