@@ -49,6 +49,17 @@ describe('each line is the agent’s, in order', () => {
     expect(r.violations.map((v) => v.why)).toEqual(['a beat record after the end record']);
   });
 
+  test("an agent line mangled by a concurrent writer: the gap is the running cell's violation, later lines count", () => {
+    const beat = { type: 'beat' as const, t: 1 };
+    const lines = guestLines('boot', [start('k/a#1'), beat, cell('k/a#1'), start('k/b#1'), cell('k/b#1')], signer);
+    // the beat (seq 2) written while a root cell wrote garbage through the agent's descriptor
+    const mangled = [lines[0], lines[1], 'FORGED{"x":1}\n', `${lines[2]?.slice(0, 30)}…garbage\n`, ...lines.slice(3)];
+    const r = readGuestRecords(fileWith(mangled.join('')), accepts);
+    expect([...r.cells.keys()]).toEqual(['k/a#1', 'k/b#1']);
+    expect(r.violations.map((v) => v.key)).toEqual(['k/a#1', 'k/a#1', 'k/a#1']);
+    expect(r.violations.at(-1)?.why).toMatch(/line\(s\) 2…2 did not arrive whole/);
+  });
+
   test.each([
     ['an unsigned record for another cell', JSON.stringify({ seq: 3, ...cell('k/b#1') })],
     ['a record signed with another key', newSigner().line(3, cell('k/b#1')).trimEnd()],

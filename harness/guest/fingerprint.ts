@@ -134,7 +134,11 @@ async function loLink(lo: LoLink): Promise<string> {
 /** lo: flags and mtu, addresses and routes from the agent's procfs (`ip -batch` keeps the family
  * of a `link show` for the commands after it), qdiscs from the long-lived `tc` (asked first, and
  * awaited last: it answers while the rest is read). */
-async function loState(proc: string, lo: LoLink, qdiscs: Promise<string | null>): Promise<Fingerprint['lo']> {
+async function loState(
+  proc: string,
+  lo: LoLink,
+  qdiscs: Promise<string | null> | string[],
+): Promise<Fingerprint['lo']> {
   const net = (f: string) => readOr(path.join(proc, 'net', f)) ?? '';
   const link = await loLink(lo);
   const addrs = [
@@ -146,21 +150,24 @@ async function loState(proc: string, lo: LoLink, qdiscs: Promise<string | null>)
     ...loRows(net('route'), [4, 5]).map((r) => `ipv4 ${r}`),
     ...loRows(net('ipv6_route'), [6, 7]).map((r) => `ipv6 ${r}`),
   ];
+  if (Array.isArray(qdiscs)) return { link, addrs, routes, qdiscs };
   const q = (await qdiscs) ?? run('tc', ['qdisc', 'show', 'dev', 'lo']).out;
   const qdiscLines = q.split('\n').map(fold).filter(Boolean);
   return { link, addrs, routes, qdiscs: qdiscLines };
 }
 
 /** The fingerprint now. The two helpers (sysctls, tc) are asked at once and awaited after the
- * reads node does itself; each part's ms is what it cost the agent's wall time. */
+ * reads node does itself; each part's ms is what it cost the agent's wall time. `knownQdiscs`:
+ * lo's qdiscs as they were, for a cell that cannot change them (tc costs the most, ~35 ms). */
 export async function takeFingerprint(
   proc: string,
   sysctlReader: SysctlReader,
   lo: LoLink,
   qdiscs: LoQdiscs,
+  knownQdiscs?: string[],
 ): Promise<Fingerprint> {
   const sysctlsAsked = sysctlReader.read();
-  const qdiscsAsked = qdiscs.show();
+  const qdiscsAsked = knownQdiscs ?? qdiscs.show();
   let t = performance.now();
   const mounts = mountTable(proc);
   const ms = { sysctls: 0, mounts: since(t), processes: 0, lo: 0, modules: 0 };

@@ -53,8 +53,8 @@ export class StateWatch {
     return new StateWatch(p.dir, lo, qdiscs);
   }
 
-  private take(): Promise<Fingerprint> {
-    return takeFingerprint(this.proc, this.sysctls, this.lo, this.qdiscs);
+  private take(knownQdiscs?: string[]): Promise<Fingerprint> {
+    return takeFingerprint(this.proc, this.sysctls, this.lo, this.qdiscs, knownQdiscs);
   }
 
   close(): void {
@@ -71,11 +71,12 @@ export class StateWatch {
   }
 
   /** Diffs the state now against the baseline; `want` holds the sysctls the agent set for the
-   * cell. The state after it (undone where it could be) is the next cell's baseline. */
-  async check(want: Record<string, string>, ignorePids: Set<number>): Promise<WatchResult> {
+   * cell. The state after it (undone where it could be) is the next cell's baseline.
+   * `unprivileged`: the cell held no capability, so lo's qdiscs (CAP_NET_ADMIN) are not asked. */
+  async check(want: Record<string, string>, ignorePids: Set<number>, unprivileged = false): Promise<WatchResult> {
     const t0 = performance.now();
     const before = this.baseline ?? (await this.take());
-    const after = await this.take();
+    const after = await this.take(unprivileged ? before.lo.qdiscs : undefined);
     const parts = after.ms;
     const found = diffFingerprints(before, after, want, this.proc, ignorePids);
     // modules the kernel loaded on demand: unloaded again quietly, the next cell starts as this one did

@@ -154,11 +154,16 @@ export class GuestRecordReader {
       this.violate(decoded.error);
       return;
     }
-    if (decoded.seq !== this.nextSeq) {
+    if (decoded.seq < this.nextSeq) {
       this.violate(`sequence number ${decoded.seq} where ${this.nextSeq} was due (a replayed or reordered line)`);
       return;
     }
-    this.nextSeq++;
+    // a line of the agent's that never arrived whole: something wrote into the file at the same
+    // time (the agent beats inside cells too) and mangled it. Its signature keeps anything else
+    // out, so the agent's later lines are still its own: the gap is the running cell's violation.
+    if (decoded.seq > this.nextSeq)
+      this.violate(`the agent's line(s) ${this.nextSeq}…${decoded.seq - 1} did not arrive whole (mangled by another writer)`);
+    this.nextSeq = decoded.seq + 1;
     const outOfOrder = this.misplaced(decoded.record);
     if (outOfOrder) this.violate(outOfOrder);
     else this.accept(decoded.record);
