@@ -23,15 +23,6 @@ export const VOLATILE_SYSCTLS: Record<string, string> = {
  * first access (a cell that reads /sys/kernel/debug/tracing triggers it). */
 const AUTOMOUNTS = new Set(['/sys/kernel/debug/tracing tracefs']);
 
-/** Modules the kernel loads on demand for any user (a socket of their family, measured: an honest
- * sample's AF_ALG socket loads af_alg and algif_hash): unloaded again after the cell where they
- * can be, never counted as the cell's change. */
-export const ON_DEMAND_MODULES: Record<string, string> = {
-  af_alg: 'socket(AF_ALG) loads it for any user',
-  algif_hash: 'bind() of an AF_ALG hash socket loads it for any user',
-  algif_skcipher: 'bind() of an AF_ALG skcipher socket loads it for any user',
-};
-
 /** /proc/<pid>/stat flags: a kernel thread. */
 const PF_KTHREAD = 0x00200000;
 

@@ -11,12 +11,11 @@ import {
   type Change,
   diffFingerprints,
   type Fingerprint,
-  ON_DEMAND_MODULES,
   privateProcfs,
   takeFingerprint,
   VOLATILE_SYSCTLS,
 } from './fingerprint.js';
-import { sysctlPath, useSysctlRoot } from './proc.js';
+import { readTrim, sysctlPath, useSysctlRoot } from './proc.js';
 import type { LoLink, LoQdiscs } from './reset.js';
 import { SysctlReader } from './sysctl-reader.js';
 
@@ -79,15 +78,16 @@ export class StateWatch {
     const after = await this.take(unprivileged ? before.lo.qdiscs : undefined);
     const parts = after.ms;
     const found = diffFingerprints(before, after, want, this.proc, ignorePids);
-    // modules the kernel loaded on demand: unloaded again quietly, the next cell starts as this one did
-    const onDemand = found.filter(
-      (c) => c.kind === 'module' && typeof c.undo === 'string' && c.undo in ON_DEMAND_MODULES,
-    );
-    for (const c of onDemand) run('rmmod', [String(c.undo)]);
-    const changes = found.filter((c) => !onDemand.includes(c));
+    // modules the kernel loaded on demand for what the cell did (sch_ingress, cls_bpf for tc;
+    // af_alg for any user): unloaded again quietly, so the next cell starts as this one did (a
+    // module already there could let a later cell skip the privilege its autoload needs). One
+    // that will not go is a change like any other.
+    const loaded = found.filter((c) => c.kind === 'module' && typeof c.undo === 'string');
+    const stuck = await this.unloadModules(loaded.map((c) => String(c.undo)));
+    const changes = found.filter((c) => !loaded.includes(c) || stuck.has(String(c.undo)));
     const ms = performance.now() - t0;
     if (!changes.length) {
-      this.baseline = onDemand.length ? await this.take() : after;
+      this.baseline = loaded.length ? await this.take() : after;
       return { problems: [], fatal: null, ms, parts };
     }
     for (const c of changes) undo(c);
@@ -105,9 +105,22 @@ export class StateWatch {
     return { problems, fatal, ms, parts };
   }
 
+  /** rmmod each, again while one is still busy (a qdisc's module is freed after an RCU grace
+   * period), for up to ~2 s; returns the names still loaded. */
+  private async unloadModules(names: string[]): Promise<Set<string>> {
+    let left = new Set(names);
+    for (let i = 0; left.size && i < 20; i++) {
+      if (i) await new Promise((r) => setTimeout(r, 100));
+      for (const name of left) run('rmmod', [name]);
+      const now = new Set((readTrim(`${this.proc}/modules`) ?? '').split('\n').map((l) => l.split(' ')[0]));
+      left = new Set([...left].filter((n) => now.has(n)));
+    }
+    return left;
+  }
+
   private async again(before: Fingerprint, want: Record<string, string>, ignorePids: Set<number>) {
     const still = diffFingerprints(before, await this.take(), want, this.proc, ignorePids);
-    return still.filter((c) => !(c.kind === 'module' && typeof c.undo === 'string' && c.undo in ON_DEMAND_MODULES));
+    return still;
   }
 }
 

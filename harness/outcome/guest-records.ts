@@ -162,7 +162,9 @@ export class GuestRecordReader {
     // time (the agent beats inside cells too) and mangled it. Its signature keeps anything else
     // out, so the agent's later lines are still its own: the gap is the running cell's violation.
     if (decoded.seq > this.nextSeq)
-      this.violate(`the agent's line(s) ${this.nextSeq}…${decoded.seq - 1} did not arrive whole (mangled by another writer)`);
+      this.violate(
+        `the agent's line(s) ${this.nextSeq}…${decoded.seq - 1} did not arrive whole (mangled by another writer)`,
+      );
     this.nextSeq = decoded.seq + 1;
     const outOfOrder = this.misplaced(decoded.record);
     if (outOfOrder) this.violate(outOfOrder);
