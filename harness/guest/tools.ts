@@ -9,8 +9,13 @@ import path from 'node:path';
 
 const SYSTEM_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
-/** A tool's identity: what a replaced or rewritten file cannot keep. */
-const identity = (st: fs.Stats) => [st.ino, st.size, st.mtimeMs, st.ctimeMs, st.mode, st.uid].join(':');
+/** A tool's identity: what a replaced or rewritten file cannot keep, nor a link to it redirected. */
+function identity(file: string): string | null {
+  const link = fs.lstatSync(file, { throwIfNoEntry: false });
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (!link || !st) return null;
+  return [link, st].map((x) => [x.ino, x.size, x.mtimeMs, x.ctimeMs, x.mode, x.uid].join(':')).join(' ');
+}
 
 /** Why someone other than root could change what `file` is, or null. Every component must be
  * root's; a directory above it that others can write is allowed only when sticky (as /tmp is,
@@ -33,7 +38,9 @@ export class RootTools {
   /** Tools a cell changed: never run again in this boot. */
   private readonly poisoned = new Set<string>();
 
-  /** The absolute path to run `name` by; a path given is taken as it is, checked the same way. */
+  /** The absolute path to run `name` by; a path given is taken as it is, checked the same way.
+   * The path found is run, not the file it links to: a multi-call program (kmod as rmmod) knows
+   * what to do by its name. Both the link and its target must be root's alone. */
   resolve(name: string): string {
     const seen = this.known.get(name);
     if (seen) return seen.file;
@@ -41,19 +48,17 @@ export class RootTools {
     const candidates = name.includes('/') ? [name] : SYSTEM_DIRS.map((d) => path.join(d, name));
     const found = candidates.find((f) => fs.statSync(f, { throwIfNoEntry: false })?.isFile());
     if (!found) throw new ToolError(`${name}: not found in ${SYSTEM_DIRS.join(', ')}`);
-    const file = fs.realpathSync(found);
-    const unsafe = unsafeFile(file);
+    const unsafe = unsafeFile(path.dirname(found)) ?? unsafeFile(fs.realpathSync(found));
     if (unsafe) throw new ToolError(`${name}: refused to run it as root: ${unsafe}`);
-    this.known.set(name, { file, id: identity(fs.statSync(file)) });
-    return file;
+    this.known.set(name, { file: found, id: identity(found) ?? '' });
+    return found;
   }
 
   /** Tools that changed since their first use (each a line for the cell that changed them). */
   changed(): string[] {
     const problems: string[] = [];
     for (const [name, { file, id }] of this.known) {
-      const st = fs.statSync(file, { throwIfNoEntry: false });
-      if (!st || identity(st) !== id) {
+      if (identity(file) !== id) {
         problems.push(`the root tool ${file} (${name}) was changed or replaced: the agent no longer runs it`);
         this.known.delete(name);
         this.poisoned.add(name);
