@@ -69,6 +69,8 @@ beforeAll(async () => {
         'fault-set-paranoid',
         'fault-daemon',
         'fault-lo-down',
+        'fault-cgroup-drop',
+        'fault-udp',
         'fault-lock-ubd',
         'fault-after',
         'fault-stop-agent', // the boot's last cell: 20 s of the agent's silence end it
@@ -326,6 +328,16 @@ describe('global state a cell leaves behind: found, named, undone; the cells aft
     culprit('fault-lo-down', /lo is DOWN \(undone\)/);
   });
 
+  test('a program left on the root cgroup (CAP_BPF + CAP_NET_ADMIN) is found and detached; UDP after it gets through', () => {
+    culprit(
+      'fault-cgroup-drop',
+      /program (\d+) attached to cgroup \/sys\/fs\/cgroup \(attach type 1\) \(undone\).*BPF prog \1 type 8 capmatrix_drop outlived the cell \(undone\)/,
+    );
+    expect(cell(forging, 'fault-cgroup-drop').boot).toBe('debian-6.12-boot1');
+    const udp = cell(forging, 'fault-udp');
+    expect([udp.verdict, udp.boot, udp.attempts]).toEqual(['match', 'debian-6.12-boot1', undefined]);
+  });
+
   test('unprivileged_bpf_disabled locked at 1 ends the boot; the cell after it runs on a fresh boot and matches', () => {
     culprit('fault-lock-ubd', /kernel\.unprivileged_bpf_disabled 2 → 1 \(could NOT be undone\)/);
     const after = cell(forging, 'fault-after');
@@ -334,7 +346,7 @@ describe('global state a cell leaves behind: found, named, undone; the cells aft
 
   test('every other cell of the run was clean, and the fingerprint was taken after each', () => {
     const culprits =
-      /^fault-(forge\/root|setsid-stdout|cgroup-escape|tamper-copy|teardown|bind-sysctl|set-paranoid|daemon|lo-down|lock-ubd|fork-many|alloc|leave-tmp|leave-etc|stop-agent)\//;
+      /^fault-(forge\/root|setsid-stdout|cgroup-escape|tamper-copy|teardown|bind-sysctl|set-paranoid|daemon|lo-down|cgroup-drop|lock-ubd|fork-many|alloc|leave-tmp|leave-etc|stop-agent)\//;
     for (const c of forging.cells) {
       // the stopped agent wrote no record for its cell
       if (!c.id.startsWith('fault-stop-agent/')) expect(c.fingerprintMs, c.id).toBeGreaterThanOrEqual(0);

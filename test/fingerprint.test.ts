@@ -1,7 +1,13 @@
 // The guest's fingerprint diff (guest/fingerprint.ts): what a cell changed, in readable lines,
 // each with how the agent undoes it (null: it cannot, and the boot ends after the cell).
 import { describe, expect, test } from 'vitest';
-import { diffFingerprints, type Fingerprint, fibEntries } from '../harness/guest/fingerprint.js';
+import {
+  diffFingerprints,
+  type Fingerprint,
+  fibEntries,
+  fingerprintOf,
+  linkText,
+} from '../harness/guest/fingerprint.js';
 
 const LINK = 'lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN';
 const base = (): Fingerprint => ({
@@ -14,7 +20,9 @@ const base = (): Fingerprint => ({
   pids: new Set([1, 2]),
   lo: { link: LINK, addrs: ['ipv4 Local: 127.0.0.1/32 host LOCAL'], routes: [], qdiscs: ['qdisc noqueue 0: root'] },
   modules: new Set(['9p']),
-  ms: { sysctls: 0, mounts: 0, processes: 0, lo: 0, modules: 0 },
+  bpf: new Map(),
+  cgroups: new Map(),
+  ms: {},
 });
 const diff = (after: Fingerprint, want: Record<string, string> = {}) =>
   diffFingerprints(base(), after, want, '/proc', new Set()).map((c) => [c.line, c.undo]);
@@ -60,5 +68,40 @@ describe('fingerprint diff', () => {
   test('IPv4 addresses and routes from /proc/net/fib_trie', () => {
     const trie = ['Local:', '  +-- 127.0.0.0/8 2 0 2', '     |-- 127.0.0.1', '        /32 host LOCAL'].join('\n');
     expect(fibEntries(trie)).toEqual(['Local 127.0.0.1/32 host LOCAL']);
+  });
+
+  test('a BPF object that outlived the cell, and a program attached to the root cgroup', () => {
+    const before = base();
+    before.bpf.set('map 3', 'map 3 type 2 setup_pin');
+    const after = base();
+    after.bpf.set('prog 41', 'prog 41 type 8 drop_udp');
+    after.cgroups.set('/sys/fs/cgroup type 1', ['41']);
+    // the setup's pinned map went with its teardown: not the cell's change
+    expect(diffFingerprints(before, after, {}, '/proc', new Set()).map((c) => [c.line, c.undo])).toEqual([
+      ['program 41 attached to cgroup /sys/fs/cgroup (attach type 1)', '/sys/fs/cgroup 1 41'],
+      ['BPF prog 41 type 8 drop_udp outlived the cell', null],
+    ]);
+  });
+
+  test("the helper's answer read as a fingerprint", () => {
+    const fp = fingerprintOf({
+      sysctls: new Map([['kernel.tainted', '0']]),
+      parts: new Map([
+        ['link', ['flags 0x10049 mtu 65536 xdp 2 prog 7']],
+        ['qdisc', ['qdisc noqueue 0: parent root']],
+        ['bpf', ['prog 7 type 6 xdp_pass', 'map 2 type 2 counts']],
+        ['cgroup', ['/sys/fs/cgroup type 1 41 42']],
+        ['pids', ['1', '77']],
+        ['modules', ['9p', 'virtio_net']],
+        ['mounts', ['21 1 0:20 / /proc rw,nosuid - proc proc rw']],
+      ]),
+    });
+    expect(fp.lo.link).toBe('<UP,LOOPBACK,RUNNING> mtu 65536 xdp mode 2 prog 7');
+    expect(linkText('flags 0x8 mtu 1500 xdp 0 prog 0')).toBe('<LOOPBACK> mtu 1500');
+    expect([...fp.bpf.keys()]).toEqual(['prog 7', 'map 2']);
+    expect(fp.cgroups.get('/sys/fs/cgroup type 1')).toEqual(['41', '42']);
+    expect([...fp.pids]).toEqual([1, 77]);
+    expect(fp.mounts.get('21')).toBe('/proc (proc proc, root /) rw,nosuid');
+    expect(fp.lo.qdiscs).toEqual(['qdisc noqueue 0: parent root']);
   });
 });

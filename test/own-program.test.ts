@@ -212,7 +212,7 @@ describe('a project of its own, capmatrix installed from npm pack', () => {
       /processes of uid 65534 outside the cell's cgroup: \d+ \(killed\)/,
     );
     expect(cell('hostile-qdisc/NET_ADMIN/default')?.infraError).toMatch(
-      /a clsact qdisc \(tc programs\) was left on lo \(removed\)/,
+      /lo qdisc added: qdisc clsact ffff: parent ingress \(undone\)/,
     );
     for (const c of run.cells) expect(JSON.stringify(c.observed ?? {}), c.id).not.toMatch(/FORGED/);
     expect(run.options?.shareBoots).toBe(true);

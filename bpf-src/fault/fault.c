@@ -34,6 +34,10 @@
  *   set-sysctl NAME VALUE     writes a sysctl (root), e.g. one no cell of the boot sets
  *   daemon                    leaves a root daemon: double fork, setsid, in the root cgroup
  *   lo-down                   takes lo down (CAP_NET_ADMIN)
+ *   cgroup-drop               attaches a cgroup_skb program that drops every packet to the root
+ *                             cgroup's egress (CAP_BPF + CAP_NET_ADMIN) and leaves it there
+ *   udp                       a UDP datagram to itself over lo; ok when it arrives, else the
+ *                             errno at stage traffic (the victim of cgroup-drop)
  * Each of the last four leaves global state the agent must find, name and undo (or, for a
  * sysctl that will not go back, end the boot). */
 #include <fcntl.h>
@@ -41,7 +45,10 @@
 #include <dirent.h>
 #include <libgen.h>
 #include <sys/mman.h>
+#include <linux/bpf.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
@@ -437,6 +444,56 @@ static int lo_down(void)
 	return 0;
 }
 
+/* The talk's careless loader: a program attached to the root cgroup outlives its process. Two
+ * instructions (r0 = 0; exit): every packet of every cgroup is dropped on its way out. */
+static int cgroup_drop(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	union bpf_attr a;
+	int cg = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY);
+
+	memset(&a, 0, sizeof(a));
+	a.prog_type = BPF_PROG_TYPE_CGROUP_SKB;
+	a.insns = (__u64)(uintptr_t)insns;
+	a.insn_cnt = 2;
+	a.license = (__u64)(uintptr_t) "GPL";
+	strcpy(a.prog_name, "capmatrix_drop");
+	int prog = (int)syscall(__NR_bpf, BPF_PROG_LOAD, &a, sizeof(a));
+	if (cg < 0 || prog < 0) {
+		cm_result(errno, "prog_load", NULL, "cannot load the drop program or open the root cgroup");
+		return 0;
+	}
+	memset(&a, 0, sizeof(a));
+	a.target_fd = (__u32)cg;
+	a.attach_bpf_fd = (__u32)prog;
+	a.attach_type = BPF_CGROUP_INET_EGRESS;
+	a.attach_flags = BPF_F_ALLOW_MULTI;
+	int err = syscall(__NR_bpf, BPF_PROG_ATTACH, &a, sizeof(a)) ? errno : 0;
+	cm_result(err, "attach", NULL, "attached a program that drops every packet to the root cgroup");
+	return 0;
+}
+
+static int udp_self(void)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(addr);
+	struct timeval wait = { .tv_sec = 2 };
+	char got[8] = "";
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	int err = 0;
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    getsockname(fd, (struct sockaddr *)&addr, &len) ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait)) ||
+	    sendto(fd, "ping", 4, 0, (struct sockaddr *)&addr, len) != 4 || recv(fd, got, sizeof(got), 0) != 4)
+		err = errno;
+	cm_result(err, "traffic", NULL, "a UDP datagram to itself over lo");
+	return 0;
+}
+
 static int report_args(int argc, char **argv)
 {
 	static char extra[8192];
@@ -642,6 +699,10 @@ int main(int argc, char **argv)
 		return set_sysctl(argv[2], argv[3]);
 	} else if (!strcmp(mode, "daemon")) {
 		return leave_daemon();
+	} else if (!strcmp(mode, "cgroup-drop")) {
+		return cgroup_drop();
+	} else if (!strcmp(mode, "udp")) {
+		return udp_self();
 	} else if (!strcmp(mode, "lo-down")) {
 		return lo_down();
 	} else if (!strcmp(mode, "flood") && argc > 2) {

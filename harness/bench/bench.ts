@@ -150,6 +150,8 @@ const planned: Figures[] = [];
 const naive: Figures[] = [];
 const all: Figures[] = [];
 const plannedSteps: Record<Step, number>[] = [];
+/** Each boot's fingerprint parts (its agent's medians per cell, ms), planned runs only. */
+const fingerprintParts: Record<string, number>[] = [];
 const naiveIds = NAIVE_CELLS.slice(0, opts.naiveCells);
 const naiveRe = new RegExp(`^(${naiveIds.map((i) => i.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`);
 for (let i = 0; i < opts.repeat; i++) {
@@ -157,6 +159,7 @@ for (let i = 0; i < opts.repeat; i++) {
   const a = await timed({ kernel: opts.kernels, jobs: opts.jobs, resultsDir: dir, log: quiet });
   planned.push(figures(a.run, a.wallMs, opts.jobs));
   plannedSteps.push(steps(a.run));
+  for (const b of a.run.provenance.boots) if (b.fingerprint) fingerprintParts.push(b.fingerprint);
   process.stderr.write(
     `bench ${i + 1}/${opts.repeat}: naive, one boot per cell, ${naiveIds.length} cells on ${opts.naiveKernel}\n`,
   );
@@ -213,6 +216,10 @@ const rows = [
 const table = rows.map((r, i) => `| ${r.join(' | ')} |${i === 0 ? `\n|---|---|---|` : ''}`).join('\n');
 const stepRows = STEPS.map((k) => `| ${k} | ${median(plannedSteps.map((x) => x[k])).toFixed(1)} ms |`);
 const stepTable = ['| step of a cell (planned run, medians) | |', '|---|---|', ...stepRows].join('\n');
+const partNames = [...new Set(fingerprintParts.flatMap((p) => Object.keys(p)))];
+const partsLine = partNames.length
+  ? `The fingerprint's parts (medians over the boots of each boot's median per cell; "answer" is the helper's round trip as the agent waits for it, "helper …" its own time per group, "parse" node's reading): ${partNames.map((k) => `${k} ${median(fingerprintParts.map((p) => p[k] ?? 0)).toFixed(1)} ms`).join(', ')}.`
+  : '';
 const allLine = all.length
   ? `Every catalog kernel (--kernel all): ${m(all, 'boots')} boots, ${m(all, 'cells')} cells, ${s(m(all, 'wallMs'))} wall, cell median / p95 ${m(all, 'cellMedian')} / ${m(all, 'cellP95')} ms, ${m(all, 'mismatches')} not matching.`
   : '';
@@ -225,6 +232,7 @@ const report = [
   '',
   stepTable,
   '',
+  ...(partsLine ? [partsLine, ''] : []),
   ...(allLine ? [allLine, ''] : []),
   `**Naive per-cell cost ÷ planned per-cell cost: ${(naivePerCell / plannedPerCell).toFixed(1)}×.**`,
   '',

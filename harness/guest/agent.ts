@@ -13,7 +13,7 @@ import { procStatus } from './proc.js';
 import { BEAT_MS, PlanSchema } from './protocol.js';
 import { provenance, unsafeGuest } from './provenance.js';
 import { detachRwdir, RecordWriter } from './record-writer.js';
-import { LoLink, LoQdiscs, UidProcesses } from './reset.js';
+import { UidProcesses } from './reset.js';
 import { mountScratch } from './scratch.js';
 import { runSearch } from './search.js';
 import { StateWatch } from './state-watch.js';
@@ -62,10 +62,8 @@ async function main(): Promise<void> {
   const copies = new SampleCopies();
   // its bind of the root is the agent's own mount: made before the fingerprint's first look
   const overlays = noScratch ? null : new OverlayWrites([copies.dir]);
-  const lo = new LoLink();
-  const qdiscs = new LoQdiscs();
   // from here on sysctls are read through the agent's own procfs
-  const watch = StateWatch.start(lo, qdiscs);
+  const watch = StateWatch.start(cg.dir);
   const boot: BootState = {
     sysctls: bootSysctls(plan),
     unsafe:
@@ -75,8 +73,6 @@ async function main(): Promise<void> {
       ('error' in watch ? watch.error : null) ??
       (rw.detached ? null : `the results mount could not be detached: ${rw.detail}`),
     cgroupDir: cg.dir,
-    lo,
-    qdiscs,
     processes: new UidProcesses(),
     group: null,
     cellsRun: 0,
@@ -100,8 +96,6 @@ async function main(): Promise<void> {
     fingerprint: medians(boot.fingerprintParts),
     ...(boot.endReason ? { reason: boot.endReason } : {}),
   });
-  boot.lo.close();
-  boot.qdiscs.close();
   boot.watch?.close();
   out.close();
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { run } from './commands.js';
 import { readTrim } from './proc.js';
 
-const CGROUP_FS = '/sys/fs/cgroup';
+export const CGROUP_FS = '/sys/fs/cgroup';
 /** A cell may fork this many tasks: a fork bomb ends its own cell, not the guest. */
 const CELL_PIDS_MAX = 1024;
 

@@ -14,7 +14,7 @@ import type { OverlayWrites } from './overlay-writes.js';
 import type { SampleCopies } from './prepare.js';
 import type { CellRecord, PlanCell } from './protocol.js';
 import type { RecordWriter } from './record-writer.js';
-import { type LoLink, type LoQdiscs, resetState, type UidProcesses } from './reset.js';
+import { resetState, type UidProcesses } from './reset.js';
 import { SCRATCH_DIR } from './scratch.js';
 import type { StateWatch } from './state-watch.js';
 import { loaderExit } from './syscall-trace.js';
@@ -28,8 +28,6 @@ export interface BootState {
   unsafe: string | null;
   /** The agent's cgroup, or null when the guest has no cgroup v2 (process groups only). */
   cgroupDir: string | null;
-  lo: LoLink;
-  qdiscs: LoQdiscs;
   processes: UidProcesses;
   /** The samples' copies with their file capabilities, made at the boot's start. */
   copies: SampleCopies;
@@ -224,8 +222,7 @@ export async function runAndRecord(
     };
   }
   const tReset = performance.now();
-  const canAttachTc = cell.mode === 'exec' || cell.sample === 'object_loader';
-  const problems = await resetState(boot.lo, boot.processes, canAttachTc ? boot.qdiscs : null);
+  const problems = resetState(boot.processes);
   problems.push(...boot.copies.changed(), ...rootTools.changed());
   const overlay = boot.overlays?.check() ?? { problems: [], undoable: true };
   problems.push(...overlay.problems);
@@ -273,9 +270,7 @@ async function watchState(cell: PlanCell, boot: BootState): Promise<{ problems: 
   const want = Object.fromEntries(
     Object.entries(wantedSysctls(boot.sysctls, cell.sysctl)).map(([k, v]) => [k, String(v)]),
   );
-  // a uid without capabilities cannot change lo's qdiscs: the costliest question is not asked
-  const unprivileged = cell.uid !== 0 && cell.caps !== 'root' && cell.caps.length === 0;
-  const w = await boot.watch.check(want, new Set([process.pid]), unprivileged);
+  const w = await boot.watch.check(want, new Set([process.pid]));
   boot.fingerprintParts.push(w.parts);
   if (w.fatal) boot.endReason = `after ${cell.key}: ${w.fatal}`;
   const problems = w.problems.length ? [`global state changed during the cell: ${w.problems.join('; ')}`] : [];

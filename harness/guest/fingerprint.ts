@@ -1,13 +1,13 @@
 // A fingerprint of the guest's global state, and what changed between two of them, in readable
 // lines: every readable sysctl under kernel., net.core., vm. and user., the mount table, the
-// processes, lo (flags, addresses, routes, qdiscs), the loaded modules. Everything is read through
-// a procfs the agent mounts for itself on a directory only root can enter, so a mount a cell put
-// over /proc/sys/... (or /proc/modules) cannot answer for the kernel.
+// processes, lo (flags, addresses, routes, qdiscs, XDP), the loaded modules, every BPF program,
+// map and link, and the programs attached to the root cgroup. All of it is read by one helper
+// (state-reader.ts) through a procfs the agent mounts for itself on a directory only root can
+// enter, so a mount a cell put over /proc/sys/... (or /proc/modules) cannot answer for the kernel.
 import fs from 'node:fs';
 import path from 'node:path';
 import { run } from './commands.js';
-import type { LoLink, LoQdiscs } from './reset.js';
-import type { SysctlReader } from './sysctl-reader.js';
+import type { StateReader } from './state-reader.js';
 
 /** Sysctls the kernel changes by itself across honest cells (measured on debian-6.12 under TCG),
  * never compared. */
@@ -34,8 +34,13 @@ export interface Fingerprint {
   pids: Set<number>;
   lo: { link: string; addrs: string[]; routes: string[]; qdiscs: string[] };
   modules: Set<string>;
-  /** What each part cost to read (ms). */
-  ms: Record<'sysctls' | 'mounts' | 'processes' | 'lo' | 'modules', number>;
+  /** "prog ID type T NAME", "map ID type T NAME", "link ID type T prog P", by id */
+  bpf: Map<string, string>;
+  /** "DIR type ATTACH_TYPE": the program ids attached there */
+  cgroups: Map<string, string[]>;
+  /** What it cost (ms): the helper's answer as node waited for it, node's reading of it, and
+   * the helper's own time for each group of parts ("helper sysctl", ...). */
+  ms: Record<string, number>;
 }
 
 /** A procfs of the agent's own, mounted once at the boot's start. */
@@ -57,18 +62,6 @@ function readOr(file: string): string | null {
   } catch {
     return null;
   }
-}
-
-function mountTable(proc: string): Map<string, string> {
-  const mounts = new Map<string, string>();
-  for (const line of (readOr(path.join(proc, 'self/mountinfo')) ?? '').split('\n')) {
-    const [pre, post] = line.split(' - ');
-    const f = pre?.split(' ') ?? [];
-    const g = post?.split(' ') ?? [];
-    if (f.length < 6 || g.length < 2 || AUTOMOUNTS.has(`${f[4]} ${g[0]}`)) continue;
-    mounts.set(f[0] ?? '', `${f[4]} (${g[0]} ${g[1]}, root ${f[3]}) ${f[5]}`);
-  }
-  return mounts;
 }
 
 /** IPv4 addresses and routes, every table, from /proc/net/fib_trie: "127.0.0.1/32 host LOCAL". */
@@ -95,7 +88,7 @@ function loRows(text: string, drop: number[]): string[] {
     .map((f) => f.filter((_x, i) => !drop.includes(i)).join(' '));
 }
 
-/** IFF_* bits of /sys/class/net/<dev>/flags, as `ip link` names them. */
+/** IFF_* bits, as `ip link` names them. */
 const IFF = [
   'UP',
   'BROADCAST',
@@ -112,87 +105,99 @@ const IFF = [
   'MULTICAST',
 ];
 
-/** lo's flags and mtu ("<LOOPBACK,UP> mtu 65536") from sysfs (a mount over it is itself a change
- * of the mount table), or from `ip` when sysfs cannot answer. */
-async function loLink(lo: LoLink): Promise<string> {
-  const flags = readOr('/sys/class/net/lo/flags');
-  const mtu = readOr('/sys/class/net/lo/mtu');
-  if (flags === null || mtu === null) return fold((await lo.show()).replace(/^\d+:\s*/, '').split('\\')[0] ?? '');
-  const bits = Number.parseInt(flags.trim(), 16);
-  return `<${IFF.filter((_n, i) => bits & (1 << i)).join(',')}> mtu ${mtu.trim()}`;
+/** The helper's "flags 0x49 mtu 65536 xdp 0 prog 0" as "<LOOPBACK,UP> mtu 65536" (and the XDP
+ * program, when one is attached). */
+export function linkText(line: string): string {
+  const m = /^flags 0x([0-9a-f]+) mtu (\d+) xdp (\d+) prog (\d+)$/.exec(line);
+  if (!m) return line;
+  const bits = Number.parseInt(m[1] ?? '0', 16);
+  const xdp = m[3] === '0' ? '' : ` xdp mode ${m[3]} prog ${m[4]}`;
+  return `<${IFF.filter((_n, i) => bits & (1 << i)).join(',')}> mtu ${m[2]}${xdp}`;
 }
 
-/** lo: flags and mtu, addresses and routes from the agent's procfs (`ip -batch` keeps the family
- * of a `link show` for the commands after it), qdiscs from the long-lived `tc` (asked first, and
- * awaited last: it answers while the rest is read). */
-async function loState(
-  proc: string,
-  lo: LoLink,
-  qdiscs: Promise<string | null> | string[],
-): Promise<Fingerprint['lo']> {
-  const net = (f: string) => readOr(path.join(proc, 'net', f)) ?? '';
-  const link = await loLink(lo);
-  const addrs = [
-    ...fibEntries(net('fib_trie')).map((e) => `ipv4 ${e}`),
-    ...loRows(net('if_inet6'), []).map((r) => `ipv6 ${r}`),
-  ];
-  // /proc/net/route: RefCnt, Use; ipv6_route: refcnt, use
-  const routes = [
-    ...loRows(net('route'), [4, 5]).map((r) => `ipv4 ${r}`),
-    ...loRows(net('ipv6_route'), [6, 7]).map((r) => `ipv6 ${r}`),
-  ];
-  if (Array.isArray(qdiscs)) return { link, addrs, routes, qdiscs };
-  const q = (await qdiscs) ?? run('tc', ['qdisc', 'show', 'dev', 'lo']).out;
-  const qdiscLines = q.split('\n').map(fold).filter(Boolean);
-  return { link, addrs, routes, qdiscs: qdiscLines };
+/** Each part read once per answer that changed it (an unchanged part is the same array). */
+const parsedParts = new WeakMap<string[], unknown>();
+function parsed<T>(lines: string[], read: (lines: string[]) => T): T {
+  if (!parsedParts.has(lines)) parsedParts.set(lines, read(lines));
+  return parsedParts.get(lines) as T;
 }
 
-/** The fingerprint now. The two helpers (sysctls, tc) are asked at once and awaited after the
- * reads node does itself; each part's ms is what it cost the agent's wall time. `knownQdiscs`:
- * lo's qdiscs as they were, for a cell that cannot change them (tc costs the most, ~35 ms). */
-export async function takeFingerprint(
-  proc: string,
-  sysctlReader: SysctlReader,
-  lo: LoLink,
-  qdiscs: LoQdiscs,
-  knownQdiscs?: string[],
-): Promise<Fingerprint> {
-  const sysctlsAsked = sysctlReader.read();
-  const qdiscsAsked = knownQdiscs ?? qdiscs.show();
-  let t = performance.now();
-  const mounts = mountTable(proc);
-  const ms = { sysctls: 0, mounts: since(t), processes: 0, lo: 0, modules: 0 };
-  t = performance.now();
-  const pids = new Set(
-    fs
-      .readdirSync(proc)
-      .filter((n) => /^\d+$/.test(n))
-      .map(Number),
+function mountsOf(lines: string[]): Map<string, string> {
+  const mounts = new Map<string, string>();
+  for (const line of lines) {
+    const [pre, post] = line.split(' - ');
+    const f = pre?.split(' ') ?? [];
+    const g = post?.split(' ') ?? [];
+    if (f.length < 6 || g.length < 2 || AUTOMOUNTS.has(`${f[4]} ${g[0]}`)) continue;
+    mounts.set(f[0] ?? '', `${f[4]} (${g[0]} ${g[1]}, root ${f[3]}) ${f[5]}`);
+  }
+  return mounts;
+}
+
+const cgroupsOf = (lines: string[]) =>
+  new Map(
+    lines.map((l) => {
+      const f = l.split(' ');
+      return [f.slice(0, 3).join(' '), f.slice(3)] as const;
+    }),
   );
-  ms.processes = since(t);
-  t = performance.now();
-  const modules = new Set(
-    (readOr(path.join(proc, 'modules')) ?? '')
-      .split('\n')
-      .map((l) => l.split(' ')[0] ?? '')
-      .filter(Boolean),
-  );
-  ms.modules = since(t);
-  t = performance.now();
-  const loNow = await loState(proc, lo, qdiscsAsked);
-  ms.lo = since(t);
-  t = performance.now();
-  const sysctls = await sysctlsAsked;
-  ms.sysctls = since(t);
-  return { sysctls, mounts, pids, lo: loNow, modules, ms };
+
+/** The fingerprint from the helper's answer. */
+export function fingerprintOf(now: { sysctls: Map<string, string>; parts: Map<string, string[]> }): Fingerprint {
+  const part = (name: string) => now.parts.get(name) ?? [];
+  const text = (name: string) => part(name).join('\n');
+  const lo = {
+    link: linkText(part('link')[0] ?? ''),
+    addrs: [
+      ...parsed(part('fib_trie'), () => fibEntries(text('fib_trie'))).map((e) => `ipv4 ${e}`),
+      ...parsed(part('if_inet6'), () => loRows(text('if_inet6'), [])).map((r) => `ipv6 ${r}`),
+    ],
+    // /proc/net/route: RefCnt, Use; ipv6_route: refcnt, use
+    routes: [
+      ...parsed(part('route'), () => loRows(text('route'), [4, 5])).map((r) => `ipv4 ${r}`),
+      ...parsed(part('ipv6_route'), () => loRows(text('ipv6_route'), [6, 7])).map((r) => `ipv6 ${r}`),
+    ],
+    qdiscs: part('qdisc'),
+  };
+  return {
+    sysctls: now.sysctls,
+    mounts: parsed(part('mounts'), mountsOf),
+    pids: parsed(part('pids'), (l) => new Set(l.map(Number))),
+    lo,
+    modules: parsed(part('modules'), (l) => new Set(l)),
+    bpf: parsed(part('bpf'), (l) => new Map(l.map((x) => [x.split(' ', 2).join(' '), x]))),
+    cgroups: parsed(part('cgroup'), cgroupsOf),
+    ms: {},
+  };
+}
+
+/** "sysctl 812 proc 230 ..." (µs) as { 'helper sysctl': 0.8, ... } (ms). */
+function helperCosts(line: string | undefined): Record<string, number> {
+  const f = (line ?? '').split(' ');
+  const out: Record<string, number> = {};
+  for (let i = 0; i + 1 < f.length; i += 2) out[`helper ${f[i]}`] = Number(f[i + 1]) / 1000;
+  return out;
+}
+
+/** The fingerprint now, or null when the helper cannot answer (reader.broken says why).
+ * `detach`: a program to detach from a cgroup first ("DIR ATTACH_TYPE PROG_ID"). */
+export async function takeFingerprint(reader: StateReader, detach?: string): Promise<Fingerprint | null> {
+  const t = performance.now();
+  const now = await reader.read(detach);
+  const helper = since(t);
+  if (!now) return null;
+  const t2 = performance.now();
+  const fp = fingerprintOf(now);
+  fp.ms = { answer: helper, parse: since(t2), ...helperCosts(now.parts.get('cost')?.[0]) };
+  return fp;
 }
 
 /** One difference: its line, and how to undo it (null: it cannot be undone by the agent). */
 export interface Change {
   line: string;
-  kind: 'sysctl' | 'taint' | 'mount' | 'process' | 'lo' | 'module';
+  kind: 'sysctl' | 'taint' | 'mount' | 'process' | 'lo' | 'module' | 'bpf' | 'cgroup';
   /** sysctl: the value it must have; mount: the mount point; process: the pid; module: the name;
-   * lo: the `ip` / `tc` arguments that undo it */
+   * lo: the `ip` / `tc` arguments that undo it; cgroup: "DIR ATTACH_TYPE PROG_ID" to detach */
   undo: string | number | string[] | null;
 }
 
@@ -235,6 +240,13 @@ function loChanges(before: Fingerprint['lo'], after: Fingerprint['lo']): Change[
       kind: 'lo',
       line: `lo mtu ${mtu(before.link)} → ${mtu(after.link)}`,
       undo: ['link', 'set', 'dev', 'lo', 'mtu', mtu(before.link) ?? '65536'],
+    });
+  const xdp = (link: string) => / xdp (.*)$/.exec(link)?.[1] ?? 'none';
+  if (xdp(before.link) !== xdp(after.link))
+    out.push({
+      kind: 'lo',
+      line: `lo XDP ${xdp(before.link)} → ${xdp(after.link)}`,
+      undo: ['link', 'set', 'dev', 'lo', 'xdp', 'off'],
     });
   // addresses and routes follow the link state (lo up brings them back); else they stay changed
   const addrs = setDiff(before.addrs, after.addrs);
@@ -291,5 +303,28 @@ export function diffFingerprints(
     if (!before.modules.has(m)) out.push({ kind: 'module', line: `module ${m} loaded`, undo: m });
   for (const m of before.modules)
     if (!after.modules.has(m)) out.push({ kind: 'module', line: `module ${m} unloaded`, undo: null });
+  out.push(...bpfChanges(before, after));
+  return out;
+}
+
+/** BPF objects that outlived the cell, and programs attached to a watched cgroup. A new object
+ * has no undo of its own: what holds it (an attachment, a process, a mount) is undone, and it
+ * goes with that; one that stays ends the boot. Objects that went are not a change (the kernel
+ * frees what the boot's setup made when its teardown runs). */
+function bpfChanges(before: Fingerprint, after: Fingerprint): Change[] {
+  const out: Change[] = [];
+  for (const [key, ids] of after.cgroups) {
+    const had = new Set(before.cgroups.get(key) ?? []);
+    const [dir, , type] = key.split(' ');
+    for (const id of ids)
+      if (!had.has(id))
+        out.push({
+          kind: 'cgroup',
+          line: `program ${id} attached to cgroup ${dir} (attach type ${type})`,
+          undo: `${dir} ${type} ${id}`,
+        });
+  }
+  for (const [key, line] of after.bpf)
+    if (!before.bpf.has(key)) out.push({ kind: 'bpf', line: `BPF ${line} outlived the cell`, undo: null });
   return out;
 }

@@ -6,6 +6,8 @@
 // what it set, and a scenario's setup and teardown (trusted, root) move the baseline instead of
 // counting as the cell's changes.
 import fs from 'node:fs';
+import path from 'node:path';
+import { CGROUP_FS } from './cell-cgroup.js';
 import { run } from './commands.js';
 import {
   type Change,
@@ -16,8 +18,7 @@ import {
   VOLATILE_SYSCTLS,
 } from './fingerprint.js';
 import { readTrim, sysctlPath, useSysctlRoot } from './proc.js';
-import type { LoLink, LoQdiscs } from './reset.js';
-import { SysctlReader } from './sysctl-reader.js';
+import { StateReader } from './state-reader.js';
 
 export interface WatchResult {
   /** What the cell changed, each line saying whether it was undone. */
@@ -28,36 +29,44 @@ export interface WatchResult {
   parts: Fingerprint['ms'];
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long BPF objects of a finished cell may take to go: the kernel frees a program's maps
+ * after an RCU grace period and a work item (slow under TCG). */
+const BPF_SETTLE_MS = 2000;
+
 export class StateWatch {
   private readonly proc: string;
-  readonly sysctls: SysctlReader;
+  readonly reader: StateReader;
   private baseline: Fingerprint | null = null;
   /** A scenario's setup or teardown ran: the next cell's baseline is taken again. */
   dirty = false;
 
-  private constructor(
-    proc: string,
-    private readonly lo: LoLink,
-    private readonly qdiscs: LoQdiscs,
-  ) {
+  private constructor(proc: string, cgroups: string[]) {
     this.proc = proc;
-    this.sysctls = new SysctlReader(proc, Object.keys(VOLATILE_SYSCTLS));
+    this.reader = new StateReader(proc, Object.keys(VOLATILE_SYSCTLS), cgroups);
   }
 
-  /** Mounts the agent's own procfs and reads sysctls through it from then on. */
-  static start(lo: LoLink, qdiscs: LoQdiscs): StateWatch | { error: string } {
+  /** Mounts the agent's own procfs and reads sysctls through it from then on. `cgroups`: the
+   * cells' ancestors (the root cgroup) and the agent's own, whose attached programs are watched. */
+  static start(agentCgroup: string | null): StateWatch | { error: string } {
     const p = privateProcfs();
     if ('error' in p) return p;
     useSysctlRoot(`${p.dir}/sys`);
-    return new StateWatch(p.dir, lo, qdiscs);
+    const dirs = [CGROUP_FS, ...(agentCgroup ? [agentCgroup] : [])].map((d) => path.resolve(d));
+    const cgroups = [...new Set(dirs)].filter((d) => fs.existsSync(d));
+    const watch = new StateWatch(p.dir, cgroups);
+    return watch.reader.broken ? { error: `no fingerprint of the guest's state: ${watch.reader.broken}` } : watch;
   }
 
-  private take(knownQdiscs?: string[]): Promise<Fingerprint> {
-    return takeFingerprint(this.proc, this.sysctls, this.lo, this.qdiscs, knownQdiscs);
+  /** The fingerprint now; the helper's failure is the boot's end (thrown, caught by check). */
+  private async take(detach?: string): Promise<Fingerprint> {
+    const fp = await takeFingerprint(this.reader, detach);
+    if (!fp) throw new Error(`no fingerprint of the guest's state: ${this.reader.broken}`);
+    return fp;
   }
 
   close(): void {
-    this.sysctls.close();
+    this.reader.close();
   }
 
   async rebase(): Promise<void> {
@@ -70,31 +79,53 @@ export class StateWatch {
   }
 
   /** Diffs the state now against the baseline; `want` holds the sysctls the agent set for the
-   * cell. The state after it (undone where it could be) is the next cell's baseline.
-   * `unprivileged`: the cell held no capability, so lo's qdiscs (CAP_NET_ADMIN) are not asked. */
-  async check(want: Record<string, string>, ignorePids: Set<number>, unprivileged = false): Promise<WatchResult> {
+   * cell. The state after it (undone where it could be) is the next cell's baseline. Without an
+   * answer from the helper (a cell killed it, or it hung) the cell is blamed and the boot ends. */
+  async check(want: Record<string, string>, ignorePids: Set<number>): Promise<WatchResult> {
     const t0 = performance.now();
+    try {
+      return await this.checkOrThrow(want, ignorePids, t0);
+    } catch (e) {
+      return {
+        problems: [(e as Error).message],
+        fatal: (e as Error).message,
+        ms: performance.now() - t0,
+        parts: {},
+      };
+    }
+  }
+
+  private async checkOrThrow(want: Record<string, string>, ignorePids: Set<number>, t0: number) {
     const before = this.baseline ?? (await this.take());
-    const after = await this.take(unprivileged ? before.lo.qdiscs : undefined);
+    let after = await this.take();
     const parts = after.ms;
-    const found = diffFingerprints(before, after, want, this.proc, ignorePids);
+    let found = diffFingerprints(before, after, want, this.proc, ignorePids);
     // modules the kernel loaded on demand for what the cell did (sch_ingress, cls_bpf for tc;
     // af_alg for any user): unloaded again quietly, so the next cell starts as this one did (a
     // module already there could let a later cell skip the privilege its autoload needs). One
     // that will not go is a change like any other.
-    const loaded = found.filter((c) => c.kind === 'module' && typeof c.undo === 'string');
-    const stuck = await this.unloadModules(loaded.map((c) => String(c.undo)));
-    const changes = found.filter((c) => !loaded.includes(c) || stuck.has(String(c.undo)));
+    const loaded = found.filter((c) => c.kind === 'module' && typeof c.undo === 'string').map((c) => String(c.undo));
+    const stuck = await this.unloadModules(loaded);
+    if (loaded.length) {
+      after = await this.take();
+      found = diffFingerprints(before, after, want, this.proc, ignorePids);
+    }
+    // the cell's programs and maps go a moment after its last process (RCU, a work item)
+    ({ after, found } = await this.settleBpf(before, after, found, want, ignorePids));
+    const changes = found.filter(
+      (c) => c.kind !== 'module' || !loaded.includes(String(c.undo)) || stuck.has(String(c.undo)),
+    );
     const ms = performance.now() - t0;
     if (!changes.length) {
-      this.baseline = loaded.length ? await this.take() : after;
+      this.baseline = after;
       return { problems: [], fatal: null, ms, parts };
     }
-    for (const c of changes) undo(c);
-    await new Promise((r) => setTimeout(r, 50)); // a killed process leaves, a detached mount goes
+    for (const c of changes) if (c.kind !== 'cgroup') undo(c);
+    for (const c of changes) if (c.kind === 'cgroup' && typeof c.undo === 'string') await this.take(c.undo);
+    await sleep(50); // a killed process leaves, a detached mount goes
     let still = await this.again(before, want, ignorePids);
-    for (let i = 0; i < 10 && still.some((c) => c.kind === 'process'); i++) {
-      await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 20 && still.some((c) => c.kind === 'process' || c.kind === 'bpf'); i++) {
+      await sleep(100);
       still = await this.again(before, want, ignorePids);
     }
     const left = new Set(still.map((c) => c.line));
@@ -105,6 +136,23 @@ export class StateWatch {
     return { problems, fatal, ms, parts };
   }
 
+  /** While the only BPF changes are objects that outlived the cell (nothing attached them to a
+   * watched cgroup), asks again for up to BPF_SETTLE_MS. */
+  private async settleBpf(
+    before: Fingerprint,
+    after: Fingerprint,
+    found: Change[],
+    want: Record<string, string>,
+    ignorePids: Set<number>,
+  ) {
+    const waitFor = (f: Change[]) => f.some((c) => c.kind === 'bpf') && !f.some((c) => c.kind === 'cgroup');
+    for (let waited = 0; waited < BPF_SETTLE_MS && waitFor(found); waited += 20) {
+      await sleep(20);
+      after = await this.take();
+      found = diffFingerprints(before, after, want, this.proc, ignorePids);
+    }
+    return { after, found };
+  }
   /** rmmod each, again while one is still busy (a qdisc's module is freed after an RCU grace
    * period), for up to ~2 s; returns the names still loaded. */
   private async unloadModules(names: string[]): Promise<Set<string>> {

@@ -43,6 +43,8 @@ export interface GuestRecords {
   endReason?: string;
   /** What making the sample copies cost (the end record), for the bench. */
   prepare: PrepareFigures | null;
+  /** Each fingerprint part's median cost per cell (ms), from the end record. */
+  fingerprint: Record<string, number> | null;
   violations: Violation[];
   /** The last line was cut short (the VM died mid-write): not a violation. */
   torn: boolean;
@@ -65,6 +67,7 @@ export class GuestRecordReader {
     searches: [],
     ended: false,
     prepare: null,
+    fingerprint: null,
     violations: [],
     torn: false,
     stopped: null,
@@ -202,6 +205,7 @@ export class GuestRecordReader {
     else {
       r0.ended = true;
       r0.prepare = r.prepare ?? null;
+      r0.fingerprint = r.fingerprint ?? null;
       if (r.reason) r0.endReason = r.reason;
     }
   }

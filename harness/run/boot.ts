@@ -225,6 +225,7 @@ export async function runBoot(boot: BootRuns, o: BootOptions): Promise<BootResul
       guest: records.provenance,
       agentFinished: records.ended,
       ...(records.prepare ? { prepare: records.prepare } : {}),
+      ...(records.fingerprint ? { fingerprint: records.fingerprint } : {}),
       ...(records.violations.length ? { violations: records.violations } : {}),
       consoleLog: path.relative(o.runDir, files.console),
     },
