@@ -277,18 +277,19 @@ export function diffFingerprints(
   ignorePids: Set<number>,
 ): Change[] {
   const out: Change[] = [];
-  for (const [name, now] of after.sysctls) {
+  // an unchanged part is the same object in both (state-reader.ts): only what the agent set is
+  // compared then
+  const sysctlNames = before.sysctls === after.sysctls ? Object.keys(want) : after.sysctls.keys();
+  for (const name of sysctlNames) {
+    const now = after.sysctls.get(name);
+    if (now === undefined) continue;
     const expected = want[name] ?? before.sysctls.get(name);
     if (expected === undefined || expected === now) continue;
     if (name === 'kernel.tainted') out.push({ kind: 'taint', line: `kernel taint ${expected} → ${now}`, undo: null });
     else out.push({ kind: 'sysctl', line: `${name} ${expected} → ${now}`, undo: expected });
   }
-  for (const [id, m] of after.mounts)
-    if (!before.mounts.has(id)) out.push({ kind: 'mount', line: `mount added: ${m}`, undo: m.split(' ')[0] ?? null });
-    else if (before.mounts.get(id) !== m) out.push({ kind: 'mount', line: `mount changed: ${m}`, undo: null });
-  for (const [id, m] of before.mounts)
-    if (!after.mounts.has(id)) out.push({ kind: 'mount', line: `mount removed: ${m}`, undo: null });
-  for (const pid of after.pids) {
+  if (before.mounts !== after.mounts) out.push(...mountChanges(before.mounts, after.mounts));
+  for (const pid of before.pids === after.pids ? [] : after.pids) {
     if (before.pids.has(pid) || ignorePids.has(pid)) continue;
     const p = userProcess(proc, pid);
     if (p)
@@ -304,6 +305,16 @@ export function diffFingerprints(
   for (const m of before.modules)
     if (!after.modules.has(m)) out.push({ kind: 'module', line: `module ${m} unloaded`, undo: null });
   out.push(...bpfChanges(before, after));
+  return out;
+}
+
+function mountChanges(before: Fingerprint['mounts'], after: Fingerprint['mounts']): Change[] {
+  const out: Change[] = [];
+  for (const [id, m] of after)
+    if (!before.has(id)) out.push({ kind: 'mount', line: `mount added: ${m}`, undo: m.split(' ')[0] ?? null });
+    else if (before.get(id) !== m) out.push({ kind: 'mount', line: `mount changed: ${m}`, undo: null });
+  for (const [id, m] of before)
+    if (!after.has(id)) out.push({ kind: 'mount', line: `mount removed: ${m}`, undo: null });
   return out;
 }
 

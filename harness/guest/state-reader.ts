@@ -26,8 +26,11 @@ export interface StateNow {
 const ANSWER_TIMEOUT_MS = 5000;
 
 export class StateReader {
-  private readonly sysctls = new Map<string, string>();
-  private readonly parts = new Map<string, string[]>();
+  // replaced, never changed in place, when an answer changes them: a fingerprint keeps the maps
+  // it was given, and an unchanged part is the same object in the next one (fingerprint.ts
+  // compares those by identity)
+  private sysctls = new Map<string, string>();
+  private parts = new Map<string, string[]>();
   private helper: ReturnType<typeof spawn> | null = null;
   private buffer = '';
   private answer: { sysctls: [string, string][]; parts: Map<string, string[]>; at: string | null } | null = null;
@@ -74,8 +77,8 @@ export class StateReader {
     const a = this.answer;
     this.answer = null;
     if (a) {
-      for (const [k, v] of a.sysctls) this.sysctls.set(k, v);
-      for (const [k, v] of a.parts) this.parts.set(k, v);
+      if (a.sysctls.length) this.sysctls = new Map([...this.sysctls, ...a.sysctls]);
+      if (a.parts.size) this.parts = new Map([...this.parts, ...a.parts]);
     }
     const w = this.waiter;
     this.waiter = null;
@@ -110,7 +113,7 @@ export class StateReader {
    * detach that program from that cgroup ("DIR ATTACH_TYPE PROG_ID"). */
   async read(detach?: string): Promise<StateNow | null> {
     if (!(await this.ask(detach ? `detach ${detach}` : ''))) return null;
-    return { sysctls: new Map(this.sysctls), parts: new Map(this.parts) };
+    return { sysctls: this.sysctls, parts: this.parts };
   }
 
   close(): void {
