@@ -373,8 +373,30 @@ static int info_of(int fd, void *info, __u32 len)
 	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a);
 }
 
+/* "prog ID type T NAME", "map ID type T NAME", "link ID type T prog P"; the id alone when the
+ * object went meanwhile. The kernel reads as much of the union as its own struct for that kind
+ * and wants the rest zero. */
+static void describe(struct part *p, const char *kind, __u32 id, int fd)
+{
+	union {
+		struct bpf_prog_info prog;
+		struct bpf_map_info map;
+		struct bpf_link_info link;
+	} info;
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || info_of(fd, &info, sizeof(info)))
+		part_add(p, "%s %u\n", kind, id);
+	else if (!strcmp(kind, "prog"))
+		part_add(p, "prog %u type %u %s\n", id, info.prog.type, info.prog.name);
+	else if (!strcmp(kind, "map"))
+		part_add(p, "map %u type %u %s\n", id, info.map.type, info.map.name);
+	else
+		part_add(p, "link %u type %u prog %u\n", id, info.link.type, info.link.prog_id);
+}
+
 /* Every id of one kind of object, in order, each described by describe(). */
-static void each_id(struct part *p, int next_cmd, int fd_cmd, void (*describe)(struct part *, __u32, int))
+static void each_id(struct part *p, const char *kind, int next_cmd, int fd_cmd)
 {
 	union bpf_attr a;
 	__u32 id = 0;
@@ -389,50 +411,17 @@ static void each_id(struct part *p, int next_cmd, int fd_cmd, void (*describe)(s
 		}
 		id = a.next_id;
 		int fd = fd_by_id(fd_cmd, id);
-		describe(p, id, fd);
+		describe(p, kind, id, fd);
 		if (fd >= 0)
 			close(fd);
 	}
 }
 
-static void describe_prog(struct part *p, __u32 id, int fd)
-{
-	struct bpf_prog_info info;
-
-	memset(&info, 0, sizeof(info));
-	if (fd < 0 || info_of(fd, &info, sizeof(info)))
-		part_add(p, "prog %u\n", id);
-	else
-		part_add(p, "prog %u type %u %s\n", id, info.type, info.name);
-}
-
-static void describe_map(struct part *p, __u32 id, int fd)
-{
-	struct bpf_map_info info;
-
-	memset(&info, 0, sizeof(info));
-	if (fd < 0 || info_of(fd, &info, sizeof(info)))
-		part_add(p, "map %u\n", id);
-	else
-		part_add(p, "map %u type %u %s\n", id, info.type, info.name);
-}
-
-static void describe_link(struct part *p, __u32 id, int fd)
-{
-	struct bpf_link_info info;
-
-	memset(&info, 0, sizeof(info));
-	if (fd < 0 || info_of(fd, &info, sizeof(info)))
-		part_add(p, "link %u\n", id);
-	else
-		part_add(p, "link %u type %u prog %u\n", id, info.type, info.prog_id);
-}
-
 static void read_bpf(struct part *p)
 {
-	each_id(p, BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID, describe_prog);
-	each_id(p, BPF_MAP_GET_NEXT_ID, BPF_MAP_GET_FD_BY_ID, describe_map);
-	each_id(p, BPF_LINK_GET_NEXT_ID, BPF_LINK_GET_FD_BY_ID, describe_link);
+	each_id(p, "prog", BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID);
+	each_id(p, "map", BPF_MAP_GET_NEXT_ID, BPF_MAP_GET_FD_BY_ID);
+	each_id(p, "link", BPF_LINK_GET_NEXT_ID, BPF_LINK_GET_FD_BY_ID);
 }
 
 static void read_cgroups(struct part *p)

@@ -53,7 +53,6 @@ export function privateProcfs(): { dir: string } | { error: string } {
   return r.ok ? { dir } : { error: `cannot mount a procfs of the agent's own: ${r.out}` };
 }
 
-const fold = (v: string) => v.trim().replace(/\s+/g, ' ');
 const since = (t: number) => performance.now() - t;
 
 function readOr(file: string): string | null {
