@@ -19,6 +19,21 @@ const capSet = z.union([z.literal('root'), z.array(capability)]);
 const sysctlName = z.enum(SYSCTL_NAMES);
 const argv = z.array(z.string());
 
+// ---- the root tools (found alike by the host and the agent) ----
+
+/** Where a root tool is looked for, in this order: by the agent (guest/tools.ts) and by the host
+ * for the file it will vouch for. Never /usr/local, first on PATH. */
+export const SYSTEM_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'] as const;
+
+/** The files a root tool's name may stand for, in the order they are tried: a path as it is. */
+export const toolCandidates = (name: string): string[] =>
+  name.includes('/') ? [name] : SYSTEM_DIRS.map((d) => `${d}/${name}`);
+
+/** The tools the agent runs as root of its own accord (guest/commands.ts takes no other name);
+ * a scenario's setup and teardown commands add theirs. */
+export const AGENT_TOOLS = ['getcap', 'ip', 'mount', 'rmmod', 'setcap', 'setpriv', 'strace', 'tc', 'umount'] as const;
+export type AgentTool = (typeof AGENT_TOOLS)[number];
+
 // ---- the plan (host → guest) ----
 
 export const PlanCellSchema = z.strictObject({

@@ -6,8 +6,7 @@
 // mode, owner), so a tool a cell replaced is found before the agent runs it again.
 import fs from 'node:fs';
 import path from 'node:path';
-
-const SYSTEM_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+import { SYSTEM_DIRS, toolCandidates } from './protocol.js';
 
 /** A tool's identity: what a replaced or rewritten file cannot keep, nor a link to it redirected. */
 function identity(file: string): string | null {
@@ -45,8 +44,7 @@ export class RootTools {
     const seen = this.known.get(name);
     if (seen) return seen.file;
     if (this.poisoned.has(name)) throw new ToolError(`${name}: a cell of this boot changed it`);
-    const candidates = name.includes('/') ? [name] : SYSTEM_DIRS.map((d) => path.join(d, name));
-    const found = candidates.find((f) => fs.statSync(f, { throwIfNoEntry: false })?.isFile());
+    const found = toolCandidates(name).find((f) => fs.statSync(f, { throwIfNoEntry: false })?.isFile());
     if (!found) throw new ToolError(`${name}: not found in ${SYSTEM_DIRS.join(', ')}`);
     const unsafe = unsafeFile(path.dirname(found)) ?? unsafeFile(fs.realpathSync(found));
     if (unsafe) throw new ToolError(`${name}: refused to run it as root: ${unsafe}`);
