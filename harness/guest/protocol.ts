@@ -19,10 +19,10 @@ const capSet = z.union([z.literal('root'), z.array(capability)]);
 const sysctlName = z.enum(SYSCTL_NAMES);
 const argv = z.array(z.string());
 
-// ---- the root tools (found alike by the host and the agent) ----
+// ---- the root tools (the host vouches for them, the agent runs them) ----
 
 /** Where a root tool is looked for, in this order: by the agent (guest/tools.ts) and by the host
- * for the file it will vouch for. Never /usr/local, first on PATH. */
+ * for the file it vouches for (plan/tool-digests.ts). Never /usr/local, first on PATH. */
 export const SYSTEM_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'] as const;
 
 /** The files a root tool's name may stand for, in the order they are tried: a path as it is. */
@@ -33,6 +33,14 @@ export const toolCandidates = (name: string): string[] =>
  * a scenario's setup and teardown commands add theirs. */
 export const AGENT_TOOLS = ['getcap', 'ip', 'mount', 'rmmod', 'setcap', 'setpriv', 'strace', 'tc', 'umount'] as const;
 export type AgentTool = (typeof AGENT_TOOLS)[number];
+
+/** What the host found a tool to be: the sha256 of the file it runs (its realpath's content), and
+ * the package whose md5 that file matched (null: no package owns it, the host's file all the same). */
+export const ToolDigestSchema = z.strictObject({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  package: z.string().nullable(),
+});
+export type ToolDigest = z.infer<typeof ToolDigestSchema>;
 
 // ---- the plan (host → guest) ----
 
