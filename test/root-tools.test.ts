@@ -1,8 +1,9 @@
 // The agent runs root tools by absolute path from the system directories, never from /usr/local
-// or a directory others can write (harness/guest/tools.ts); the host vouches for a tool by its
-// Debian package's md5 (harness/plan/tool-digests.ts). Here on the host's own files.
+// or a directory others can write, and only the file the host vouched for in the plan
+// (harness/guest/tools.ts); the host vouches for a tool by its Debian package's md5
+// (harness/plan/tool-digests.ts). Here on the host's own files.
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -17,7 +18,7 @@ const hexOf = (algo: string, file: string) => createHash(algo).update(readFileSy
 const tempDir = () => mkdtempSync(path.join(os.tmpdir(), 'capmatrix-tool-'));
 
 test('a tool is found in the system directories and checked; one in a world-writable place is refused', () => {
-  const tools = new RootTools();
+  const tools = new RootTools('unchecked');
   expect(tools.resolve('true')).toMatch(/^\/usr\/bin\/true$|^\/bin\/true$/);
   expect(tools.changed()).toEqual([]);
   // a multi-call program is run by the name it was found as (kmod knows rmmod by its argv[0])
@@ -39,11 +40,49 @@ test.runIf(isRoot)(
     chmodSync(dir, 0o755);
     const tool = path.join(dir, 'sample');
     writeFileSync(tool, '#!/bin/sh\n', { mode: 0o755 });
-    expect(new RootTools().resolve(tool)).toBe(tool);
+    expect(new RootTools('unchecked').resolve(tool)).toBe(tool);
+    // the agent's own sample copy needs no digest of the host's; any other path does
+    expect(new RootTools({}).resolveSampleCopy(tool)).toBe(tool);
+    expect(() => new RootTools({}).resolve(tool)).toThrow(/the plan does not vouch for it/);
     chmodSync(dir, 0o777); // its own directory writable by others: refused
-    expect(() => new RootTools().resolve(tool)).toThrow(/is not root's alone/);
+    expect(() => new RootTools('unchecked').resolve(tool)).toThrow(/is not root's alone/);
   },
 );
+
+describe("the tool's content is the file the host vouched for", () => {
+  const real = () => readFileSync('/usr/bin/true');
+  const trueSha = createHash('sha256').update(real()).digest('hex');
+
+  test("the plan's digest: accepted; a wrong one refused at first use, naming tool, file and package", () => {
+    expect(new RootTools({ true: { sha256: trueSha, package: 'coreutils' } }).resolve('true')).toMatch(/\/bin\/true$/);
+    const wrong = new RootTools({ true: { sha256: '0'.repeat(64), package: 'coreutils' } });
+    expect(() => wrong.resolve('true')).toThrow(ToolError);
+    expect(() => wrong.resolve('true')).toThrow(
+      /^true: refused to run it as root: \/usr\/bin\/true is not the file the package coreutils installed on the host \(sha256 [0-9a-f]{64}, the plan's 0{64}\)$/,
+    );
+    expect(() => new RootTools({ true: { sha256: '0'.repeat(64), package: null } }).resolve('true')).toThrow(
+      /is not the host's file/,
+    );
+  });
+
+  test('a tool the plan does not name is refused; so is every tool before the plan is read', () => {
+    expect(() => new RootTools({ true: { sha256: trueSha, package: null } }).resolve('false')).toThrow(
+      /^false: the plan does not vouch for it/,
+    );
+    expect(() => new RootTools().resolve('true')).toThrow(/the plan does not vouch for it/);
+    const later = new RootTools();
+    later.vouchedBy({ true: { sha256: trueSha, package: null } });
+    expect(later.resolve('true')).toMatch(/\/bin\/true$/);
+  });
+
+  test("the agent names its own tools only through commands.ts, which takes AGENT_TOOLS' names alone", () => {
+    const dir = path.join(import.meta.dirname, '..', 'harness', 'guest');
+    const direct = readdirSync(dir)
+      .filter((f) => f.endsWith('.ts') && f !== 'commands.ts' && f !== 'tools.ts')
+      .filter((f) => /rootTools\.resolve/.test(readFileSync(path.join(dir, f), 'utf8')));
+    expect(direct).toEqual([]);
+  });
+});
 
 // the host's own package database: a tool of Debian's is vouched for by its md5 there
 describe.runIf(hasDpkg && existsSync('/var/lib/dpkg/info/coreutils.list'))(

@@ -53,7 +53,11 @@ export function expandArg(arg: string, at: CellPaths): string {
 export function runRootCommands(cmds: string[][], at: CellPaths): string | null {
   for (const cmd of cmds) {
     const argv = cmd.map((a) => expandArg(a, at));
-    const r = runChecked(() => rootTools.resolve(argv[0] ?? ''), argv.slice(1));
+    const program = argv[0] ?? '';
+    // `{sample}`: the agent's own copy of the sample, not a host tool the plan vouches for
+    const resolve =
+      cmd[0] === '{sample}' ? () => rootTools.resolveSampleCopy(program) : () => rootTools.resolve(program);
+    const r = runChecked(resolve, argv.slice(1));
     if (!r.ok) return `\`${argv.join(' ')}\` failed: ${r.out.slice(-400)}`;
   }
   return null;

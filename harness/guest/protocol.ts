@@ -12,7 +12,7 @@ import { CAPABILITIES } from '../dsl/capabilities.js';
 import { SYSCTL_NAMES } from '../dsl/sysctls.js';
 import { INFRA_KINDS, OBSERVABLE_OUTCOMES, STAGES } from '../dsl/vocabulary.js';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 const capability = z.enum(CAPABILITIES);
 const capSet = z.union([z.literal('root'), z.array(capability)]);
@@ -95,6 +95,9 @@ export const PlanSchema = z.strictObject({
   recordSysctls: z.array(z.string()),
   cells: z.array(PlanCellSchema),
   searches: z.array(SearchSchema),
+  /** Every root tool the boot may run (AGENT_TOOLS and the cells' commands), by the name it is
+   * run by: the agent runs none the host did not vouch for, and none whose content differs. */
+  toolDigests: z.record(z.string(), ToolDigestSchema),
 });
 export type Plan = z.infer<typeof PlanSchema>;
 
