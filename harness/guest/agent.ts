@@ -18,6 +18,7 @@ import { mountScratch } from './scratch.js';
 import { runSearch } from './search.js';
 import { StateWatch } from './state-watch.js';
 import { bootSysctls } from './sysctls.js';
+import { rootTools } from './tools.js';
 
 function readPlan(file: string | undefined) {
   if (!file) throw new Error('usage: agent.mjs <plan.json>');
@@ -43,6 +44,8 @@ function medians(parts: Record<string, number>[]): Record<string, number> {
 
 async function main(): Promise<void> {
   const plan = readPlan(process.argv[2]);
+  // before the first root tool: none runs that the host did not vouch for
+  rootTools.vouchedBy(plan.toolDigests);
   // nothing of the agent's may lead into the rwdir once it is detached (/proc/<pid>/cwd)
   process.chdir('/');
   const out = new RecordWriter(plan.results);

@@ -3,13 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { run as runArgv } from '../exec.js';
 import { PATH_ENV } from './proc.js';
+import type { AgentTool } from './protocol.js';
 import { rootTools, ToolError } from './tools.js';
 
-/** Runs a root command by the absolute path of a checked system tool (tools.ts). */
-export function run(cmd: string, args: string[]): { ok: boolean; out: string } {
+/** Runs a root program by the absolute path `resolve` gives (tools.ts checked it). */
+function runChecked(resolve: () => string, args: string[]): { ok: boolean; out: string } {
   let file: string;
   try {
-    file = rootTools.resolve(cmd);
+    file = resolve();
   } catch (e) {
     if (e instanceof ToolError) return { ok: false, out: e.message };
     throw e;
@@ -17,6 +18,12 @@ export function run(cmd: string, args: string[]): { ok: boolean; out: string } {
   const r = runArgv(file, args, { env: { PATH: PATH_ENV } });
   return { ok: r.ok, out: r.ok ? `${r.stdout}${r.stderr}`.trim() : `${r.stdout.trim()} ${r.why}`.trim() };
 }
+
+/** Runs one of the agent's own root tools: only those the plan vouches for by name (AGENT_TOOLS). */
+export const run = (tool: AgentTool, args: string[]) => runChecked(() => rootTools.resolve(tool), args);
+
+/** The path to run one of the agent's own root tools by (tools.ts; throws ToolError). */
+export const agentTool = (tool: AgentTool): string => rootTools.resolve(tool);
 
 /** `{copy:/path}` → a root-owned, world-readable copy in the cell's directory (the cell's uid may
  * not be able to read the original where it is), its new path. */
@@ -46,7 +53,11 @@ export function expandArg(arg: string, at: CellPaths): string {
 export function runRootCommands(cmds: string[][], at: CellPaths): string | null {
   for (const cmd of cmds) {
     const argv = cmd.map((a) => expandArg(a, at));
-    const r = run(argv[0] ?? '', argv.slice(1));
+    const program = argv[0] ?? '';
+    // `{sample}`: the agent's own copy of the sample, not a host tool the plan vouches for
+    const resolve =
+      cmd[0] === '{sample}' ? () => rootTools.resolveSampleCopy(program) : () => rootTools.resolve(program);
+    const r = runChecked(resolve, argv.slice(1));
     if (!r.ok) return `\`${argv.join(' ')}\` failed: ${r.out.slice(-400)}`;
   }
   return null;

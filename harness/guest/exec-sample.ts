@@ -7,13 +7,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { type CellCgroup, spawnOomKillable } from './cell-cgroup.js';
-import type { CellPaths } from './commands.js';
+import { agentTool, type CellPaths } from './commands.js';
 import { ExecHolds } from './exec-hold.js';
 import { sampleResult } from './judge.js';
 import { PATH_ENV, procState, procStatus } from './proc.js';
 import type { PlanCell } from './protocol.js';
 import { straceArgv } from './syscall-trace.js';
-import { rootTools } from './tools.js';
 
 const STDOUT_TAIL = 1 << 20;
 
@@ -90,15 +89,8 @@ function argvOf(cell: PlanCell, file: string, args: string[], traceFile: string 
   if (!traceFile) return [file, ...args];
   const id = String(cell.uid);
   const drop = cell.uid === 0 ? [] : [`--reuid=${id}`, `--regid=${id}`, '--clear-groups'];
-  const [, ...traced] = straceArgv(traceFile, [
-    rootTools.resolve('setpriv'),
-    ...drop,
-    '--inh-caps=-all',
-    '--',
-    file,
-    ...args,
-  ]);
-  return [rootTools.resolve('strace'), ...traced];
+  const [, ...traced] = straceArgv(traceFile, [agentTool('setpriv'), ...drop, '--inh-caps=-all', '--', file, ...args]);
+  return [agentTool('strace'), ...traced];
 }
 
 /** The sample's first bpf(2), as its result line says (capmatrix_result.h), from the spawn, in ms. */

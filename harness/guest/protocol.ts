@@ -12,12 +12,35 @@ import { CAPABILITIES } from '../dsl/capabilities.js';
 import { SYSCTL_NAMES } from '../dsl/sysctls.js';
 import { INFRA_KINDS, OBSERVABLE_OUTCOMES, STAGES } from '../dsl/vocabulary.js';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 const capability = z.enum(CAPABILITIES);
 const capSet = z.union([z.literal('root'), z.array(capability)]);
 const sysctlName = z.enum(SYSCTL_NAMES);
 const argv = z.array(z.string());
+
+// ---- the root tools (the host vouches for them, the agent runs them) ----
+
+/** Where a root tool is looked for, in this order: by the agent (guest/tools.ts) and by the host
+ * for the file it vouches for (plan/tool-digests.ts). Never /usr/local, first on PATH. */
+export const SYSTEM_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'] as const;
+
+/** The files a root tool's name may stand for, in the order they are tried: a path as it is. */
+export const toolCandidates = (name: string): string[] =>
+  name.includes('/') ? [name] : SYSTEM_DIRS.map((d) => `${d}/${name}`);
+
+/** The tools the agent runs as root of its own accord (guest/commands.ts takes no other name);
+ * a scenario's setup and teardown commands add theirs. */
+export const AGENT_TOOLS = ['getcap', 'ip', 'mount', 'rmmod', 'setcap', 'setpriv', 'strace', 'tc', 'umount'] as const;
+export type AgentTool = (typeof AGENT_TOOLS)[number];
+
+/** What the host found a tool to be: the sha256 of the file it runs (its realpath's content), and
+ * the package whose md5 that file matched (null: no package owns it, the host's file all the same). */
+export const ToolDigestSchema = z.strictObject({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  package: z.string().nullable(),
+});
+export type ToolDigest = z.infer<typeof ToolDigestSchema>;
 
 // ---- the plan (host → guest) ----
 
@@ -72,6 +95,9 @@ export const PlanSchema = z.strictObject({
   recordSysctls: z.array(z.string()),
   cells: z.array(PlanCellSchema),
   searches: z.array(SearchSchema),
+  /** Every root tool the boot may run (AGENT_TOOLS and the cells' commands), by the name it is
+   * run by: the agent runs none the host did not vouch for, and none whose content differs. */
+  toolDigests: z.record(z.string(), ToolDigestSchema),
 });
 export type Plan = z.infer<typeof PlanSchema>;
 

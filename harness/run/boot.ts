@@ -9,6 +9,7 @@ import { type Attempt, bootAttempts } from '../outcome/attempts.js';
 import { GuestRecordReader, type GuestRecords } from '../outcome/guest-records.js';
 import { GUEST_AGENT, PACKAGE_ROOT, PROJECT_DIR, SAMPLES_BUILD_DIR } from '../paths.js';
 import type { PlannedCell, PlannedRun } from '../plan/plan.js';
+import { toolDigests } from '../plan/tool-digests.js';
 import type { BootProvenance } from '../report/results-json.js';
 import { type Accel, accelNow, demoteKvm } from '../vm/accel.js';
 import { type HostView, hostViewWanted, prepareHostView, removeHostView } from '../vm/host-view.js';
@@ -53,14 +54,18 @@ export interface BootRuns {
 
 /** The guest agent's plan for one boot: everything it needs, nothing it must look up. */
 export function guestPlan(boot: BootRuns, files: BootFiles): Plan {
+  const cells = boot.runs.map(({ cell, key }) => guestCell(cell, key));
+  const searches = (boot.searches ?? []).map((s) => ({ ...s, template: guestCell(s.template, s.label) }));
   return {
     protocol: PROTOCOL_VERSION,
     bootId: boot.id,
     results: files.results,
     rwdir: files.rwdir,
     recordSysctls: RECORDED_SYSCTLS,
-    cells: boot.runs.map(({ cell, key }) => guestCell(cell, key)),
-    searches: (boot.searches ?? []).map((s) => ({ ...s, template: guestCell(s.template, s.label) })),
+    cells,
+    searches,
+    // throws, before this boot's VM, when a system tool on the host is not its package's file
+    toolDigests: toolDigests([...cells, ...searches.map((s) => s.template)]),
   };
 }
 

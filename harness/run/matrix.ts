@@ -14,6 +14,7 @@ import { type Attempt, bootAttempts } from '../outcome/attempts.js';
 import { type GuestRecordReader, readGuestRecords } from '../outcome/guest-records.js';
 import { PROJECT_DIR, RESULTS_DIR } from '../paths.js';
 import { type Boot, checkPhaseOrder, type PlannedRun, planBoots, runsOf } from '../plan/plan.js';
+import { toolDigests } from '../plan/tool-digests.js';
 import { linkLatest, newRunId, type RunOptions, type RunResults } from '../report/results-json.js';
 import { appendStepSummary, writeReports } from '../report/write-reports.js';
 import { ensureRunnable } from '../setup/ensure.js';
@@ -101,6 +102,8 @@ async function planRun(o: Resolved, log: (m: string) => void) {
   if (cells.length === 0) throw new UsageError(`--cells ${o.cells}: no cell id matches`);
   const lanes = planBoots(cells, kernels, { bootPerCell: o.bootPerCell, shareBoots: o.shareBoots });
   for (const b of lanes) checkPhaseOrder(b);
+  // every boot's plan vouches for its root tools: a modified one refuses the run before any VM
+  toolDigests(cells);
   const accel = decideAccel();
   if (o.requireKvm && accel.accel !== 'kvm') throw new Error(`--require-kvm: KVM does not work here (${accel.why})`);
   return { kernels, cells, lanes, accel };
