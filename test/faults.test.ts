@@ -223,7 +223,7 @@ describe('results no sample can forge or stall', () => {
       'fault-after/none/default',
       'fault-stop-agent/root/default',
     ]);
-    expect(forging.cells).toHaveLength(22);
+    expect(forging.cells).toHaveLength(24);
   });
 
   test('nobody, nobody with DAC_OVERRIDE+FOWNER, and with SYS_ADMIN too: nothing reaches the host', () => {

@@ -15,7 +15,8 @@
  *   bpf         every BPF program, map and link the kernel holds: "prog ID TYPE NAME",
  *               "map ID TYPE NAME", "link ID TYPE prog PROG_ID"
  *   cgroup      the programs attached to each cgroup given with -c: "DIR type ATTACH_TYPE ID..."
- *   cost        sent every time: what reading each group of parts took, "sysctl US proc US ..."
+ *   cost        sent every time: when the question came and the answer left (CLOCK_MONOTONIC ns)
+ *               and what each group of parts took between: "recv NS sysctl US ... sent NS"
  * A line "detach DIR ATTACH_TYPE PROG_ID" first detaches that program from that cgroup.
  * One process and a few syscalls a part: under TCG an exec costs tens of milliseconds, and
  * node's reads of ~240 files hundreds.
@@ -493,10 +494,16 @@ static void detach(const char *line)
 static char costs[256];
 static struct timespec cost_t;
 
+static long long monotonic_ns(const struct timespec *t)
+{
+	return t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+/* The answer's start; "recv NS" in the cost line (CLOCK_MONOTONIC, node's hrtime clock). */
 static void cost_start(void)
 {
-	costs[0] = 0;
 	clock_gettime(CLOCK_MONOTONIC, &cost_t);
+	snprintf(costs, sizeof(costs), "recv %lld", monotonic_ns(&cost_t));
 }
 
 static void cost(const char *what)
@@ -506,7 +513,7 @@ static void cost(const char *what)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	long us = (now.tv_sec - cost_t.tv_sec) * 1000000L + (now.tv_nsec - cost_t.tv_nsec) / 1000;
-	snprintf(costs + n, sizeof(costs) - n, "%s%s %ld", n ? " " : "", what, us);
+	snprintf(costs + n, sizeof(costs) - n, " %s %ld", what, us);
 	cost_t = now;
 }
 
@@ -582,7 +589,7 @@ int main(int argc, char **argv)
 		read_cgroups(cgroup);
 		part_emit(cgroup);
 		cost("bpf");
-		printf("@cost\n%s\n\n", costs);
+		printf("@cost\n%s sent %lld\n\n", costs, monotonic_ns(&cost_t));
 		fflush(stdout);
 	}
 	return 0;

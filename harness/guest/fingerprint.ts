@@ -170,11 +170,18 @@ export function fingerprintOf(now: { sysctls: Map<string, string>; parts: Map<st
   };
 }
 
-/** "sysctl 812 proc 230 ..." (µs) as { 'helper sysctl': 0.8, ... } (ms). */
-function helperCosts(line: string | undefined): Record<string, number> {
+/** The helper's "recv NS sysctl 812 proc 230 ... sent NS" (µs between two CLOCK_MONOTONIC
+ * stamps) as { 'helper sysctl': 0.8, ..., 'to helper': …, 'from helper': … } (ms); `asked` and
+ * `got`: node's hrtime (the same clock) when it wrote the question and had the answer. */
+function helperCosts(line: string | undefined, asked: bigint, got: bigint): Record<string, number> {
   const f = (line ?? '').split(' ');
   const out: Record<string, number> = {};
-  for (let i = 0; i + 1 < f.length; i += 2) out[`helper ${f[i]}`] = Number(f[i + 1]) / 1000;
+  for (let i = 0; i + 1 < f.length; i += 2) {
+    const [name, value] = [f[i] ?? '', f[i + 1] ?? '0'];
+    if (name === 'recv') out['to helper'] = Number(BigInt(value) - asked) / 1e6;
+    else if (name === 'sent') out['from helper'] = Number(got - BigInt(value)) / 1e6;
+    else out[`helper ${name}`] = Number(value) / 1000;
+  }
   return out;
 }
 
@@ -182,12 +189,14 @@ function helperCosts(line: string | undefined): Record<string, number> {
  * `detach`: a program to detach from a cgroup first ("DIR ATTACH_TYPE PROG_ID"). */
 export async function takeFingerprint(reader: StateReader, detach?: string): Promise<Fingerprint | null> {
   const t = performance.now();
+  const asked = process.hrtime.bigint();
   const now = await reader.read(detach);
+  const got = process.hrtime.bigint();
   const helper = since(t);
   if (!now) return null;
   const t2 = performance.now();
   const fp = fingerprintOf(now);
-  fp.ms = { answer: helper, parse: since(t2), ...helperCosts(now.parts.get('cost')?.[0]) };
+  fp.ms = { answer: helper, parse: since(t2), ...helperCosts(now.parts.get('cost')?.[0], asked, got) };
   return fp;
 }
 
