@@ -1,8 +1,10 @@
 // The guest's view of the host, on a real VM (one boot): secrets planted on the host outside what
 // a run needs (a root-only file in /root when the test runs as root, and a world-readable file in
-// a fresh directory of the temp dir that is not the project) stay unreadable for cells with every
-// capability: root, and nobody with CAP_SYS_ADMIN (which mounts the 9p shares again, binds the
-// guest's root without vng's masks and unmounts them) or CAP_DAC_READ_SEARCH alone.
+// a fresh directory of the temp dir that is not the project) and inside it (a root-only file in
+// the project, which the guest sees: QEMU reads it as a uid of its own, never root) stay
+// unreadable for cells with every capability: root, and nobody with CAP_SYS_ADMIN (which mounts
+// the 9p shares again, binds the guest's root without vng's masks and unmounts them) or
+// CAP_DAC_READ_SEARCH alone.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -42,6 +44,10 @@ beforeAll(async () => {
   chmodSync(outside, 0o755);
   plant(path.join(outside, 'secret.txt'), 0o644);
   cleanup.push(outside);
+  // root's own, in the project the guest sees
+  const inProject = path.join(process.cwd(), `.capmatrix-secret-${randomBytes(4).toString('hex')}`);
+  plant(inProject, 0o600);
+  cleanup.push(inProject);
   process.env.CAPMATRIX_SECRETS = planted.join(' ');
   resultsDir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-host-view-'));
   cleanup.push(resultsDir);
@@ -71,6 +77,8 @@ describe.runIf(process.getuid?.() === 0)("the guest sees only what a run needs o
       ['DAC_OVERRIDE+DAC_READ_SEARCH+SYS_ADMIN', 'DAC_READ_SEARCH', 'root'].sort(),
     );
     for (const c of cells) {
+      // in the view, so there (not ENOENT), and QEMU's uid may not read it
+      expect(c.stderrTail).toContain(`${planted[2]} directly -> Permission denied`);
       // the sample's own report: what it read, or that it read nothing
       expect({ id: c.id, detail: c.observed?.detail }).toEqual({
         id: c.id,
@@ -78,6 +86,16 @@ describe.runIf(process.getuid?.() === 0)("the guest sees only what a run needs o
       });
       expect(c.verdict).toBe('match');
     }
+  });
+
+  test("QEMU ran as the boot's own uid, not root, and the results share is root's again after", () => {
+    for (const b of results.provenance.boots) {
+      const vm = b.vm as { qemuUser?: string | null; argv?: string[] } | undefined;
+      expect(vm?.qemuUser).toMatch(/^[1-9]\d*:[1-9]\d*$/);
+      expect(vm?.argv?.join(' ')).toContain(vm?.qemuUser ?? 'none');
+      expect(vm?.argv).toContain('--force-9p');
+    }
+    for (const f of filesUnder(resultsDir)) expect({ f, uid: statSync(f).uid }).toEqual({ f, uid: 0 });
   });
 
   test("the secrets' content is in no file the run wrote (results, reports, console)", () => {

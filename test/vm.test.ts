@@ -1,4 +1,14 @@
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -36,6 +46,7 @@ describe('vng argv', () => {
       '--run',
       '/k/boot/vmlinuz-6.12',
       '--disable-kvm',
+      '--force-9p',
       '--cpus',
       '1',
       '--memory',
@@ -51,6 +62,16 @@ describe('vng argv', () => {
       '/r/plan json',
     ]);
     expect(vngArgv({ ...opts, accel: 'kvm' })).not.toContain('--disable-kvm');
+  });
+
+  test("QEMU drops root to the boot's uid and runs under seccomp: one --qemu-opts, this QEMU's spelling", () => {
+    const argv = vngArgv({ ...opts, qemuUser: { uid: 1610612737, gid: 1610612737 } });
+    const qemuOpts = argv.filter((a) => a.startsWith('--qemu-opts='));
+    expect(qemuOpts).toHaveLength(1);
+    expect(qemuOpts[0]).toMatch(
+      /^--qemu-opts=(-runas |-run-with user=)1610612737:1610612737( -sandbox on,\S*spawn=deny\S*)?$/,
+    );
+    expect(argv.indexOf(qemuOpts[0] ?? '')).toBeLessThan(argv.lastIndexOf('--'));
   });
 
   test("with a host view: vng in a mount namespace of its own over the view's mounts, the skeleton as --root", () => {
@@ -99,6 +120,7 @@ describe("the guest's view of the host (no VM)", () => {
 
   test('a filtered /etc (world-readable only, no secrets by name), the named paths as mount points, nothing left after', () => {
     const project = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-view-test-'));
+    chmodSync(project, 0o755);
     const view = prepareHostView({ paths: [project, path.join(project, 'inside'), '/usr/bin/true'] });
     try {
       const etc = walk(path.join(view.dir, 'etc')).filter((e) => !e.link);
@@ -114,6 +136,13 @@ describe("the guest's view of the host (no VM)", () => {
       expect(readdirSync(path.join(view.root, 'root'))).toEqual([]);
       expect(() => prepareHostView({ paths: ['/root'] })).toThrow(/\/root is a whole directory/);
       expect(() => prepareHostView({ paths: [os.tmpdir()] })).toThrow(/whole directory/);
+      // QEMU reads as a uid of its own: a path others cannot read is refused, by name
+      mkdirSync(path.join(project, 'closed'), { mode: 0o700 });
+      chmodSync(path.join(project, 'closed'), 0o700);
+      writeFileSync(path.join(project, 'closed', 'x.bpf.o'), '');
+      expect(() => prepareHostView({ paths: [project, path.join(project, 'closed', 'x.bpf.o')] })).toThrow(
+        `${path.join(project, 'closed')} (mode 700) lets others not in`,
+      );
     } finally {
       removeHostView(view);
       rmSync(project, { recursive: true });

@@ -1,6 +1,15 @@
 // One boot: write the guest plan, run the VM, read the guest's records as they come (through the
 // host's own descriptor, guest/protocol.ts's framing) and turn them into attempts.
-import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { RECORDED_SYSCTLS } from '../dsl/sysctls.js';
 import { type Plan, type PlanCell, PROTOCOL_VERSION, type Search } from '../guest/protocol.js';
@@ -13,6 +22,7 @@ import { toolDigests } from '../plan/tool-digests.js';
 import type { BootProvenance } from '../report/results-json.js';
 import { type Accel, accelNow, demoteKvm } from '../vm/accel.js';
 import { type HostView, hostViewWanted, prepareHostView, removeHostView } from '../vm/host-view.js';
+import { bootQemuUser, chownTree, ownUser, qemuDropsRoot } from '../vm/qemu-user.js';
 import { runVm } from '../vm/run-vm.js';
 import { writeFileAtomic } from '../write-atomic.js';
 
@@ -101,11 +111,14 @@ export function bootFiles(runDir: string, bootId: string) {
   };
 }
 
-/** Creates the boot's files; the results file exists (empty) before the guest can touch it. */
+/** Creates the boot's files; the results file exists (empty) before the guest can touch it.
+ * QEMU reads them as a uid of its own (qemu-user.ts): readable by others, whatever the umask. */
 function prepareBoot(boot: BootRuns, files: BootFiles): void {
   mkdirSync(files.rwdir, { recursive: true });
   writeFileAtomic(files.plan, `${JSON.stringify(guestPlan(boot, files), null, 2)}\n`);
   closeSync(openSync(files.results, 'wx'));
+  for (const dir of [files.dir, files.rwdir]) chmodSync(dir, 0o755);
+  for (const file of [files.plan, files.results]) chmodSync(file, 0o644);
 }
 
 /** The host paths a boot's guest needs (README: Trust model): the project, capmatrix's package
@@ -114,7 +127,7 @@ function prepareBoot(boot: BootRuns, files: BootFiles): void {
  * loader, its cwd, the files `{copy:…}` brings into a cell (a user's object). */
 export function viewPaths(plan: Plan, files: Pick<BootFiles, 'dir'>): string[] {
   const node = realpathSync(process.execPath);
-  const paths = [PROJECT_DIR, PACKAGE_ROOT, files.dir];
+  const paths = [PROJECT_DIR, PACKAGE_ROOT, GUEST_AGENT, files.dir];
   if (!node.startsWith('/usr/')) paths.push(path.resolve(path.dirname(node), '..'));
   for (const c of [...plan.cells, ...plan.searches.map((s) => s.template)]) {
     paths.push(c.binary);
@@ -165,6 +178,9 @@ async function startVm(boot: BootRuns, o: BootOptions, files: BootFiles, accel: 
   o.onReader?.(reader);
   const bootTimeoutSec = o.bootTimeoutSec ?? (accel === 'kvm' ? 90 : 300);
   const view = bootView(boot, files);
+  // the guest's only writable share is lent to this boot's QEMU, and taken back after it
+  const qemuUser = qemuDropsRoot() ? bootQemuUser() : undefined;
+  if (qemuUser) chownTree(files.rwdir, qemuUser);
   const ticker = setInterval(() => o.onCells?.(reader.poll().cells.size), 1000);
   const vm = await runVm({
     vmlinuz: boot.kernel.vmlinuz,
@@ -185,9 +201,11 @@ async function startVm(boot: BootRuns, o: BootOptions, files: BootFiles, accel: 
       return last !== null && Date.now() - last > (o.stallSec ?? stallSec(accel)) * 1000;
     },
     view,
+    qemuUser,
   }).finally(() => {
     clearInterval(ticker);
     if (view) removeHostView(view);
+    if (qemuUser) chownTree(files.rwdir, ownUser());
   });
   return { vm, reader };
 }
@@ -226,6 +244,8 @@ export async function runBoot(boot: BootRuns, o: BootOptions): Promise<BootResul
         wallMs: vm.wallMs,
         bootMs: vm.bootMs,
         argv: vm.argv,
+        // QEMU's uid:gid after it dropped root (null: it ran as capmatrix's own user)
+        qemuUser: vm.qemuUser ? `${vm.qemuUser.uid}:${vm.qemuUser.gid}` : null,
       },
       guest: records.provenance,
       agentFinished: records.ended,

@@ -24,6 +24,8 @@
 //   guest's setuid-root tools (mount) drop root to nobody, and virtme's init fails (measured: the
 //   guest panics at "must be superuser to use mount"). Run by a normal user, vng still shares
 //   `/`, read with that user's rights (`hostViewWanted`).
+// - QEMU reads all of it as a uid of its own, not root (qemu-user.ts): what the guest needs must
+//   be readable by others; a path that is not is refused here, by name, before any VM.
 // - /etc is a filtered copy made for the boot: only what every local user may read (a file not
 //   world-readable is a secret of its owner: shadow, sudoers, host keys, keytabs…), never a
 //   private key by name, with empty shadow/gshadow for virtme-init's masks to cover.
@@ -143,11 +145,30 @@ function copyEtc(from: string, to: string): void {
   }
 }
 
-/** Makes an empty mount point at `target` for `source` (a directory, or a file). */
-function mountPoint(source: string, target: string): void {
+/** Makes an empty mount point at `target` for `source` (a directory, or a file); QEMU's uid can
+ * walk to it (the skeleton's /root is 0700 otherwise). */
+function mountPoint(root: string, source: string, target: string): void {
   mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
   if (statSync(source).isDirectory()) mkdirSync(target, { recursive: true, mode: 0o755 });
   else closeSync(openSync(target, 'a', 0o644));
+  for (let dir = path.dirname(target); dir.startsWith(`${root}/`); dir = path.dirname(dir))
+    chmodSync(dir, statSync(dir).mode | 0o005);
+}
+
+/** Why QEMU, reading as neither owner nor group, cannot read `p` (reached from `top`, a path
+ * the view shares): each directory from `top` down must let others in, `p` let them read. */
+export function othersCannotRead(p: string, top: string): string | null {
+  const chain: string[] = [];
+  for (let dir = path.dirname(p); dir.startsWith(top) && dir !== path.dirname(top); dir = path.dirname(dir))
+    chain.unshift(dir);
+  for (const dir of chain) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) return `${dir} (mode ${(mode & 0o7777).toString(8)}) lets others not in`;
+  }
+  const st = statSync(p);
+  const need = st.isDirectory() ? 0o005 : 0o004;
+  if ((st.mode & need) !== need) return `${p} (mode ${(st.mode & 0o7777).toString(8)}) is not readable by others`;
+  return null;
 }
 
 /** The lowerdir to lay over /usr so that the guest's /lib/modules/<release> is the kernel's. */
@@ -164,11 +185,21 @@ function modulesLayer(modules: string): string | null {
 const UNSAFE_FOR_OVERLAY = /[,:=\\]/;
 
 export function prepareHostView(input: HostViewInput): HostView {
-  const wanted = topmost(input.paths.filter((p) => existsSync(p)));
+  const present = input.paths.filter((p) => existsSync(p)).map((p) => path.resolve(p));
+  const wanted = topmost(present);
   for (const p of wanted) {
     const why = refused(p);
     if (why) throw new Error(`the guest's view of the host: ${p} is ${why}, which a guest never sees`);
   }
+  const closed = present.flatMap((p) => {
+    const top = wanted.find((t) => p === t || p.startsWith(`${t}/`)) ?? p;
+    return othersCannotRead(p, top) ?? [];
+  });
+  if (closed.length)
+    throw new Error(
+      `the guest reads the host as a uid of its own, never root: ${[...new Set(closed)].join('; ')}; ` +
+        'make what a run needs readable by others (chmod o+rX), or run capmatrix from a directory they can read',
+    );
   const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-view-'));
   chmodSync(dir, 0o755);
   const root = path.join(dir, 'root');
@@ -219,7 +250,7 @@ export function prepareHostView(input: HostViewInput): HostView {
   for (const p of wanted) {
     const real = realpathSync(p);
     const target = path.join(root, p);
-    mountPoint(real, target);
+    mountPoint(root, real, target);
     mounts.push({ kind: 'bind', source: real, target });
     shared.push(p);
   }

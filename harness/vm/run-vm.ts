@@ -18,6 +18,8 @@ export interface VmRun {
   accelDeath?: string;
   wallMs: number;
   bootMs: number | null;
+  /** The uid QEMU ran as after dropping root, if it did. */
+  qemuUser?: VmOptions['qemuUser'];
 }
 
 const liveGroups = new Set<number>();
@@ -186,7 +188,18 @@ export function runVm(o: RunVmOptions): Promise<VmRun> {
       }
       if (bootMs === null && o.booted()) bootMs = Date.now() - started;
       const wallMs = Date.now() - started;
-      resolve({ argv, pgid, exitCode: code, signal, ended, wallMs, bootMs, ...(accelDeath ? { accelDeath } : {}) });
+      const qemuUser = o.qemuUser;
+      resolve({
+        argv,
+        pgid,
+        exitCode: code,
+        signal,
+        ended,
+        wallMs,
+        bootMs,
+        qemuUser,
+        ...(accelDeath ? { accelDeath } : {}),
+      });
     });
     child.on('error', (e) => {
       clearInterval(watchdog);

@@ -4,9 +4,12 @@
 // harness dies, even by SIGKILL. So no QEMU outlives the harness, whatever ends it.
 // With a host view (host-view.ts), vng runs in a mount namespace of its own and exports only
 // the view's skeleton as the guest's root; unshare, sh and env exec each other, so the group
-// is the same.
+// is the same. QEMU drops root to the boot's own uid (qemu-user.ts); --force-9p because vng's
+// other root filesystem, virtiofsd, is a daemon of its own that would serve the guest as root
+// (and waiting for it to fail cost 3 s a boot).
 import type { Accel } from './accel.js';
 import { type HostView, viewArgv } from './host-view.js';
+import { type QemuUser, qemuConfinementArgs } from './qemu-user.js';
 
 export interface VmOptions {
   vmlinuz: string;
@@ -20,13 +23,17 @@ export interface VmOptions {
   deadlineSec: number;
   /** What of the host the guest sees; without it, vng shares the host's whole `/`. */
   view?: HostView;
+  /** The uid QEMU drops to (when capmatrix runs as root); without it QEMU stays this user. */
+  qemuUser?: QemuUser;
 }
 
 export function vngArgv(o: VmOptions): string[] {
   const argv = ['setpriv', '--pdeathsig', 'TERM', '--', 'timeout', '--kill-after=10', String(Math.ceil(o.deadlineSec))];
   const vng = ['vng', '--run', o.vmlinuz];
   if (o.accel === 'tcg') vng.push('--disable-kvm');
-  vng.push('--cpus', String(o.cpus), '--memory', o.memory);
+  vng.push('--force-9p', '--cpus', String(o.cpus), '--memory', o.memory);
+  // one argument: vng splits it on spaces (its parts are numbers and option words)
+  if (o.qemuUser) vng.push(`--qemu-opts=${qemuConfinementArgs(o.qemuUser).join(' ')}`);
   // --root: the guest path of a share is then its own (guest=host), at the host's path
   if (o.view) vng.push('--root', o.view.root, '--rwdir', `${o.rwdir}=${o.rwdir}`);
   else vng.push('--rwdir', o.rwdir);
