@@ -23,6 +23,8 @@
  *   fork-many                 forks paused children until a fork is refused -> cell-limit (pids)
  *   alloc                     touches memory until it is killed             -> cell-limit (memory)
  *   stop-agent                SIGSTOP to its parent, the agent    -> agent-crash: stopped beating (root)
+ *   stop-helper               SIGSTOP to the agent's state helper (state_watch), then exits: the
+ *                             fingerprint after it gets no answer (root) -> state-not-reset, boot ends
  *   leave-file PATH           creates PATH and leaves it           -> state-not-reset (removed)
  *   read-secret PATH...       tries to read host files the guest must not see: directly, under a
  *                             bind of the guest's root without its submounts (what vng's masks and
@@ -531,6 +533,33 @@ static int read_head(const char *path, char *out, size_t len)
 	return 0;
 }
 
+/* SIGSTOP to every process named state_watch (the agent's fingerprint helper). */
+static int stop_helper(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int stopped = 0;
+
+	while (d && (e = readdir(d))) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strcmp(comm, "state_watch\n") && !kill(atoi(e->d_name), SIGSTOP))
+			stopped++;
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	cm_result(stopped ? 0 : ESRCH, "run", NULL, "stopped %d state helper(s)", stopped);
+	return 0;
+}
+
 static char secrets[4096];
 
 /* One read of `path` (as `shown`, by `how`): what it read goes into the report. */
@@ -651,6 +680,8 @@ int main(int argc, char **argv)
 		kill(getppid(), SIGSTOP);
 		sleep(30);
 		cm_result(0, "run", NULL, "the agent went on after SIGSTOP");
+	} else if (!strcmp(mode, "stop-helper")) {
+		return stop_helper();
 	} else if (!strcmp(mode, "panic")) {
 		int fd = open("/proc/sysrq-trigger", O_WRONLY);
 		if (fd < 0 || write(fd, "c", 1) != 1) {

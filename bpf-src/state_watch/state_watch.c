@@ -20,7 +20,11 @@
  * A line "detach DIR ATTACH_TYPE PROG_ID" first detaches that program from that cgroup.
  * One process and a few syscalls a part: under TCG an exec costs tens of milliseconds, and
  * node's reads of ~240 files hundreds.
- * Usage: state_watch [-c CGROUP_DIR]... [-x EXCLUDED_SYSCTL]... PROC */
+ * With -f DIR the questions and answers go through two FIFOs it makes there, DIR/question and
+ * DIR/answer (mode 0600), once it printed "ready" on stdout: the agent opens them without
+ * O_NONBLOCK and waits for an answer in read(2), not in its event loop (about 3 ms less a round
+ * trip under TCG).
+ * Usage: state_watch [-f FIFO_DIR] [-c CGROUP_DIR]... [-x EXCLUDED_SYSCTL]... PROC */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -517,6 +522,32 @@ static void cost(const char *what)
 	cost_t = now;
 }
 
+/* Makes DIR/question and DIR/answer, says "ready", and takes them as stdin and stdout (each
+ * open waits for the agent's). */
+static int use_fifos(const char *dir)
+{
+	char question[4096], answer[4096];
+	int fd;
+
+	snprintf(question, sizeof(question), "%s/question", dir);
+	snprintf(answer, sizeof(answer), "%s/answer", dir);
+	if (mkfifo(question, 0600) || mkfifo(answer, 0600)) {
+		fprintf(stderr, "state_watch: mkfifo in %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	fd = open(question, O_RDONLY);
+	if (fd < 0 || dup2(fd, 0) < 0)
+		return -1;
+	close(fd);
+	fd = open(answer, O_WRONLY);
+	if (fd < 0 || dup2(fd, 1) < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 static struct part *new_part(const char *name)
 {
 	struct part *p = calloc(1, sizeof(*p));
@@ -535,22 +566,28 @@ int main(int argc, char **argv)
 	char line[8192], dir[4096];
 	int opt;
 
-	while ((opt = getopt(argc, argv, "c:x:")) != -1) {
-		if (opt == 'c' && n_cgroups < MAX_CGROUPS) {
+	const char *fifo_dir = NULL;
+
+	while ((opt = getopt(argc, argv, "f:c:x:")) != -1) {
+		if (opt == 'f')
+			fifo_dir = optarg;
+		else if (opt == 'c' && n_cgroups < MAX_CGROUPS) {
 			cgroup_dirs[n_cgroups] = optarg;
 			cgroup_fds[n_cgroups++] = open(optarg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		} else if (opt == 'x' && n_excluded < MAX_EXCLUDED)
 			excluded[n_excluded++] = optarg;
 		else {
-			fprintf(stderr, "usage: state_watch [-c CGROUP_DIR]... [-x EXCLUDED_SYSCTL]... PROC\n");
+			fprintf(stderr, "usage: state_watch [-f FIFO_DIR] [-c CGROUP_DIR]... [-x EXCLUDED_SYSCTL]... PROC\n");
 			return 2;
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "usage: state_watch [-c CGROUP_DIR]... [-x EXCLUDED_SYSCTL]... PROC\n");
+		fprintf(stderr, "usage: state_watch [-f FIFO_DIR] [-c CGROUP_DIR]... [-x EXCLUDED_SYSCTL]... PROC\n");
 		return 2;
 	}
 	proc = argv[optind];
+	if (fifo_dir && use_fifos(fifo_dir))
+		return 1;
 	for (size_t t = 0; t < sizeof(trees) / sizeof(trees[0]); t++) {
 		snprintf(dir, sizeof(dir), "%s/sys/%s", proc, trees[t][0]);
 		open_sysctls(dir, trees[t][1]);

@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   // its bind of the root is the agent's own mount: made before the fingerprint's first look
   const overlays = noScratch ? null : new OverlayWrites([copies.dir]);
   // from here on sysctls are read through the agent's own procfs
-  const watch = StateWatch.start(cg.dir);
+  const watch = await StateWatch.start(cg.dir);
   const boot: BootState = {
     sysctls: bootSysctls(plan),
     unsafe:

@@ -5,10 +5,17 @@
 // the parts that changed since its last answer; node keeps the rest. Under TCG an exec per
 // question costs tens of milliseconds and node's reads of ~240 files hundreds; this is one
 // round trip. No fallback: without an answer there is no fingerprint, and the caller says so.
+//
+// The round trip goes through two FIFOs the helper makes in a directory only root can enter,
+// opened blocking: the agent writes its question and waits in read(2), so the helper runs at
+// once and the answer wakes the agent directly (under TCG node's event loop and streams cost
+// about 3 ms a round trip more). A blocked read cannot time out, so a watchdog thread kills a
+// helper that has not answered within ANSWER_TIMEOUT_MS (a cell may stop it), which ends the read.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { PATH_ENV } from './proc.js';
 
 /** The helper beside the samples: the agent runs as harness/guest/build/agent.mjs. */
@@ -24,6 +31,50 @@ export interface StateNow {
 }
 
 const ANSWER_TIMEOUT_MS = 5000;
+const READY_TIMEOUT_MS = 30_000;
+
+/** The watchdog's shared words: [asking (0/1), question number, killed it (0/1)]. */
+const ASKING = 0;
+const QUESTION = 1;
+const KILLED = 2;
+
+/** The watchdog thread: looks twice a second; a question unanswered for longer than the limit
+ * gets the helper SIGKILLed (its FIFO's writer closes, and the agent's read returns). */
+const WATCHDOG = `
+const { workerData } = require('node:worker_threads');
+const words = new Int32Array(workerData.shared);
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+let seen = -1;
+let since = 0;
+for (;;) {
+  Atomics.wait(sleeper, 0, 0, 500);
+  if (!Atomics.load(words, ${ASKING})) { seen = -1; continue; }
+  const question = Atomics.load(words, ${QUESTION});
+  if (question !== seen) { seen = question; since = Date.now(); continue; }
+  if (Date.now() - since > workerData.limitMs) {
+    Atomics.store(words, ${KILLED}, 1);
+    try { process.kill(workerData.pid, 'SIGKILL'); } catch {}
+    break;
+  }
+}`;
+
+/** An answer's lines: "@part" starts a part, an empty line ends the answer. */
+function parseAnswer(text: string): { sysctls: [string, string][]; parts: Map<string, string[]> } {
+  const sysctls: [string, string][] = [];
+  const parts = new Map<string, string[]>();
+  let at: string | null = null;
+  for (const line of text.split('\n')) {
+    if (line === '') break;
+    if (line.startsWith('@')) {
+      at = line.slice(1);
+      if (at !== 'sysctl') parts.set(at, []);
+    } else if (at === 'sysctl') {
+      const tab = line.indexOf('\t');
+      sysctls.push([line.slice(0, tab), line.slice(tab + 1)]);
+    } else if (at) parts.get(at)?.push(line);
+  }
+  return { sysctls, parts };
+}
 
 export class StateReader {
   // replaced, never changed in place, when an answer changes them: a fingerprint keeps the maps
@@ -31,92 +82,120 @@ export class StateReader {
   // compares those by identity)
   private sysctls = new Map<string, string>();
   private parts = new Map<string, string[]>();
-  private helper: ReturnType<typeof spawn> | null = null;
-  private buffer = '';
-  private answer: { sysctls: [string, string][]; parts: Map<string, string[]>; at: string | null } | null = null;
-  private waiter: ((ok: boolean) => void) | null = null;
+  private question = -1;
+  private answer = -1;
+  private readonly buffer = Buffer.alloc(1 << 20);
+  private readonly words = new Int32Array(new SharedArrayBuffer(12));
+  private helperPid: number | undefined;
   /** Why the helper cannot answer (it was never there, it died, it hung), or null. */
   broken: string | null = null;
 
-  constructor(proc: string, excludedSysctls: string[], cgroups: string[]) {
+  /** Starts the helper over FIFOs in `fifoDir` (a directory only root can enter). */
+  static async start(proc: string, excludedSysctls: string[], cgroups: string[], fifoDir: string) {
+    const reader = new StateReader();
     if (!fs.existsSync(STATE_HELPER)) {
-      this.broken = `${STATE_HELPER} is missing (bpf-src was not built)`;
-      return;
+      reader.broken = `${STATE_HELPER} is missing (bpf-src was not built)`;
+      return reader;
     }
-    const args = [...cgroups.flatMap((c) => ['-c', c]), ...excludedSysctls.flatMap((x) => ['-x', x]), proc];
-    this.helper = spawn(STATE_HELPER, args, { stdio: ['pipe', 'pipe', 'ignore'], env: { PATH: PATH_ENV } });
-    this.helper.stdout?.setEncoding('utf8');
-    this.helper.stdout?.on('data', (d: string) => this.take(d));
-    this.helper.on('error', (e) => this.fail(`the state helper: ${e.message}`));
-    this.helper.on('exit', (code, signal) => this.fail(`the state helper exited (${signal ?? code})`));
+    const args = [
+      '-f',
+      fifoDir,
+      ...cgroups.flatMap((c) => ['-c', c]),
+      ...excludedSysctls.flatMap((x) => ['-x', x]),
+      proc,
+    ];
+    const helper = spawn(STATE_HELPER, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: PATH_ENV } });
+    reader.helperPid = helper.pid;
+    const why = await helperReady(helper);
+    if (why) {
+      helper.kill('SIGKILL');
+      reader.broken = why;
+      return reader;
+    }
+    // the helper waits in its own opens of the same FIFOs: these meet it at once
+    reader.question = fs.openSync(path.join(fifoDir, 'question'), 'w');
+    reader.answer = fs.openSync(path.join(fifoDir, 'answer'), 'r');
+    const watchdog = new Worker(WATCHDOG, {
+      eval: true,
+      workerData: { shared: reader.words.buffer, pid: helper.pid, limitMs: ANSWER_TIMEOUT_MS },
+    });
+    watchdog.unref();
+    helper.unref();
+    return reader;
   }
 
   get pid(): number | undefined {
-    return this.helper?.pid;
+    return this.helperPid;
   }
 
-  private take(d: string): void {
-    this.buffer += d;
-    for (let i = this.buffer.indexOf('\n'); i >= 0; i = this.buffer.indexOf('\n')) {
-      const line = this.buffer.slice(0, i);
-      this.buffer = this.buffer.slice(i + 1);
-      this.answer ??= { sysctls: [], parts: new Map(), at: null };
-      const a = this.answer;
-      if (line === '') this.settle();
-      else if (line.startsWith('@')) {
-        a.at = line.slice(1);
-        if (a.at !== 'sysctl') a.parts.set(a.at, []);
-      } else if (a.at === 'sysctl') {
-        const tab = line.indexOf('\t');
-        a.sysctls.push([line.slice(0, tab), line.slice(tab + 1)]);
-      } else if (a.at) a.parts.get(a.at)?.push(line);
+  /** One question, its whole answer (up to the empty line), or null with `broken` set. */
+  private ask(line: string): string | null {
+    if (this.broken) return null;
+    Atomics.add(this.words, QUESTION, 1);
+    Atomics.store(this.words, ASKING, 1);
+    try {
+      fs.writeSync(this.question, `${line}\n`);
+      let text = '';
+      while (!text.endsWith('\n\n')) {
+        const n = fs.readSync(this.answer, this.buffer, 0, this.buffer.length, null);
+        if (n === 0) throw new Error('the state helper exited');
+        text += this.buffer.toString('utf8', 0, n);
+      }
+      return text;
+    } catch (e) {
+      this.broken = Atomics.load(this.words, KILLED)
+        ? `the state helper did not answer within ${ANSWER_TIMEOUT_MS} ms`
+        : (e as Error).message;
+      return null;
+    } finally {
+      Atomics.store(this.words, ASKING, 0);
     }
-  }
-
-  private settle(): void {
-    const a = this.answer;
-    this.answer = null;
-    if (a) {
-      if (a.sysctls.length) this.sysctls = new Map([...this.sysctls, ...a.sysctls]);
-      if (a.parts.size) this.parts = new Map([...this.parts, ...a.parts]);
-    }
-    const w = this.waiter;
-    this.waiter = null;
-    w?.(true);
-  }
-
-  private fail(why: string): void {
-    this.broken ??= why;
-    this.helper = null;
-    const w = this.waiter;
-    this.waiter = null;
-    w?.(false);
-  }
-
-  private ask(line: string): Promise<boolean> {
-    const h = this.helper;
-    if (this.broken || !h?.stdin?.writable || this.waiter) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        h.kill('SIGKILL');
-        this.fail(`the state helper did not answer within ${ANSWER_TIMEOUT_MS} ms`);
-      }, ANSWER_TIMEOUT_MS);
-      this.waiter = (ok) => {
-        clearTimeout(timer);
-        resolve(ok);
-      };
-      h.stdin?.write(`${line}\n`);
-    });
   }
 
   /** The state now; null when the helper cannot answer (`broken` says why). `detach`: first
    * detach that program from that cgroup ("DIR ATTACH_TYPE PROG_ID"). */
   async read(detach?: string): Promise<StateNow | null> {
-    if (!(await this.ask(detach ? `detach ${detach}` : ''))) return null;
+    const text = this.ask(detach ? `detach ${detach}` : '');
+    if (text === null) return null;
+    const a = parseAnswer(text);
+    if (a.sysctls.length) this.sysctls = new Map([...this.sysctls, ...a.sysctls]);
+    if (a.parts.size) this.parts = new Map([...this.parts, ...a.parts]);
     return { sysctls: this.sysctls, parts: this.parts };
   }
 
   close(): void {
-    this.helper?.stdin?.end();
+    if (this.question >= 0) fs.closeSync(this.question);
+    this.question = -1;
+    this.broken ??= 'closed';
   }
+}
+
+/** Waits for the helper's "ready" (its FIFOs exist); the reason it never came, or null. */
+function helperReady(helper: ReturnType<typeof spawn>): Promise<string | null> {
+  return new Promise((resolve) => {
+    let out = '';
+    let err = '';
+    const done = (why: string | null) => {
+      clearTimeout(timer);
+      helper.stdout?.removeAllListeners('data');
+      helper.stderr?.removeAllListeners('data');
+      helper.stderr?.resume(); // what it says later is dropped, never kept piling up
+      helper.removeAllListeners('exit');
+      helper.removeAllListeners('error');
+      resolve(why);
+    };
+    const timer = setTimeout(
+      () => done(`the state helper was not ready within ${READY_TIMEOUT_MS} ms`),
+      READY_TIMEOUT_MS,
+    );
+    helper.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready\n')) done(null);
+    });
+    helper.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    helper.on('error', (e) => done(`the state helper: ${e.message}`));
+    helper.on('exit', (code, signal) => done(`the state helper exited (${signal ?? code}): ${err.trim()}`));
+  });
 }

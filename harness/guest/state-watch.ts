@@ -41,21 +41,24 @@ export class StateWatch {
   /** A scenario's setup or teardown ran: the next cell's baseline is taken again. */
   dirty = false;
 
-  private constructor(proc: string, cgroups: string[]) {
+  private constructor(proc: string, reader: StateReader) {
     this.proc = proc;
-    this.reader = new StateReader(proc, Object.keys(VOLATILE_SYSCTLS), cgroups);
+    this.reader = reader;
   }
 
   /** Mounts the agent's own procfs and reads sysctls through it from then on. `cgroups`: the
-   * cells' ancestors (the root cgroup) and the agent's own, whose attached programs are watched. */
-  static start(agentCgroup: string | null): StateWatch | { error: string } {
+   * cells' ancestors (the root cgroup) and the agent's own, whose attached programs are watched.
+   * The helper's FIFOs go beside that procfs, in the directory only root can enter. */
+  static async start(agentCgroup: string | null): Promise<StateWatch | { error: string }> {
     const p = privateProcfs();
     if ('error' in p) return p;
     useSysctlRoot(`${p.dir}/sys`);
     const dirs = [CGROUP_FS, ...(agentCgroup ? [agentCgroup] : [])].map((d) => path.resolve(d));
     const cgroups = [...new Set(dirs)].filter((d) => fs.existsSync(d));
-    const watch = new StateWatch(p.dir, cgroups);
-    return watch.reader.broken ? { error: `no fingerprint of the guest's state: ${watch.reader.broken}` } : watch;
+    const reader = await StateReader.start(p.dir, Object.keys(VOLATILE_SYSCTLS), cgroups, path.dirname(p.dir));
+    return reader.broken
+      ? { error: `no fingerprint of the guest's state: ${reader.broken}` }
+      : new StateWatch(p.dir, reader);
   }
 
   /** The fingerprint now; the helper's failure is the boot's end (thrown, caught by check). */
@@ -98,8 +101,9 @@ export class StateWatch {
   private async checkOrThrow(want: Record<string, string>, ignorePids: Set<number>, t0: number) {
     const before = this.baseline ?? (await this.take());
     let after = await this.take();
-    const parts = after.ms;
+    const tDiff = performance.now();
     let found = diffFingerprints(before, after, want, this.proc, ignorePids);
+    const parts = { ...after.ms, diff: performance.now() - tDiff };
     // modules the kernel loaded on demand for what the cell did (sch_ingress, cls_bpf for tc;
     // af_alg for any user): unloaded again quietly, so the next cell starts as this one did (a
     // module already there could let a later cell skip the privilege its autoload needs). One
