@@ -12,7 +12,7 @@ import { kernelConfig } from './kernels/kernel-config.js';
 import { cachedKernel, fetchKernel, verifyKernel } from './kernels/providers.js';
 import { updatePins, writePins } from './kernels/update-pins.js';
 import { CAPMATRIX_VERSION } from './package-info.js';
-import { PACKAGE_ROOT, PROJECT_DIR, RESULTS_DIR } from './paths.js';
+import { BASELINES_DIR, PACKAGE_ROOT, PROJECT_DIR, RESULTS_DIR } from './paths.js';
 import { renderBisect } from './report/bisect-report.js';
 import { writeBundle } from './report/bundle.js';
 import { renderClaims } from './report/claims.js';
@@ -235,10 +235,10 @@ program
   .addOption(
     new Option(
       '--compare <what...>',
-      'results.json files or kernel ids (results/baselines/<id>.json); "baselines" = the baseline of each kernel of the run',
+      'results.json files or kernel ids (baselines/<id>.json); "baselines" = the baseline of each kernel of the run',
     ),
   )
-  .option('--save-baselines', 'write results/baselines/<kernel>.json from this run')
+  .option('--save-baselines', 'write baselines/<kernel>.json from this run')
   .option('--kernel-report <file>', "write the run's cross-kernel regression report (Markdown) to <file>")
   .option('--bundle <file>', 'write a .tar.gz to attach to a bug report: results, reports, boot logs, how to rerun')
   .option(
@@ -271,7 +271,7 @@ program
       }
       const files = writeReports(path.dirname(opts.results), run);
       process.stdout.write(`reports: ${files.md}, ${files.html}, ${files.junit}\n`);
-      const baselineFile = (id: string) => path.join(RESULTS_DIR, 'baselines', `${id}.json`);
+      const baselineFile = (id: string) => path.join(BASELINES_DIR, `${id}.json`);
       const targets = (opts.compare ?? []).flatMap((w) =>
         w === 'baselines' ? run.kernels.map((k) => baselineFile(k.id)) : [w.endsWith('.json') ? w : baselineFile(w)],
       );
@@ -280,7 +280,7 @@ program
       for (const m of compared.missing) process.stderr.write(`capmatrix report: warning: no baseline ${m}\n`);
       appendStepSummary(`${readFileSync(files.md, 'utf8')}\n\n${markdownBlock(compared.text)}`);
       if (opts.saveBaselines) {
-        mkdirSync(path.join(RESULTS_DIR, 'baselines'), { recursive: true });
+        mkdirSync(BASELINES_DIR, { recursive: true });
         for (const k of run.kernels) {
           writeFileSync(baselineFile(k.id), `${JSON.stringify(baselineOf(run, k.id), null, 2)}\n`);
           process.stdout.write(`baseline: ${path.relative(PROJECT_DIR, baselineFile(k.id))}\n`);

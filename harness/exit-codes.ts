@@ -1,4 +1,4 @@
-// capmatrix's exit codes, one table (README "Exit codes"): a script can tell a finding from bad
+// capmatrix's exit codes, one table (docs/outputs.md, "Exit codes"): a script can tell a finding from bad
 // input and from a run that could not judge its cells.
 export const EXIT = {
   /** every cell matched its expectation (or the command did what it was asked) */

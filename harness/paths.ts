@@ -1,5 +1,5 @@
 // Where things live. What ships with capmatrix (the samples, the kernel catalog, the guest agent)
-// resolves from the package; what belongs to the user's project (scenarios, results) from the
+// resolves from the package; what belongs to the user's project (scenarios, baselines, results) from the
 // directory capmatrix runs in; downloaded kernels go to a per-user cache.
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,8 @@ export const PROJECT_DIR = process.cwd();
 export const CACHE_DIR =
   process.env.CAPMATRIX_CACHE ?? path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'capmatrix');
 export const RESULTS_DIR = process.env.CAPMATRIX_RESULTS ?? path.join(PROJECT_DIR, 'results');
+/** The project's committed baselines, one results.json per kernel: inputs, so not under results/. */
+export const BASELINES_DIR = path.join(PROJECT_DIR, 'baselines');
 export const BPF_SRC_DIR = path.join(PACKAGE_ROOT, 'bpf-src');
 export const SAMPLES_BUILD_DIR = path.join(BPF_SRC_DIR, 'build');
 /** capmatrix's own scenarios (the talk's samples). */

@@ -69,7 +69,7 @@ afterAll(() => {
 
 // Only as root does capmatrix make the view (harness/vm/host-view.ts: a normal user's user
 // namespace cannot map root, and the guest would not boot); a normal user's guest reads what that
-// user can, as README's Trust model says. CI and the workflows run as root.
+// user can, as docs/trust-model.md says. CI and the workflows run as root.
 describe.runIf(process.getuid?.() === 0)("the guest sees only what a run needs of the host's filesystem", () => {
   test('no cell reads a planted secret, with root, CAP_SYS_ADMIN or CAP_DAC_READ_SEARCH', () => {
     const cells = results.cells.filter((c) => c.id.startsWith('fault-read-secret/'));

@@ -1,5 +1,5 @@
 // capmatrix as a user adds it to their own project: packed with `npm pack`, installed into a
-// throwaway project outside the checkout (examples/own-program, the README's example), asked
+// throwaway project outside the checkout (examples/own-program, docs/own-program.md's example), asked
 // about that project's own BPF object and its own loader, on the real default kernel.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,7 +43,7 @@ function writeScenario(name: string, body: string): void {
   writeFileSync(path.join(project, 'scenarios', `${name}.ts`), `import { defineScenario } from 'capmatrix';\n${body}`);
 }
 
-/** Four scenarios beside the README's, written into the project before the run. */
+/** Four scenarios beside the example's (docs/own-program.md), written into the project before the run. */
 function writeExtraScenarios(): void {
   // the object's tc classifier: a network program type, then the clsact hook through netlink
   writeScenario(
@@ -76,7 +76,7 @@ function writeExtraScenarios(): void {
 });
 `,
   );
-  // a second scenario beside the README's: grep as "loader", printing its own /proc status,
+  // a second scenario beside the example's: grep as "loader", printing its own /proc status,
   // shows that under the trace the program holds exactly the file capabilities of its cell
   writeScenario(
     'traced-caps',

@@ -272,6 +272,17 @@ describe('merge', () => {
     expect(mergeRuns([done('debian-6.1'), done('debian-6.12')]).runId).toBe('merged-test-run');
   });
 
+  test('merging merges (baselines split from one merged run) names each source run once, without merged-merged-', () => {
+    const whole = mergeRuns([done('debian-6.1'), done('debian-6.12'), { ...done('debian-6.16'), runId: 'later' }]);
+    // the baselines keep the merged run's host, so each names all three source runs
+    const split = ['debian-6.1', 'debian-6.12', 'debian-6.16'].map((k) => ({
+      ...whole,
+      kernels: whole.kernels.filter((x) => x.id === k),
+      cells: whole.cells.filter((c) => c.kernel === k),
+    }));
+    expect(mergeRuns(split).runId).toBe('merged-test-run+later');
+  });
+
   test('a run killed halfway keeps the merge unfinished and says which kernel and how much is missing', () => {
     const killed = { ...done('debian-6.12'), interrupted: 'SIGTERM at x', pendingCells: 7 };
     const m = mergeRuns([done('debian-6.1'), killed]);

@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { PACKAGE_ROOT } from '../harness/paths.js';
 import { RESULTS_SCHEMA_REF, readResults, resultsJsonSchema, writeResults } from '../harness/report/results-json.js';
 
-const baselines = path.join(PACKAGE_ROOT, 'results', 'baselines');
+const baselines = path.join(PACKAGE_ROOT, 'baselines');
 
 describe('results.json', () => {
   test('the committed JSON Schema is the one the definition generates (capmatrix schema --write)', () => {

@@ -71,9 +71,9 @@ test('the compare step fails on a moved cell, a vanished cell and a missing base
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify(run));
   };
-  const baselines = path.join(dir, 'committed');
+  // the committed baselines are the checkout's baselines/, beside the artifacts
   put(
-    path.join(baselines, 'baselines', 'debian-6.12.json'),
+    path.join(dir, 'baselines', 'debian-6.12.json'),
     results('debian-6.12', [
       cell('debian-6.12', 'sockex1/BPF/ubd=2', 'EPERM'),
       cell('debian-6.12', 'sockex1/none/ubd=2', 'EPERM'),
@@ -95,7 +95,7 @@ test('the compare step fails on a moved cell, a vanished cell and a missing base
   const r = spawnSync(shell, [...flags, script], {
     cwd: dir,
     encoding: 'utf8',
-    env: { ...process.env, CAPMATRIX_RESULTS: baselines, GITHUB_STEP_SUMMARY: summary },
+    env: { ...process.env, CAPMATRIX_RESULTS: path.join(dir, 'results'), GITHUB_STEP_SUMMARY: summary },
   });
   const out = `${r.stdout}\n${r.stderr}`;
   expect(r.status, out).toBe(1);

@@ -1,8 +1,9 @@
 // `npm run bench`: the planned matrix (one boot per kernel, parallel VMs) against the naive way
-// (one vng boot per cell) on the same machine, in one invocation; prints the figures and appends
-// them to BENCHMARKS.md. Repeats (--repeat) report medians; ratios are measured side by side.
+// (one vng boot per cell) on the same machine, in one invocation; prints the figures, replaces the
+// "Current figures" table at the top of BENCHMARKS.md and appends the dated entry to its history.
+// Repeats (--repeat) report medians; ratios are measured side by side.
 
-import { appendFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -12,6 +13,7 @@ import { PACKAGE_ROOT } from '../paths.js';
 import type { RunResults } from '../report/results-json.js';
 import { runMatrix } from '../run/matrix.js';
 import { decideAccel } from '../vm/accel.js';
+import { currentFiguresTable, updateBenchmarks } from './benchmarks-md.js';
 
 const NAIVE_CELLS = [
   'sockex1/NET_RAW+BPF/ubd=2',
@@ -132,7 +134,7 @@ const program = new Command('bench')
   .option('--jobs <n>', 'VMs at once, the same for both ways', (v) => Number.parseInt(v, 10), os.availableParallelism())
   .option('--repeat <n>', 'repeat both runs; medians are reported', (v) => Number.parseInt(v, 10), 1)
   .option('--all-kernels', 'also time the matrix on every catalog kernel (--kernel all), once per repeat')
-  .option('--no-write', 'do not append to BENCHMARKS.md');
+  .option('--no-write', 'do not write BENCHMARKS.md');
 program.parse();
 const opts = program.opts<{
   kernels: string;
@@ -223,10 +225,13 @@ const partsLine = partNames.length
 const allLine = all.length
   ? `Every catalog kernel (--kernel all): ${m(all, 'boots')} boots, ${m(all, 'cells')} cells, ${s(m(all, 'wallMs'))} wall, cell median / p95 ${m(all, 'cellMedian')} / ${m(all, 'cellP95')} ms, ${m(all, 'mismatches')} not matching.`
   : '';
+const when = `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${accel.accel} (${accel.why}); --jobs ${opts.jobs}, ${opts.repeat} repeat(s) (medians)`;
+const ratio = `${(naivePerCell / plannedPerCell).toFixed(1)}×`;
 const report = [
-  `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}`,
+  `### ${when}, commit ${commit}`,
   '',
-  `Machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${accel.accel} (${accel.why}); --jobs ${opts.jobs}, ${opts.repeat} repeat(s) (medians). Planned: ${opts.kernels}. Naive: ${naiveIds.length} cells on ${opts.naiveKernel}, one vng boot each.`,
+  `Machine: ${machine}. Planned: ${opts.kernels}. Naive: ${naiveIds.length} cells on ${opts.naiveKernel}, one vng boot each.`,
   '',
   table,
   '',
@@ -234,17 +239,37 @@ const report = [
   '',
   ...(partsLine ? [partsLine, ''] : []),
   ...(allLine ? [allLine, ''] : []),
-  `**Naive per-cell cost ÷ planned per-cell cost: ${(naivePerCell / plannedPerCell).toFixed(1)}×.**`,
+  `**Naive per-cell cost ÷ planned per-cell cost: ${ratio}.**`,
   '',
 ].join('\n');
-process.stdout.write(`\n${report}\n`);
+const current = currentFiguresTable({
+  when,
+  commit,
+  machine,
+  rows: [
+    [
+      `planned matrix (${opts.kernels})`,
+      `${m(planned, 'cells')} cells in ${m(planned, 'boots')} boots, ${s(m(planned, 'wallMs'))} wall (${plannedPerCell.toFixed(0)} ms a cell)`,
+    ],
+    ['cell: exec + overhead, median / p95', `${m(planned, 'cellMedian')} / ${m(planned, 'cellP95')} ms`],
+    ['harness overhead per cell, median / p95', `${m(planned, 'overheadMedian')} / ${m(planned, 'overheadP95')} ms`],
+    [
+      "fingerprint of the guest's state per cell, median",
+      `${median(plannedSteps.map((x) => x["fingerprint of the guest's state"])).toFixed(1)} ms`,
+    ],
+    ['boot to agent, median', s(m(planned, 'bootMedian'))],
+    ['naive (one boot per cell) ÷ planned, per cell', ratio],
+    [
+      'every catalog kernel (--kernel all)',
+      all.length
+        ? `${m(all, 'cells')} cells in ${m(all, 'boots')} boots, ${s(m(all, 'wallMs'))} wall, ${m(all, 'mismatches')} not matching`
+        : 'not measured (bench --all-kernels)',
+    ],
+    ['cells not matching (planned / naive)', `${m(planned, 'mismatches')} / ${m(naive, 'mismatches')}`],
+  ],
+});
+process.stdout.write(`\n${current}\n\n${report}\n`);
 if (opts.write) {
   const file = path.join(PACKAGE_ROOT, 'BENCHMARKS.md');
-  if (!existsSync(file)) {
-    writeFileSync(
-      file,
-      "# Benchmarks\n\n`npm run bench` appends here. Harness overhead is the guest agent's time per cell outside the sample (copy, setcap, verify, setpriv, record, reset checks). The floor is booting to init plus the samples' own exec times, spread over the parallel VMs.\n\n",
-    );
-  }
-  appendFileSync(file, `${report}\n`);
+  writeFileSync(file, updateBenchmarks(existsSync(file) ? readFileSync(file, 'utf8') : undefined, current, report));
 }

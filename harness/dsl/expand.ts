@@ -46,7 +46,7 @@ export interface Cell {
   isolate: boolean;
   /** Whose program runs: null for capmatrix's own samples and objects, which share boots; else
    * the name of the program's trust domain (its scenario), whose cells get boots of their own,
-   * because a program with root or CAP_SYS_ADMIN owns the guest it runs in (README: Trust model). */
+   * because a program with root or CAP_SYS_ADMIN owns the guest it runs in (docs/trust-model.md). */
   trustDomain: string | null;
   rules: ExpectRule[];
 }

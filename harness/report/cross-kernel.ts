@@ -124,7 +124,7 @@ export function compareRuns(baseline: RunResults, current: RunResults): RunDiff[
   return out;
 }
 
-/** The part of a run that is one kernel's baseline (results/baselines/<kernel>.json), without
+/** The part of a run that is one kernel's baseline (baselines/<kernel>.json), without
  * the bulky diagnostics (stderr tails) that comparisons do not use. */
 export function baselineOf(run: RunResults, kernel: string): RunResults {
   return {

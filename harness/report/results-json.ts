@@ -143,6 +143,14 @@ function mergedKernels(runs: RunResults[]): RunKernel[] {
   return [...byId.values()];
 }
 
+/** The runs a run was made of: itself, or, for a merge, the runs its `host.merged` names, down to
+ * the ones that were not merges (baselines split from a merge and merged again name each run once). */
+function sourceRunIds(runId: string, host: unknown): string[] {
+  const merged = (host as { merged?: { runId?: unknown; host?: unknown }[] } | undefined)?.merged;
+  if (!Array.isArray(merged) || merged.length === 0) return [runId];
+  return merged.flatMap((m) => sourceRunIds(String(m.runId ?? ''), m.host));
+}
+
 /** One run from several (one per kernel, e.g. from CI jobs, or runs of one kernel with different
  * cells): kernels, cells and boots side by side. */
 export function mergeRuns(runs: RunResults[]): RunResults {
@@ -165,7 +173,7 @@ export function mergeRuns(runs: RunResults[]): RunResults {
         .at(-1) ?? null);
   return {
     schemaVersion: 1,
-    runId: `merged-${[...new Set(runs.map((r) => r.runId))].join('+')}`.slice(0, 200),
+    runId: `merged-${[...new Set(runs.flatMap((r) => sourceRunIds(r.runId, r.host)))].join('+')}`.slice(0, 200),
     startedAt: started,
     finishedAt: finished,
     host: { merged: runs.map((r) => ({ runId: r.runId, host: r.host })) },

@@ -121,7 +121,7 @@ function prepareBoot(boot: BootRuns, files: BootFiles): void {
   for (const file of [files.plan, files.results]) chmodSync(file, 0o644);
 }
 
-/** The host paths a boot's guest needs (README: Trust model): the project, capmatrix's package
+/** The host paths a boot's guest needs (docs/trust-model.md): the project, capmatrix's package
  * (agent bundle, built samples), the boot's directory (its plan; the rwdir inside is vng's
  * --rwdir), node's installation when it is not under /usr, and what the cells name: a user's
  * loader, its cwd, the files `{copy:…}` brings into a cell (a user's object). */
