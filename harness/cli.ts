@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { SEED_CLAIMS } from '../scenarios/claims/seed-claims.js';
+import { SOCKETS } from './dsl/choices.js';
 import { loadScenarios } from './dsl/load.js';
 import { ScenarioError } from './dsl/validate.js';
 import { EXIT } from './exit-codes.js';
@@ -148,9 +149,7 @@ program
       (v: string, previous: string[] = []) => [...previous, v],
     ),
   )
-  .addOption(
-    new Option('--socket <kind>', 'with --object: the socket a socket filter goes on').choices(['udp', 'packet']),
-  )
+  .addOption(new Option('--socket <kind>', 'with --object: the socket a socket filter goes on').choices(SOCKETS))
   .addOption(new Option('--iface <name>', 'with --object: the interface for XDP, tc and packet sockets (default lo)'))
   .addOption(new Option('--uprobe <path:function>', 'with --object: where a bare SEC("uprobe") goes'))
   .addOption(
@@ -187,7 +186,7 @@ program
       ? {
           ...(object !== undefined ? { object } : { exec: [exec ?? '', ...operands] }),
           ...(programs ? { programs } : {}),
-          ...(socket ? { socket: socket as 'udp' | 'packet' } : {}),
+          ...(socket ? { socket } : {}),
           ...(iface ? { iface } : {}),
           ...(uprobe ? { uprobe } : {}),
         }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { SAMPLES_BUILD_DIR } from '../paths.js';
 import { compareVersions } from '../version.js';
 import { type Capability, type CapSet, capSetName } from './capabilities.js';
+import type { Context, SetupScope } from './choices.js';
 import { capAddName, containerArgs, insideCaps } from './container.js';
 import type { ExpectRule, OkWhen, Scenario } from './scenario.js';
 import { SYSCTLS, type SysctlName } from './sysctls.js';
@@ -33,14 +34,14 @@ export interface Cell {
   caps: CapSet;
   uid: number;
   sysctl: Partial<Record<SysctlName, number>>;
-  context: 'host' | 'userns' | 'container';
+  context: Context;
   /** A container cell: the capabilities the container holds (its runtime's default set and the
    * cell's --cap-add), which its rules test; the loader itself runs as root. */
   inside?: Capability[];
   args: string[];
   setup: string[][];
   teardown: string[][];
-  setupScope: 'cell' | 'group';
+  setupScope: SetupScope;
   timeoutSec: number;
   /** Runs in a boot of its own (the scenario's `isolate`). */
   isolate: boolean;

@@ -1,9 +1,10 @@
 // The scenario DSL: a sample, its axes, and first-match-wins expectation rules, as plain data.
 import type { Capability, CapSet } from './capabilities.js';
+import type { Context, OkWhen, SetupScope, Socket } from './choices.js';
 import type { ContainerSpec } from './container.js';
 import type { SysctlName } from './sysctls.js';
 
-export type { Capability, CapSet };
+export type { Capability, CapSet, OkWhen };
 
 /** When a rule applies. Every given condition must hold; an empty `when` matches every cell. */
 export interface When {
@@ -44,12 +45,6 @@ export interface ExpectRule {
   requires?: Requires;
 }
 
-/** What a user's own loader (`exec`) must show besides exit status 0: regular expressions. */
-export interface OkWhen {
-  stdout?: string;
-  stderr?: string;
-}
-
 export interface Scenario {
   /** Scenario name, unique across scenarios/; defaults to the file name. */
   name: string;
@@ -67,7 +62,7 @@ export interface Scenario {
   programs?: string[];
   /** `object`: a socket filter goes on a UDP socket on loopback (needs no capability of its own),
    * or on an AF_PACKET socket (`packet`, needs CAP_NET_RAW) like sockex1. Default `udp`. */
-  socket?: 'udp' | 'packet';
+  socket?: Socket;
   /** `object`: the interface for XDP, tc and packet sockets (default `lo`). */
   iface?: string;
   /** `object`: where a bare `SEC("uprobe")` goes, `PATH:FUNCTION` (a path from the directory
@@ -90,10 +85,10 @@ export interface Scenario {
   /** 'cell' (default): setup and teardown around every cell. 'group': once around each run of
    * consecutive cells of the scenario in a boot (one per sysctl phase), for setup that the cells
    * do not change and that costs more than the cells (mounting bpffs, say). */
-  setupScope?: 'cell' | 'group';
+  setupScope?: SetupScope;
   /** Where the BPF calls are made: the initial namespaces, or a user namespace the sample
    * enters itself (the token demo). Recorded in every cell. */
-  context?: 'host' | 'userns' | 'container';
+  context?: Context;
   /** `context: 'container'`: the container's seccomp profile and the parent's socket. The caps
    * axis is then what --cap-add adds to the runtime's default set (harness/dsl/container.ts),
    * and rules' has/lacks test the capabilities inside the container. */

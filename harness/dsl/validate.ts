@@ -5,6 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { KERNEL_VERSION } from '../version.js';
 import { CAPABILITIES, isCapability } from './capabilities.js';
+import { CONTEXTS, OkWhenSchema, SETUP_SCOPES, SOCKETS } from './choices.js';
 import { SECCOMP_PROFILE_NAMES } from './container.js';
 import type { Scenario } from './scenario.js';
 import { closest } from './suggest.js';
@@ -41,7 +42,7 @@ const schema = z.strictObject({
     .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'a BPF program name'))
     .min(1)
     .optional(),
-  socket: z.enum(['udp', 'packet']).optional(),
+  socket: z.enum(SOCKETS).optional(),
   iface: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'an interface name such as "lo"')
@@ -51,13 +52,13 @@ const schema = z.strictObject({
     .regex(/^[^:\p{Cc}]+:[A-Za-z_][A-Za-z0-9_.@]*$/u, 'PATH:FUNCTION, e.g. "/usr/bin/bash:readline"')
     .optional(),
   trigger: z.array(text).min(1).optional(),
-  okWhen: z.strictObject({ stdout: z.string().optional(), stderr: z.string().optional() }).optional(),
+  okWhen: OkWhenSchema.optional(),
   description: text.optional(),
   args: z.array(text).optional(),
   setup: z.array(z.array(text).min(1)).optional(),
   teardown: z.array(z.array(text).min(1)).optional(),
-  setupScope: z.enum(['cell', 'group']).optional(),
-  context: z.enum(['host', 'userns', 'container']).optional(),
+  setupScope: z.enum(SETUP_SCOPES).optional(),
+  context: z.enum(CONTEXTS).optional(),
   container: z
     .strictObject({ seccomp: z.enum(SECCOMP_PROFILE_NAMES), uds: z.enum(['shared', 'private']).optional() })
     .optional(),

@@ -9,6 +9,7 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
 import { z } from 'zod';
 import { CAPABILITIES } from '../dsl/capabilities.js';
+import { OkWhenSchema, SETUP_SCOPES } from '../dsl/choices.js';
 import { SYSCTL_NAMES } from '../dsl/sysctls.js';
 import { INFRA_KINDS, OBSERVABLE_OUTCOMES, STAGES } from '../dsl/vocabulary.js';
 
@@ -56,7 +57,7 @@ export const PlanCellSchema = z.strictObject({
   mode: z.enum(['sample', 'exec']),
   /** Where it runs (default: its own fresh directory). */
   cwd: z.string().optional(),
-  okWhen: z.strictObject({ stdout: z.string().optional(), stderr: z.string().optional() }).optional(),
+  okWhen: OkWhenSchema.optional(),
   caps: capSet,
   uid: z.number().int().nonnegative(),
   /** A container cell: the capabilities the container must hold (its sample reports `inside`). */
@@ -65,7 +66,7 @@ export const PlanCellSchema = z.strictObject({
   args: argv,
   setup: z.array(argv),
   teardown: z.array(argv),
-  setupScope: z.enum(['cell', 'group']),
+  setupScope: z.enum(SETUP_SCOPES),
   scenario: z.string(),
   timeoutSec: z.number().positive(),
   /** `capmatrix minimize` on a token scenario: the delegation items of this run. */

@@ -1,6 +1,7 @@
 // A cell's attempts → its result and verdict: `match`, `mismatch`, `flaky` (the outcome changed
 // between attempts, never a silent match) or `infra-error` with its kind.
 import { z } from 'zod';
+import { CONTEXTS } from '../dsl/choices.js';
 import { formatOutcome, INFRA_KINDS, type InfraKind } from '../dsl/vocabulary.js';
 import { ObservedSchema } from '../guest/protocol.js';
 import type { PlannedCell } from '../plan/plan.js';
@@ -18,7 +19,7 @@ export const CellResultSchema = RunFiguresSchema.extend({
   capsName: z.string(),
   uid: z.number().int(),
   sysctl: z.record(z.string(), z.number()),
-  context: z.enum(['host', 'userns', 'container']),
+  context: z.enum(CONTEXTS),
   /** The last attempt's observation (null: it ended in an infra error). */
   observed: ObservedSchema.nullable(),
   expected: z.object({ outcome: z.string(), stage: z.string(), reason: z.string() }),

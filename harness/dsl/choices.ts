@@ -1,0 +1,20 @@
+// The fixed values of the scenario fields that travel on (into cells, the plan, results.json,
+// the command line), one tuple each: the scenario's schema, the protocol's, the results' and
+// commander's .choices() all take them from here, so a value is added in one place.
+import { z } from 'zod';
+
+/** `setupScope`: setup and teardown around every cell, or once around a group of cells. */
+export const SETUP_SCOPES = ['cell', 'group'] as const;
+export type SetupScope = (typeof SETUP_SCOPES)[number];
+
+/** `context`: where the BPF calls are made. */
+export const CONTEXTS = ['host', 'userns', 'container'] as const;
+export type Context = (typeof CONTEXTS)[number];
+
+/** `socket`: what an object's socket filter is attached to. */
+export const SOCKETS = ['udp', 'packet'] as const;
+export type Socket = (typeof SOCKETS)[number];
+
+/** `okWhen`: what a user's loader must print besides exiting 0, a regular expression a stream. */
+export const OkWhenSchema = z.strictObject({ stdout: z.string().optional(), stderr: z.string().optional() });
+export type OkWhen = z.infer<typeof OkWhenSchema>;
