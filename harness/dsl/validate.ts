@@ -2,12 +2,8 @@
 
 import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
-import { KERNEL_VERSION } from '../version.js';
 import { CAPABILITIES, isCapability } from './capabilities.js';
-import { CONTEXTS, OkWhenSchema, SETUP_SCOPES, SOCKETS } from './choices.js';
-import { SECCOMP_PROFILE_NAMES } from './container.js';
-import type { Scenario } from './scenario.js';
+import { type Scenario, ScenarioSchema } from './scenario.js';
 import { closest } from './suggest.js';
 import { SYSCTL_NAMES, SYSCTLS, type SysctlName } from './sysctls.js';
 import { parseExpectation } from './vocabulary.js';
@@ -21,90 +17,6 @@ export class ScenarioError extends Error {
     this.name = 'ScenarioError';
   }
 }
-
-// Nothing a scenario says reaches a shell, but a control character (newline, NUL) in an argument
-// or a name is a mistake, and NUL cannot be passed to exec at all.
-const text = z.string().refine((s) => !/\p{Cc}/u.test(s), 'no control characters (newline, tab, NUL…)');
-const version = z.string().regex(KERNEL_VERSION, 'a kernel version such as "6.9"');
-const configState = z.enum(['y', 'm', 'n']);
-const capList = z.array(z.string());
-const sysctlMap = z.record(z.string(), z.array(z.number().int()).min(1));
-
-const schema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'lower-case letters, digits, _ . -'),
-  sample: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9_]*$/, 'a sample directory name in bpf-src/ (lower-case letters, digits, _)')
-    .optional(),
-  object: text.min(1).optional(),
-  exec: z.array(text).min(1, 'the loader and its arguments, e.g. ["./build/loader", "--flag"]').optional(),
-  programs: z
-    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'a BPF program name'))
-    .min(1)
-    .optional(),
-  socket: z.enum(SOCKETS).optional(),
-  iface: z
-    .string()
-    .regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'an interface name such as "lo"')
-    .optional(),
-  uprobe: z
-    .string()
-    .regex(/^[^:\p{Cc}]+:[A-Za-z_][A-Za-z0-9_.@]*$/u, 'PATH:FUNCTION, e.g. "/usr/bin/bash:readline"')
-    .optional(),
-  trigger: z.array(text).min(1).optional(),
-  okWhen: OkWhenSchema.optional(),
-  description: text.optional(),
-  args: z.array(text).optional(),
-  setup: z.array(z.array(text).min(1)).optional(),
-  teardown: z.array(z.array(text).min(1)).optional(),
-  setupScope: z.enum(SETUP_SCOPES).optional(),
-  context: z.enum(CONTEXTS).optional(),
-  container: z
-    .strictObject({ seccomp: z.enum(SECCOMP_PROFILE_NAMES), uds: z.enum(['shared', 'private']).optional() })
-    .optional(),
-  isolate: z.boolean().optional(),
-  alternativeTo: z.string().optional(),
-  timeoutSec: z.number().positive().max(600).optional(),
-  axes: z.strictObject({
-    caps: z.array(z.union([z.literal('root'), capList])).min(1),
-    sysctl: sysctlMap,
-  }),
-  expect: z
-    .array(
-      z.strictObject({
-        when: z
-          .strictObject({
-            caps: z.enum(['root', 'unprivileged']).optional(),
-            has: capList.optional(),
-            lacks: capList.optional(),
-            sysctl: sysctlMap.optional(),
-            cells: z.array(z.string()).min(1).optional(),
-          })
-          .optional(),
-        outcome: z.string(),
-        reason: text.min(1, 'every rule needs its evidence'),
-        since: version.optional(),
-        until: version.optional(),
-        requires: z
-          .strictObject({
-            config: z
-              .record(z.string(), z.union([configState, z.array(configState).min(1)]))
-              .superRefine((config, ctx) => {
-                for (const key of Object.keys(config))
-                  if (!/^CONFIG_[A-Z0-9_]+$/.test(key))
-                    ctx.addIssue({
-                      code: 'custom',
-                      path: [key],
-                      message: 'not a kernel config option (e.g. CONFIG_BPF_LSM)',
-                    });
-              })
-              .optional(),
-          })
-          .optional(),
-      }),
-    )
-    .min(1),
-});
 
 function fieldPath(p: readonly PropertyKey[]): string {
   return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('');
@@ -229,7 +141,7 @@ function checkProgram(
 /** Validates untrusted module data; returns the typed scenario or throws ScenarioError.
  * `object` and `exec` paths come back absolute, resolved from `projectDir`. */
 export function validateScenario(data: unknown, file: string, bpfSrcDir: string, projectDir = process.cwd()): Scenario {
-  const parsed = schema.safeParse(data);
+  const parsed = ScenarioSchema.safeParse(data);
   if (!parsed.success) {
     throw new ScenarioError(
       file,
@@ -258,5 +170,5 @@ export function validateScenario(data: unknown, file: string, bpfSrcDir: string,
     }
   });
   if (problems.length > 0) throw new ScenarioError(file, problems);
-  return s as Scenario;
+  return s;
 }
