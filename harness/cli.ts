@@ -6,7 +6,7 @@ import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { SEED_CLAIMS } from '../scenarios/claims/seed-claims.js';
 import { SOCKETS } from './dsl/choices.js';
 import { loadScenarios } from './dsl/load.js';
-import { ScenarioError } from './dsl/validate.js';
+import { ScenarioError } from './dsl/scenario-error.js';
 import { EXIT } from './exit-codes.js';
 import { type KernelEntry, loadCatalog, selectKernels } from './kernels/catalog.js';
 import { kernelConfig } from './kernels/kernel-config.js';

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { expandScenario } from '../harness/dsl/expand.js';
 import type { Scenario } from '../harness/dsl/scenario.js';
-import { ScenarioError, validateScenario } from '../harness/dsl/validate.js';
+import { ScenarioError } from '../harness/dsl/scenario-error.js';
+import { validateScenario } from '../harness/dsl/validate.js';
 import { PACKAGE_ROOT } from '../harness/paths.js';
 
 function base(): Scenario {

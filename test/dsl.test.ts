@@ -6,9 +6,13 @@ import { expandScenario, expectationFor } from '../harness/dsl/expand.js';
 import { pendingReviews } from '../harness/dsl/learned.js';
 import { loadScenarioFile, loadScenarios } from '../harness/dsl/load.js';
 import type { Scenario } from '../harness/dsl/scenario.js';
+import { validateScenario } from '../harness/dsl/validate.js';
 import { parseExpectation } from '../harness/dsl/vocabulary.js';
 import { parseKernelConfig, recordedConfig } from '../harness/kernels/kernel-config.js';
 import { PACKAGE_ROOT } from '../harness/paths.js';
+
+const BPF_SRC = path.join(PACKAGE_ROOT, 'bpf-src');
+
 import { expectedJson } from '../harness/report/expected.js';
 
 function base(): Scenario {
@@ -62,7 +66,7 @@ describe('expansion', () => {
       ['CAP_BPF', 'CAP_NET_RAW'],
       ['CAP_NET_RAW', 'CAP_BPF'],
     ];
-    expect(() => expandScenario(s, 'scenarios/demo.ts')).toThrow(
+    expect(() => validateScenario(s, 'scenarios/demo.ts', BPF_SRC)).toThrow(
       /axes.caps\[1\]: duplicate cell id "demo\/NET_RAW\+BPF\/ubd=0"/,
     );
   });
@@ -157,11 +161,11 @@ describe('container cells', () => {
 
   test("'root' on the caps axis, or no profile, is an error naming the field", () => {
     const rooted = { ...scenario(), axes: { caps: ['root' as const], sysctl: {} } };
-    expect(() => expandScenario(rooted, 'scenarios/box.ts')).toThrow(
+    expect(() => validateScenario(rooted, 'scenarios/box.ts', BPF_SRC)).toThrow(
       /axes.caps\[0\]: a container's caps are what --cap-add adds/,
     );
     const bare = { ...scenario(), container: undefined };
-    expect(() => expandScenario(bare, 'scenarios/box.ts')).toThrow(
+    expect(() => validateScenario(bare, 'scenarios/box.ts', BPF_SRC)).toThrow(
       /container: a scenario with context 'container' says/,
     );
   });

@@ -8,8 +8,8 @@ import { type Capability, type CapSet, capSetName } from './capabilities.js';
 import type { Context, SetupScope } from './choices.js';
 import { capAddName, containerArgs, insideCaps } from './container.js';
 import type { ExpectRule, OkWhen, Scenario } from './scenario.js';
+import { ScenarioError } from './scenario-error.js';
 import { SYSCTLS, type SysctlName } from './sysctls.js';
-import { ScenarioError } from './validate.js';
 import { type Expected, parseExpectation } from './vocabulary.js';
 
 export const UNPRIVILEGED_UID = 65534;
@@ -112,35 +112,19 @@ export function programOf(
   return { sample: s.sample ?? '', mode: 'sample', args: s.args ?? [] };
 }
 
+/** The cells of a validated scenario (validateScenario has checked its axes make distinct cells). */
 export function expandScenario(s: Scenario, file: string): Cell[] {
   const program = programOf(s);
-  const cells: Cell[] = [];
-  const seen = new Set<string>();
-  const problems: string[] = [];
-  if (s.context === 'container' && !s.container)
-    problems.push(
-      "container: a scenario with context 'container' says its seccomp profile (container: { seccomp: … })",
-    );
-  s.axes.caps.forEach((caps, ci) => {
-    if (s.context === 'container' && caps === 'root') {
-      problems.push(`axes.caps[${ci}]: a container's caps are what --cap-add adds (a list, [] for none), not 'root'`);
-      return;
-    }
+  return s.axes.caps.flatMap((caps) => {
     // a container cell: its loader runs as root, its rules test what the container holds
     const box =
       s.context === 'container' && s.container && caps !== 'root'
         ? { spec: s.container, inside: insideCaps(caps) }
         : undefined;
-    for (const sysctl of cross(s.axes.sysctl)) {
+    return cross(s.axes.sysctl).map((sysctl): Cell => {
       const capsName = box && caps !== 'root' ? capAddName(caps) : capSetName(caps);
-      const id = cellId(s.name, capsName, sysctlLabel(sysctl));
-      if (seen.has(id)) {
-        problems.push(`axes.caps[${ci}]: duplicate cell id "${id}" (the same capability set is listed twice)`);
-        continue;
-      }
-      seen.add(id);
-      cells.push({
-        id,
+      return {
+        id: cellId(s.name, capsName, sysctlLabel(sysctl)),
         scenario: s.name,
         ...program,
         file,
@@ -157,40 +141,9 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
         isolate: s.isolate ?? false,
         trustDomain: trustDomainOf(s),
         rules: s.expect,
-      });
-    }
+      };
+    });
   });
-  problems.push(...deadRules(s.expect, cells));
-  if (problems.length > 0) throw new ScenarioError(file, problems);
-  return cells;
-}
-
-/**
- * Rules that can never decide a cell: ones whose `when` matches no cell of the axes, and ones
- * every cell of which an earlier rule without a version gate takes first (first match wins), the
- * usual sign of two expectations that conflict.
- */
-function deadRules(rules: ExpectRule[], cells: Cell[]): string[] {
-  const problems: string[] = [];
-  rules.forEach((rule, j) => {
-    const hits = cells.filter((c) => whenMatches(rule, c));
-    if (hits.length === 0) {
-      problems.push(`expect[${j}].when: matches no cell of the axes (${JSON.stringify(rule.when ?? {})})`);
-      return;
-    }
-    // a learned rule (pinned to cells, ahead of the others) does not make the rules it
-    // overrides dead: they still hold for the kernels it was not learned on
-    const takenBy = (c: Cell) =>
-      rules.findIndex((r, i) => i < j && !r.since && !r.until && !r.requires && !r.when?.cells && whenMatches(r, c));
-    if (hits.every((c) => takenBy(c) >= 0)) {
-      const first = hits[0] as Cell;
-      const by = takenBy(first);
-      problems.push(
-        `expect[${j}]: never applies: every cell it matches is decided by an earlier rule first (e.g. ${first.id}: expect[${by}] says "${rules[by]?.outcome}", expect[${j}] says "${rule.outcome}"); remove one or narrow expect[${by}].when`,
-      );
-    }
-  });
-  return problems;
 }
 
 function hasCap(caps: CapSet, cap: Capability): boolean {
@@ -219,7 +172,7 @@ function ruleMatches(rule: ExpectRule, cell: Cell, kernelVersion: string, config
 }
 
 /** The rule's `when` alone, on every kernel. */
-function whenMatches(rule: ExpectRule, cell: Pick<Cell, 'id' | 'caps' | 'sysctl' | 'inside'>): boolean {
+export function whenMatches(rule: ExpectRule, cell: Pick<Cell, 'id' | 'caps' | 'sysctl' | 'inside'>): boolean {
   const w = rule.when ?? {};
   // a container cell's rules are about what the container holds
   const caps = cell.inside ?? cell.caps;

@@ -6,8 +6,9 @@ import { BPF_SRC_DIR, BUILTIN_SCENARIOS } from '../paths.js';
 import { type Cell, expandScenario } from './expand.js';
 import { readLearned } from './learned.js';
 import type { Scenario } from './scenario.js';
+import { ScenarioError } from './scenario-error.js';
 import { closest } from './suggest.js';
-import { ScenarioError, validateScenario } from './validate.js';
+import { validateScenario } from './validate.js';
 
 /** One scenario of a file (a file may hold several). */
 export interface LoadedScenario {

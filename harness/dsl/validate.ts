@@ -1,22 +1,16 @@
 // Checks a scenario before any VM starts; every error names the file, the field and what is allowed.
+// Every check of a scenario is here: its fields (the schema, scenario.ts), its program, names and
+// outcomes, then what its cells show (expand.ts only expands a scenario that passed).
 
 import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { CAPABILITIES, isCapability } from './capabilities.js';
-import { type Scenario, ScenarioSchema } from './scenario.js';
+import { type Cell, expandScenario, whenMatches } from './expand.js';
+import { type ExpectRule, type Scenario, ScenarioSchema } from './scenario.js';
+import { ScenarioError } from './scenario-error.js';
 import { closest } from './suggest.js';
 import { SYSCTL_NAMES, SYSCTLS, type SysctlName } from './sysctls.js';
 import { parseExpectation } from './vocabulary.js';
-
-export class ScenarioError extends Error {
-  constructor(
-    readonly file: string,
-    readonly problems: string[],
-  ) {
-    super(problems.map((p) => `${file}: ${p}`).join('\n'));
-    this.name = 'ScenarioError';
-  }
-}
 
 function fieldPath(p: readonly PropertyKey[]): string {
   return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('');
@@ -169,6 +163,65 @@ export function validateScenario(data: unknown, file: string, bpfSrcDir: string,
       }
     }
   });
+
   if (problems.length > 0) throw new ScenarioError(file, problems);
+  const cellProblems = checkCells(s, file);
+  if (cellProblems.length > 0) throw new ScenarioError(file, cellProblems);
   return s;
+}
+
+/** What only the scenario's cells show, checked once its fields are right: a container
+ * scenario's profile and caps axis, two capability sets that make the same cell, dead rules. */
+function checkCells(s: Scenario, file: string): string[] {
+  const problems: string[] = [];
+  if (s.context === 'container' && !s.container)
+    problems.push(
+      "container: a scenario with context 'container' says its seccomp profile (container: { seccomp: … })",
+    );
+  const cells: Cell[] = [];
+  const seen = new Set<string>();
+  s.axes.caps.forEach((caps, ci) => {
+    if (s.context === 'container' && caps === 'root') {
+      problems.push(`axes.caps[${ci}]: a container's caps are what --cap-add adds (a list, [] for none), not 'root'`);
+      return;
+    }
+    for (const cell of expandScenario({ ...s, axes: { ...s.axes, caps: [caps] } }, file)) {
+      if (seen.has(cell.id)) {
+        problems.push(`axes.caps[${ci}]: duplicate cell id "${cell.id}" (the same capability set is listed twice)`);
+        continue;
+      }
+      seen.add(cell.id);
+      cells.push(cell);
+    }
+  });
+  problems.push(...deadRules(s.expect, cells));
+  return problems;
+}
+
+/**
+ * Rules that can never decide a cell: ones whose `when` matches no cell of the axes, and ones
+ * every cell of which an earlier rule without a version gate takes first (first match wins), the
+ * usual sign of two expectations that conflict.
+ */
+function deadRules(rules: ExpectRule[], cells: Cell[]): string[] {
+  const problems: string[] = [];
+  rules.forEach((rule, j) => {
+    const hits = cells.filter((c) => whenMatches(rule, c));
+    if (hits.length === 0) {
+      problems.push(`expect[${j}].when: matches no cell of the axes (${JSON.stringify(rule.when ?? {})})`);
+      return;
+    }
+    // a learned rule (pinned to cells, ahead of the others) does not make the rules it
+    // overrides dead: they still hold for the kernels it was not learned on
+    const takenBy = (c: Cell) =>
+      rules.findIndex((r, i) => i < j && !r.since && !r.until && !r.requires && !r.when?.cells && whenMatches(r, c));
+    if (hits.every((c) => takenBy(c) >= 0)) {
+      const first = hits[0] as Cell;
+      const by = takenBy(first);
+      problems.push(
+        `expect[${j}]: never applies: every cell it matches is decided by an earlier rule first (e.g. ${first.id}: expect[${by}] says "${rules[by]?.outcome}", expect[${j}] says "${rule.outcome}"); remove one or narrow expect[${by}].when`,
+      );
+    }
+  });
+  return problems;
 }
