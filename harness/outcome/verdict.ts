@@ -45,7 +45,25 @@ export function verdictOver(
   if (outcomes.size > 1) return { verdict: 'flaky' };
   const last = counted.at(-1);
   if (!last?.observed) return { verdict: 'infra-error', infraKind: last?.infraKind ?? 'vm-failed' };
-  return { verdict: formatOutcome(last.observed) === formatOutcome(expected) ? 'match' : 'mismatch' };
+  return { verdict: observedVerdict(last.observed, expected) };
+}
+
+/** A finished cell judged against another expectation (report --rediff): a flaky cell and an
+ * infra error stay what they were, whatever was expected; otherwise as verdictOver judges. */
+export function verdictAgainst(
+  cell: Pick<CellResult, 'verdict' | 'observed'>,
+  expected: { outcome: string; stage: string },
+): Verdict {
+  if (cell.verdict === 'flaky' || cell.verdict === 'infra-error' || !cell.observed) return cell.verdict;
+  return observedVerdict(cell.observed, expected);
+}
+
+/** The comparison behind every verdict: what was observed is what was expected, or not. */
+function observedVerdict(
+  observed: { outcome: string; stage: string },
+  expected: { outcome: string; stage: string },
+): 'match' | 'mismatch' {
+  return formatOutcome(observed) === formatOutcome(expected) ? 'match' : 'mismatch';
 }
 
 /** How many cells have each verdict. */

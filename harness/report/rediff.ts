@@ -5,7 +5,7 @@ import type { Cell } from '../dsl/expand.js';
 import { expectationFor } from '../dsl/expand.js';
 import type { LoadedScenario } from '../dsl/load.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
-import type { CellResult, Verdict } from '../outcome/verdict.js';
+import { type Verdict, verdictAgainst } from '../outcome/verdict.js';
 import { runKernelVersion } from './claims.js';
 import type { RunResults } from './results-json.js';
 
@@ -14,12 +14,6 @@ export interface Rejudged {
   id: string;
   from: { expected: string; verdict: Verdict };
   to: { expected: string; verdict: Verdict };
-}
-
-/** The verdict of what was observed against a new expectation: flaky and infra errors stay. */
-function verdictAgainst(cell: CellResult, expected: string): Verdict {
-  if (cell.verdict === 'flaky' || cell.verdict === 'infra-error' || !cell.observed) return cell.verdict;
-  return formatOutcome(cell.observed) === expected ? 'match' : 'mismatch';
 }
 
 /**
@@ -46,7 +40,7 @@ export function rediff(
     const kernel = run.kernels.find((k) => k.id === cell.kernel);
     const e = expectationFor(now, runKernelVersion(kernel), kernel?.config);
     const expected = formatOutcome(e);
-    const verdict = verdictAgainst(cell, expected);
+    const verdict = verdictAgainst(cell, e);
     const before = formatOutcome(cell.expected);
     if (expected === before && verdict === cell.verdict && e.reason === cell.expected.reason) return cell;
     if (expected !== before || verdict !== cell.verdict)
