@@ -28,6 +28,7 @@ import { mergeRuns, RESULTS_SCHEMA_REF, readResults, resultsJsonSchema, writeRes
 import { markdownBlock, terminalLine } from './report/untrusted-text.js';
 import { appendStepSummary, writeReports } from './report/write-reports.js';
 import { runBisect } from './run/bisect.js';
+import { DEFAULT_MEMORY } from './run/boot.js';
 import { runMatrix } from './run/matrix.js';
 import * as flag from './run/matrix-options.js';
 import { DEFAULT_UNIVERSE, minimizeJson, parseCapsFlag, parseSysctlFlags, runMinimize } from './run/minimize.js';
@@ -93,7 +94,7 @@ program
     '--share-boots',
     'vouch for your own programs: let them share boots with each other and the samples (default: a boot per program)',
   )
-  .addOption(new Option('--memory <size>', 'guest memory (vng --memory)').default('1G').argParser(flag.size))
+  .addOption(new Option('--memory <size>', 'guest memory (vng --memory)').default(DEFAULT_MEMORY).argParser(flag.size))
   .addOption(
     new Option('--kernel-arg <arg>', 'an extra kernel command line argument for every guest (repeatable)').argParser(
       flag.kernelArg,

@@ -4,11 +4,11 @@
 // Everything a step learns travels in its return value; the boot's state is one object.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { InfraKind } from '../dsl/vocabulary.js';
 import { CellCgroup } from './cell-cgroup.js';
+import { since } from './clock.js';
 import { type CellPaths, expandArg, runRootCommands } from './commands.js';
 import { execSample } from './exec-sample.js';
-import { type Judged, judge } from './judge.js';
+import { infra, type Judged, judge } from './judge.js';
 import { judgeExec } from './judge-exec.js';
 import type { OverlayWrites } from './overlay-writes.js';
 import type { SampleCopies } from './prepare.js';
@@ -60,9 +60,6 @@ interface CellRun {
   /** Processes still in the cell's cgroup when the sample exited. */
   leftovers: number[];
 }
-
-const since = (t: number) => Math.round(performance.now() - t);
-const infra = (kind: InfraKind, detail: string): Judged => ({ infraKind: kind, infraError: detail });
 
 /** The scenario's setup: around this cell, or once for its group of consecutive cells. */
 function setUp(cell: PlanCell, at: CellPaths, boot: BootState): string | null {

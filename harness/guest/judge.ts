@@ -15,7 +15,8 @@ import {
 
 export type Judged = { observed: ObservedOutcome } | { infraKind: InfraKind; infraError: string };
 
-const infra = (infraKind: InfraKind, infraError: string): Judged => ({ infraKind, infraError });
+/** A cell without an observation, and why. */
+export const infra = (infraKind: InfraKind, infraError: string): Judged => ({ infraKind, infraError });
 
 export function wantedMask(cell: PlanCell): bigint {
   if (cell.caps === 'root') return hexMask(procStatus('self')?.CapEff);

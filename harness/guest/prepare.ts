@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { InfraKind } from '../dsl/vocabulary.js';
+import { since } from './clock.js';
 import { run } from './commands.js';
 import type { PlanCell, PrepareFigures } from './protocol.js';
 
@@ -32,8 +33,6 @@ interface Copy {
   fingerprint: string;
   error: PrepError | null;
 }
-
-const since = (t: number) => Math.round(performance.now() - t);
 
 function statOf(file: string): string {
   const st = fs.statSync(file, { bigint: true, throwIfNoEntry: false });

@@ -172,6 +172,9 @@ export interface BootOptions {
  * agent's synchronous steps (the boot's setcap, a setup command) hold its beats back. */
 const stallSec = (accel: Accel) => (accel === 'kvm' ? 15 : 45);
 
+/** A guest's memory (vng --memory) when the run gives none; `matrix --memory` shows it as its default. */
+export const DEFAULT_MEMORY = '1G';
+
 /** One VM over the boot's files, read by a fresh results reader. */
 async function startVm(boot: BootRuns, o: BootOptions, files: BootFiles, accel: Accel) {
   const reader = new GuestRecordReader(files.results, keysOfBoot(boot));
@@ -186,7 +189,7 @@ async function startVm(boot: BootRuns, o: BootOptions, files: BootFiles, accel: 
     vmlinuz: boot.kernel.vmlinuz,
     accel,
     cpus: 1, // TCG + SMP guests panic in text patching (virtme-ng-notes.md); one vCPU per guest
-    memory: o.memory ?? '1G',
+    memory: o.memory ?? DEFAULT_MEMORY,
     rwdir: files.rwdir,
     append: o.kernelArgs ?? [],
     command: ['node', GUEST_AGENT, files.plan],
