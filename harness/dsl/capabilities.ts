@@ -46,6 +46,9 @@ export const CAPABILITIES = [
 
 export type Capability = (typeof CAPABILITIES)[number];
 
+/** The uid every cell without root runs as (nobody), its capabilities file capabilities. */
+export const UNPRIVILEGED_UID = 65534;
+
 /** A cell's capabilities: a list of file capabilities for uid 65534, or real root. */
 export type CapSet = readonly Capability[] | 'root';
 

@@ -4,15 +4,14 @@
 import path from 'node:path';
 import { SAMPLES_BUILD_DIR } from '../paths.js';
 import { compareVersions } from '../version.js';
-import { type Capability, type CapSet, capSetName } from './capabilities.js';
+import { type Capability, type CapSet, capSetName, UNPRIVILEGED_UID } from './capabilities.js';
+import { cellId, sysctlLabel } from './cell-id.js';
 import type { Context, SetupScope } from './choices.js';
 import { capAddName, containerArgs, insideCaps } from './container.js';
 import type { ExpectRule, OkWhen, Scenario } from './scenario.js';
 import { ScenarioError } from './scenario-error.js';
-import { SYSCTLS, type SysctlName } from './sysctls.js';
+import type { SysctlName } from './sysctls.js';
 import { type Expected, parseExpectation } from './vocabulary.js';
-
-export const UNPRIVILEGED_UID = 65534;
 
 export interface Cell {
   /** Stable id: `<scenario>/<capset>/<sysctl short>=<value>,…`. */
@@ -58,17 +57,6 @@ function cross(axes: Partial<Record<SysctlName, number[]>>): Partial<Record<Sysc
     combos = combos.flatMap((c) => values.map((v) => ({ ...c, [name]: v })));
   }
   return combos;
-}
-
-export function sysctlLabel(sysctl: Partial<Record<SysctlName, number>>): string {
-  return Object.entries(sysctl)
-    .map(([k, v]) => `${SYSCTLS[k as SysctlName].short}=${v}`)
-    .join(',');
-}
-
-/** A cell's id: `<scenario>/<capability set>/<settings>` (minimize puts its search label last). */
-export function cellId(scenario: string, setName: string, settings: string): string {
-  return `${scenario}/${setName}/${settings || 'default'}`;
 }
 
 /** The object loader's arguments for an `object` scenario; `{copy:…}` is the object, copied into

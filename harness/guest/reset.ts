@@ -3,7 +3,7 @@
 // may leave (lo, XDP and tc programs, BPF objects, sysctls, mounts, root processes, modules) is
 // the fingerprint's (fingerprint.ts, state-watch.ts): found, named, undone or the boot's end.
 import fs from 'node:fs';
-import { UNPRIVILEGED_UID } from '../dsl/expand.js';
+import { UNPRIVILEGED_UID } from '../dsl/capabilities.js';
 import { procStatus } from './proc.js';
 
 /** Finds the processes whose real, effective or saved uid is the cells' unprivileged uid. The

@@ -2,8 +2,8 @@
 // delegation items) of one cell template, choosing the next set from the last outcome, so it
 // runs here, in the boot. Sets are named as the DSL names them (cell ids, capability order).
 import { type Capability, capSetName } from '../dsl/capabilities.js';
+import { cellId } from '../dsl/cell-id.js';
 import { delegationArgs, delegationSetName } from '../dsl/delegation.js';
-import { cellId } from '../dsl/expand.js';
 import { type BootState, endGroup, runAndRecord } from './cell.js';
 import { minimalSets } from './minimal-sets.js';
 import type { PlanCell, Search } from './protocol.js';

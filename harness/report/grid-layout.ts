@@ -1,5 +1,5 @@
 // The shape every report shares: capability sets down, sysctl settings across, one cell each.
-import { sysctlLabel } from '../dsl/expand.js';
+import { sysctlLabel } from '../dsl/cell-id.js';
 import type { SysctlName } from '../dsl/sysctls.js';
 
 interface Placed {

@@ -96,10 +96,10 @@ export async function ensureSamples(): Promise<void> {
     throw new SetupError('bpf-src: build produced no sockex1');
 }
 
-/** The guest agent and what it imports (protocol, vocabulary, capability names) as one file:
- * the guest runs the host's node on the host's read-only filesystem, with no build step. */
-export async function ensureAgent(): Promise<void> {
-  const out = await build({
+/** The guest agent and what it imports (protocol, vocabulary, capability names) as one file, not
+ * written; its metafile lists every module it took (test/imports.test.ts holds it to the guest's). */
+export function bundleAgent() {
+  return build({
     entryPoints: [GUEST_AGENT_SOURCE],
     outfile: GUEST_AGENT,
     bundle: true,
@@ -108,8 +108,15 @@ export async function ensureAgent(): Promise<void> {
     target: 'node20',
     logLevel: 'warning',
     write: false,
+    metafile: true,
     banner: { js: '// Built by capmatrix setup from harness/guest/agent.ts; do not edit.' },
   });
+}
+
+/** The agent bundle, written: the guest runs the host's node on the host's read-only filesystem,
+ * with no build step. */
+export async function ensureAgent(): Promise<void> {
+  const out = await bundleAgent();
   const text = out.outputFiles[0]?.text ?? '';
   // written only when it changed: a checkout the user cannot write (a shared one) still runs
   if (existsSync(GUEST_AGENT) && readFileSync(GUEST_AGENT, 'utf8') === text) return;

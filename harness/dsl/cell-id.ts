@@ -1,0 +1,16 @@
+// A cell's id, `<scenario>/<capability set>/<settings>`: made by the expander for a scenario's
+// cells and by the guest agent for a search's, so it is a leaf the agent's bundle can import
+// without the scenario's schema and checks.
+import { SYSCTLS, type SysctlName } from './sysctls.js';
+
+/** A cell's sysctl values as its id and reports show them: `ubd=2,paranoid=2`. */
+export function sysctlLabel(sysctl: Partial<Record<SysctlName, number>>): string {
+  return Object.entries(sysctl)
+    .map(([k, v]) => `${SYSCTLS[k as SysctlName].short}=${v}`)
+    .join(',');
+}
+
+/** A cell's id: `<scenario>/<capability set>/<settings>` (minimize puts its search label last). */
+export function cellId(scenario: string, setName: string, settings: string): string {
+  return `${scenario}/${setName}/${settings || 'default'}`;
+}
