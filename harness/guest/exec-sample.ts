@@ -9,9 +9,8 @@ import path from 'node:path';
 import { type CellCgroup, spawnOomKillable } from './cell-cgroup.js';
 import { agentTool, type CellPaths } from './commands.js';
 import { ExecHolds } from './exec-hold.js';
-import { sampleResult } from './judge.js';
 import { PATH_ENV, procState, procStatus } from './proc.js';
-import type { PlanCell } from './protocol.js';
+import { type PlanCell, sampleResult } from './protocol.js';
 import { straceArgv } from './syscall-trace.js';
 
 const STDOUT_TAIL = 1 << 20;

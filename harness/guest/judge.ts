@@ -5,13 +5,7 @@ import { type Capability, capNumber } from '../dsl/capabilities.js';
 import type { InfraKind } from '../dsl/vocabulary.js';
 import type { ExecResult } from './exec-sample.js';
 import { capMask, hexMask, maskHex, procStatus } from './proc.js';
-import {
-  type ObservedOutcome,
-  type PlanCell,
-  RESULT_PREFIX,
-  type SampleResult,
-  SampleResultSchema,
-} from './protocol.js';
+import { type ObservedOutcome, type PlanCell, sampleResult } from './protocol.js';
 
 export type Judged = { observed: ObservedOutcome } | { infraKind: InfraKind; infraError: string };
 
@@ -45,25 +39,6 @@ function containerMismatch(cell: PlanCell, inside: string | undefined): string |
   const want = capMask(cell.inside.map((c: Capability) => capNumber(c)));
   if (inside !== undefined && hexMask(inside) === want) return null;
   return `the container held CapEff ${inside ?? '(not reported)'}; the cell asks for ${maskHex(want)} (the runtime's default set and --cap-add)`;
-}
-
-/** The sample's last result line, parsed and checked; null when it printed none. */
-export function sampleResult(stdout: string): { res: SampleResult } | { problem: string } | null {
-  const line = stdout
-    .split('\n')
-    .reverse()
-    .find((l) => l.startsWith(RESULT_PREFIX));
-  if (!line) return null;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(line.slice(RESULT_PREFIX.length));
-  } catch {
-    return { problem: `unparsable result line: ${line.slice(0, 300)}` };
-  }
-  const parsed = SampleResultSchema.safeParse(raw);
-  if (parsed.success) return { res: parsed.data };
-  const issue = parsed.error.issues[0];
-  return { problem: `result line: ${issue?.path.join('.')}: ${issue?.message} in ${line.slice(0, 300)}` };
 }
 
 export function judge(cell: PlanCell, r: ExecResult, stderrTail: string): Judged {

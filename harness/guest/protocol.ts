@@ -129,6 +129,25 @@ export const SampleResultSchema = z.looseObject({
 export type SampleResult = z.infer<typeof SampleResultSchema>;
 export const RESULT_PREFIX = 'CAPMATRIX_RESULT ';
 
+/** The sample's last result line, parsed and checked; null when it printed none. */
+export function sampleResult(stdout: string): { res: SampleResult } | { problem: string } | null {
+  const line = stdout
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith(RESULT_PREFIX));
+  if (!line) return null;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line.slice(RESULT_PREFIX.length));
+  } catch {
+    return { problem: `unparsable result line: ${line.slice(0, 300)}` };
+  }
+  const parsed = SampleResultSchema.safeParse(raw);
+  if (parsed.success) return { res: parsed.data };
+  const issue = parsed.error.issues[0];
+  return { problem: `result line: ${issue?.path.join('.')}: ${issue?.message} in ${line.slice(0, 300)}` };
+}
+
 const ms = z.number().nonnegative();
 
 /** What a cell cost, step by step, and what it left behind; kept in results.json. */
