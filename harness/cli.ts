@@ -34,6 +34,7 @@ import * as flag from './run/matrix-options.js';
 import { DEFAULT_UNIVERSE, minimizeJson, parseCapsFlag, parseSysctlFlags, runMinimize } from './run/minimize.js';
 import { ensureAll } from './setup/ensure.js';
 import { UsageError } from './usage-error.js';
+import { writeFileAtomic } from './write-atomic.js';
 
 const program = new Command('capmatrix')
   .description('Which privileges does this BPF program really need?')
@@ -327,7 +328,9 @@ program
   .option('--json', 'print bisect.json instead of the Markdown')
   .action(async (cell: string, opts) => {
     const r = await runBisect({ cell, ...opts, resultsDir: opts.results });
-    process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : renderBisect(r));
+    const md = renderBisect(r);
+    writeFileAtomic(path.join(r.dir, 'bisect.md'), md);
+    process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : md);
     process.stdout.write(`bisect: ${r.dir}/bisect.json, bisect.md\n`);
   });
 

@@ -18,7 +18,6 @@ import {
 import { kernelDir } from '../kernels/kernel-info.js';
 import { lineageSuites, type SeriesBuild, seriesBuilds, seriesEntry } from '../kernels/series-builds.js';
 import { PROJECT_DIR, RESULTS_DIR } from '../paths.js';
-import { renderBisect } from '../report/bisect-report.js';
 import { provenanceBetween } from '../report/cross-kernel.js';
 import type { RunResults } from '../report/results-json.js';
 import { UsageError } from '../usage-error.js';
@@ -207,6 +206,8 @@ function explainChange(result: BisectResult, steps: Steps, cell: Cell): void {
   };
 }
 
+/** Runs the bisection and keeps it as bisect.json in its directory; rendering it (bisect.md, the
+ * terminal) is the command's, as minimize's is. */
 export async function runBisect(o: BisectOptions): Promise<BisectResult> {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const cell = await findCell(o);
@@ -239,6 +240,5 @@ export async function runBisect(o: BisectOptions): Promise<BisectResult> {
   };
   explainChange(result, steps, cell);
   writeFileAtomic(path.join(dir, 'bisect.json'), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileAtomic(path.join(dir, 'bisect.md'), renderBisect(result));
   return result;
 }
