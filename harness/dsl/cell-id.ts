@@ -1,6 +1,6 @@
 // A cell's id, `<scenario>/<capability set>/<settings>`: made by the expander for a scenario's
 // cells and by the guest agent for a search's, so it is a leaf the agent's bundle can import
-// without the scenario's schema and checks.
+// without the scenario's schema and checks; and the --cells value that selects ids exactly.
 import { SYSCTLS, type SysctlName } from './sysctls.js';
 
 /** A cell's sysctl values as its id and reports show them: `ubd=2,paranoid=2`. */
@@ -13,4 +13,10 @@ export function sysctlLabel(sysctl: Partial<Record<SysctlName, number>>): string
 /** A cell's id: `<scenario>/<capability set>/<settings>` (minimize puts its search label last). */
 export function cellId(scenario: string, setName: string, settings: string): string {
   return `${scenario}/${setName}/${settings || 'default'}`;
+}
+
+/** A `--cells` value that selects exactly these cell ids (bisect's steps, a bundle's README). */
+export function exactCells(ids: string[]): string {
+  const escaped = ids.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return escaped.length === 1 ? `^${escaped[0]}$` : `^(${escaped.join('|')})$`;
 }

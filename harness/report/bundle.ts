@@ -5,9 +5,9 @@ import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
+import { exactCells } from '../dsl/cell-id.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
 import type { Catalog } from '../kernels/catalog.js';
-import { exactCells } from '../run/matrix-options.js';
 import { crossKernelDiffs, kernelOrder } from './cross-kernel.js';
 import { renderHtml } from './html.js';
 import { renderJunit } from './junit.js';

@@ -4,6 +4,7 @@
 // namespaces. Like git bisect it assumes the outcome changed once in the range.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { exactCells } from '../dsl/cell-id.js';
 import type { Cell } from '../dsl/expand.js';
 import { loadScenarios } from '../dsl/load.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
@@ -23,7 +24,6 @@ import type { RunResults } from '../report/results-json.js';
 import { UsageError } from '../usage-error.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import { type MatrixOptions, runMatrix } from './matrix.js';
-import { exactCells } from './matrix-options.js';
 
 export interface BisectOptions {
   cell: string;

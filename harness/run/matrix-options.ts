@@ -69,9 +69,3 @@ export function kernelArg(v: string, previous: string[] = []): string[] {
     throw new InvalidArgumentError(`${JSON.stringify(v)} holds a space; give one argument per --kernel-arg`);
   return [...previous, v];
 }
-
-/** A `--cells` value that selects exactly these cell ids (bisect's steps, a bundle's README). */
-export function exactCells(ids: string[]): string {
-  const escaped = ids.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return escaped.length === 1 ? `^${escaped[0]}$` : `^(${escaped.join('|')})$`;
-}
