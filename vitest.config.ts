@@ -1,11 +1,24 @@
 import { defineConfig } from 'vitest/config';
 
+// Two projects, one after the other (sequence.groupOrder):
+// - unit: test/*.test.ts, no VM; files run in parallel (vitest's default number of workers);
+// - vm: test/vm/*.test.ts, each boots QEMU; one file at a time, after every unit file, so no two
+//   files' TCG guests (nor a unit file) compete for the cores. Within the project, vitest's
+//   default order: on a fresh clone the largest file first, afterwards a failed file first,
+//   then the longest.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // Real-kernel tests boot QEMU; they run one file at a time to keep one TCG guest per core.
-    fileParallelism: false,
     testTimeout: 30_000,
     reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/*.test.ts'], sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: { name: 'vm', include: ['test/vm/*.test.ts'], fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });

@@ -5,7 +5,7 @@
 // A tracer with CAP_SYS_PTRACE does not cost the loader its file capabilities
 // (security/commoncap.c: cap_bprm_creds_from_file keeps them when ptracer_capable()); the
 // capability check of the cell (the kernel's view while the loader is held at its exec) and
-// test/own-program.test.ts show that it held exactly the cell's set.
+// test/vm/own-program.test.ts show that it held exactly the cell's set.
 import { ERRNOS, type ErrnoName, type Stage, UNKNOWN_ERRNO } from '../dsl/vocabulary.js';
 
 const TRACED = [

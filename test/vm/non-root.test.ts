@@ -8,10 +8,10 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import { loadCatalog } from '../harness/kernels/catalog.js';
-import { kernelDir } from '../harness/kernels/kernel-info.js';
-import { CACHE_DIR, PACKAGE_ROOT } from '../harness/paths.js';
-import type { RunResults } from '../harness/report/results-json.js';
+import { loadCatalog } from '../../harness/kernels/catalog.js';
+import { kernelDir } from '../../harness/kernels/kernel-info.js';
+import { CACHE_DIR, PACKAGE_ROOT } from '../../harness/paths.js';
+import type { RunResults } from '../../harness/report/results-json.js';
 
 const NOBODY = 65534;
 const asRoot = process.getuid?.() === 0;

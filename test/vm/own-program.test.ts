@@ -6,8 +6,8 @@ import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PACKAGE_ROOT } from '../harness/paths.js';
-import type { RunResults } from '../harness/report/results-json.js';
+import { PACKAGE_ROOT } from '../../harness/paths.js';
+import type { RunResults } from '../../harness/report/results-json.js';
 
 const EXAMPLE = path.join(PACKAGE_ROOT, 'examples', 'own-program');
 const work = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-own-'));

@@ -10,8 +10,8 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { RunResults } from '../harness/report/results-json.js';
-import { runMatrix } from '../harness/run/matrix.js';
+import type { RunResults } from '../../harness/report/results-json.js';
+import { runMatrix } from '../../harness/run/matrix.js';
 
 const token = `capmatrix-secret-${randomBytes(8).toString('hex')}`;
 const planted: string[] = [];

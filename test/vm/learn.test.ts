@@ -5,11 +5,11 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { expectationFor } from '../harness/dsl/expand.js';
-import { learnedPath, pendingReviews, REVIEW_PLACEHOLDER } from '../harness/dsl/learned.js';
-import { loadScenarios } from '../harness/dsl/load.js';
-import { PACKAGE_ROOT } from '../harness/paths.js';
-import { runMatrix } from '../harness/run/matrix.js';
+import { expectationFor } from '../../harness/dsl/expand.js';
+import { learnedPath, pendingReviews, REVIEW_PLACEHOLDER } from '../../harness/dsl/learned.js';
+import { loadScenarios } from '../../harness/dsl/load.js';
+import { PACKAGE_ROOT } from '../../harness/paths.js';
+import { runMatrix } from '../../harness/run/matrix.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-learn-'));
 const scenarios = path.join(dir, 'scenarios');

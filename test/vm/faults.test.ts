@@ -5,10 +5,10 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { formatOutcome } from '../harness/dsl/vocabulary.js';
-import type { CellResult } from '../harness/outcome/verdict.js';
-import type { RunResults } from '../harness/report/results-json.js';
-import { runMatrix } from '../harness/run/matrix.js';
+import { formatOutcome } from '../../harness/dsl/vocabulary.js';
+import type { CellResult } from '../../harness/outcome/verdict.js';
+import type { RunResults } from '../../harness/report/results-json.js';
+import { runMatrix } from '../../harness/run/matrix.js';
 
 const scenarioDir = 'test/fixtures/scenarios';
 const run = (scenarios: string[], repeat = 1, retries = 1, stallSec?: number) =>

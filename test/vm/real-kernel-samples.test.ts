@@ -4,10 +4,10 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { formatOutcome } from '../harness/dsl/vocabulary.js';
-import type { CellResult } from '../harness/outcome/verdict.js';
-import type { RunResults } from '../harness/report/results-json.js';
-import { runMatrix } from '../harness/run/matrix.js';
+import { formatOutcome } from '../../harness/dsl/vocabulary.js';
+import type { CellResult } from '../../harness/outcome/verdict.js';
+import type { RunResults } from '../../harness/report/results-json.js';
+import { runMatrix } from '../../harness/run/matrix.js';
 
 const DECISIVE: [id: string, outcome: string, check?: (c: CellResult) => void][] = [
   [

@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import type { RunResults } from '../harness/report/results-json.js';
+import type { RunResults } from '../../harness/report/results-json.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
+const ROOT = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(ROOT, 'harness', 'cli.ts');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'capmatrix-interrupt-')));
