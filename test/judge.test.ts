@@ -1,32 +1,26 @@
-// The guest's judge of a container cell: the loader runs as root, and the container it made
-// must hold exactly the runtime's default capabilities and the cell's --cap-add.
+// The guest's judge of a finished sample: an observation only when the process ran with exactly
+// the cell's uid and capabilities (and, in a container cell, the container held exactly the
+// runtime's default capabilities and the cell's --cap-add); otherwise the infra error that says why.
 import { describe, expect, test } from 'vitest';
 import { insideCaps } from '../harness/dsl/container.js';
 import type { ExecResult } from '../harness/guest/exec-sample.js';
 import { judge } from '../harness/guest/judge.js';
 import { procStatus } from '../harness/guest/proc.js';
 import type { PlanCell } from '../harness/guest/protocol.js';
+import { guestCell } from './guest-cell.js';
 
-const inside = insideCaps(['CAP_SYS_ADMIN']);
-const cell: PlanCell = {
+const root = guestCell();
+const box = guestCell({
   id: 'box/add-SYS_ADMIN/default',
   key: 'k/box#1',
   sample: 'token_container',
-  binary: '/bin/true',
-  mode: 'sample',
-  caps: 'root',
-  uid: 0,
-  inside,
-  sysctl: {},
-  args: [],
-  setup: [],
-  teardown: [],
-  setupScope: 'cell',
   scenario: 'box',
-  timeoutSec: 60,
-};
+  inside: insideCaps(['CAP_SYS_ADMIN']),
+});
+const bpfOnly = guestCell({ id: 'sample/BPF/default', caps: ['CAP_BPF'], uid: 65534 });
 const self = procStatus('self') ?? {};
-const ran = (extra: Record<string, unknown>): ExecResult => ({
+/** A sample that ran as root with this process's capabilities and reported `extra` in its line. */
+const ran = (extra: Record<string, unknown>, over: Partial<ExecResult> = {}): ExecResult => ({
   status: { ...self, Uid: '0\t0\t0\t0' },
   code: 0,
   signal: null,
@@ -37,19 +31,60 @@ const ran = (extra: Record<string, unknown>): ExecResult => ({
   execMs: 1,
   startMs: null,
   firstBpfMs: null,
+  ...over,
 });
 
-describe('judging a container cell', () => {
-  test('the capabilities it reports inside are the cell’s: an observation', () => {
-    expect(judge(cell, ran({ inside: '00000000a82425fb' }), '')).toHaveProperty('observed.outcome', 'ok');
+describe('judge()', () => {
+  test.each<[string, PlanCell, ExecResult, string, unknown]>([
+    ['a root cell that reported ok', root, ran({}), 'observed.outcome', 'ok'],
+    ['timeout', root, ran({}, { timedOut: true }), 'infraKind', 'cell-timeout'],
+    ['no result line', root, ran({}, { stdout: 'nothing to say\n', code: 1 }), 'infraKind', 'no-result'],
+    ['never stopped for the check', root, ran({}, { status: null }), 'infraKind', 'caps-not-applied'],
+    ['status mismatch: root where the cell asks for uid 65534', bpfOnly, ran({}), 'infraKind', 'caps-not-applied'],
+    [
+      'container: the capabilities it reports inside are the cell’s',
+      box,
+      ran({ inside: '00000000a82425fb' }),
+      'observed.outcome',
+      'ok',
+    ],
+    [
+      'container: a set the cell did not ask for',
+      box,
+      ran({ inside: '00000000a80425fb' }),
+      'infraKind',
+      'caps-not-applied',
+    ],
+    ['container: no report of what it held', box, ran({}), 'infraKind', 'caps-not-applied'],
+    [
+      'container: never existed (the runtime failed first), an empty set',
+      box,
+      ran({ inside: '' }),
+      'observed.outcome',
+      'ok',
+    ],
+  ])('%s', (_what, cell, result, property, value) => {
+    expect(judge(cell, result, '')).toHaveProperty(property, value);
   });
-  test.each([
-    ['a set the cell did not ask for', { inside: '00000000a80425fb' }],
-    ['no report of what it held', {}],
-  ])('%s: caps-not-applied', (_what, extra) => {
-    expect(judge(cell, ran(extra), '')).toHaveProperty('infraKind', 'caps-not-applied');
-  });
-  test('a container that never existed (the runtime failed first) reports an empty set', () => {
-    expect(judge(cell, ran({ inside: '' }), '')).toHaveProperty('observed');
+
+  test('each infra error says why', () => {
+    expect(judge(root, ran({}, { timedOut: true }), '')).toHaveProperty(
+      'infraError',
+      'killed after the 60s cell timeout',
+    );
+    expect(judge(root, ran({}, { stdout: '', code: 1 }), 'oops')).toHaveProperty(
+      'infraError',
+      'exited without a CAPMATRIX_RESULT line (exit code 1, signal null); stderr: oops',
+    );
+    expect(judge(bpfOnly, ran({}), '')).toHaveProperty(
+      'infraError',
+      expect.stringMatching(
+        /^\/proc\/<pid>\/status of the running sample: Uid 0\t0\t0\t0, .*the cell asks for uid 65534/,
+      ),
+    );
+    expect(judge(box, ran({ inside: '00000000a80425fb' }), '')).toHaveProperty(
+      'infraError',
+      expect.stringMatching(/^the container held CapEff 00000000a80425fb; the cell asks for/),
+    );
   });
 });
