@@ -13,6 +13,7 @@ import { BPF_SRC_DIR, CACHE_DIR, GUEST_AGENT, GUEST_AGENT_SOURCE, SAMPLES_BUILD_
 import { compareVersions } from '../version.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import { libbpfTokenMakeVars } from './libbpf-token.js';
+import { checkSamplesListed } from './makefile-samples.js';
 import { detectDistro, installedVersions, requiredPackages } from './system-packages.js';
 
 /** vng ≥ 1.41 runs the command on the console when virtio-serial ports are missing (no udev in
@@ -83,6 +84,10 @@ function writable(dir: string): boolean {
 }
 
 export async function ensureSamples(): Promise<void> {
+  // The Makefile against bpf-src/'s directories first: a sample it leaves out would fail only
+  // inside the VM (setup-failed), and late.
+  const unbuilt = checkSamplesListed(BPF_SRC_DIR);
+  if (unbuilt.length > 0) throw new SetupError(unbuilt.map((p) => `bpf-src/Makefile: ${p}`).join('\n'));
   // make is incremental: a no-op when the samples are up to date. Two capmatrix processes
   // starting at once (a user's parallel jobs) take turns: flock serializes the builds.
   // (A checkout the user cannot write has nothing to lock: make has nothing to do there, or fails.)
