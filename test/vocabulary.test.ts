@@ -27,11 +27,13 @@ describe('errno names', () => {
 
 describe('stages', () => {
   const reported = new Set<string>();
-  for (const f of [...loaders, path.join(src, 'common', 'capmatrix_result.h')]) {
+  const common = readdirSync(path.join(src, 'common')).map((f) => path.join(src, 'common', f));
+  for (const f of [...loaders, ...common.filter((h) => h.endsWith('.h'))]) {
     for (const line of readFileSync(f, 'utf8').split('\n')) {
       const call = /(?:cm_result|FAIL)\([^,]+,\s*"(\w+)"/.exec(line);
       if (call?.[1]) reported.add(call[1]);
-      if (/\bstage\b\s*=|^\s*return "[a-z_]+";/.test(line))
+      // cm_load_failed(err, stage): a stage of its own, or NULL for cm_load_stage's
+      if (/\bstage\b\s*=|^\s*return "[a-z_]+";|\bcm_load_failed\(/.test(line))
         for (const m of line.matchAll(/"([a-z_]+)"/g)) if (m[1]) reported.add(m[1]);
     }
   }

@@ -216,4 +216,24 @@ static __attribute__((unused)) const char *cm_load_stage(int err)
 	return "prog_load";
 }
 
+/* A skeleton that did not open (`what` names the call in the detail): the loader's one result
+ * line, at stage open with the errno the open left; returns the loader's exit code. */
+static __attribute__((unused)) int cm_open_failed(const char *what)
+{
+	int err = errno;
+
+	cm_result(err, "open", NULL, "%s: %s", what, strerror(err));
+	return 1;
+}
+
+/* A skeleton load that failed (`err`: libbpf's negative return): the loader's one result line,
+ * at `stage`, or where cm_load_stage finds it when NULL, with the verifier's (or libbpf's) last
+ * lines; returns the loader's exit code. */
+static __attribute__((unused)) int cm_load_failed(int err, const char *stage)
+{
+	err = -err;
+	cm_result(err, stage ? stage : cm_load_stage(err), NULL, "load: %s | %s", strerror(err), cm_load_detail());
+	return 1;
+}
+
 #endif

@@ -16,11 +16,8 @@ int main(int argc, char **argv)
 
 	cm_init();
 	skel = helpers_bpf__open();
-	if (!skel) {
-		err = errno;
-		cm_result(err, "open", NULL, "open: %s", strerror(err));
-		return 1;
-	}
+	if (!skel)
+		return cm_open_failed("open");
 	snprintf(want, sizeof(want), "use_%s", name);
 	bpf_object__for_each_program(prog, skel->obj) {
 		int match = strcmp(bpf_program__name(prog), want) == 0;
@@ -33,13 +30,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	err = helpers_bpf__load(skel);
-	if (err) {
-		err = -err;
-		/* a helper the verifier does not offer is EINVAL with a verifier log */
-		const char *stage = err == EINVAL && strstr(cm_log, "PROG LOAD LOG") ? "verifier" : cm_load_stage(err);
-		cm_result(err, stage, NULL, "load: %s | %s", strerror(err), cm_load_detail());
-		return 1;
-	}
+	/* a helper the verifier does not offer is EINVAL with a verifier log */
+	if (err)
+		return cm_load_failed(err, err == -EINVAL && strstr(cm_log, "PROG LOAD LOG") ? "verifier" : NULL);
 	cm_result(0, "run", NULL, "the verifier accepted a program calling bpf_%s", name);
 	helpers_bpf__destroy(skel);
 	return 0;

@@ -99,17 +99,11 @@ int main(void)
 
 	cm_init();
 	skel = sockex1_bpf__open();
-	if (!skel) {
-		err = errno;
-		cm_result(err, "open", NULL, "sockex1_bpf__open: %s", strerror(err));
-		return 1;
-	}
+	if (!skel)
+		return cm_open_failed("sockex1_bpf__open");
 	err = sockex1_bpf__load(skel);
-	if (err) {
-		err = -err;
-		cm_result(err, cm_load_stage(err), NULL, "load: %s | %s", strerror(err), cm_load_detail());
-		return 1;
-	}
+	if (err)
+		return cm_load_failed(err, NULL);
 
 	sock = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
 	if (sock < 0) {

@@ -49,20 +49,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	skel = trace_output_bpf__open();
-	if (!skel) {
-		err = errno;
-		cm_result(err, "open", NULL, "open: %s", strerror(err));
-		return 1;
-	}
+	if (!skel)
+		return cm_open_failed("open");
 	prog = strcmp(mode, "kprobe") == 0 ? skel->progs.write_kprobe : skel->progs.write_tracepoint;
 	bpf_program__set_autoload(skel->progs.write_kprobe, prog == skel->progs.write_kprobe);
 	bpf_program__set_autoload(skel->progs.write_tracepoint, prog == skel->progs.write_tracepoint);
 	err = trace_output_bpf__load(skel);
-	if (err) {
-		err = -err;
-		cm_result(err, cm_load_stage(err), NULL, "load: %s | %s", strerror(err), cm_load_detail());
-		return 1;
-	}
+	if (err)
+		return cm_load_failed(err, NULL);
 	bpf_map_update_elem(bpf_map__fd(skel->maps.target_pid), &zero, &pid, BPF_ANY);
 
 	if (strcmp(mode, "tracepoint-id") == 0) {

@@ -128,19 +128,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	skel = uprobe_bpf__open();
-	if (!skel) {
-		err = errno;
-		cm_result(err, "open", NULL, "open: %s", strerror(err));
-		return 1;
-	}
+	if (!skel)
+		return cm_open_failed("open");
 	if (multi)
 		bpf_program__set_expected_attach_type(skel->progs.on_target_call, UPROBE_MULTI_ATTACH_TYPE);
 	err = uprobe_bpf__load(skel);
-	if (err) {
-		err = -err;
-		cm_result(err, cm_load_stage(err), NULL, "load: %s | %s", strerror(err), cm_load_detail());
-		return 1;
-	}
+	if (err)
+		return cm_load_failed(err, NULL);
 
 	/* The target: a child that calls the function once the probe is in place. */
 	if (pipe(go))

@@ -167,17 +167,11 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "iproute2") == 0)
 		return iproute2_mode(argc > 2 ? argv[2] : "");
 	skel = xdp_adjust_tail_bpf__open();
-	if (!skel) {
-		err = errno;
-		cm_result(err, "open", NULL, "open: %s", strerror(err));
-		return 1;
-	}
+	if (!skel)
+		return cm_open_failed("open");
 	err = xdp_adjust_tail_bpf__load(skel);
-	if (err) {
-		err = -err;
-		cm_result(err, cm_load_stage(err), NULL, "load: %s | %s", strerror(err), cm_load_detail());
-		return 1;
-	}
+	if (err)
+		return cm_load_failed(err, NULL);
 	err = bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.xdp_icmp), XDP_FLAGS_SKB_MODE, NULL);
 	if (err) {
 		err = -err;
