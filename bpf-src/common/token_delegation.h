@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The talk's token delegation (l.1104-1300), shared by the token and token_libbpf loaders: a
- * root parent and an unprivileged child pass a bpffs context and its mount over a socketpair.
+/* The talk's token delegation (l.1104-1300), shared by the token, token_libbpf and
+ * token_container loaders: a root parent and an unprivileged child pass a bpffs context and its
+ * mount over a socket, and the child reports back to the parent, who prints the result line.
  *   child:  fsopen("bpf") in its own user namespace → send_fd → … → recv_fd (the mount)
  *   parent: recv_fd → parent_materialize (delegate_* options, create, fsmount) → send_fd
+ *   fork:   cm_fork_child (socketpair, pipe, fork), the child's cm_child_exit (its report), the
+ *           parent's cm_child_wait and cm_child_result (the one result line)
  * Delegations come as loader arguments: "maps=queue" → delegate_maps=queue. */
 #ifndef CAPMATRIX_TOKEN_DELEGATION_H
 #define CAPMATRIX_TOKEN_DELEGATION_H
@@ -13,6 +16,10 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "capmatrix_result.h"
 
 /* An fd with a zero errno, or (fd < 0) just the errno of the step that failed. */
 static int send_fd(int sock, int fd)
@@ -137,5 +144,61 @@ struct child_report {
 		snprintf((r)->detail, sizeof((r)->detail), __VA_ARGS__);    \
 		return;                                                     \
 	} while (0)
+
+/* The root parent and its child (token, token_libbpf): a socketpair for the bpffs context and
+ * its mount, a pipe for the child's report. */
+struct cm_child {
+	pid_t pid;  /* 0 in the child */
+	int sock;   /* this side's end of the socketpair */
+	int report; /* the child: the pipe's write end; the parent: its read end */
+};
+
+/* socketpair, pipe, fork; each side closes the other side's ends. -1 when the socketpair or the
+ * pipe could not be made (nothing forked). */
+static __attribute__((unused)) int cm_fork_child(struct cm_child *c)
+{
+	int sv[2], rep[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) || pipe(rep))
+		return -1;
+	c->pid = fork();
+	if (c->pid == 0) {
+		close(sv[0]);
+		close(rep[0]);
+		c->sock = sv[1];
+		c->report = rep[1];
+		return 0;
+	}
+	close(sv[1]);
+	close(rep[1]);
+	c->sock = sv[0];
+	c->report = rep[0];
+	return 0;
+}
+
+/* The child's last step: its report, whole, to the parent (exit status 1 if it could not be). */
+static __attribute__((unused, noreturn)) void cm_child_exit(int fd, const void *report, size_t size)
+{
+	_exit(write(fd, report, size) == (ssize_t)size ? 0 : 1);
+}
+
+/* The parent: the child's report into `report` (`*err` = EINVAL when none came whole), then the
+ * child reaped. */
+static __attribute__((unused)) void cm_child_wait(pid_t pid, int fd, void *report, size_t size, int *err)
+{
+	int status;
+
+	if (read(fd, report, size) != (ssize_t)size)
+		*err = EINVAL;
+	waitpid(pid, &status, 0);
+}
+
+/* The cell's one result line, printed by the parent: the child's report and the parent's own
+ * note; returns the loader's exit code. */
+static __attribute__((unused)) int cm_child_result(const struct child_report *r, const char *extra, const char *note)
+{
+	cm_result(r->err, r->stage, extra, "%s%s%s", r->detail, *note ? " | " : "", note);
+	return r->err ? 1 : 0;
+}
 
 #endif

@@ -163,10 +163,9 @@ static void child_main(int sock, const char *mode, const char *ctx, int argc, ch
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "", *ctx = argc > 2 ? argv[2] : "";
-	int sv[2], rep[2], status;
 	struct child_report r = { .err = EINVAL, .stage = "open", .detail = "the child reported nothing" };
 	char parent_note[240] = "", extra[256];
-	pid_t pid;
+	struct cm_child c;
 
 	cm_init();
 	if ((strcmp(mode, "queue") && strcmp(mode, "kprobe")) ||
@@ -174,28 +173,18 @@ int main(int argc, char **argv)
 		cm_result(EINVAL, "open", NULL, "usage: token queue|kprobe delegated|self|seccomp [cmds=…] [maps=…] [progs=…] [attachs=…]");
 		return 2;
 	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) || pipe(rep))
+	if (cm_fork_child(&c))
 		return 1;
-	pid = fork();
-	if (pid == 0) {
-		close(sv[0]);
-		close(rep[0]);
-		child_main(sv[1], mode, ctx, argc, argv, &r);
-		if (write(rep[1], &r, sizeof(r)) != sizeof(r))
-			_exit(1);
-		_exit(0);
+	if (c.pid == 0) {
+		child_main(c.sock, mode, ctx, argc, argv, &r);
+		cm_child_exit(c.report, &r, sizeof(r));
 	}
-	close(sv[1]);
-	close(rep[1]);
 	if (!strcmp(ctx, "delegated")) {
 		/* the privileged parent: configure the delegation and materialize the mount */
-		parent_materialize(sv[0], 3, argc, argv, parent_note, sizeof(parent_note));
-		close(sv[0]);
+		parent_materialize(c.sock, 3, argc, argv, parent_note, sizeof(parent_note));
+		close(c.sock);
 	}
-	if (read(rep[0], &r, sizeof(r)) != sizeof(r))
-		r.err = EINVAL;
-	waitpid(pid, &status, 0);
+	cm_child_wait(c.pid, c.report, &r, sizeof(r), &r.err);
 	snprintf(extra, sizeof(extra), "\"context\":\"%s\",\"child\":\"%s\"", ctx, r.status);
-	cm_result(r.err, r.stage, extra, "%s%s%s", r.detail, *parent_note ? " | " : "", parent_note);
-	return r.err ? 1 : 0;
+	return cm_child_result(&r, extra, parent_note);
 }

@@ -217,7 +217,7 @@ static void make_container(const char *sock_path, struct container_args *a, int 
 		FAIL(errno, "open", "the runtime: fork: %s", strerror(errno));
 	if (pid == 0) {
 		container_init(sock_path, a, argc, argv, rep);
-		_exit(write(rep_fd, rep, sizeof(*rep)) == sizeof(*rep) ? 0 : 1);
+		cm_child_exit(rep_fd, rep, sizeof(*rep));
 	}
 	waitpid(pid, &status, 0);
 	_exit(0);
@@ -228,7 +228,7 @@ __attribute__((noreturn)) static void runtime(const char *sock_path, struct cont
 	struct container_report rep = { .r = { .err = EINVAL, .stage = "open", .detail = "the container reported nothing" } };
 
 	make_container(sock_path, a, argc, argv, rep_fd, &rep);
-	_exit(write(rep_fd, &rep, sizeof(rep)) == sizeof(rep) ? 0 : 1);
+	cm_child_exit(rep_fd, &rep, sizeof(rep));
 }
 
 static const char *arg_value(int argc, char **argv, const char *key)
@@ -287,7 +287,7 @@ int main(int argc, char **argv)
 	struct container_report rep = { .r = { .err = EINVAL, .stage = "open", .detail = "the runtime reported nothing" } };
 	const char *caps = arg_value(argc, argv, "caps");
 	char dir[64], sock_path[96], note[240] = "", extra[512];
-	int lfd, fds[2], status;
+	int lfd, fds[2];
 	pid_t pid;
 
 	cm_init();
@@ -311,14 +311,11 @@ int main(int argc, char **argv)
 	}
 	close(fds[1]);
 	serve(lfd, fds[0], argc, argv, note, sizeof(note));
-	if (read(fds[0], &rep, sizeof(rep)) != sizeof(rep))
-		rep.r.err = EINVAL;
-	waitpid(pid, &status, 0);
+	cm_child_wait(pid, fds[0], &rep, sizeof(rep), &rep.r.err);
 	close(lfd);
 	unlink(sock_path);
 	rmdir(dir);
 	snprintf(extra, sizeof(extra), "\"context\":\"container-%s\",\"uds\":\"%s\",\"deny\":\"%s\",\"inside\":\"%s\"",
 		 a.variant, a.uds, a.deny, rep.inside);
-	cm_result(rep.r.err, rep.r.stage, extra, "%s%s%s", rep.r.detail, *note ? " | " : "", note);
-	return rep.r.err ? 1 : 0;
+	return cm_child_result(&rep.r, extra, note);
 }

@@ -131,8 +131,7 @@ int main(int argc, char **argv)
 	const char *way = argc > 1 ? argv[1] : "";
 	struct child_report r = { .err = EINVAL, .stage = "open", .detail = "the child reported nothing" };
 	char parent_note[240] = "", bpffs[96] = "", extra[1200];
-	int sv[2], rep[2], status;
-	pid_t pid;
+	struct cm_child c;
 
 	cm_init();
 	if (strcmp(way, "opts") && strcmp(way, "env") && strcmp(way, "implicit") && strcmp(way, "none"))
@@ -141,29 +140,19 @@ int main(int argc, char **argv)
 		cm_result(errno, "open", NULL, "mounting a systemd-like bpffs on /sys/fs/bpf: %s", strerror(errno));
 		return 1;
 	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) || pipe(rep))
+	if (cm_fork_child(&c))
 		return 1;
-	pid = fork();
-	if (pid == 0) {
-		close(sv[0]);
-		close(rep[0]);
-		child_main(sv[1], way, &r, bpffs, sizeof(bpffs));
+	if (c.pid == 0) {
+		child_main(c.sock, way, &r, bpffs, sizeof(bpffs));
 		/* the child's own libbpf lines travel in its report */
 		snprintf(r.detail + strlen(r.detail), sizeof(r.detail) - strlen(r.detail), "%s%s%s%s",
 			 *bpffs ? " | " : "", bpffs, *token_log ? " | libbpf: " : "", token_log);
-		if (write(rep[1], &r, sizeof(r)) != sizeof(r))
-			_exit(1);
-		_exit(0);
+		cm_child_exit(c.report, &r, sizeof(r));
 	}
-	close(sv[1]);
-	close(rep[1]);
 	if (strcmp(way, "none"))
-		parent_materialize(sv[0], 2, argc, argv, parent_note, sizeof(parent_note));
-	close(sv[0]);
-	if (read(rep[0], &r, sizeof(r)) != sizeof(r))
-		r.err = EINVAL;
-	waitpid(pid, &status, 0);
+		parent_materialize(c.sock, 2, argc, argv, parent_note, sizeof(parent_note));
+	close(c.sock);
+	cm_child_wait(c.pid, c.report, &r, sizeof(r), &r.err);
 	snprintf(extra, sizeof(extra), "\"context\":\"libbpf-%s\",\"child\":\"%s\"", way, r.status);
-	cm_result(r.err, r.stage, extra, "%s%s%s", r.detail, *parent_note ? " | " : "", parent_note);
-	return r.err ? 1 : 0;
+	return cm_child_result(&r, extra, parent_note);
 }
