@@ -17,6 +17,8 @@ export const RESULTS_DIR = process.env.CAPMATRIX_RESULTS ?? path.join(PROJECT_DI
 export const BASELINES_DIR = path.join(PROJECT_DIR, 'baselines');
 export const BPF_SRC_DIR = path.join(PACKAGE_ROOT, 'bpf-src');
 export const SAMPLES_BUILD_DIR = path.join(BPF_SRC_DIR, 'build');
+/** The guest's PID 1 (bpf-src/guest_init): virtme-ng's setup without its shell init. */
+export const GUEST_INIT = path.join(SAMPLES_BUILD_DIR, 'guest_init');
 /** capmatrix's own scenarios (the talk's samples). */
 export const BUILTIN_SCENARIOS = path.join(PACKAGE_ROOT, 'scenarios');
 export const GUEST_AGENT_SOURCE = path.join(PACKAGE_ROOT, 'harness', 'guest', 'agent.ts');

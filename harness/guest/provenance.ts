@@ -62,6 +62,7 @@ export function provenance(
     agentCapEff: procStatus('self')?.CapEff ?? null,
     agentUid: process.getuid?.() ?? null,
     sudoers: sudoersUsers(),
+    init: readTrim('/proc/1/comm'),
     containment,
     node: process.version,
     t: Date.now(),

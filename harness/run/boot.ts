@@ -3,6 +3,7 @@
 import {
   chmodSync,
   closeSync,
+  existsSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -16,7 +17,7 @@ import { type Plan, type PlanCell, PROTOCOL_VERSION, type Search } from '../gues
 import type { KernelInfo } from '../kernels/kernel-info.js';
 import { type Attempt, bootAttempts } from '../outcome/attempts.js';
 import { GuestRecordReader, type GuestRecords } from '../outcome/guest-records.js';
-import { GUEST_AGENT, PACKAGE_ROOT, PROJECT_DIR, SAMPLES_BUILD_DIR } from '../paths.js';
+import { GUEST_AGENT, GUEST_INIT, PACKAGE_ROOT, PROJECT_DIR, SAMPLES_BUILD_DIR } from '../paths.js';
 import type { PlannedCell, PlannedRun } from '../plan/plan.js';
 import { toolDigests } from '../plan/tool-digests.js';
 import type { BootProvenance } from '../report/results-json.js';
@@ -205,6 +206,7 @@ async function startVm(boot: BootRuns, o: BootOptions, files: BootFiles, accel: 
     },
     view,
     qemuUser,
+    ...(existsSync(GUEST_INIT) ? { init: GUEST_INIT } : {}),
   }).finally(() => {
     clearInterval(ticker);
     if (view) removeHostView(view);

@@ -25,6 +25,9 @@ export interface VmOptions {
   view?: HostView;
   /** The uid QEMU drops to (when capmatrix runs as root); without it QEMU stays this user. */
   qemuUser?: QemuUser;
+  /** The guest's PID 1 instead of virtme-init (bpf-src/guest_init): virtme's initramfs runs the
+   * first init= it reads, and vng puts --append before its own. */
+  init?: string;
 }
 
 export function vngArgv(o: VmOptions): string[] {
@@ -38,6 +41,7 @@ export function vngArgv(o: VmOptions): string[] {
   if (o.view) vng.push('--root', o.view.root, '--rwdir', `${o.rwdir}=${o.rwdir}`);
   else vng.push('--rwdir', o.rwdir);
   vng.push('--verbose');
+  if (o.init) vng.push('--append', `init=${o.init}`);
   for (const a of o.append) vng.push('--append', a);
   vng.push('--', ...o.command);
   return [...argv, ...(o.view ? viewArgv(o.view, vng) : vng)];
