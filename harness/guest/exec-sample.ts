@@ -14,6 +14,7 @@ import { type PlanCell, sampleResult } from './protocol.js';
 import { straceArgv } from './syscall-trace.js';
 
 const STDOUT_TAIL = 1 << 20;
+const STDERR_TAIL = 8192;
 
 export interface ExecResult {
   /** /proc/<pid>/status while the sample was stopped at its start, or null if it never stopped. */
@@ -101,6 +102,22 @@ function firstBpfSince(stdout: string, spawnedNs: bigint): number | null {
   return ms >= 0 ? Math.round(ms) : null;
 }
 
+/** What the sample writes, as it comes: the last MiB of stdout (its result line comes last), the
+ * last 8 KiB of stderr, and a spawn that failed as a line of stderr. Read it once the sample closed. */
+function collectOutput(child: ChildProcess): { stdout: string; stderr: string } {
+  const out = { stdout: '', stderr: '' };
+  child.stdout?.on('data', (d) => {
+    out.stdout = (out.stdout + d).slice(-STDOUT_TAIL);
+  });
+  child.stderr?.on('data', (d) => {
+    out.stderr = (out.stderr + d).slice(-STDERR_TAIL);
+  });
+  child.on('error', (e) => {
+    out.stderr += `\nspawn: ${e.message}`;
+  });
+  return out;
+}
+
 /** Kills everything of the cell: its cgroup, or (without cgroups) the sample's process group. */
 function killCell(child: ChildProcess, cgroup: CellCgroup | null): void {
   if (cgroup) {
@@ -143,20 +160,10 @@ export function execSample(
     });
   const child = cgroup ? cgroup.spawnInside(start) : spawnOomKillable(start);
   return new Promise<ExecResult>((resolve) => {
-    let stdout = '';
-    let stderr = '';
+    const output = collectOutput(child);
     let timedOut = false;
     let leftovers: number[] = [];
     let exited: { code: number | null; signal: string | null } | null = null;
-    child.stdout?.on('data', (d) => {
-      stdout = (stdout + d).slice(-STDOUT_TAIL);
-    });
-    child.stderr?.on('data', (d) => {
-      stderr = (stderr + d).slice(-8192);
-    });
-    child.on('error', (e) => {
-      stderr += `\nspawn: ${e.message}`;
-    });
     const holds = traceFile
       ? new ExecHolds(traceFile, loaderName(file), (pid) => void endWithLoader(pid, child, cgroup))
       : null;
@@ -170,6 +177,7 @@ export function execSample(
       clearTimeout(closeGuard);
       const { code = null, signal = null } = exited ?? {};
       const execMs = Math.round(performance.now() - started);
+      const { stdout, stderr } = output;
       const firstBpfMs = traceFile ? null : firstBpfSince(stdout, startedNs);
       resolve({ status: await status, code, signal, stdout, stderr, timedOut, leftovers, execMs, startMs, firstBpfMs });
     };
