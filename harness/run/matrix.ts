@@ -16,6 +16,7 @@ import { PROJECT_DIR, RESULTS_DIR } from '../paths.js';
 import { type Boot, checkPhaseOrder, type PlannedRun, planBoots, runsOf } from '../plan/plan.js';
 import { toolDigests } from '../plan/tool-digests.js';
 import { linkLatest, newRunId, type RunOptions, type RunResults } from '../report/results-json.js';
+import { terminalLine } from '../report/untrusted-text.js';
 import { appendStepSummary, writeReports } from '../report/write-reports.js';
 import { ensureRunnable } from '../setup/ensure.js';
 import { UsageError } from '../usage-error.js';
@@ -68,6 +69,8 @@ export interface MatrixRun {
   results: RunResults;
   /** Learn mode: one line per learned expectation written. */
   learned?: string[];
+  /** --require-kvm: why the run does not count (a guest that did not really run on KVM). */
+  notOnKvm?: string;
 }
 
 type Resolved = MatrixOptions & RunOptions;
@@ -313,9 +316,20 @@ export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
   delete results.interrupted;
   ledger.save(runDir, results);
   appendStepSummary(readFileSync(writeReports(runDir, results).md, 'utf8'));
-  if (!input.updateExpected) return { runDir, results };
+  const notOnKvm = o.requireKvm ? bootsNotOnKvm(results) : undefined;
+  const done = { runDir, results, ...(notOnKvm ? { notOnKvm } : {}) };
+  if (!input.updateExpected) return done;
   const scenarioDir = scenarioDirOf(PROJECT_DIR, o.scenarioDir);
-  return { runDir, results, learned: learnFromRun(results.cells, results.kernels, runId, scenarioDir) };
+  return { ...done, learned: learnFromRun(results.cells, results.kernels, runId, scenarioDir) };
+}
+
+/** --require-kvm after the run: KVM worked when the run started, but a guest may still have run
+ * without it (a fallback to TCG); its clocksource tells. */
+function bootsNotOnKvm(results: RunResults): string | undefined {
+  const notKvm = results.provenance.boots.filter((b) => b.guest?.clocksource !== 'kvm-clock');
+  if (notKvm.length === 0) return undefined;
+  const which = notKvm.map((b) => `${b.boot} ran with clocksource ${terminalLine(b.guest?.clocksource ?? 'unknown')}`);
+  return `--require-kvm: ${which.join(', ')}, not kvm-clock`;
 }
 
 /** A resumed run goes on with the kernels it started with: an unpinned entry may have fetched a
