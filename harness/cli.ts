@@ -1,6 +1,6 @@
 // capmatrix command line: matrix (the main job), kernels, setup.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { SEED_CLAIMS } from '../scenarios/claims/seed-claims.js';
@@ -13,20 +13,15 @@ import { kernelConfig } from './kernels/kernel-config.js';
 import { cachedKernel, fetchKernel, verifyKernel } from './kernels/providers.js';
 import { updatePins, writePins } from './kernels/update-pins.js';
 import { CAPMATRIX_VERSION } from './package-info.js';
-import { BASELINES_DIR, PACKAGE_ROOT, PROJECT_DIR, RESULTS_DIR } from './paths.js';
+import { PACKAGE_ROOT, PROJECT_DIR, RESULTS_DIR } from './paths.js';
 import { renderBisect } from './report/bisect-report.js';
-import { writeBundle } from './report/bundle.js';
 import { renderClaims } from './report/claims.js';
-import { compareWith } from './report/comparison.js';
-import { baselineOf } from './report/cross-kernel.js';
 import { expectedJson, renderExpected } from './report/expected.js';
 import { exitCodeFor, renderGrid, runSummary } from './report/grid.js';
-import { renderKernelReport } from './report/kernel-report.js';
 import { renderMinimize } from './report/minimize-report.js';
-import { rediff, renderRediff } from './report/rediff.js';
+import { reportRun } from './report/report-run.js';
 import { mergeRuns, RESULTS_SCHEMA_REF, readResults, resultsJsonSchema, writeResults } from './report/results-json.js';
-import { markdownBlock } from './report/untrusted-text.js';
-import { appendStepSummary, writeReports } from './report/write-reports.js';
+import { writeReports } from './report/write-reports.js';
 import { runBisect } from './run/bisect.js';
 import { DEFAULT_MEMORY } from './run/boot.js';
 import { runMatrix } from './run/matrix.js';
@@ -246,55 +241,10 @@ program
       flag.directory,
     ),
   )
-  .action(
-    async (opts: {
-      results: string;
-      rediff?: boolean;
-      scenarioDir?: string;
-      compare?: string[];
-      saveBaselines?: boolean;
-      kernelReport?: string;
-      bundle?: string;
-    }) => {
-      const run = opts.rediff ? await rediffRun(opts.results, opts.scenarioDir) : readResults(opts.results);
-      if (opts.kernelReport) {
-        writeFileSync(opts.kernelReport, renderKernelReport(run, loadCatalog()));
-        process.stdout.write(`kernel report: ${opts.kernelReport}\n`);
-      }
-      if (opts.bundle) {
-        const entries = await writeBundle(run, path.dirname(opts.results), opts.bundle, loadCatalog());
-        process.stdout.write(`bundle: ${opts.bundle} (${entries.length} entries)\n`);
-      }
-      const files = writeReports(path.dirname(opts.results), run);
-      process.stdout.write(`reports: ${files.md}, ${files.html}, ${files.junit}\n`);
-      const baselineFile = (id: string) => path.join(BASELINES_DIR, `${id}.json`);
-      const targets = (opts.compare ?? []).flatMap((w) =>
-        w === 'baselines' ? run.kernels.map((k) => baselineFile(k.id)) : [w.endsWith('.json') ? w : baselineFile(w)],
-      );
-      const compared = compareWith(run, targets, PROJECT_DIR);
-      process.stdout.write(compared.text);
-      for (const m of compared.missing) process.stderr.write(`capmatrix report: warning: no baseline ${m}\n`);
-      appendStepSummary(`${readFileSync(files.md, 'utf8')}\n\n${markdownBlock(compared.text)}`);
-      if (opts.saveBaselines) {
-        mkdirSync(BASELINES_DIR, { recursive: true });
-        for (const k of run.kernels) {
-          writeFileSync(baselineFile(k.id), `${JSON.stringify(baselineOf(run, k.id), null, 2)}\n`);
-          process.stdout.write(`baseline: ${path.relative(PROJECT_DIR, baselineFile(k.id))}\n`);
-        }
-      }
-      process.exitCode = compared.moved ? EXIT.findings : EXIT.ok;
-    },
-  );
-
-/** `report --rediff`: results.json rewritten with each cell judged against today's scenarios. */
-async function rediffRun(file: string, scenarioDir?: string) {
-  const before = readResults(file);
-  const scenarios = await loadScenarios(PROJECT_DIR, undefined, scenarioDir ?? before.options?.scenarioDir);
-  const { run, changed, gone } = rediff(before, scenarios);
-  writeResults(path.dirname(file), run);
-  process.stdout.write(renderRediff(changed, gone));
-  return run;
-}
+  .action(async (opts) => {
+    const { moved } = await reportRun(opts);
+    process.exitCode = moved ? EXIT.findings : EXIT.ok;
+  });
 
 program
   .command('bisect')
