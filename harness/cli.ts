@@ -26,7 +26,14 @@ import { runBisect } from './run/bisect.js';
 import { DEFAULT_MEMORY } from './run/boot.js';
 import { runMatrix } from './run/matrix.js';
 import * as flag from './run/matrix-options.js';
-import { DEFAULT_UNIVERSE, minimizeJson, parseCapsFlag, parseSysctlFlags, runMinimize } from './run/minimize.js';
+import {
+  DEFAULT_UNIVERSE,
+  minimizeJson,
+  minimizeSubject,
+  parseCapsFlag,
+  parseSysctlFlags,
+  runMinimize,
+} from './run/minimize.js';
 import { ensureAll } from './setup/ensure.js';
 import { UsageError } from './usage-error.js';
 import { writeFileAtomic } from './write-atomic.js';
@@ -167,24 +174,8 @@ program
   .option('--json', 'print the result as JSON')
   .action(async (operands, opts) => {
     const { object, exec, program: programs, socket, iface, uprobe, ...rest } = opts;
-    const own = object !== undefined || exec !== undefined;
-    if (!own && operands.length !== 1)
-      throw new UsageError('minimize: give one scenario name, or --object <file.bpf.o>, or --exec <loader> [-- args]');
-    if (object !== undefined && operands.length)
-      throw new UsageError(`minimize --object: unexpected argument "${operands[0]}"`);
-    if (!object && (programs || socket || iface || uprobe))
-      throw new UsageError('minimize: --program, --socket, --iface and --uprobe go with --object');
-    const program = own
-      ? {
-          ...(object !== undefined ? { object } : { exec: [exec ?? '', ...operands] }),
-          ...(programs ? { programs } : {}),
-          ...(socket ? { socket } : {}),
-          ...(iface ? { iface } : {}),
-          ...(uprobe ? { uprobe } : {}),
-        }
-      : undefined;
     const r = await runMinimize({
-      ...(program ? { program } : { scenario: operands[0] ?? '' }),
+      ...minimizeSubject(operands, { object, exec, programs, socket, iface, uprobe }),
       ...rest,
       universe: opts.caps,
       resultsDir: opts.results,

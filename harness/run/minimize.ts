@@ -142,6 +142,32 @@ export function parseCapsFlag(list: string): Capability[] {
   return set;
 }
 
+/** The command's operands and flags → what to minimize: one scenario by name, or the user's object
+ * (--object) or loader (--exec, its arguments the operands after --). */
+export function minimizeSubject(
+  operands: string[],
+  f: Omit<AdhocProgram, 'exec'> & { exec?: string },
+): Pick<MinimizeOptions, 'scenario' | 'program'> {
+  const { object, exec, programs, socket, iface, uprobe } = f;
+  const own = object !== undefined || exec !== undefined;
+  if (!own && operands.length !== 1)
+    throw new UsageError('minimize: give one scenario name, or --object <file.bpf.o>, or --exec <loader> [-- args]');
+  if (object !== undefined && operands.length)
+    throw new UsageError(`minimize --object: unexpected argument "${operands[0]}"`);
+  if (!object && (programs || socket || iface || uprobe))
+    throw new UsageError('minimize: --program, --socket, --iface and --uprobe go with --object');
+  if (!own) return { scenario: operands[0] ?? '' };
+  return {
+    program: {
+      ...(object !== undefined ? { object } : { exec: [exec ?? '', ...operands] }),
+      ...(programs ? { programs } : {}),
+      ...(socket ? { socket } : {}),
+      ...(iface ? { iface } : {}),
+      ...(uprobe ? { uprobe } : {}),
+    },
+  };
+}
+
 /** The failing run's most telling line: the verifier's or kernel's complaint. */
 export function tellingLine(detail: string): string {
   const lines = detail
