@@ -1,4 +1,8 @@
-// capmatrix command line: matrix (the main job), kernels, setup.
+// capmatrix command line: matrix (the main job), minimize, bisect, expected, report, merge,
+// claims, schema, kernels (list, fetch, update-pins, verify), setup. An action hands its flags to
+// run/, report/, kernels/ or setup/ and prints what comes back; the flags' types are inferred by
+// commander's extra-typings, and a bad flag or input exits 2 before anything starts (the catch at
+// the end).
 
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -262,7 +266,7 @@ program
   )
   .addOption(new Option('--jobs <n>', 'VMs at once').argParser(flag.count(1, 64)))
   .option('--json', 'print bisect.json instead of the Markdown')
-  .action(async (cell: string, opts) => {
+  .action(async (cell, opts) => {
     const r = await runBisect({ cell, ...opts, resultsDir: opts.results });
     const md = renderBisect(r);
     writeFileAtomic(path.join(r.dir, 'bisect.md'), md);
@@ -275,7 +279,7 @@ program
   .description('merge runs of different kernels (e.g. CI jobs) into one run, with its reports')
   .argument('<results...>', 'results.json files')
   .requiredOption('--out <dir>', 'the merged run directory')
-  .action((files: string[], opts: { out: string }) => {
+  .action((files, opts) => {
     const runs = files.map((f) => readResults(f));
     const merged = mergeRuns(runs);
     writeResults(opts.out, merged);
@@ -296,7 +300,7 @@ program
   .description("the talk's claims judged against a run (default: results/latest)")
   .addOption(new Option('--results <file>', 'a results.json').default(path.join(RESULTS_DIR, 'latest', 'results.json')))
   .option('--write', 'write docs/seed-claims.md instead of printing')
-  .action((opts: { results: string; write?: boolean }) => {
+  .action((opts) => {
     const results = readResults(opts.results);
     const md = renderClaims(SEED_CLAIMS, results);
     if (opts.write) writeFileSync(path.join(PACKAGE_ROOT, 'docs', 'seed-claims.md'), md);
@@ -370,7 +374,7 @@ kernels
   .command('fetch')
   .argument('[ids]', 'comma-separated ids, or "all" (default: the default kernel)')
   .description('download, verify and extract kernels (cached: a second fetch downloads nothing)')
-  .action(async (ids?: string) => {
+  .action(async (ids) => {
     for (const k of entriesFor(ids)) {
       const info = await fetchKernel(k, (m) => process.stderr.write(`${m}\n`));
       process.stdout.write(`${k.id}: ${info.release} (${info.source.files.map((f) => f.name).join(', ')})\n`);
@@ -381,7 +385,7 @@ kernels
   .argument('[ids]', 'comma-separated ids (default: every pinned Debian/Ubuntu entry)')
   .option('--dry-run', 'print the new pins, write nothing')
   .description("move each pinned entry to the newest build of its series in its suite's verified index")
-  .action(async (ids: string | undefined, opts: { dryRun?: boolean }) => {
+  .action(async (ids, opts) => {
     const cat = loadCatalog();
     const wanted = ids?.split(',').map((x) => x.trim());
     if (wanted) selectKernels(cat, ids); // unknown ids: the usual error, with the known ones
@@ -400,7 +404,7 @@ kernels
   .command('verify')
   .argument('[ids]', 'comma-separated ids, or "all" (default: the default kernel)')
   .description('re-check cached kernels against the SHA256 they were verified with')
-  .action((ids?: string) => {
+  .action((ids) => {
     let bad = 0;
     for (const k of entriesFor(ids)) {
       const problems = verifyKernel(k);
@@ -415,7 +419,7 @@ program
   .description('install what is missing: system packages (as root), samples, the default kernel')
   .option('--no-kernel', 'skip the default kernel')
   .option('--for-tests', 'also what npm test needs (a browser for the HTML report test)')
-  .action(async (opts: { kernel: boolean; forTests?: boolean }) => {
+  .action(async (opts) => {
     await ensureAll({ kernel: opts.kernel, forTests: opts.forTests });
   });
 
