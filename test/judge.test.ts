@@ -5,10 +5,10 @@ import { insideCaps } from '../harness/dsl/container.js';
 import type { ExecResult } from '../harness/guest/exec-sample.js';
 import { judge } from '../harness/guest/judge.js';
 import { procStatus } from '../harness/guest/proc.js';
-import type { PlanCell } from '../harness/guest/protocol.js';
+import type { GuestCell } from '../harness/guest/protocol.js';
 
 const inside = insideCaps(['CAP_SYS_ADMIN']);
-const cell: PlanCell = {
+const cell: GuestCell = {
   id: 'box/add-SYS_ADMIN/default',
   key: 'k/box#1',
   sample: 'token_container',

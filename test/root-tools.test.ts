@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { run } from '../harness/exec.js';
-import { AGENT_TOOLS, type PlanCell } from '../harness/guest/protocol.js';
+import { AGENT_TOOLS, type GuestCell } from '../harness/guest/protocol.js';
 import { RootTools, ToolError } from '../harness/guest/tools.js';
 import { hostTools, rootToolNames, toolDigests } from '../harness/plan/tool-digests.js';
 
@@ -161,7 +161,7 @@ describe.runIf(hasDpkg)('a tool its package did not install as it is', () => {
 });
 
 test("the plan's tools: the agent's own and each command's program by name or absolute path", () => {
-  const cell = (setup: string[][], teardown: string[][] = []) => ({ setup, teardown }) as PlanCell;
+  const cell = (setup: string[][], teardown: string[][] = []) => ({ setup, teardown }) as GuestCell;
   const names = rootToolNames([
     cell(
       [['sysctl', '-w', 'x=1'], ['{sample}', 'setup'], ['relative/tool'], ['/usr/bin/true']],

@@ -10,7 +10,7 @@ import { type CellCgroup, spawnOomKillable } from './cell-cgroup.js';
 import { agentTool, type CellPaths } from './commands.js';
 import { ExecHolds } from './exec-hold.js';
 import { PATH_ENV, procState, procStatus } from './proc.js';
-import { type PlanCell, sampleResult } from './protocol.js';
+import { type GuestCell, sampleResult } from './protocol.js';
 import { straceArgv } from './syscall-trace.js';
 
 const STDOUT_TAIL = 1 << 20;
@@ -85,7 +85,7 @@ async function endWithLoader(pid: number, child: ChildProcess, cgroup: CellCgrou
  * strace must stay root to let the loader gain its file capabilities, so setpriv drops to the uid.
  * setpriv stands in front of a root loader too: strace holds a process at its first execve that it
  * saw begin, and it does not see the start of the command it runs itself. */
-function argvOf(cell: PlanCell, file: string, args: string[], traceFile: string | null): string[] {
+function argvOf(cell: GuestCell, file: string, args: string[], traceFile: string | null): string[] {
   if (!traceFile) return [file, ...args];
   const id = String(cell.uid);
   const drop = cell.uid === 0 ? [] : [`--reuid=${id}`, `--regid=${id}`, '--clear-groups'];
@@ -131,7 +131,7 @@ function killCell(child: ChildProcess, cgroup: CellCgroup | null): void {
 
 /** `traceFile`: run it under strace (a user's loader, mode 'exec'), the trace written there. */
 export function execSample(
-  cell: PlanCell,
+  cell: GuestCell,
   at: CellPaths,
   args: string[],
   cwd: string,
