@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { InfraKind } from '../dsl/vocabulary.js';
 import { since } from './clock.js';
-import { run } from './commands.js';
+import { runAsRoot } from './commands.js';
 import type { GuestCell, PrepareFigures } from './protocol.js';
 
 /** Caps listed by `getcap FILE` ("FILE cap_a,cap_b=ep"), as sorted upper-case names. */
@@ -141,13 +141,13 @@ export class SampleCopies {
   private setcap(copies: Copy[]): void {
     if (copies.length === 0) return;
     const t = performance.now();
-    const all = run(
+    const all = runAsRoot(
       'setcap',
       copies.flatMap((c) => [c.caps ?? '', c.file]),
     );
     if (!all.ok)
       for (const c of copies) {
-        const r = run('setcap', [c.caps ?? '', c.file]);
+        const r = runAsRoot('setcap', [c.caps ?? '', c.file]);
         if (!r.ok) c.error = { kind: 'setup-failed', detail: `setcap ${c.caps}: ${r.out}` };
       }
     this.figures.setcapMs += since(t);
@@ -158,7 +158,7 @@ export class SampleCopies {
     const ok = copies.filter((c) => !c.error);
     if (ok.length === 0) return;
     const t = performance.now();
-    const lines = run(
+    const lines = runAsRoot(
       'getcap',
       ok.map((c) => c.file),
     ).out.split('\n');
