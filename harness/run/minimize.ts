@@ -1,5 +1,5 @@
 // `capmatrix minimize <scenario>`: every minimal capability set under which the scenario's sample
-// succeeds, on one kernel, in one boot. The guest agent runs the search (minimal-sets.mjs); this
+// succeeds, on one kernel, in one boot. The guest agent runs the search (guest/minimal-sets.ts); this
 // side plans it (the asked-for settings, then the scenario's other sysctl values and its declared
 // non-capability alternatives), and explains each result with the runs that failed.
 import { mkdirSync } from 'node:fs';
