@@ -1,6 +1,10 @@
-// capmatrix command line: matrix (the main job), kernels, setup.
+// capmatrix command line: matrix (the main job), minimize, bisect, expected, report, merge,
+// claims, schema, kernels (list, fetch, update-pins, verify), setup. An action hands its flags to
+// run/, report/, kernels/ or setup/ and prints what comes back; the flags' types are inferred by
+// commander's extra-typings, and a bad flag or input exits 2 before anything starts (the catch at
+// the end).
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { SEED_CLAIMS } from '../scenarios/claims/seed-claims.js';
@@ -13,25 +17,27 @@ import { kernelConfig } from './kernels/kernel-config.js';
 import { cachedKernel, fetchKernel, verifyKernel } from './kernels/providers.js';
 import { updatePins, writePins } from './kernels/update-pins.js';
 import { CAPMATRIX_VERSION } from './package-info.js';
-import { BASELINES_DIR, PACKAGE_ROOT, PROJECT_DIR, RESULTS_DIR } from './paths.js';
+import { PACKAGE_ROOT, PROJECT_DIR, RESULTS_DIR } from './paths.js';
 import { renderBisect } from './report/bisect-report.js';
-import { writeBundle } from './report/bundle.js';
 import { renderClaims } from './report/claims.js';
-import { compareWith } from './report/comparison.js';
-import { baselineOf } from './report/cross-kernel.js';
 import { expectedJson, renderExpected } from './report/expected.js';
 import { exitCodeFor, renderGrid, runSummary } from './report/grid.js';
-import { renderKernelReport } from './report/kernel-report.js';
 import { renderMinimize } from './report/minimize-report.js';
-import { rediff, renderRediff } from './report/rediff.js';
+import { reportRun } from './report/report-run.js';
 import { mergeRuns, RESULTS_SCHEMA_REF, readResults, resultsJsonSchema, writeResults } from './report/results-json.js';
-import { markdownBlock, terminalLine } from './report/untrusted-text.js';
-import { appendStepSummary, writeReports } from './report/write-reports.js';
+import { writeReports } from './report/write-reports.js';
 import { runBisect } from './run/bisect.js';
 import { DEFAULT_MEMORY } from './run/boot.js';
 import { runMatrix } from './run/matrix.js';
 import * as flag from './run/matrix-options.js';
-import { DEFAULT_UNIVERSE, minimizeJson, parseCapsFlag, parseSysctlFlags, runMinimize } from './run/minimize.js';
+import {
+  DEFAULT_UNIVERSE,
+  minimizeJson,
+  minimizeSubject,
+  parseCapsFlag,
+  parseSysctlFlags,
+  runMinimize,
+} from './run/minimize.js';
 import { ensureAll } from './setup/ensure.js';
 import { UsageError } from './usage-error.js';
 import { writeFileAtomic } from './write-atomic.js';
@@ -109,7 +115,7 @@ program
       resultsDir: opts.results,
       kernelArgs: opts.kernelArg,
     };
-    const { runDir, results, learned } = await runMatrix(o);
+    const { runDir, results, learned, notOnKvm } = await runMatrix(o);
     process.exitCode = exitCodeFor(results.cells);
     if (opts.json) process.stdout.write(`${JSON.stringify(runSummary(runDir, results, process.exitCode), null, 2)}\n`);
     else {
@@ -123,14 +129,9 @@ program
           : '\nno mismatching cell: nothing learned\n',
       );
     }
-    if (o.requireKvm) {
-      const notKvm = results.provenance.boots.filter((b) => b.guest?.clocksource !== 'kvm-clock');
-      if (notKvm.length) {
-        process.stderr.write(
-          `capmatrix: --require-kvm: ${notKvm.map((b) => `${b.boot} ran with clocksource ${terminalLine(b.guest?.clocksource ?? 'unknown')}`).join(', ')}, not kvm-clock\n`,
-        );
-        process.exitCode = EXIT.infra;
-      }
+    if (notOnKvm) {
+      process.stderr.write(`capmatrix: ${notOnKvm}\n`);
+      process.exitCode = EXIT.infra;
     }
   });
 
@@ -177,24 +178,8 @@ program
   .option('--json', 'print the result as JSON')
   .action(async (operands, opts) => {
     const { object, exec, program: programs, socket, iface, uprobe, ...rest } = opts;
-    const own = object !== undefined || exec !== undefined;
-    if (!own && operands.length !== 1)
-      throw new UsageError('minimize: give one scenario name, or --object <file.bpf.o>, or --exec <loader> [-- args]');
-    if (object !== undefined && operands.length)
-      throw new UsageError(`minimize --object: unexpected argument "${operands[0]}"`);
-    if (!object && (programs || socket || iface || uprobe))
-      throw new UsageError('minimize: --program, --socket, --iface and --uprobe go with --object');
-    const program = own
-      ? {
-          ...(object !== undefined ? { object } : { exec: [exec ?? '', ...operands] }),
-          ...(programs ? { programs } : {}),
-          ...(socket ? { socket } : {}),
-          ...(iface ? { iface } : {}),
-          ...(uprobe ? { uprobe } : {}),
-        }
-      : undefined;
     const r = await runMinimize({
-      ...(program ? { program } : { scenario: operands[0] ?? '' }),
+      ...minimizeSubject(operands, { object, exec, programs, socket, iface, uprobe }),
       ...rest,
       universe: opts.caps,
       resultsDir: opts.results,
@@ -251,55 +236,10 @@ program
       flag.directory,
     ),
   )
-  .action(
-    async (opts: {
-      results: string;
-      rediff?: boolean;
-      scenarioDir?: string;
-      compare?: string[];
-      saveBaselines?: boolean;
-      kernelReport?: string;
-      bundle?: string;
-    }) => {
-      const run = opts.rediff ? await rediffRun(opts.results, opts.scenarioDir) : readResults(opts.results);
-      if (opts.kernelReport) {
-        writeFileSync(opts.kernelReport, renderKernelReport(run, loadCatalog()));
-        process.stdout.write(`kernel report: ${opts.kernelReport}\n`);
-      }
-      if (opts.bundle) {
-        const entries = await writeBundle(run, path.dirname(opts.results), opts.bundle, loadCatalog());
-        process.stdout.write(`bundle: ${opts.bundle} (${entries.length} entries)\n`);
-      }
-      const files = writeReports(path.dirname(opts.results), run);
-      process.stdout.write(`reports: ${files.md}, ${files.html}, ${files.junit}\n`);
-      const baselineFile = (id: string) => path.join(BASELINES_DIR, `${id}.json`);
-      const targets = (opts.compare ?? []).flatMap((w) =>
-        w === 'baselines' ? run.kernels.map((k) => baselineFile(k.id)) : [w.endsWith('.json') ? w : baselineFile(w)],
-      );
-      const compared = compareWith(run, targets, PROJECT_DIR);
-      process.stdout.write(compared.text);
-      for (const m of compared.missing) process.stderr.write(`capmatrix report: warning: no baseline ${m}\n`);
-      appendStepSummary(`${readFileSync(files.md, 'utf8')}\n\n${markdownBlock(compared.text)}`);
-      if (opts.saveBaselines) {
-        mkdirSync(BASELINES_DIR, { recursive: true });
-        for (const k of run.kernels) {
-          writeFileSync(baselineFile(k.id), `${JSON.stringify(baselineOf(run, k.id), null, 2)}\n`);
-          process.stdout.write(`baseline: ${path.relative(PROJECT_DIR, baselineFile(k.id))}\n`);
-        }
-      }
-      process.exitCode = compared.moved ? EXIT.findings : EXIT.ok;
-    },
-  );
-
-/** `report --rediff`: results.json rewritten with each cell judged against today's scenarios. */
-async function rediffRun(file: string, scenarioDir?: string) {
-  const before = readResults(file);
-  const scenarios = await loadScenarios(PROJECT_DIR, undefined, scenarioDir ?? before.options?.scenarioDir);
-  const { run, changed, gone } = rediff(before, scenarios);
-  writeResults(path.dirname(file), run);
-  process.stdout.write(renderRediff(changed, gone));
-  return run;
-}
+  .action(async (opts) => {
+    const { moved } = await reportRun(opts);
+    process.exitCode = moved ? EXIT.findings : EXIT.ok;
+  });
 
 program
   .command('bisect')
@@ -326,7 +266,7 @@ program
   )
   .addOption(new Option('--jobs <n>', 'VMs at once').argParser(flag.count(1, 64)))
   .option('--json', 'print bisect.json instead of the Markdown')
-  .action(async (cell: string, opts) => {
+  .action(async (cell, opts) => {
     const r = await runBisect({ cell, ...opts, resultsDir: opts.results });
     const md = renderBisect(r);
     writeFileAtomic(path.join(r.dir, 'bisect.md'), md);
@@ -339,7 +279,7 @@ program
   .description('merge runs of different kernels (e.g. CI jobs) into one run, with its reports')
   .argument('<results...>', 'results.json files')
   .requiredOption('--out <dir>', 'the merged run directory')
-  .action((files: string[], opts: { out: string }) => {
+  .action((files, opts) => {
     const runs = files.map((f) => readResults(f));
     const merged = mergeRuns(runs);
     writeResults(opts.out, merged);
@@ -360,7 +300,7 @@ program
   .description("the talk's claims judged against a run (default: results/latest)")
   .addOption(new Option('--results <file>', 'a results.json').default(path.join(RESULTS_DIR, 'latest', 'results.json')))
   .option('--write', 'write docs/seed-claims.md instead of printing')
-  .action((opts: { results: string; write?: boolean }) => {
+  .action((opts) => {
     const results = readResults(opts.results);
     const md = renderClaims(SEED_CLAIMS, results);
     if (opts.write) writeFileSync(path.join(PACKAGE_ROOT, 'docs', 'seed-claims.md'), md);
@@ -434,7 +374,7 @@ kernels
   .command('fetch')
   .argument('[ids]', 'comma-separated ids, or "all" (default: the default kernel)')
   .description('download, verify and extract kernels (cached: a second fetch downloads nothing)')
-  .action(async (ids?: string) => {
+  .action(async (ids) => {
     for (const k of entriesFor(ids)) {
       const info = await fetchKernel(k, (m) => process.stderr.write(`${m}\n`));
       process.stdout.write(`${k.id}: ${info.release} (${info.source.files.map((f) => f.name).join(', ')})\n`);
@@ -445,7 +385,7 @@ kernels
   .argument('[ids]', 'comma-separated ids (default: every pinned Debian/Ubuntu entry)')
   .option('--dry-run', 'print the new pins, write nothing')
   .description("move each pinned entry to the newest build of its series in its suite's verified index")
-  .action(async (ids: string | undefined, opts: { dryRun?: boolean }) => {
+  .action(async (ids, opts) => {
     const cat = loadCatalog();
     const wanted = ids?.split(',').map((x) => x.trim());
     if (wanted) selectKernels(cat, ids); // unknown ids: the usual error, with the known ones
@@ -464,7 +404,7 @@ kernels
   .command('verify')
   .argument('[ids]', 'comma-separated ids, or "all" (default: the default kernel)')
   .description('re-check cached kernels against the SHA256 they were verified with')
-  .action((ids?: string) => {
+  .action((ids) => {
     let bad = 0;
     for (const k of entriesFor(ids)) {
       const problems = verifyKernel(k);
@@ -479,7 +419,7 @@ program
   .description('install what is missing: system packages (as root), samples, the default kernel')
   .option('--no-kernel', 'skip the default kernel')
   .option('--for-tests', 'also what npm test needs (a browser for the HTML report test)')
-  .action(async (opts: { kernel: boolean; forTests?: boolean }) => {
+  .action(async (opts) => {
     await ensureAll({ kernel: opts.kernel, forTests: opts.forTests });
   });
 

@@ -6,7 +6,7 @@ import { insideCaps } from '../harness/dsl/container.js';
 import type { ExecResult } from '../harness/guest/exec-sample.js';
 import { judge } from '../harness/guest/judge.js';
 import { procStatus } from '../harness/guest/proc.js';
-import type { PlanCell } from '../harness/guest/protocol.js';
+import type { GuestCell } from '../harness/guest/protocol.js';
 import { guestCell } from './guest-cell.js';
 
 const root = guestCell();
@@ -35,7 +35,7 @@ const ran = (extra: Record<string, unknown>, over: Partial<ExecResult> = {}): Ex
 });
 
 describe('judge()', () => {
-  test.each<[string, PlanCell, ExecResult, string, unknown]>([
+  test.each<[string, GuestCell, ExecResult, string, unknown]>([
     ['a root cell that reported ok', root, ran({}), 'observed.outcome', 'ok'],
     ['timeout', root, ran({}, { timedOut: true }), 'infraKind', 'cell-timeout'],
     ['no result line', root, ran({}, { stdout: 'nothing to say\n', code: 1 }), 'infraKind', 'no-result'],

@@ -4,7 +4,7 @@
 // the sample ever runs outside it, not even for the first instruction.
 import fs from 'node:fs';
 import path from 'node:path';
-import { run } from './commands.js';
+import { runAsRoot } from './commands.js';
 import { readTrim } from './proc.js';
 
 export const CGROUP_FS = '/sys/fs/cgroup';
@@ -47,7 +47,7 @@ export function spawnOomKillable<T>(spawn: () => T): T {
 /** Where the agent itself lives; null when no cgroup v2 hierarchy can be had. */
 export function agentCgroup(): { dir: string | null; detail: string } {
   if (!fs.existsSync(path.join(CGROUP_FS, 'cgroup.procs'))) {
-    const r = run('mount', ['-t', 'cgroup2', 'none', CGROUP_FS]);
+    const r = runAsRoot('mount', ['-t', 'cgroup2', 'none', CGROUP_FS]);
     if (!r.ok) return { dir: null, detail: `no cgroup v2 (${r.out}): cells are contained by process group only` };
   }
   const own = (readTrim('/proc/self/cgroup') ?? '').split('\n').find((l) => l.startsWith('0::'));

@@ -12,7 +12,7 @@ import { infra, type Judged, judge } from './judge.js';
 import { judgeExec } from './judge-exec.js';
 import type { OverlayWrites } from './overlay-writes.js';
 import type { SampleCopies } from './prepare.js';
-import type { CellRecord, PlanCell } from './protocol.js';
+import type { CellRecord, GuestCell } from './protocol.js';
 import type { RecordWriter } from './record-writer.js';
 import { resetState, type UidProcesses } from './reset.js';
 import { SCRATCH_DIR } from './scratch.js';
@@ -62,7 +62,7 @@ interface CellRun {
 }
 
 /** The scenario's setup: around this cell, or once for its group of consecutive cells. */
-function setUp(cell: PlanCell, at: CellPaths, boot: BootState): string | null {
+function setUp(cell: GuestCell, at: CellPaths, boot: BootState): string | null {
   if (cell.setupScope === 'group') {
     if (boot.group?.scenario === cell.scenario) return null;
     boot.group = { scenario: cell.scenario, teardown: cell.teardown };
@@ -96,7 +96,7 @@ function unreachableDir(dir: string): string | null {
 
 /** A sample runs as it is; a user's loader ('exec') under strace, its trace kept in the agent's
  * scratch (scratch.ts). `trace` is null for a sample. */
-async function execTraced(cell: PlanCell, at: CellPaths, args: string[], cwd: string, cgroup: CellCgroup | null) {
+async function execTraced(cell: GuestCell, at: CellPaths, args: string[], cwd: string, cgroup: CellCgroup | null) {
   if (cell.mode !== 'exec') return { r: await execSample(cell, at, args, cwd, cgroup), trace: null };
   const traceDir = fs.mkdtempSync(path.join(SCRATCH_DIR, 'trace-'));
   try {
@@ -111,7 +111,7 @@ async function execTraced(cell: PlanCell, at: CellPaths, args: string[], cwd: st
   }
 }
 
-async function runSample(cell: PlanCell, at: CellPaths, boot: BootState, t0: number) {
+async function runSample(cell: GuestCell, at: CellPaths, boot: BootState, t0: number) {
   const tSetup = performance.now();
   const setupErr = setUp(cell, at, boot);
   await boot.watch?.rebaseIfDirty();
@@ -164,7 +164,7 @@ async function runSample(cell: PlanCell, at: CellPaths, boot: BootState, t0: num
   }
 }
 
-export async function runCell(cell: PlanCell, boot: BootState): Promise<CellRun> {
+export async function runCell(cell: GuestCell, boot: BootState): Promise<CellRun> {
   const t0 = performance.now();
   if (boot.unsafe) return { judged: infra('setup-failed', boot.unsafe), figures: {}, teardownMs: 0, leftovers: [] };
   const sysErr = applySysctls(boot.sysctls, cell.sysctl);
@@ -197,8 +197,8 @@ export async function runCell(cell: PlanCell, boot: BootState): Promise<CellRun>
  * like it): a group setup stays up while the next cell belongs to the same scenario.
  */
 export async function runAndRecord(
-  cell: PlanCell,
-  next: PlanCell | undefined,
+  cell: GuestCell,
+  next: GuestCell | undefined,
   boot: BootState,
   out: RecordWriter,
 ): Promise<CellRecord> {
@@ -262,7 +262,7 @@ export async function runAndRecord(
 
 /** The fingerprint after the cell against the one before it: what changed is undone, and what
  * could not be ends the boot after this cell (boot.endReason). */
-async function watchState(cell: PlanCell, boot: BootState): Promise<{ problems: string[]; ms: number | null }> {
+async function watchState(cell: GuestCell, boot: BootState): Promise<{ problems: string[]; ms: number | null }> {
   if (!boot.watch) return { problems: [], ms: null };
   const want = Object.fromEntries(
     Object.entries(wantedSysctls(boot.sysctls, cell.sysctl)).map(([k, v]) => [k, String(v)]),

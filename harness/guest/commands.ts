@@ -1,7 +1,7 @@
 // Root commands in the guest (setup, teardown, setcap): argument arrays, never a shell.
 import fs from 'node:fs';
 import path from 'node:path';
-import { run as runArgv } from '../exec.js';
+import { run } from '../exec.js';
 import { PATH_ENV } from './proc.js';
 import type { AgentTool } from './protocol.js';
 import { rootTools, ToolError } from './tools.js';
@@ -15,12 +15,12 @@ function runChecked(resolve: () => string, args: string[]): { ok: boolean; out: 
     if (e instanceof ToolError) return { ok: false, out: e.message };
     throw e;
   }
-  const r = runArgv(file, args, { env: { PATH: PATH_ENV } });
+  const r = run(file, args, { env: { PATH: PATH_ENV } });
   return { ok: r.ok, out: r.ok ? `${r.stdout}${r.stderr}`.trim() : `${r.stdout.trim()} ${r.why}`.trim() };
 }
 
 /** Runs one of the agent's own root tools: only those the plan vouches for by name (AGENT_TOOLS). */
-export const run = (tool: AgentTool, args: string[]) => runChecked(() => rootTools.resolve(tool), args);
+export const runAsRoot = (tool: AgentTool, args: string[]) => runChecked(() => rootTools.resolve(tool), args);
 
 /** The path to run one of the agent's own root tools by (tools.ts; throws ToolError). */
 export const agentTool = (tool: AgentTool): string => rootTools.resolve(tool);

@@ -10,10 +10,11 @@ import { type CellCgroup, spawnOomKillable } from './cell-cgroup.js';
 import { agentTool, type CellPaths } from './commands.js';
 import { ExecHolds } from './exec-hold.js';
 import { PATH_ENV, procState, procStatus } from './proc.js';
-import { type PlanCell, sampleResult } from './protocol.js';
+import { type GuestCell, sampleResult } from './protocol.js';
 import { straceArgv } from './syscall-trace.js';
 
 const STDOUT_TAIL = 1 << 20;
+const STDERR_TAIL = 8192;
 
 export interface ExecResult {
   /** /proc/<pid>/status while the sample was stopped at its start, or null if it never stopped. */
@@ -84,7 +85,7 @@ async function endWithLoader(pid: number, child: ChildProcess, cgroup: CellCgrou
  * strace must stay root to let the loader gain its file capabilities, so setpriv drops to the uid.
  * setpriv stands in front of a root loader too: strace holds a process at its first execve that it
  * saw begin, and it does not see the start of the command it runs itself. */
-function argvOf(cell: PlanCell, file: string, args: string[], traceFile: string | null): string[] {
+function argvOf(cell: GuestCell, file: string, args: string[], traceFile: string | null): string[] {
   if (!traceFile) return [file, ...args];
   const id = String(cell.uid);
   const drop = cell.uid === 0 ? [] : [`--reuid=${id}`, `--regid=${id}`, '--clear-groups'];
@@ -101,6 +102,22 @@ function firstBpfSince(stdout: string, spawnedNs: bigint): number | null {
   return ms >= 0 ? Math.round(ms) : null;
 }
 
+/** What the sample writes, as it comes: the last MiB of stdout (its result line comes last), the
+ * last 8 KiB of stderr, and a spawn that failed as a line of stderr. Read it once the sample closed. */
+function collectOutput(child: ChildProcess): { stdout: string; stderr: string } {
+  const out = { stdout: '', stderr: '' };
+  child.stdout?.on('data', (d) => {
+    out.stdout = (out.stdout + d).slice(-STDOUT_TAIL);
+  });
+  child.stderr?.on('data', (d) => {
+    out.stderr = (out.stderr + d).slice(-STDERR_TAIL);
+  });
+  child.on('error', (e) => {
+    out.stderr += `\nspawn: ${e.message}`;
+  });
+  return out;
+}
+
 /** Kills everything of the cell: its cgroup, or (without cgroups) the sample's process group. */
 function killCell(child: ChildProcess, cgroup: CellCgroup | null): void {
   if (cgroup) {
@@ -114,7 +131,7 @@ function killCell(child: ChildProcess, cgroup: CellCgroup | null): void {
 
 /** `traceFile`: run it under strace (a user's loader, mode 'exec'), the trace written there. */
 export function execSample(
-  cell: PlanCell,
+  cell: GuestCell,
   at: CellPaths,
   args: string[],
   cwd: string,
@@ -143,20 +160,10 @@ export function execSample(
     });
   const child = cgroup ? cgroup.spawnInside(start) : spawnOomKillable(start);
   return new Promise<ExecResult>((resolve) => {
-    let stdout = '';
-    let stderr = '';
+    const output = collectOutput(child);
     let timedOut = false;
     let leftovers: number[] = [];
     let exited: { code: number | null; signal: string | null } | null = null;
-    child.stdout?.on('data', (d) => {
-      stdout = (stdout + d).slice(-STDOUT_TAIL);
-    });
-    child.stderr?.on('data', (d) => {
-      stderr = (stderr + d).slice(-8192);
-    });
-    child.on('error', (e) => {
-      stderr += `\nspawn: ${e.message}`;
-    });
     const holds = traceFile
       ? new ExecHolds(traceFile, loaderName(file), (pid) => void endWithLoader(pid, child, cgroup))
       : null;
@@ -170,6 +177,7 @@ export function execSample(
       clearTimeout(closeGuard);
       const { code = null, signal = null } = exited ?? {};
       const execMs = Math.round(performance.now() - started);
+      const { stdout, stderr } = output;
       const firstBpfMs = traceFile ? null : firstBpfSince(stdout, startedNs);
       resolve({ status: await status, code, signal, stdout, stderr, timedOut, leftovers, execMs, startMs, firstBpfMs });
     };

@@ -6,7 +6,7 @@
 // enter, so a mount a cell put over /proc/sys/... (or /proc/modules) cannot answer for the kernel.
 import fs from 'node:fs';
 import path from 'node:path';
-import { run } from './commands.js';
+import { runAsRoot } from './commands.js';
 import type { StateReader } from './state-reader.js';
 
 /** Sysctls the kernel changes by itself across honest cells (measured on debian-6.12 under TCG),
@@ -49,7 +49,7 @@ export function privateProcfs(): { dir: string } | { error: string } {
   fs.chmodSync(parent, 0o700);
   const dir = path.join(parent, 'proc');
   fs.mkdirSync(dir);
-  const r = run('mount', ['-t', 'proc', '-o', 'nosuid,nodev,noexec', 'proc', dir]);
+  const r = runAsRoot('mount', ['-t', 'proc', '-o', 'nosuid,nodev,noexec', 'proc', dir]);
   return r.ok ? { dir } : { error: `cannot mount a procfs of the agent's own: ${r.out}` };
 }
 

@@ -6,13 +6,13 @@ import { ERRNOS, type ErrnoName, UNKNOWN_ERRNO } from '../dsl/vocabulary.js';
 import type { ExecResult } from './exec-sample.js';
 import { type Judged, statusMismatch, wantedMask } from './judge.js';
 import { maskHex } from './proc.js';
-import type { PlanCell } from './protocol.js';
+import type { GuestCell } from './protocol.js';
 import { decisiveRefusal } from './syscall-trace.js';
 
 const tail = (text: string, lines: number) => text.trim().split('\n').slice(-lines).join('\n');
 
 /** The okWhen pattern the output does not match, or null. */
-function unmatched(cell: PlanCell, r: ExecResult): string | null {
+function unmatched(cell: GuestCell, r: ExecResult): string | null {
   for (const [stream, pattern] of Object.entries(cell.okWhen ?? {})) {
     const text = stream === 'stdout' ? r.stdout : r.stderr;
     if (pattern !== undefined && !new RegExp(pattern, 'm').test(text)) return `${stream} does not match /${pattern}/`;
@@ -20,7 +20,7 @@ function unmatched(cell: PlanCell, r: ExecResult): string | null {
   return null;
 }
 
-export function judgeExec(cell: PlanCell, r: ExecResult, trace: string, stderrTail: string): Judged {
+export function judgeExec(cell: GuestCell, r: ExecResult, trace: string, stderrTail: string): Judged {
   if (r.timedOut) return { infraKind: 'cell-timeout', infraError: `killed after the ${cell.timeoutSec}s cell timeout` };
   const want = wantedMask(cell);
   if (!r.status)

@@ -5,20 +5,20 @@ import { type Capability, capNumber } from '../dsl/capabilities.js';
 import type { InfraKind } from '../dsl/vocabulary.js';
 import type { ExecResult } from './exec-sample.js';
 import { capMask, hexMask, maskHex, procStatus } from './proc.js';
-import { type ObservedOutcome, type PlanCell, sampleResult } from './protocol.js';
+import { type GuestCell, type ObservedOutcome, sampleResult } from './protocol.js';
 
 export type Judged = { observed: ObservedOutcome } | { infraKind: InfraKind; infraError: string };
 
 /** A cell without an observation, and why. */
 export const infra = (infraKind: InfraKind, infraError: string): Judged => ({ infraKind, infraError });
 
-export function wantedMask(cell: PlanCell): bigint {
+export function wantedMask(cell: GuestCell): bigint {
   if (cell.caps === 'root') return hexMask(procStatus('self')?.CapEff);
   return capMask(cell.caps.map((c: Capability) => capNumber(c)));
 }
 
 /** The kernel's view of the running sample against the cell; an error message or null. */
-export function statusMismatch(cell: PlanCell, st: Record<string, string>, want: bigint): string | null {
+export function statusMismatch(cell: GuestCell, st: Record<string, string>, want: bigint): string | null {
   const uids = (st.Uid ?? '').split(/\s+/).map(Number);
   if (uids.length !== 4 || uids.some((u) => u !== cell.uid) || hexMask(st.CapEff) !== want)
     return `/proc/<pid>/status of the running sample: Uid ${st.Uid}, CapEff ${st.CapEff}; the cell asks for uid ${cell.uid}, CapEff ${maskHex(want)}`;
@@ -34,14 +34,14 @@ export function statusMismatch(cell: PlanCell, st: Record<string, string>, want:
 
 /** A container cell: the container must hold exactly its capabilities once it exists (a sample
  * that failed before its container was made reports no `inside`; one that never says is wrong). */
-function containerMismatch(cell: PlanCell, inside: string | undefined): string | null {
+function containerMismatch(cell: GuestCell, inside: string | undefined): string | null {
   if (!cell.inside || inside === '') return null;
   const want = capMask(cell.inside.map((c: Capability) => capNumber(c)));
   if (inside !== undefined && hexMask(inside) === want) return null;
   return `the container held CapEff ${inside ?? '(not reported)'}; the cell asks for ${maskHex(want)} (the runtime's default set and --cap-add)`;
 }
 
-export function judge(cell: PlanCell, r: ExecResult, stderrTail: string): Judged {
+export function judge(cell: GuestCell, r: ExecResult, stderrTail: string): Judged {
   if (r.timedOut) return infra('cell-timeout', `killed after the ${cell.timeoutSec}s cell timeout`);
   const parsed = sampleResult(r.stdout);
   if (parsed === null)

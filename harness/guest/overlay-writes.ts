@@ -6,7 +6,7 @@
 // put back while the overlay is mounted, so that is reported as not undone.
 import fs from 'node:fs';
 import path from 'node:path';
-import { run } from './commands.js';
+import { runAsRoot } from './commands.js';
 import { readTrim } from './proc.js';
 import { SCRATCH_DIR } from './scratch.js';
 
@@ -79,7 +79,7 @@ export class OverlayWrites {
   /** `agentOwned`: merged paths the agent itself writes between cells (the sample copies). */
   constructor(private readonly agentOwned: string[]) {
     fs.mkdirSync(ROOT_ALONE, { recursive: true });
-    const bound = run('mount', ['--bind', '-o', 'ro', '/', ROOT_ALONE]);
+    const bound = runAsRoot('mount', ['--bind', '-o', 'ro', '/', ROOT_ALONE]);
     this.detail = bound.ok
       ? `${this.overlays.length} overlays watched through their upper directories`
       : `the root could not be bound alone (${bound.out}): a changed host file reads as a new one`;

@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { InfraKind } from '../dsl/vocabulary.js';
 import { since } from './clock.js';
-import { run } from './commands.js';
-import type { PlanCell, PrepareFigures } from './protocol.js';
+import { runAsRoot } from './commands.js';
+import type { GuestCell, PrepareFigures } from './protocol.js';
 
 /** Caps listed by `getcap FILE` ("FILE cap_a,cap_b=ep"), as sorted upper-case names. */
 export function parseGetcap(text: string): string[] {
@@ -43,12 +43,12 @@ function statOf(file: string): string {
 /** The file and the directory that holds only it: an entry added, a mode opened, a mount over either. */
 const fingerprint = (file: string) => `${statOf(file)} ${statOf(path.dirname(file))}`;
 
-function capsText(cell: PlanCell): string | null {
+function capsText(cell: GuestCell): string | null {
   if (cell.caps === 'root' || cell.caps.length === 0) return null;
   return `${cell.caps.map((c) => c.toLowerCase()).join(',')}+ep`;
 }
 
-const keyOf = (cell: PlanCell) => `${cell.binary}\0${capsText(cell) ?? ''}`;
+const keyOf = (cell: GuestCell) => `${cell.binary}\0${capsText(cell) ?? ''}`;
 
 export class SampleCopies {
   /** Where the copies are (the overlay check leaves it to changed()). */
@@ -65,7 +65,7 @@ export class SampleCopies {
   }
 
   /** Makes the copies of these cells that are not made yet: one setcap, one getcap. */
-  prepare(cells: PlanCell[]): void {
+  prepare(cells: GuestCell[]): void {
     const fresh: Copy[] = [];
     for (const cell of cells) {
       const key = keyOf(cell);
@@ -81,7 +81,7 @@ export class SampleCopies {
   }
 
   /** The copy a cell runs, made now if the plan did not have it (a search's cells). */
-  fileFor(cell: PlanCell): { file: string } | PrepError {
+  fileFor(cell: GuestCell): { file: string } | PrepError {
     if (!this.copies.has(keyOf(cell))) this.prepare([cell]);
     const copy = this.copies.get(keyOf(cell));
     if (!copy) return { kind: 'setup-failed', detail: `no copy of ${cell.binary}` };
@@ -104,7 +104,7 @@ export class SampleCopies {
     return problems;
   }
 
-  private copyOf(cell: PlanCell): Copy {
+  private copyOf(cell: GuestCell): Copy {
     const t = performance.now();
     const sub = path.join(this.dir, String(++this.figures.files));
     const file = path.join(sub, cell.sample);
@@ -141,13 +141,13 @@ export class SampleCopies {
   private setcap(copies: Copy[]): void {
     if (copies.length === 0) return;
     const t = performance.now();
-    const all = run(
+    const all = runAsRoot(
       'setcap',
       copies.flatMap((c) => [c.caps ?? '', c.file]),
     );
     if (!all.ok)
       for (const c of copies) {
-        const r = run('setcap', [c.caps ?? '', c.file]);
+        const r = runAsRoot('setcap', [c.caps ?? '', c.file]);
         if (!r.ok) c.error = { kind: 'setup-failed', detail: `setcap ${c.caps}: ${r.out}` };
       }
     this.figures.setcapMs += since(t);
@@ -158,7 +158,7 @@ export class SampleCopies {
     const ok = copies.filter((c) => !c.error);
     if (ok.length === 0) return;
     const t = performance.now();
-    const lines = run(
+    const lines = runAsRoot(
       'getcap',
       ok.map((c) => c.file),
     ).out.split('\n');

@@ -45,7 +45,8 @@ export type ToolDigest = z.infer<typeof ToolDigestSchema>;
 
 // ---- the plan (host → guest) ----
 
-export const PlanCellSchema = z.strictObject({
+/** One run as the guest agent gets it (run/boot.ts's guestCell, from the host's PlannedCell and its key). */
+export const GuestCellSchema = z.strictObject({
   id: z.string(),
   /** The run's key (`<kernel>/<cell id>#<rep>`, or `<search label>#<n>` in a search). */
   key: z.string(),
@@ -72,7 +73,7 @@ export const PlanCellSchema = z.strictObject({
   /** `capmatrix minimize` on a token scenario: the delegation items of this run. */
   delegation: z.array(z.string()).optional(),
 });
-export type PlanCell = z.infer<typeof PlanCellSchema>;
+export type GuestCell = z.infer<typeof GuestCellSchema>;
 
 export const SearchSchema = z.strictObject({
   label: z.string(),
@@ -81,7 +82,7 @@ export const SearchSchema = z.strictObject({
   dimension: z.enum(['caps', 'delegation']),
   universe: z.array(z.string()),
   baseArgs: argv.optional(),
-  template: PlanCellSchema,
+  template: GuestCellSchema,
 });
 export type Search = z.infer<typeof SearchSchema>;
 
@@ -94,7 +95,7 @@ export const PlanSchema = z.strictObject({
    * inside the guest leads to a writable copy of it. */
   rwdir: z.string(),
   recordSysctls: z.array(z.string()),
-  cells: z.array(PlanCellSchema),
+  cells: z.array(GuestCellSchema),
   searches: z.array(SearchSchema),
   /** Every root tool the boot may run (AGENT_TOOLS and the cells' commands), by the name it is
    * run by: the agent runs none the host did not vouch for, and none whose content differs. */

@@ -2,7 +2,7 @@
 // fsync'd before the next cell starts. The file is opened once; then vng's --rwdir mount is
 // detached (umount -l), so the agent's descriptor is the only way to it left in the guest.
 import fs from 'node:fs';
-import { run } from './commands.js';
+import { runAsRoot } from './commands.js';
 import { readTrim } from './proc.js';
 import { type GuestRecord, newSigner } from './protocol.js';
 
@@ -37,13 +37,13 @@ export class RecordWriter {
  * share (nor the host's copy of the results below it, in the guest's /tmp overlay, where a cell
  * with CAP_DAC_OVERRIDE could write a change the overlay check cannot undo). */
 export function detachRwdir(rwdir: string): { detached: boolean; detail: string } {
-  const r = run('umount', ['-l', rwdir]);
+  const r = runAsRoot('umount', ['-l', rwdir]);
   const shareAt = () =>
     (readTrim('/proc/self/mountinfo') ?? '')
       .split('\n')
       .some((l) => l.split(' ')[4] === rwdir && l.split(' - ')[1]?.startsWith('9p '));
   if (!r.ok || shareAt()) return { detached: false, detail: `umount -l ${rwdir}: ${r.out || 'still mounted'}` };
-  const covered = run('mount', ['-t', 'tmpfs', '-o', 'ro,size=4k,mode=0555', 'capmatrix-detached', rwdir]);
+  const covered = runAsRoot('mount', ['-t', 'tmpfs', '-o', 'ro,size=4k,mode=0555', 'capmatrix-detached', rwdir]);
   if (!covered.ok) return { detached: false, detail: `${rwdir}: an empty tmpfs could not cover it: ${covered.out}` };
   return {
     detached: true,

@@ -6,11 +6,11 @@ import { cellId } from '../dsl/cell-id.js';
 import { delegationArgs, delegationSetName } from '../dsl/delegation.js';
 import { type BootState, endGroup, runAndRecord } from './cell.js';
 import { minimalSets } from './minimal-sets.js';
-import type { PlanCell, Search } from './protocol.js';
+import type { GuestCell, Search } from './protocol.js';
 import type { RecordWriter } from './record-writer.js';
 
 /** The cell that runs one set of a search. */
-export function searchCell(search: Search, set: string[], n: number): PlanCell {
+export function searchCell(search: Search, set: string[], n: number): GuestCell {
   const t = search.template;
   const key = `${search.label}#${n}`;
   if (search.dimension === 'delegation')

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CGROUP_FS } from './cell-cgroup.js';
-import { run } from './commands.js';
+import { runAsRoot } from './commands.js';
 import {
   type Change,
   diffFingerprints,
@@ -163,7 +163,7 @@ export class StateWatch {
     let left = new Set(names);
     for (let i = 0; left.size && i < 20; i++) {
       if (i) await new Promise((r) => setTimeout(r, 100));
-      for (const name of left) run('rmmod', [name]);
+      for (const name of left) runAsRoot('rmmod', [name]);
       const now = new Set((readTrim(`${this.proc}/modules`) ?? '').split('\n').map((l) => l.split(' ')[0]));
       left = new Set([...left].filter((n) => now.has(n)));
     }
@@ -184,15 +184,15 @@ function undo(c: Change): void {
       // written through the agent's own procfs (useSysctlRoot), never a path a cell mounted over
       fs.writeFileSync(sysctlPath(name), c.undo);
     } catch {}
-  } else if (c.kind === 'mount' && typeof c.undo === 'string') run('umount', ['-l', c.undo]);
+  } else if (c.kind === 'mount' && typeof c.undo === 'string') runAsRoot('umount', ['-l', c.undo]);
   else if (c.kind === 'process' && typeof c.undo === 'number') {
     try {
       process.kill(c.undo, 'SIGKILL');
     } catch {}
-  } else if (c.kind === 'module' && typeof c.undo === 'string') run('rmmod', [c.undo]);
+  } else if (c.kind === 'module' && typeof c.undo === 'string') runAsRoot('rmmod', [c.undo]);
   else if (c.kind === 'lo' && Array.isArray(c.undo)) {
     const [first, ...rest] = c.undo;
-    if (first === 'tc:qdisc') run('tc', ['qdisc', ...rest]);
-    else if (first) run('ip', [first, ...rest]);
+    if (first === 'tc:qdisc') runAsRoot('tc', ['qdisc', ...rest]);
+    else if (first) runAsRoot('ip', [first, ...rest]);
   }
 }

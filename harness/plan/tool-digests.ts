@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { run } from '../exec.js';
-import { AGENT_TOOLS, type PlanCell, type ToolDigest, toolCandidates } from '../guest/protocol.js';
+import { AGENT_TOOLS, type GuestCell, type ToolDigest, toolCandidates } from '../guest/protocol.js';
 
 export const DPKG_ADMINDIR = '/var/lib/dpkg';
 
@@ -129,7 +129,7 @@ export function hostTools(names: readonly string[], admindir = DPKG_ADMINDIR): M
 const hostProgram = (p: string) => p !== '' && !p.includes('{') && (!p.includes('/') || path.isAbsolute(p));
 
 /** What a cell runs as root of its own: its scenario's commands. */
-type Commands = Pick<PlanCell, 'setup' | 'teardown'>;
+type Commands = Pick<GuestCell, 'setup' | 'teardown'>;
 
 /** Every name a boot's agent runs a root tool by: its own, and the programs of the cells' commands. */
 export function rootToolNames(cells: Commands[]): string[] {

@@ -13,7 +13,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { RECORDED_SYSCTLS } from '../dsl/sysctls.js';
-import { type Plan, type PlanCell, PROTOCOL_VERSION, type Search } from '../guest/protocol.js';
+import { type GuestCell, type Plan, PROTOCOL_VERSION, type Search } from '../guest/protocol.js';
 import type { KernelInfo } from '../kernels/kernel-info.js';
 import { type Attempt, bootAttempts } from '../outcome/attempts.js';
 import { GuestRecordReader, type GuestRecords } from '../outcome/guest-records.js';
@@ -28,7 +28,7 @@ import { runVm } from '../vm/run-vm.js';
 import { writeFileAtomic } from '../write-atomic.js';
 
 /** One cell as the guest agent runs it. */
-export function guestCell(c: PlannedCell, key: string): PlanCell {
+export function guestCell(c: PlannedCell, key: string): GuestCell {
   return {
     id: c.id,
     key,

@@ -10,9 +10,9 @@ export class Ledger {
   private readonly byKey = new Map<string, Attempt[]>();
 
   constructor(
-    readonly lanes: Boot[],
-    /** Each lane's runs: its cells `repeat` times. */
-    readonly laneRuns: Map<string, PlannedRun[]>,
+    readonly boots: Boot[],
+    /** Each planned boot's runs, by its id: its cells `repeat` times. */
+    readonly runsByBoot: Map<string, PlannedRun[]>,
     private readonly retries: number,
   ) {}
 
@@ -26,20 +26,20 @@ export class Ledger {
   settled = (r: PlannedRun): boolean => runSettled(this.byKey.get(r.key) ?? [], this.retries);
 
   allRuns(): PlannedRun[] {
-    return [...this.laneRuns.values()].flat();
+    return [...this.runsByBoot.values()].flat();
   }
 
-  pending(laneId: string): PlannedRun[] {
-    return (this.laneRuns.get(laneId) ?? []).filter((r) => !this.settled(r));
+  pending(bootId: string): PlannedRun[] {
+    return (this.runsByBoot.get(bootId) ?? []).filter((r) => !this.settled(r));
   }
 
   /** results.json from the attempts: every cell whose runs all settled, in plan order. */
   save(runDir: string, results: RunResults): void {
     const done: CellResult[] = [];
     const pending: { kernel: string; id: string }[] = [];
-    for (const lane of this.lanes) {
-      for (const cell of lane.cells) {
-        const runs = (this.laneRuns.get(lane.id) ?? []).filter((r) => r.cell === cell);
+    for (const boot of this.boots) {
+      for (const cell of boot.cells) {
+        const runs = (this.runsByBoot.get(boot.id) ?? []).filter((r) => r.cell === cell);
         if (runs.every(this.settled))
           done.push(
             finalizeCell(

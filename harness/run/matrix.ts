@@ -16,6 +16,7 @@ import { PROJECT_DIR, RESULTS_DIR } from '../paths.js';
 import { type Boot, checkPhaseOrder, type PlannedRun, planBoots, runsOf } from '../plan/plan.js';
 import { toolDigests } from '../plan/tool-digests.js';
 import { linkLatest, newRunId, type RunOptions, type RunResults } from '../report/results-json.js';
+import { terminalLine } from '../report/untrusted-text.js';
 import { appendStepSummary, writeReports } from '../report/write-reports.js';
 import { ensureRunnable } from '../setup/ensure.js';
 import { UsageError } from '../usage-error.js';
@@ -68,6 +69,8 @@ export interface MatrixRun {
   results: RunResults;
   /** Learn mode: one line per learned expectation written. */
   learned?: string[];
+  /** --require-kvm: why the run does not count (a guest that did not really run on KVM). */
+  notOnKvm?: string;
 }
 
 type Resolved = MatrixOptions & RunOptions;
@@ -100,13 +103,13 @@ async function planRun(o: Resolved, log: (m: string) => void) {
   const filter = o.cells ? new RegExp(o.cells) : undefined;
   const cells = scenarios.flatMap((s) => s.cells).filter((c) => !filter || filter.test(c.id));
   if (cells.length === 0) throw new UsageError(`--cells ${o.cells}: no cell id matches`);
-  const lanes = planBoots(cells, kernels, { bootPerCell: o.bootPerCell, shareBoots: o.shareBoots });
-  for (const b of lanes) checkPhaseOrder(b);
+  const boots = planBoots(cells, kernels, { bootPerCell: o.bootPerCell, shareBoots: o.shareBoots });
+  for (const b of boots) checkPhaseOrder(b);
   // every boot's plan vouches for its root tools: a modified one refuses the run before any VM
   toolDigests(cells);
   const accel = decideAccel();
   if (o.requireKvm && accel.accel !== 'kvm') throw new Error(`--require-kvm: KVM does not work here (${accel.why})`);
-  return { kernels, cells, lanes, accel };
+  return { kernels, cells, boots, accel };
 }
 
 function newResults(
@@ -153,7 +156,7 @@ function newResults(
   };
 }
 
-/** What the lanes share while the run goes on. */
+/** What the planned boots share while the run goes on. */
 interface RunContext {
   runDir: string;
   results: RunResults;
@@ -206,21 +209,21 @@ function noteAccelNow(ctx: RunContext): void {
   ctx.log(`KVM demoted to TCG for the rest of the run: ${ctx.accel.why}`);
 }
 
-/** Boots of one lane until every run of it settled. */
-async function runLane(lane: Boot, ctx: RunContext): Promise<void> {
+/** One planned boot: VM tries (`<id>`, then `<id>-try<n>`) until every run of it settled. */
+async function runTries(boot: Boot, ctx: RunContext): Promise<void> {
   const { runDir, ledger, progress } = ctx;
-  const total = ledger.laneRuns.get(lane.id)?.length ?? 0;
+  const total = ledger.runsByBoot.get(boot.id)?.length ?? 0;
   for (let n = 1; ; n++) {
-    const pending = ledger.pending(lane.id);
+    const pending = ledger.pending(boot.id);
     const before = total - pending.length;
-    progress.update(lane.id, before);
+    progress.update(boot.id, before);
     if (pending.length === 0) return;
-    let bootId = n === 1 ? lane.id : `${lane.id}-try${n}`;
-    while (existsSync(bootFiles(runDir, bootId).dir)) bootId = `${lane.id}-try${++n}`;
+    let bootId = n === 1 ? boot.id : `${boot.id}-try${n}`;
+    while (existsSync(bootFiles(runDir, bootId).dir)) bootId = `${boot.id}-try${++n}`;
     const entry: { runs: PlannedRun[]; reader?: GuestRecordReader } = { runs: pending };
     ctx.active.set(bootId, entry);
     const done = await runBoot(
-      { id: bootId, kernel: lane.kernel, runs: pending },
+      { id: bootId, kernel: boot.kernel, runs: pending },
       {
         runDir,
         accel: ctx.accel.accel,
@@ -228,7 +231,7 @@ async function runLane(lane: Boot, ctx: RunContext): Promise<void> {
         stallSec: ctx.o.stallSec,
         memory: ctx.o.memory,
         kernelArgs: ctx.o.kernelArgs,
-        onCells: (k) => progress.update(lane.id, before + k),
+        onCells: (k) => progress.update(boot.id, before + k),
         onReader: (reader) => {
           entry.reader = reader;
         },
@@ -240,9 +243,9 @@ async function runLane(lane: Boot, ctx: RunContext): Promise<void> {
     ledger.add(done.attempts);
     ctx.results.provenance.boots.push(done.provenance);
     ledger.save(runDir, ctx.results); // this boot's cells are on disk before the next boot starts
-    const left = ledger.pending(lane.id).length;
+    const left = ledger.pending(boot.id).length;
     if (left) ctx.log(`${bootId}: ${bootSummary(done)}; ${left} run(s) go to a fresh boot`);
-    else progress.finish(lane.id, bootSummary(done));
+    else progress.finish(boot.id, bootSummary(done));
   }
 }
 
@@ -268,28 +271,28 @@ function saveOnInterrupt(ctx: RunContext, resultsDirFlag: string | undefined): (
   });
 }
 
-/** Parallel VMs, one vCPU each; the longest lanes start first so the tail is short. */
-async function runLanes(ctx: RunContext, lanes: Boot[]): Promise<void> {
+/** Parallel VMs, one vCPU each; the planned boots with most cells start first so the tail is short. */
+async function runInParallel(ctx: RunContext, boots: Boot[]): Promise<void> {
   const jobs = Math.max(1, ctx.o.jobs ?? os.availableParallelism());
-  const queue = [...lanes].sort((a, b) => b.cells.length - a.cells.length);
-  for (const lane of queue) ctx.progress.add(lane.id, ctx.ledger.laneRuns.get(lane.id)?.length ?? 0);
+  const queue = [...boots].sort((a, b) => b.cells.length - a.cells.length);
+  for (const boot of queue) ctx.progress.add(boot.id, ctx.ledger.runsByBoot.get(boot.id)?.length ?? 0);
   const worker = async () => {
-    for (let lane = queue.shift(); lane; lane = queue.shift()) await runLane(lane, ctx);
+    for (let boot = queue.shift(); boot; boot = queue.shift()) await runTries(boot, ctx);
   };
-  await Promise.all(Array.from({ length: Math.min(jobs, lanes.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(jobs, boots.length) }, worker));
 }
 
 export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
   const log = input.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const resultsDir = input.resultsDir ?? RESULTS_DIR;
   const { o, resumed } = resolveOptions(input, resultsDir);
-  const { kernels, cells, lanes, accel } = await planRun(o, log);
+  const { kernels, cells, boots, accel } = await planRun(o, log);
   if (resumed) checkSameKernels(resumed.results, kernels);
   const runId = resumed?.results.runId ?? newRunId();
   const runDir = path.join(resultsDir, runId);
   mkdirSync(runDir, { recursive: true });
   const results = resumed?.results ?? newResults(runId, o, kernels, accel, cells);
-  const ledger = new Ledger(lanes, new Map(lanes.map((l) => [l.id, runsOf(l.cells, o.repeat)])), o.retries);
+  const ledger = new Ledger(boots, new Map(boots.map((b) => [b.id, runsOf(b.cells, o.repeat)])), o.retries);
   ledger.add(results.attempts ?? []); // a resumed run's
   // A harness killed outright (kill -9) leaves finished cells only in the boots' guest files.
   if (resumed) ledger.add(salvageOrphanBoots(runDir, results, ledger.allRuns()));
@@ -298,13 +301,13 @@ export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
   const owed = ledger.allRuns().filter((r) => !ledger.settled(r)).length;
   log(
     `${resumed ? 'resuming' : 'run'} ${runId}: ${cells.length} cells${o.repeat > 1 ? ` × ${o.repeat}` : ''}` +
-      `${resumed ? `, ${owed} of ${ledger.allRuns().length} runs left` : ''}, ${lanes.length} boot(s), ${accel.accel} (${accel.why})`,
+      `${resumed ? `, ${owed} of ${ledger.allRuns().length} runs left` : ''}, ${boots.length} boot(s), ${accel.accel} (${accel.why})`,
   );
   const progress = createProgress(log, input.log ? false : undefined);
   const ctx: RunContext = { runDir, results, ledger, o, accel, progress, log, active: new Map() };
   const stopSaving = saveOnInterrupt(ctx, input.resultsDir);
   try {
-    await runLanes(ctx, lanes);
+    await runInParallel(ctx, boots);
   } finally {
     stopSaving();
     progress.stop();
@@ -313,9 +316,20 @@ export async function runMatrix(input: MatrixOptions = {}): Promise<MatrixRun> {
   delete results.interrupted;
   ledger.save(runDir, results);
   appendStepSummary(readFileSync(writeReports(runDir, results).md, 'utf8'));
-  if (!input.updateExpected) return { runDir, results };
+  const notOnKvm = o.requireKvm ? bootsNotOnKvm(results) : undefined;
+  const done = { runDir, results, ...(notOnKvm ? { notOnKvm } : {}) };
+  if (!input.updateExpected) return done;
   const scenarioDir = scenarioDirOf(PROJECT_DIR, o.scenarioDir);
-  return { runDir, results, learned: learnFromRun(results.cells, results.kernels, runId, scenarioDir) };
+  return { ...done, learned: learnFromRun(results.cells, results.kernels, runId, scenarioDir) };
+}
+
+/** --require-kvm after the run: KVM worked when the run started, but a guest may still have run
+ * without it (a fallback to TCG); its clocksource tells. */
+function bootsNotOnKvm(results: RunResults): string | undefined {
+  const notKvm = results.provenance.boots.filter((b) => b.guest?.clocksource !== 'kvm-clock');
+  if (notKvm.length === 0) return undefined;
+  const which = notKvm.map((b) => `${b.boot} ran with clocksource ${terminalLine(b.guest?.clocksource ?? 'unknown')}`);
+  return `--require-kvm: ${which.join(', ')}, not kvm-clock`;
 }
 
 /** A resumed run goes on with the kernels it started with: an unpinned entry may have fetched a

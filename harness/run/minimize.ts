@@ -1,5 +1,5 @@
 // `capmatrix minimize <scenario>`: every minimal capability set under which the scenario's sample
-// succeeds, on one kernel, in one boot. The guest agent runs the search (minimal-sets.mjs); this
+// succeeds, on one kernel, in one boot. The guest agent runs the search (guest/minimal-sets.ts); this
 // side plans it (the asked-for settings, then the scenario's other sysctl values and its declared
 // non-capability alternatives), and explains each result with the runs that failed.
 import { mkdirSync } from 'node:fs';
@@ -8,13 +8,14 @@ import { type AdhocProgram, adhocScenario } from '../dsl/adhoc.js';
 import { type Capability, isCapability } from '../dsl/capabilities.js';
 import { sysctlLabel } from '../dsl/cell-id.js';
 import { DEFAULT_DELEGATION, DELEGATION_ARG } from '../dsl/delegation.js';
-import { expectationFor } from '../dsl/expand.js';
-import { checkScenarioNames, loadScenarios } from '../dsl/load.js';
+import { type Cell, expectationFor } from '../dsl/expand.js';
+import { checkScenarioNames, type LoadedScenario, loadScenarios } from '../dsl/load.js';
 import { closest } from '../dsl/suggest.js';
 import { SYSCTL_NAMES, SYSCTLS, type SysctlName, ubdPhaseRank } from '../dsl/sysctls.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
 import { type Catalog, loadCatalog, selectKernels } from '../kernels/catalog.js';
 import { kernelConfig } from '../kernels/kernel-config.js';
+import type { KernelInfo } from '../kernels/kernel-info.js';
 import { fetchKernel } from '../kernels/providers.js';
 import type { CellRecord, SearchRecord } from '../outcome/guest-records.js';
 import { PROJECT_DIR, RESULTS_DIR } from '../paths.js';
@@ -141,6 +142,32 @@ export function parseCapsFlag(list: string): Capability[] {
   return set;
 }
 
+/** The command's operands and flags → what to minimize: one scenario by name, or the user's object
+ * (--object) or loader (--exec, its arguments the operands after --). */
+export function minimizeSubject(
+  operands: string[],
+  f: Omit<AdhocProgram, 'exec'> & { exec?: string },
+): Pick<MinimizeOptions, 'scenario' | 'program'> {
+  const { object, exec, programs, socket, iface, uprobe } = f;
+  const own = object !== undefined || exec !== undefined;
+  if (!own && operands.length !== 1)
+    throw new UsageError('minimize: give one scenario name, or --object <file.bpf.o>, or --exec <loader> [-- args]');
+  if (object !== undefined && operands.length)
+    throw new UsageError(`minimize --object: unexpected argument "${operands[0]}"`);
+  if (!object && (programs || socket || iface || uprobe))
+    throw new UsageError('minimize: --program, --socket, --iface and --uprobe go with --object');
+  if (!own) return { scenario: operands[0] ?? '' };
+  return {
+    program: {
+      ...(object !== undefined ? { object } : { exec: [exec ?? '', ...operands] }),
+      ...(programs ? { programs } : {}),
+      ...(socket ? { socket } : {}),
+      ...(iface ? { iface } : {}),
+      ...(uprobe ? { uprobe } : {}),
+    },
+  };
+}
+
 /** The failing run's most telling line: the verifier's or kernel's complaint. */
 export function tellingLine(detail: string): string {
   const lines = detail
@@ -156,79 +183,142 @@ export function tellingLine(detail: string): string {
 
 const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
 
-export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
-  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+/** What is minimized: the scenario (or the user's program), over which dimension and universe. */
+interface Target {
+  all: LoadedScenario[];
+  name: string;
+  main: LoadedScenario | undefined;
+  dimension: GuestSearch['dimension'];
+  universe: string[];
+}
+
+/** One search to run: which scenario, at which settings, and why it is searched. */
+interface SearchPlan {
+  kind: SearchResult['kind'];
+  scenario: string;
+  sysctl: Partial<Record<SysctlName, number>>;
+}
+
+/** Loads the scenario and refuses, before any download or boot, what cannot be minimized. */
+async function findTarget(o: MinimizeOptions): Promise<Target> {
   const all = o.program
     ? [adhocScenario(o.program, PROJECT_DIR)]
     : await loadScenarios(PROJECT_DIR, undefined, o.scenarioDir);
-  const scenarioName = o.program ? (all[0]?.scenario.name ?? '') : (o.scenario ?? '');
-  if (!o.program) checkScenarioNames([scenarioName], all);
-  const main = all.find((l) => l.scenario.name === scenarioName);
+  const name = o.program ? (all[0]?.scenario.name ?? '') : (o.scenario ?? '');
+  if (!o.program) checkScenarioNames([name], all);
+  const main = all.find((l) => l.scenario.name === name);
   if (main?.scenario.context === 'container')
     throw new UsageError(
-      `minimize: ${scenarioName} is a container scenario; its cells already cover the --cap-add sets that matter (npm run matrix -- --scenario ${scenarioName})`,
+      `minimize: ${name} is a container scenario; its cells already cover the --cap-add sets that matter (npm run matrix -- --scenario ${name})`,
     );
   // A token scenario (user namespace): its root parent's delegation is what gets minimized.
   const dimension: GuestSearch['dimension'] = main?.scenario.context === 'userns' ? 'delegation' : 'caps';
   if (dimension === 'delegation' && o.universe)
     throw new UsageError('--caps: a token scenario searches delegations, not capabilities');
   const universe: string[] = dimension === 'delegation' ? DEFAULT_DELEGATION : (o.universe ?? DEFAULT_UNIVERSE);
-  const template = (name: string) => {
-    const cells = all.find((l) => l.scenario.name === name)?.cells ?? [];
-    const cell = dimension === 'delegation' ? cells[0] : cells.find((c) => c.caps !== 'root');
-    if (!cell)
-      throw new UsageError(`minimize: ${name} has no cell that runs as uid 65534 (only root): nothing to minimize`);
-    return cell;
-  };
-  template(scenarioName);
-  const asked = o.sysctl ?? {};
-  const [entry] = selectKernels(o.catalog ?? loadCatalog(), o.kernel);
-  if (!entry) throw new UsageError('--kernel: no kernel');
-  await ensureRunnable();
-  const kernel = await fetchKernel(entry, log);
+  const target = { all, name, main, dimension, universe };
+  templateCell(target, name);
+  return target;
+}
 
-  // What to search: the settings asked for, each other value of the scenario's own sysctl axes,
-  // and the scenarios that declare themselves an alternative to it.
-  const plans: { kind: SearchResult['kind']; scenario: string; sysctl: Partial<Record<SysctlName, number>> }[] = [
-    { kind: 'asked', scenario: scenarioName, sysctl: asked },
-  ];
-  const axes = o.otherSettings === false ? {} : (main?.scenario.axes.sysctl ?? {});
+/** The scenario's cell a search starts from: one that does not run as root. */
+function templateCell(t: Target, scenario: string): Cell {
+  const cells = t.all.find((l) => l.scenario.name === scenario)?.cells ?? [];
+  const cell = t.dimension === 'delegation' ? cells[0] : cells.find((c) => c.caps !== 'root');
+  if (!cell)
+    throw new UsageError(`minimize: ${scenario} has no cell that runs as uid 65534 (only root): nothing to minimize`);
+  return cell;
+}
+
+/** What to search: the settings asked for, each other value of the scenario's own sysctl axes,
+ * and the scenarios that declare themselves an alternative to it; in the order a boot can run them. */
+function planSearches(t: Target, asked: Partial<Record<SysctlName, number>>, otherSettings = true): SearchPlan[] {
+  const plans: SearchPlan[] = [{ kind: 'asked', scenario: t.name, sysctl: asked }];
+  const axes = otherSettings ? (t.main?.scenario.axes.sysctl ?? {}) : {};
   for (const [name, values] of Object.entries(axes) as [SysctlName, number[]][]) {
     for (const v of values)
-      if (asked[name] !== v) plans.push({ kind: 'sysctl', scenario: scenarioName, sysctl: { ...asked, [name]: v } });
+      if (asked[name] !== v) plans.push({ kind: 'sysctl', scenario: t.name, sysctl: { ...asked, [name]: v } });
   }
-  for (const alt of all.filter((l) => l.scenario.alternativeTo === scenarioName)) {
+  for (const alt of t.all.filter((l) => l.scenario.alternativeTo === t.name)) {
     plans.push({ kind: 'scenario', scenario: alt.scenario.name, sysctl: asked });
   }
   // unprivileged_bpf_disabled=1 cannot be undone in a boot, and the agent does not put it back
   // for a search that leaves it alone: boot default first, then 0 → 2 → 1
   const rank = (v: number | undefined) => (v === undefined ? -1 : ubdPhaseRank(v));
-  plans.sort(
+  return plans.sort(
     (a, b) => rank(a.sysctl['kernel.unprivileged_bpf_disabled']) - rank(b.sysctl['kernel.unprivileged_bpf_disabled']),
   );
-  const searches: GuestSearch[] = plans.map((p, i) => {
-    const t = template(p.scenario);
+}
+
+/** The guest's side of each plan: its template cell, expected outcome on this kernel, and label. */
+function guestSearches(t: Target, plans: SearchPlan[], kernel: KernelInfo): GuestSearch[] {
+  return plans.map((p, i) => {
+    const template = templateCell(t, p.scenario);
     const cell: PlannedCell = {
-      ...t,
+      ...template,
       sysctl: p.sysctl,
       kernel: kernel.id,
-      expected: expectationFor(t, kernel.version, kernelConfig(kernel)),
+      expected: expectationFor(template, kernel.version, kernelConfig(kernel)),
     };
     return {
       label: `s${i + 1}-${sysctlLabel(p.sysctl) || 'default'}`,
-      dimension,
-      universe,
-      ...(dimension === 'delegation' ? { baseArgs: t.args.filter((a) => !DELEGATION_ARG.test(a)) } : {}),
+      dimension: t.dimension,
+      universe: t.universe,
+      ...(t.dimension === 'delegation' ? { baseArgs: template.args.filter((a) => !DELEGATION_ARG.test(a)) } : {}),
       template: cell,
     };
   });
+}
+
+/** One search's answer, each minimal set explained by the runs one item short of it. */
+function searchResult(t: Target, p: SearchPlan, rec: SearchRecord, mine: CellRecord[]): SearchResult {
+  const runOf = (set: string[]): CellRecord | undefined =>
+    mine.find((c) => {
+      const of = t.dimension === 'delegation' ? c.delegation : c.caps;
+      return Array.isArray(of) && same(of, set);
+    });
+  const describe = (c: CellRecord | undefined) =>
+    c?.observed
+      ? { outcome: formatOutcome(c.observed), detail: tellingLine(c.observed.detail) }
+      : { outcome: `infra-error ${c?.infraKind ?? '?'}`, detail: tellingLine(c?.infraError ?? '') };
+  const scenario = t.all.find((l) => l.scenario.name === p.scenario)?.scenario;
+  return {
+    kind: p.kind,
+    scenario: p.scenario,
+    ...(scenario?.description && p.kind === 'scenario' ? { description: scenario.description } : {}),
+    sysctl: p.sysctl,
+    ...(mine[0]?.sysctlNow ? { effectiveSysctl: mine[0].sysctlNow } : {}),
+    minimal: rec.minimal.map((m) => ({
+      caps: m,
+      shortfalls: m.map((c) => ({ without: c, ...describe(runOf(m.filter((x) => x !== c))) })),
+    })),
+    ...(rec.minimal.length === 0 ? { withAll: describe(runOf(t.universe)) } : {}),
+    violations: rec.violations,
+    ...(rec.teardownError ? { teardownError: rec.teardownError } : {}),
+    runs: rec.runs,
+    bruteForce: 2 ** t.universe.length,
+  };
+}
+
+/** Runs every search in one boot and keeps the answer as minimize.json in its run directory;
+ * rendering it is the command's. */
+export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const target = await findTarget(o);
+  const { name, main, dimension, universe } = target;
+  const [entry] = selectKernels(o.catalog ?? loadCatalog(), o.kernel);
+  if (!entry) throw new UsageError('--kernel: no kernel');
+  await ensureRunnable();
+  const kernel = await fetchKernel(entry, log);
+  const plans = planSearches(target, o.sysctl ?? {}, o.otherSettings !== false);
+  const searches = guestSearches(target, plans, kernel);
 
   const accel = decideAccel();
   const runDir = path.join(o.resultsDir ?? RESULTS_DIR, `minimize-${newRunId()}`);
   mkdirSync(runDir, { recursive: true });
   const bootId = `${kernel.id}-minimize`;
   log(
-    `minimize ${scenarioName} on ${kernel.id} (${kernel.release}): ${searches.length} search(es) over ${universe.length} ${dimension === 'delegation' ? 'delegation items' : 'capabilities'}, one boot, ${accel.accel}`,
+    `minimize ${name} on ${kernel.id} (${kernel.release}): ${searches.length} search(es) over ${universe.length} ${dimension === 'delegation' ? 'delegation items' : 'capabilities'}, one boot, ${accel.accel}`,
   );
   const t0 = Date.now();
   const done = await runBoot({ id: bootId, kernel, runs: [], searches }, { runDir, accel: accel.accel });
@@ -240,39 +330,18 @@ export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
   const cells = [...records.cells.values()];
   const results: SearchResult[] = plans.map((p, i) => {
     const label = searches[i]?.label ?? '';
-    const rec: SearchRecord | undefined = records.searches.find((s) => s.label === label);
+    const rec = records.searches.find((s) => s.label === label);
     if (!rec) {
       throw new Error(
         `minimize: the search ${label} did not finish (VM ${done.provenance.vm?.ended}; console: ${path.join(runDir, 'boots', bootId, 'console.log')})`,
       );
     }
-    const mine = cells.filter((c) => c.key.startsWith(`${label}#`));
-    const runOf = (set: string[]): CellRecord | undefined =>
-      mine.find((c) => {
-        const of = dimension === 'delegation' ? c.delegation : c.caps;
-        return Array.isArray(of) && same(of, set);
-      });
-    const describe = (c: CellRecord | undefined) =>
-      c?.observed
-        ? { outcome: formatOutcome(c.observed), detail: tellingLine(c.observed.detail) }
-        : { outcome: `infra-error ${c?.infraKind ?? '?'}`, detail: tellingLine(c?.infraError ?? '') };
-    const scenario = all.find((l) => l.scenario.name === p.scenario)?.scenario;
-    return {
-      kind: p.kind,
-      scenario: p.scenario,
-      ...(scenario?.description && p.kind === 'scenario' ? { description: scenario.description } : {}),
-      sysctl: p.sysctl,
-      ...(mine[0]?.sysctlNow ? { effectiveSysctl: mine[0].sysctlNow } : {}),
-      minimal: rec.minimal.map((m) => ({
-        caps: m,
-        shortfalls: m.map((c) => ({ without: c, ...describe(runOf(m.filter((x) => x !== c))) })),
-      })),
-      ...(rec.minimal.length === 0 ? { withAll: describe(runOf(universe)) } : {}),
-      violations: rec.violations,
-      ...(rec.teardownError ? { teardownError: rec.teardownError } : {}),
-      runs: rec.runs,
-      bruteForce: 2 ** universe.length,
-    };
+    return searchResult(
+      target,
+      p,
+      rec,
+      cells.filter((c) => c.key.startsWith(`${label}#`)),
+    );
   });
   const result: MinimizeResult = {
     runDir,

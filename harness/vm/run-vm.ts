@@ -130,6 +130,45 @@ function fileTail(file: string): () => string {
   };
 }
 
+/** What the watchdog saw of a VM; the VM's end reads it. */
+interface Watched {
+  ended: VmRun['ended'];
+  bootMs: number | null;
+  accelDeath?: string;
+}
+
+/**
+ * Every 250 ms: notes when the guest booted, and stops the VM on a KVM death in its console, the
+ * boot or run deadline, an agent gone silent, or a guest that does not power off after the agent
+ * is done. Returns the timer, for the VM's end to clear.
+ */
+function startWatchdog(o: RunVmOptions, started: number, seen: Watched, pgid: number): NodeJS.Timeout {
+  let finishedAt: number | null = null;
+  // A guest KVM cannot run is paused by QEMU, not ended: only its console tells.
+  const consoleNews = o.accel === 'kvm' ? fileTail(o.consoleLog) : null;
+  const stop = (why: VmRun['ended']) => {
+    seen.ended = why;
+    killGroup(pgid, 'SIGTERM');
+    setTimeout(() => killGroup(pgid, 'SIGKILL'), 3000).unref();
+  };
+  return setInterval(() => {
+    const elapsed = (Date.now() - started) / 1000;
+    if (seen.bootMs === null && o.booted()) seen.bootMs = Date.now() - started;
+    if (seen.accelDeath) return; // being stopped already
+    const death = consoleNews && kvmDeathIn(consoleNews());
+    if (death) {
+      seen.accelDeath = death;
+      return stop('accel-failed');
+    }
+    if (seen.bootMs === null && elapsed > o.bootTimeoutSec) return stop('boot-timeout');
+    if (elapsed > o.deadlineSec) return stop('run-timeout');
+    if (finishedAt === null && o.stalled()) return stop('agent-stalled');
+    // The agent is done but the guest does not power off: give it 20 s, then end it.
+    if (finishedAt === null && o.finished()) finishedAt = Date.now();
+    if (finishedAt !== null && Date.now() - finishedAt > 20_000) stop('exited');
+  }, 250);
+}
+
 export function runVm(o: RunVmOptions): Promise<VmRun> {
   const argv = vngArgv(o);
   const log = openSync(o.consoleLog, 'a');
@@ -138,34 +177,8 @@ export function runVm(o: RunVmOptions): Promise<VmRun> {
   const child = spawn(argv[0] ?? 'timeout', argv.slice(1), { stdio: ['ignore', log, log], detached: true });
   const pgid = child.pid ?? 0;
   if (pgid) track(pgid);
-  let ended: VmRun['ended'] = 'exited';
-  let bootMs: number | null = null;
-  let finishedAt: number | null = null;
-  let accelDeath: string | undefined;
-  // A guest KVM cannot run is paused by QEMU, not ended: only its console tells.
-  const consoleNews = o.accel === 'kvm' ? fileTail(o.consoleLog) : null;
-
-  const stop = (why: VmRun['ended']) => {
-    ended = why;
-    killGroup(pgid, 'SIGTERM');
-    setTimeout(() => killGroup(pgid, 'SIGKILL'), 3000).unref();
-  };
-  const watchdog = setInterval(() => {
-    const elapsed = (Date.now() - started) / 1000;
-    if (bootMs === null && o.booted()) bootMs = Date.now() - started;
-    if (accelDeath) return; // being stopped already
-    const death = consoleNews && kvmDeathIn(consoleNews());
-    if (death) {
-      accelDeath = death;
-      return stop('accel-failed');
-    }
-    if (bootMs === null && elapsed > o.bootTimeoutSec) return stop('boot-timeout');
-    if (elapsed > o.deadlineSec) return stop('run-timeout');
-    if (finishedAt === null && o.stalled()) return stop('agent-stalled');
-    // The agent is done but the guest does not power off: give it 20 s, then end it.
-    if (finishedAt === null && o.finished()) finishedAt = Date.now();
-    if (finishedAt !== null && Date.now() - finishedAt > 20_000) stop('exited');
-  }, 250);
+  const seen: Watched = { ended: 'exited', bootMs: null };
+  const watchdog = startWatchdog(o, started, seen, pgid);
 
   let logOpen = true;
   const closeLog = () => {
@@ -181,12 +194,12 @@ export function runVm(o: RunVmOptions): Promise<VmRun> {
       closeLog();
       // QEMU may abort (a KVM error it cannot go on from) before the watchdog read the console:
       // the whole console, once, wherever in it QEMU wrote
-      const lateDeath = !accelDeath && consoleNews ? kvmDeathIn(readFileSync(o.consoleLog, 'latin1')) : null;
+      const lateDeath = !seen.accelDeath && o.accel === 'kvm' ? kvmDeathIn(readFileSync(o.consoleLog, 'latin1')) : null;
       if (lateDeath) {
-        accelDeath = lateDeath;
-        ended = 'accel-failed';
+        seen.accelDeath = lateDeath;
+        seen.ended = 'accel-failed';
       }
-      if (bootMs === null && o.booted()) bootMs = Date.now() - started;
+      if (seen.bootMs === null && o.booted()) seen.bootMs = Date.now() - started;
       const wallMs = Date.now() - started;
       const qemuUser = o.qemuUser;
       resolve({
@@ -194,11 +207,11 @@ export function runVm(o: RunVmOptions): Promise<VmRun> {
         pgid,
         exitCode: code,
         signal,
-        ended,
+        ended: seen.ended,
         wallMs,
-        bootMs,
+        bootMs: seen.bootMs,
         qemuUser,
-        ...(accelDeath ? { accelDeath } : {}),
+        ...(seen.accelDeath ? { accelDeath: seen.accelDeath } : {}),
       });
     });
     child.on('error', (e) => {
@@ -210,9 +223,9 @@ export function runVm(o: RunVmOptions): Promise<VmRun> {
         pgid,
         exitCode: null,
         signal: `spawn error: ${e.message}`,
-        ended,
+        ended: seen.ended,
         wallMs: Date.now() - started,
-        bootMs,
+        bootMs: seen.bootMs,
       });
     });
   });
