@@ -15,17 +15,7 @@ import { describe, expect, test } from 'vitest';
 import { kvmDeathIn } from '../harness/vm/accel.js';
 import { prepareHostView, removeHostView } from '../harness/vm/host-view.js';
 import { vngArgv } from '../harness/vm/vng-argv.js';
-
-const opts = {
-  vmlinuz: '/k/boot/vmlinuz-6.12',
-  accel: 'tcg' as const,
-  cpus: 1,
-  memory: '1G',
-  rwdir: '/r; rm -rf /',
-  append: ['a=1'],
-  command: ['node', '/x/agent.mjs', '/r/plan json'],
-  deadlineSec: 100.2,
-};
+import { vmOptions as opts } from './vm-options.js';
 
 describe('vng argv', () => {
   test('an argument array under setpriv --pdeathsig and timeout(1), TCG when asked, the command after --', () => {

@@ -4,24 +4,16 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { run } from '../../harness/exec.js';
 import { loadCatalog, selectKernels } from '../../harness/kernels/catalog.js';
 import { cachedKernel } from '../../harness/kernels/providers.js';
+import { GUEST_INIT } from '../../harness/paths.js';
 import { runBoot } from '../../harness/run/boot.js';
 import { accelNow, decideAccel, kvmDeathIn } from '../../harness/vm/accel.js';
 import { liveGroupMembers } from '../../harness/vm/process-group.js';
 import { runVm } from '../../harness/vm/run-vm.js';
-
-// vm.test.ts's options for vng's argv; the boot below takes its accel, cpus and memory
-const opts = {
-  vmlinuz: '/k/boot/vmlinuz-6.12',
-  accel: 'tcg' as const,
-  cpus: 1,
-  memory: '1G',
-  rwdir: '/r; rm -rf /',
-  append: ['a=1'],
-  command: ['node', '/x/agent.mjs', '/r/plan json'],
-  deadlineSec: 100.2,
-};
+import { vngArgv } from '../../harness/vm/vng-argv.js';
+import { vmOptions as opts } from '../vm-options.js';
 
 function defaultKernel() {
   const [entry] = selectKernels(loadCatalog());
@@ -48,6 +40,20 @@ describe('VM lifecycle', () => {
     expect(((done.provenance.vm?.argv ?? []) as string[]).includes('--disable-kvm')).toBe(tcg);
     if (died) expect(decideAccel()).toMatchObject({ accel: 'tcg' });
   }, 600_000);
+
+  // bpf-src/guest_init is PID 1 only because virtme's initramfs runs the first init= it reads
+  // and vng puts --append before its own: an upgrade of vng that changes either shows here
+  test("capmatrix's init= comes before vng's own on the kernel command line (vng --dry-run)", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-vm-'));
+    const argv = vngArgv({ ...opts, vmlinuz: defaultKernel().vmlinuz, rwdir: dir, init: GUEST_INIT });
+    const vng = argv.slice(argv.indexOf('vng'));
+    const r = run(vng[0] ?? 'vng', [...vng.slice(1, vng.indexOf('--')), '--dry-run', ...vng.slice(vng.indexOf('--'))]);
+    const append = /-append '([^']*)'/.exec(r.stdout + r.stderr)?.[1] ?? '';
+    const inits = [...append.matchAll(/(?:^| )init=(\S+)/g)].map((m) => m[1]);
+    expect(inits[0]).toBe(GUEST_INIT);
+    expect(inits.length).toBeGreaterThan(1); // vng's own follows: the initramfs reads the first
+    // the whole boot with it: test/vm/faults.test.ts (the guest's PID 1 is guest_init)
+  });
 
   test('boot timeout kills the whole QEMU process group', async () => {
     const kernel = defaultKernel();
