@@ -154,6 +154,8 @@ const all: Figures[] = [];
 const plannedSteps: Record<Step, number>[] = [];
 /** Each boot's fingerprint parts (its agent's medians per cell, ms), planned runs only. */
 const fingerprintParts: Record<string, number>[] = [];
+/** Each boot's phases until the agent's first record (ms: outcome/boot-phases.ts), all runs. */
+const bootPhases: Record<string, number>[] = [];
 const naiveIds = NAIVE_CELLS.slice(0, opts.naiveCells);
 const naiveRe = new RegExp(`^(${naiveIds.map((i) => i.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`);
 for (let i = 0; i < opts.repeat; i++) {
@@ -162,6 +164,7 @@ for (let i = 0; i < opts.repeat; i++) {
   planned.push(figures(a.run, a.wallMs, opts.jobs));
   plannedSteps.push(steps(a.run));
   for (const b of a.run.provenance.boots) if (b.fingerprint) fingerprintParts.push(b.fingerprint);
+  for (const b of a.run.provenance.boots) if (b.phases) bootPhases.push(b.phases);
   process.stderr.write(
     `bench ${i + 1}/${opts.repeat}: naive, one boot per cell, ${naiveIds.length} cells on ${opts.naiveKernel}\n`,
   );
@@ -222,6 +225,18 @@ const partNames = [...new Set(fingerprintParts.flatMap((p) => Object.keys(p)))];
 const partsLine = partNames.length
   ? `The fingerprint's parts (medians over the boots of each boot's median per cell; "answer" is the helper's round trip as the agent waits for it, "helper …" its own time per group, "parse" node's reading): ${partNames.map((k) => `${k} ${median(fingerprintParts.map((p) => p[k] ?? 0)).toFixed(1)} ms`).join(', ')}.`
   : '';
+const phaseNames = ['qemu', 'kernel', 'initramfs', 'init', 'agent'];
+const phaseRows = phaseNames.map((k) => {
+  const got = bootPhases.map((p) => p[k]).filter((v): v is number => v !== undefined);
+  return `| ${k} | ${got.length ? `${(median(got) / 1000).toFixed(1)} s` : 'not seen'} |`;
+});
+const phaseTable = bootPhases.length
+  ? [
+      `| phase of a boot until the agent's first record (planned runs, median of ${bootPhases.length} boots) | |`,
+      '|---|---|',
+      ...phaseRows,
+    ].join('\n')
+  : '';
 const allLine = all.length
   ? `Every catalog kernel (--kernel all): ${m(all, 'boots')} boots, ${m(all, 'cells')} cells, ${s(m(all, 'wallMs'))} wall, cell median / p95 ${m(all, 'cellMedian')} / ${m(all, 'cellP95')} ms, ${m(all, 'mismatches')} not matching.`
   : '';
@@ -238,6 +253,7 @@ const report = [
   stepTable,
   '',
   ...(partsLine ? [partsLine, ''] : []),
+  ...(phaseTable ? [phaseTable, ''] : []),
   ...(allLine ? [allLine, ''] : []),
   `**Naive per-cell cost ÷ planned per-cell cost: ${ratio}.**`,
   '',

@@ -190,6 +190,8 @@ export const ProvenanceRecordSchema = z.looseObject({
   sudoers: z.array(z.string()),
   /** The guest's PID 1 (/proc/1/comm): guest_init, capmatrix's own, or virtme-init's shell. */
   init: z.string().nullable().optional(),
+  /** The guest's uptime (ms, the kernel's clock) at this record: where the boot's time went. */
+  uptimeMs: z.number().nullable().optional(),
   /** How cells are contained: one cgroup each, and the results mount detached. */
   containment: z.object({ cgroup: z.string().nullable(), rwdirDetached: z.boolean(), detail: z.string() }),
   t: z.number(),

@@ -24,6 +24,12 @@ export function unsafeGuest(): string | null {
   return null;
 }
 
+/** The kernel's clock since boot, from /proc/uptime (ms). */
+function uptimeMs(): number | null {
+  const seconds = Number(readTrim('/proc/uptime')?.split(' ')[0]);
+  return Number.isFinite(seconds) ? Math.round(seconds * 1000) : null;
+}
+
 function fsAt(mounts: string, p: string): string | null {
   return (
     mounts
@@ -63,6 +69,7 @@ export function provenance(
     agentUid: process.getuid?.() ?? null,
     sudoers: sudoersUsers(),
     init: readTrim('/proc/1/comm'),
+    uptimeMs: uptimeMs(),
     containment,
     node: process.version,
     t: Date.now(),

@@ -22,6 +22,8 @@ export const BootProvenanceSchema = z.looseObject({
   prepare: PrepareFiguresSchema.optional(),
   /** Each part of the guest's fingerprint: its median cost per cell (ms). */
   fingerprint: z.record(z.string(), z.number()).optional(),
+  /** Where the boot's time went until the agent's first record (ms by phase: outcome/boot-phases.ts). */
+  phases: z.record(z.string(), z.number()).optional(),
   vm: z.looseObject({ ended: z.string(), wallMs: z.number(), bootMs: z.number().nullable() }).optional(),
   /** Lines of the guest's results file that were not the agent's or out of the protocol. */
   violations: z.array(z.object({ line: z.number(), why: z.string(), key: z.string().nullable() })).optional(),

@@ -16,6 +16,7 @@ import { RECORDED_SYSCTLS } from '../dsl/sysctls.js';
 import { type GuestCell, type Plan, PROTOCOL_VERSION, type Search } from '../guest/protocol.js';
 import type { KernelInfo } from '../kernels/kernel-info.js';
 import { type Attempt, bootAttempts } from '../outcome/attempts.js';
+import { bootPhases } from '../outcome/boot-phases.js';
 import { GuestRecordReader, type GuestRecords } from '../outcome/guest-records.js';
 import { GUEST_AGENT, GUEST_INIT, PACKAGE_ROOT, PROJECT_DIR, SAMPLES_BUILD_DIR } from '../paths.js';
 import type { PlannedCell, PlannedRun } from '../plan/plan.js';
@@ -233,8 +234,9 @@ export async function runBoot(boot: BootRuns, o: BootOptions): Promise<BootResul
   const { vm, reader, kvmDeath } = await startVmFallingBack(boot, o, files);
   const records = reader.finish();
   o.onCells?.(records.cells.size);
+  const consoleText = readFileSync(files.console, 'utf8');
   return {
-    attempts: bootAttempts(boot.runs, records, vm, boot.id, readFileSync(files.console, 'utf8')),
+    attempts: bootAttempts(boot.runs, records, vm, boot.id, consoleText),
     records,
     provenance: {
       boot: boot.id,
@@ -256,6 +258,7 @@ export async function runBoot(boot: BootRuns, o: BootOptions): Promise<BootResul
       agentFinished: records.ended,
       ...(records.prepare ? { prepare: records.prepare } : {}),
       ...(records.fingerprint ? { fingerprint: records.fingerprint } : {}),
+      phases: bootPhases(consoleText, records.provenance?.uptimeMs ?? null, vm.bootMs),
       ...(records.violations.length ? { violations: records.violations } : {}),
       consoleLog: path.relative(o.runDir, files.console),
     },

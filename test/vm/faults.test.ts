@@ -183,6 +183,8 @@ describe('security inside the guest', () => {
       expect(b.guest?.agentUid).toBe(0);
       // capmatrix's own init (bpf-src/guest_init) writes no sudoers: nobody can sudo
       expect([b.guest?.init, b.guest?.sudoers]).toEqual(['guest_init', []]);
+      // where the boot's time went: every phase's marks were on its console
+      expect(Object.keys(b.phases ?? {}).sort()).toEqual(['agent', 'init', 'initramfs', 'kernel', 'qemu']);
     }
   });
 
