@@ -89,13 +89,16 @@ static void mount_kernel_filesystems(void)
 	mount_or_say("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, NULL);
 }
 
-/* virtme_rw_overlayN=DIR: an overlay on DIR, its upper and work in /run/tmp/virtme_rw_overlayN. */
+/* virtme_rw_overlayN=DIR: an overlay on DIR, its upper and work in /run/tmp/virtme_rw_overlayN.
+ * The merged directory takes its mode and owner from the upper one, so the upper gets DIR's (a
+ * 1777 /tmp stays 1777; virtme-init left that to systemd-tmpfiles). */
 static void mount_overlays(void)
 {
 	mkdir("/run/tmp", 0755);
 	for (char **e = environ; *e; e++) {
 		char tag[64], upper[256], work[256], opts[4400];
 		const char *eq = strchr(*e, '=');
+		struct stat lower;
 
 		if (strncmp(*e, "virtme_rw_overlay", 17) || !eq || eq - *e >= (long)sizeof(tag))
 			continue;
@@ -104,6 +107,10 @@ static void mount_overlays(void)
 		snprintf(work, sizeof(work), "/run/tmp/%s/work", tag);
 		mkdir_p(upper, 0755);
 		mkdir_p(work, 0755);
+		if (!stat(eq + 1, &lower)) {
+			chown(upper, lower.st_uid, lower.st_gid);
+			chmod(upper, lower.st_mode & 07777);
+		}
 		snprintf(opts, sizeof(opts), "xino=off,lowerdir=%s,upperdir=%s,workdir=%s", eq + 1, upper, work);
 		/* kernels without xino: the same without it */
 		if (mount(tag, eq + 1, "overlay", 0, opts))
@@ -137,6 +144,38 @@ static void mount_shares(void)
 		mkdir_p(eq + 1, 0755);
 		mount_or_say(tag, eq + 1, "9p", 0, "version=9p2000.L,trans=virtio,access=any,msize=524288");
 	}
+}
+
+/* Every other 9p share vng exports (its cache, rw; its guest tools and busybox, ro), mounted as
+ * vng's own init script mounts them, at /run/virtme/<name>: a share left unmounted is one a cell
+ * with CAP_SYS_ADMIN could mount for itself (a mounted one answers EBUSY). */
+static void mount_vng_shares(void)
+{
+	DIR *d = opendir("/sys/bus/virtio/drivers/9pnet_virtio");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char path[512], tag[128] = "", dir[256];
+		int fd;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/sys/bus/virtio/drivers/9pnet_virtio/%s/mount_tag", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, tag, sizeof(tag) - 1);
+		close(fd);
+		tag[n > 0 ? n : 0] = 0;
+		tag[strcspn(tag, "\n")] = 0;
+		if (strncmp(tag, "virtme.", 7) || !strncmp(tag, "virtme.initmount", 16))
+			continue;
+		snprintf(dir, sizeof(dir), "/run/virtme/%s", tag + 7);
+		mkdir_p(dir, 0755);
+		mount_or_say(tag, dir, "9p", strcmp(tag, "virtme.cache") ? MS_RDONLY : 0,
+			     "version=9p2000.L,trans=virtio,access=any,msize=524288");
+	}
+	if (d)
+		closedir(d);
 }
 
 /* What udev would make for vng's ports: /dev/virtio-ports/<name> -> ../vportNpM. */
@@ -296,6 +335,7 @@ int main(void)
 	mount_overlays();
 	mount_sys_filesystems();
 	mount_shares();
+	mount_vng_shares();
 	symlink("/proc/self/fd", "/dev/fd");
 	symlink("/proc/self/fd/0", "/dev/stdin");
 	symlink("/proc/self/fd/1", "/dev/stdout");
