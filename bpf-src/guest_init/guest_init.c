@@ -76,6 +76,19 @@ static void mkdir_p(const char *path, mode_t mode)
 	mkdir(buf, mode);
 }
 
+/* The first line of a small sysfs file into buf, without its newline; -1 when unreadable or empty. */
+static int read_line(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return n > 0 ? 0 : -1;
+}
+
 static void mount_kernel_filesystems(void)
 {
 	mount_or_say("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL);
@@ -155,19 +168,11 @@ static void mount_vng_shares(void)
 	struct dirent *e;
 
 	while (d && (e = readdir(d))) {
-		char path[512], tag[128] = "", dir[256];
-		int fd;
-		ssize_t n;
+		char path[512], tag[128], dir[256];
 
 		snprintf(path, sizeof(path), "/sys/bus/virtio/drivers/9pnet_virtio/%s/mount_tag", e->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, tag, sizeof(tag) - 1);
-		close(fd);
-		tag[n > 0 ? n : 0] = 0;
-		tag[strcspn(tag, "\n")] = 0;
-		if (strncmp(tag, "virtme.", 7) || !strncmp(tag, "virtme.initmount", 16))
+		if (read_line(path, tag, sizeof(tag)) || strncmp(tag, "virtme.", 7) ||
+		    !strncmp(tag, "virtme.initmount", 16))
 			continue;
 		snprintf(dir, sizeof(dir), "/run/virtme/%s", tag + 7);
 		mkdir_p(dir, 0755);
@@ -189,21 +194,12 @@ static void link_virtio_ports(void)
 	mkdir("/dev/virtio-ports", 0755);
 	while ((e = readdir(d))) {
 		char path[512], name[256], link[512], target[512];
-		ssize_t n;
-		int fd;
 
 		if (strncmp(e->d_name, "vport", 5))
 			continue;
 		snprintf(path, sizeof(path), "/sys/class/virtio-ports/%s/name", e->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (read_line(path, name, sizeof(name)))
 			continue;
-		n = read(fd, name, sizeof(name) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		name[n] = 0;
-		name[strcspn(name, "\n")] = 0;
 		snprintf(link, sizeof(link), "/dev/virtio-ports/%s", name);
 		snprintf(target, sizeof(target), "../%s", e->d_name);
 		symlink(target, link);
