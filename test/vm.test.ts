@@ -14,7 +14,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { kvmDeathIn } from '../harness/vm/accel.js';
 import { prepareHostView, removeHostView } from '../harness/vm/host-view.js';
-import { vngArgv } from '../harness/vm/vng-argv.js';
+import { type VmOptions, vngArgv } from '../harness/vm/vng-argv.js';
 import { vmOptions as opts } from './vm-options.js';
 
 describe('vng argv', () => {
@@ -57,6 +57,20 @@ describe('vng argv', () => {
       /^--qemu-opts=(-runas |-run-with user=)1610612737:1610612737( -sandbox on,\S*spawn=deny\S*)?$/,
     );
     expect(argv.indexOf(qemuOpts[0] ?? '')).toBeLessThan(argv.lastIndexOf('--'));
+  });
+
+  test("with guest_init: the view's root exported again as capmatrix.root, read-only; a root vng's shell would misread is refused", () => {
+    const view = { dir: '/t/v', root: '/t/v/root', home: '/t/v/home', mounts: [], shared: [] };
+    const qemuOpts = (o: Partial<VmOptions>) =>
+      vngArgv({ ...opts, rwdir: '/r', ...o }).find((a) => a.startsWith('--qemu-opts='));
+    expect(qemuOpts({ view, init: '/p/guest_init' })).toBe(
+      '--qemu-opts=-fsdev local,id=capmatrix_root,path=/t/v/root,security_model=none,readonly=on,multidevs=remap ' +
+        '-device virtio-9p-pci,fsdev=capmatrix_root,mount_tag=capmatrix.root',
+    );
+    // virtme-init would never mount it: no share without guest_init
+    expect(qemuOpts({ view })).toBeUndefined();
+    for (const root of ['/t/v root', '/t/v,x', '/t/$(id)', 't/v'])
+      expect(() => qemuOpts({ view: { ...view, root }, init: '/p/guest_init' })).toThrow(/cannot be shared/);
   });
 
   test("with a host view: vng in a mount namespace of its own over the view's mounts, the skeleton as --root", () => {

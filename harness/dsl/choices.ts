@@ -1,7 +1,8 @@
 // The fixed values of the scenario fields that travel on (into cells, the plan, results.json,
 // the command line), one tuple each: the scenario's schema, the protocol's, the results' and
 // commander's .choices() all take them from here, so a value is added in one place.
-import { z } from 'zod';
+// zod/mini: the guest agent bundles it through the protocol (protocol.ts says why)
+import * as z from 'zod/mini';
 
 /** `setupScope`: setup and teardown around every cell, or once around a group of cells. */
 export const SETUP_SCOPES = ['cell', 'group'] as const;
@@ -16,5 +17,5 @@ export const SOCKETS = ['udp', 'packet'] as const;
 export type Socket = (typeof SOCKETS)[number];
 
 /** `okWhen`: what a user's loader must print besides exiting 0, a regular expression a stream. */
-export const OkWhenSchema = z.strictObject({ stdout: z.string().optional(), stderr: z.string().optional() });
+export const OkWhenSchema = z.strictObject({ stdout: z.optional(z.string()), stderr: z.optional(z.string()) });
 export type OkWhen = z.infer<typeof OkWhenSchema>;

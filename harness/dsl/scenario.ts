@@ -117,7 +117,7 @@ export const ScenarioSchema = z.strictObject({
    * attached; it must exit 0. */
   trigger: z.array(text).min(1).optional(),
   /** `exec`: patterns the output must match for `ok`. */
-  okWhen: OkWhenSchema.optional(),
+  okWhen: z.optional(OkWhenSchema),
   description: text.optional(),
   /** Extra arguments for the sample's loader; `{read:/path}` is replaced by that file's
    * content, read by root in the guest (e.g. a tracefs id the unprivileged loader cannot read). */

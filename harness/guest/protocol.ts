@@ -7,7 +7,9 @@
 // The first line (provenance, seq 0) publishes the public key, before any sample runs; a line a
 // sample wrote (it would need the agent's memory to sign) fails verification on the host.
 import { createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
-import { z } from 'zod';
+// zod/mini, not zod: the agent bundles this file, and zod's full build cost the guest ~0.4 s a
+// boot to load under TCG (measured); the host mixes these schemas into its own zod ones.
+import * as z from 'zod/mini';
 import { CAPABILITIES } from '../dsl/capabilities.js';
 import { OkWhenSchema, SETUP_SCOPES } from '../dsl/choices.js';
 import { SYSCTL_NAMES } from '../dsl/sysctls.js';
@@ -38,8 +40,8 @@ export type AgentTool = (typeof AGENT_TOOLS)[number];
 /** What the host found a tool to be: the sha256 of the file it runs (its realpath's content), and
  * the package whose md5 that file matched (null: no package owns it, the host's file all the same). */
 export const ToolDigestSchema = z.strictObject({
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  package: z.string().nullable(),
+  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+  package: z.nullable(z.string()),
 });
 export type ToolDigest = z.infer<typeof ToolDigestSchema>;
 
@@ -57,21 +59,21 @@ export const GuestCellSchema = z.strictObject({
    * status (and `okWhen`), its failing stage found in a syscall trace. */
   mode: z.enum(['sample', 'exec']),
   /** Where it runs (default: its own fresh directory). */
-  cwd: z.string().optional(),
-  okWhen: OkWhenSchema.optional(),
+  cwd: z.optional(z.string()),
+  okWhen: z.optional(OkWhenSchema),
   caps: capSet,
-  uid: z.number().int().nonnegative(),
+  uid: z.int().check(z.nonnegative()),
   /** A container cell: the capabilities the container must hold (its sample reports `inside`). */
-  inside: z.array(capability).optional(),
-  sysctl: z.partialRecord(sysctlName, z.number().int()),
+  inside: z.optional(z.array(capability)),
+  sysctl: z.partialRecord(sysctlName, z.int()),
   args: argv,
   setup: z.array(argv),
   teardown: z.array(argv),
   setupScope: z.enum(SETUP_SCOPES),
   scenario: z.string(),
-  timeoutSec: z.number().positive(),
+  timeoutSec: z.number().check(z.positive()),
   /** `capmatrix minimize` on a token scenario: the delegation items of this run. */
-  delegation: z.array(z.string()).optional(),
+  delegation: z.optional(z.array(z.string())),
 });
 export type GuestCell = z.infer<typeof GuestCellSchema>;
 
@@ -81,7 +83,7 @@ export const SearchSchema = z.strictObject({
    * delegation items ("maps=queue") passed to the loader after `baseArgs`. */
   dimension: z.enum(['caps', 'delegation']),
   universe: z.array(z.string()),
-  baseArgs: argv.optional(),
+  baseArgs: z.optional(argv),
   template: GuestCellSchema,
 });
 export type Search = z.infer<typeof SearchSchema>;
@@ -108,9 +110,9 @@ export type Plan = z.infer<typeof PlanSchema>;
 export const ObservedSchema = z.object({
   outcome: z.enum(OBSERVABLE_OUTCOMES),
   stage: z.enum(STAGES),
-  errno: z.number().int().nullable(),
+  errno: z.nullable(z.int()),
   detail: z.string(),
-  data: z.record(z.string(), z.unknown()).optional(),
+  data: z.optional(z.record(z.string(), z.unknown())),
 });
 export type ObservedOutcome = z.infer<typeof ObservedSchema>;
 
@@ -118,14 +120,14 @@ export type ObservedOutcome = z.infer<typeof ObservedSchema>;
 export const SampleResultSchema = z.looseObject({
   outcome: z.enum(OBSERVABLE_OUTCOMES),
   stage: z.enum(STAGES),
-  errno: z.number().int(),
+  errno: z.int(),
   detail: z.string(),
-  uid: z.number().int(),
+  uid: z.int(),
   capEff: z.string(),
   /** A container sample, once its container exists: the CapEff it holds inside. */
-  inside: z.string().optional(),
+  inside: z.optional(z.string()),
   /** CLOCK_MONOTONIC (ns) of the sample's first bpf(2) call, if it made one. */
-  firstBpfNs: z.number().optional(),
+  firstBpfNs: z.optional(z.number()),
 });
 export type SampleResult = z.infer<typeof SampleResultSchema>;
 export const RESULT_PREFIX = 'CAPMATRIX_RESULT ';
@@ -149,31 +151,34 @@ export function sampleResult(stdout: string): { res: SampleResult } | { problem:
   return { problem: `result line: ${issue?.path.join('.')}: ${issue?.message} in ${line.slice(0, 300)}` };
 }
 
-const ms = z.number().nonnegative();
+const ms = z.number().check(z.nonnegative());
+const optionalMs = z.optional(ms);
 
 /** What a cell cost, step by step, and what it left behind; kept in results.json. */
 export const FiguresSchema = z.object({
   durationMs: ms,
-  overheadMs: ms.optional(),
-  sysctlMs: ms.optional(),
-  setupMs: ms.optional(),
-  teardownMs: ms.optional(),
-  execMs: ms.optional(),
+  overheadMs: optionalMs,
+  sysctlMs: optionalMs,
+  setupMs: optionalMs,
+  teardownMs: optionalMs,
+  execMs: optionalMs,
   /** From the spawn until the sample stopped at its start (fork, exec, until main). */
-  startMs: ms.optional(),
+  startMs: optionalMs,
   /** From the spawn until the sample's first bpf(2) call (absent: it made none, or a user's loader). */
-  firstBpfMs: ms.optional(),
+  firstBpfMs: optionalMs,
   /** Writing and fsyncing the cell's cell-start record (the cell record costs the same again). */
-  recordMs: ms.optional(),
+  recordMs: optionalMs,
   /** Checking and resetting state after the cell. */
-  resetMs: ms.optional(),
+  resetMs: optionalMs,
   /** Taking the guest's fingerprint after the cell and diffing it (guest/fingerprint.ts). */
-  fingerprintMs: ms.optional(),
-  exit: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).optional(),
-  stderrTail: z.string().optional(),
+  fingerprintMs: optionalMs,
+  exit: z.optional(z.object({ code: z.nullable(z.int()), signal: z.nullable(z.string()) })),
+  stderrTail: z.optional(z.string()),
   /** CapEff of the running sample, read by the agent from /proc/<pid>/status. */
-  capEff: z.string().optional(),
+  capEff: z.optional(z.string()),
 });
+
+const mountedFs = z.object({ path: z.string(), fs: z.nullable(z.string()), mode: z.nullable(z.string()) });
 
 export const ProvenanceRecordSchema = z.looseObject({
   type: z.literal('provenance'),
@@ -181,19 +186,22 @@ export const ProvenanceRecordSchema = z.looseObject({
   /** The agent's Ed25519 public key (SPKI DER, base64): every later line is signed with it. */
   publicKey: z.string(),
   release: z.string(),
-  clocksource: z.string().nullable(),
-  sysctls: z.record(z.string(), z.number().nullable()),
-  tracefs: z.object({ path: z.string(), fs: z.string().nullable(), mode: z.string().nullable() }),
-  bpffs: z.object({ path: z.string(), fs: z.string().nullable(), mode: z.string().nullable() }),
-  lockdown: z.string().nullable(),
-  agentUid: z.number().nullable(),
+  clocksource: z.nullable(z.string()),
+  sysctls: z.record(z.string(), z.nullable(z.number())),
+  tracefs: mountedFs,
+  bpffs: mountedFs,
+  lockdown: z.nullable(z.string()),
+  agentUid: z.nullable(z.number()),
   sudoers: z.array(z.string()),
   /** The guest's PID 1 (/proc/1/comm): guest_init, capmatrix's own, or virtme-init's shell. */
-  init: z.string().nullable().optional(),
+  init: z.optional(z.nullable(z.string())),
+  /** The guest's root as mountinfo shows it ("<source> <fs type> <options>"): guest_init's is
+   * capmatrix.root, read through the page cache (vng-argv.ts); virtme-init's is vng's /dev/root. */
+  rootMount: z.optional(z.nullable(z.string())),
   /** The guest's uptime (ms, the kernel's clock) at this record: where the boot's time went. */
-  uptimeMs: z.number().nullable().optional(),
+  uptimeMs: z.optional(z.nullable(z.number())),
   /** How cells are contained: one cgroup each, and the results mount detached. */
-  containment: z.object({ cgroup: z.string().nullable(), rwdirDetached: z.boolean(), detail: z.string() }),
+  containment: z.object({ cgroup: z.nullable(z.string()), rwdirDetached: z.boolean(), detail: z.string() }),
   t: z.number(),
 });
 
@@ -204,31 +212,32 @@ export const CellStartRecordSchema = z.strictObject({
   t: z.number(),
 });
 
-export const CellRecordSchema = FiguresSchema.extend({
+export const CellRecordSchema = z.strictObject({
+  ...FiguresSchema.shape,
   type: z.literal('cell'),
   id: z.string(),
   key: z.string(),
   caps: capSet,
-  delegation: z.array(z.string()).optional(),
+  delegation: z.optional(z.array(z.string())),
   /** null: the cell ended in an infra error. */
-  observed: ObservedSchema.nullable(),
-  infraKind: z.enum(INFRA_KINDS).optional(),
-  infraError: z.string().optional(),
+  observed: z.nullable(ObservedSchema),
+  infraKind: z.optional(z.enum(INFRA_KINDS)),
+  infraError: z.optional(z.string()),
   /** Every sysctl some cell of this boot sets, as it stood right after this cell. */
-  sysctlNow: z.record(z.string(), z.number().nullable()),
+  sysctlNow: z.record(z.string(), z.nullable(z.number())),
   /** What the cell left behind that had to be cleaned. */
-  resetProblems: z.array(z.string()).optional(),
+  resetProblems: z.optional(z.array(z.string())),
   /** The scenario's teardown after this cell failed (the cell's own, or its group's). */
-  teardownError: z.string().optional(),
-}).strict();
+  teardownError: z.optional(z.string()),
+});
 
 export const SearchRecordSchema = z.strictObject({
   type: z.literal('search'),
   label: z.string(),
   minimal: z.array(z.array(z.string())),
   violations: z.array(z.strictObject({ caps: z.array(z.string()), within: z.array(z.string()) })),
-  runs: z.number().int(),
-  teardownError: z.string().optional(),
+  runs: z.int(),
+  teardownError: z.optional(z.string()),
 });
 
 /** What making the boot's sample copies cost (guest/prepare.ts), in the end record. */
@@ -239,12 +248,12 @@ export type PrepareFigures = z.infer<typeof PrepareFiguresSchema>;
 export const EndRecordSchema = z.strictObject({
   type: z.literal('end'),
   t: z.number(),
-  prepare: PrepareFiguresSchema.optional(),
+  prepare: z.optional(PrepareFiguresSchema),
   /** Each fingerprint part's median cost per cell (ms). */
-  fingerprint: z.record(z.string(), ms).optional(),
+  fingerprint: z.optional(z.record(z.string(), ms)),
   /** Why the agent stopped before the plan's end: a cell left state it could not undo (the
    * cells after it go to a fresh boot). */
-  reason: z.string().optional(),
+  reason: z.optional(z.string()),
 });
 
 /** The agent is alive: written every BEAT_MS from the agent's event loop, inside cells too. A
@@ -300,7 +309,7 @@ export function decodeLine(text: string, key: KeyObject | null): DecodedLine {
   } catch {
     return { error: 'not JSON' };
   }
-  const seq = z.object({ seq: z.number().int().nonnegative() }).safeParse(raw);
+  const seq = z.object({ seq: z.int().check(z.nonnegative()) }).safeParse(raw);
   if (!seq.success) return { error: 'no sequence number' };
   const { seq: _seq, ...body } = raw as Record<string, unknown>;
   const parsed = GuestRecordSchema.safeParse(body);

@@ -30,6 +30,16 @@ function uptimeMs(): number | null {
   return Number.isFinite(seconds) ? Math.round(seconds * 1000) : null;
 }
 
+/** The mount the agent's `/` is (the last one mountinfo lists there is on top). */
+function rootMount(): string | null {
+  const root = (readTrim('/proc/self/mountinfo') ?? '')
+    .split('\n')
+    .filter((l) => l.split(' ')[4] === '/')
+    .at(-1);
+  const [fsType, source, options] = root?.split(' - ')[1]?.split(' ') ?? [];
+  return fsType && source ? `${source} ${fsType} ${options ?? ''}`.trim() : null;
+}
+
 function fsAt(mounts: string, p: string): string | null {
   return (
     mounts
@@ -69,6 +79,7 @@ export function provenance(
     agentUid: process.getuid?.() ?? null,
     sudoers: sudoersUsers(),
     init: readTrim('/proc/1/comm'),
+    rootMount: rootMount(),
     uptimeMs: uptimeMs(),
     containment,
     node: process.version,

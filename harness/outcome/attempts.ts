@@ -11,7 +11,8 @@ import type { VmRun } from '../vm/run-vm.js';
 import type { CellRecord, GuestRecords, Violation } from './guest-records.js';
 
 /** What one run of a cell measured and left behind (an attempt's, and a cell result's, figures). */
-export const RunFiguresSchema = FiguresSchema.extend({
+export const RunFiguresSchema = z.object({
+  ...FiguresSchema.shape,
   infraError: z.string().optional(),
   /** The sysctls the guest read right after the cell ran (its effective settings). */
   effectiveSysctl: z.record(z.string(), z.number().nullable()).optional(),
@@ -28,7 +29,7 @@ export const AttemptSchema = RunFiguresSchema.extend({
   /** false when the boot failed before the cell could start: the attempt counts against the
    * retries but says nothing about the cell. */
   ran: z.boolean(),
-  observed: ObservedSchema.nullable(),
+  observed: z.nullable(ObservedSchema),
   infraKind: z.enum(INFRA_KINDS).optional(),
 });
 export type Attempt = z.infer<typeof AttemptSchema>;

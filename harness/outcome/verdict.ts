@@ -21,7 +21,7 @@ export const CellResultSchema = RunFiguresSchema.extend({
   sysctl: z.record(z.string(), z.number()),
   context: z.enum(CONTEXTS),
   /** The last attempt's observation (null: it ended in an infra error). */
-  observed: ObservedSchema.nullable(),
+  observed: z.nullable(ObservedSchema),
   expected: z.object({ outcome: z.string(), stage: z.string(), reason: z.string() }),
   verdict: z.enum(VERDICTS),
   infraKind: z.enum(INFRA_KINDS).optional(),

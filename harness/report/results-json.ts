@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { partial } from 'zod/mini';
 import { PrepareFiguresSchema, ProvenanceRecordSchema } from '../guest/protocol.js';
 import { AttemptSchema } from '../outcome/attempts.js';
 import { CellResultSchema } from '../outcome/verdict.js';
@@ -15,11 +16,11 @@ export const BootProvenanceSchema = z.looseObject({
   boot: z.string(),
   kernel: z.string(),
   /** What the guest agent recorded at its start (baselines written before protocol 2 lack a few fields). */
-  guest: ProvenanceRecordSchema.partial().nullable().optional(),
+  guest: z.nullable(partial(ProvenanceRecordSchema)).optional(),
   consoleLog: z.string().optional(),
   agentFinished: z.boolean().optional(),
   /** What making the boot's sample copies (copy, setcap, getcap) cost. */
-  prepare: PrepareFiguresSchema.optional(),
+  prepare: z.optional(PrepareFiguresSchema),
   /** Each part of the guest's fingerprint: its median cost per cell (ms). */
   fingerprint: z.record(z.string(), z.number()).optional(),
   /** Where the boot's time went until the agent's first record (ms by phase: outcome/boot-phases.ts). */

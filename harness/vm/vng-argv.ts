@@ -30,13 +30,31 @@ export interface VmOptions {
   init?: string;
 }
 
+/** The guest's root exported a second time, tagged capmatrix.root: guest_init mounts it with the
+ * page cache and makes it the root (vng's own share of it is read uncached). vng hands
+ * --qemu-opts to a shell unquoted, and QEMU reads commas in a path as option separators: a root
+ * with any other character is refused rather than escaped. */
+export function cachedRootShare(root: string): string[] {
+  if (!/^\/[A-Za-z0-9_./-]*$/.test(root)) throw new Error(`the guest's root ${JSON.stringify(root)} cannot be shared`);
+  return [
+    '-fsdev',
+    `local,id=capmatrix_root,path=${root},security_model=none,readonly=on,multidevs=remap`,
+    '-device',
+    'virtio-9p-pci,fsdev=capmatrix_root,mount_tag=capmatrix.root',
+  ];
+}
+
 export function vngArgv(o: VmOptions): string[] {
   const argv = ['setpriv', '--pdeathsig', 'TERM', '--', 'timeout', '--kill-after=10', String(Math.ceil(o.deadlineSec))];
   const vng = ['vng', '--run', o.vmlinuz];
   if (o.accel === 'tcg') vng.push('--disable-kvm');
   vng.push('--force-9p', '--cpus', String(o.cpus), '--memory', o.memory);
-  // one argument: vng splits it on spaces (its parts are numbers and option words)
-  if (o.qemuUser) vng.push(`--qemu-opts=${qemuConfinementArgs(o.qemuUser).join(' ')}`);
+  const qemuOpts = [
+    ...(o.qemuUser ? qemuConfinementArgs(o.qemuUser) : []),
+    ...(o.init ? cachedRootShare(o.view?.root ?? '/') : []),
+  ];
+  // one argument: vng splits it on spaces (its parts are numbers, option words and a checked path)
+  if (qemuOpts.length) vng.push(`--qemu-opts=${qemuOpts.join(' ')}`);
   // --root: the guest path of a share is then its own (guest=host), at the host's path
   if (o.view) vng.push('--root', o.view.root, '--rwdir', `${o.rwdir}=${o.rwdir}`);
   else vng.push('--rwdir', o.rwdir);

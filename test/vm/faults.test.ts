@@ -183,6 +183,9 @@ describe('security inside the guest', () => {
       expect(b.guest?.agentUid).toBe(0);
       // capmatrix's own init (bpf-src/guest_init) writes no sudoers: nobody can sudo
       expect([b.guest?.init, b.guest?.sudoers]).toEqual(['guest_init', []]);
+      // its root is the second export of the view, read through the page cache (cache=loose is
+      // shown as "loose" by 5.10, as its flags, 0xf, by newer kernels)
+      expect(b.guest?.rootMount).toMatch(/^capmatrix\.root 9p ro,.*(,loose|cache=0xf),/);
       // where the boot's time went: every phase's marks were on its console
       expect(Object.keys(b.phases ?? {}).sort()).toEqual(['agent', 'init', 'initramfs', 'kernel', 'qemu']);
     }
