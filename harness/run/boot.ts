@@ -15,6 +15,7 @@ import path from 'node:path';
 import { RECORDED_SYSCTLS } from '../dsl/sysctls.js';
 import { type GuestCell, type Plan, PROTOCOL_VERSION, type Search } from '../guest/protocol.js';
 import type { KernelInfo } from '../kernels/kernel-info.js';
+import { uncompressedKernel } from '../kernels/uncompressed.js';
 import { type Attempt, bootAttempts } from '../outcome/attempts.js';
 import { bootPhases } from '../outcome/boot-phases.js';
 import { GuestRecordReader, type GuestRecords } from '../outcome/guest-records.js';
@@ -187,8 +188,9 @@ async function startVm(boot: BootRuns, o: BootOptions, files: BootFiles, accel: 
   const qemuUser = qemuDropsRoot() ? bootQemuUser() : undefined;
   if (qemuUser) chownTree(files.rwdir, qemuUser);
   const ticker = setInterval(() => o.onCells?.(reader.poll().cells.size), 1000);
+  const image = uncompressedKernel(boot.kernel);
   const vm = await runVm({
-    vmlinuz: boot.kernel.vmlinuz,
+    vmlinuz: image.file ?? boot.kernel.vmlinuz,
     accel,
     cpus: 1, // TCG + SMP guests panic in text patching (virtme-ng-notes.md); one vCPU per guest
     memory: o.memory ?? DEFAULT_MEMORY,
@@ -213,7 +215,7 @@ async function startVm(boot: BootRuns, o: BootOptions, files: BootFiles, accel: 
     if (view) removeHostView(view);
     if (qemuUser) chownTree(files.rwdir, ownUser());
   });
-  return { vm, reader };
+  return { vm: { ...vm, image }, reader };
 }
 
 /** KVM killed the guest: KVM is demoted, and a boot that had not run a cell starts again under
@@ -251,6 +253,8 @@ export async function runBoot(boot: BootRuns, o: BootOptions): Promise<BootResul
         wallMs: vm.wallMs,
         bootMs: vm.bootMs,
         argv: vm.argv,
+        // the kernel as booted: uncompressed through its PVH entry, or the bzImage (file null)
+        kernelImage: vm.image,
         // QEMU's uid:gid after it dropped root (null: it ran as capmatrix's own user)
         qemuUser: vm.qemuUser ? `${vm.qemuUser.uid}:${vm.qemuUser.gid}` : null,
       },

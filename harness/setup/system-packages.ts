@@ -37,6 +37,8 @@ export function requiredPackages(distro: Distro, forTests = false): string[] {
     'coreutils',
     'ca-certificates',
     'xz-utils',
+    // kernels/uncompressed.ts: Debian's kernels from 6.12 on are zstd bzImages
+    'zstd',
     'procps',
     'strace',
   ];

@@ -186,6 +186,8 @@ describe('security inside the guest', () => {
       // its root is the second export of the view, read through the page cache (cache=loose is
       // shown as "loose" by 5.10, as its flags, 0xf, by newer kernels)
       expect(b.guest?.rootMount).toMatch(/^capmatrix\.root 9p ro,.*(,loose|cache=0xf),/);
+      // the kernel booted uncompressed, through its PVH entry (kernels/uncompressed.ts)
+      expect(b.vm?.kernelImage).toMatchObject({ file: expect.stringMatching(/\/boot\/vmlinux-/) });
       // where the boot's time went: every phase's marks were on its console
       expect(Object.keys(b.phases ?? {}).sort()).toEqual(['agent', 'init', 'initramfs', 'kernel', 'qemu']);
     }
