@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { CAPABILITIES } from '../harness/dsl/capabilities.js';
 import { expandScenario } from '../harness/dsl/expand.js';
 import type { Scenario } from '../harness/dsl/scenario.js';
 import type { InfraKind } from '../harness/dsl/vocabulary.js';
@@ -49,6 +50,26 @@ describe('planner', () => {
     expect(() => checkPhaseOrder(bad)).toThrow(
       /cell s\/root\/ubd=2 needs unprivileged_bpf_disabled=2 after 1 was set in this boot/,
     );
+  });
+
+  test('fewer boots than VMs: the biggest split, cell i to part i mod k, each keeping the phase order', () => {
+    // 100 capability sets (pairs) x 3 phases = 300 cells on one kernel
+    const pairs = CAPABILITIES.flatMap((a, i) => CAPABILITIES.slice(i + 1).map((b) => [a, b]));
+    const many: Scenario = { ...scenario, axes: { ...scenario.axes, caps: pairs.slice(0, 100) } };
+    const cells = expandScenario(many, 'scenarios/s.ts');
+    const one = planBoots(cells, [kernel], { vms: 2 });
+    expect(one.map((b) => [b.id, b.cells.length])).toEqual([
+      ['debian-6.12-boot1', 150],
+      ['debian-6.12-boot1-part2', 150],
+    ]);
+    for (const b of one) expect(() => checkPhaseOrder(b)).not.toThrow();
+    expect(new Set(one.flatMap((b) => b.cells))).toEqual(new Set(planBoots(cells, [kernel])[0]?.cells));
+    // no part below MIN_CELLS_PER_PART (100): four VMs get three parts of 100
+    expect(planBoots(cells, [kernel], { vms: 4 }).map((b) => b.cells.length)).toEqual([100, 100, 100]);
+    // two kernels already fill two VMs
+    expect(planBoots(cells, [kernel, { ...kernel, id: 'debian-6.1' }], { vms: 2 })).toHaveLength(2);
+    // a small plan is not split
+    expect(planBoots(expandScenario(scenario, 'scenarios/s.ts'), [kernel], { vms: 2 })).toHaveLength(1);
   });
 
   test('expectations are resolved per kernel', () => {

@@ -103,7 +103,8 @@ async function planRun(o: Resolved, log: (m: string) => void) {
   const filter = o.cells ? new RegExp(o.cells) : undefined;
   const cells = scenarios.flatMap((s) => s.cells).filter((c) => !filter || filter.test(c.id));
   if (cells.length === 0) throw new UsageError(`--cells ${o.cells}: no cell id matches`);
-  const boots = planBoots(cells, kernels, { bootPerCell: o.bootPerCell, shareBoots: o.shareBoots });
+  const vms = vmsAtOnce(o.jobs);
+  const boots = planBoots(cells, kernels, { bootPerCell: o.bootPerCell, shareBoots: o.shareBoots, vms });
   for (const b of boots) checkPhaseOrder(b);
   // every boot's plan vouches for its root tools: a modified one refuses the run before any VM
   toolDigests(cells);
@@ -271,9 +272,12 @@ function saveOnInterrupt(ctx: RunContext, resultsDirFlag: string | undefined): (
   });
 }
 
+/** --jobs: how many VMs run at once (default: one per core). */
+const vmsAtOnce = (jobs: number | undefined) => Math.max(1, jobs ?? os.availableParallelism());
+
 /** Parallel VMs, one vCPU each; the planned boots with most cells start first so the tail is short. */
 async function runInParallel(ctx: RunContext, boots: Boot[]): Promise<void> {
-  const jobs = Math.max(1, ctx.o.jobs ?? os.availableParallelism());
+  const jobs = vmsAtOnce(ctx.o.jobs);
   const queue = [...boots].sort((a, b) => b.cells.length - a.cells.length);
   for (const boot of queue) ctx.progress.add(boot.id, ctx.ledger.runsByBoot.get(boot.id)?.length ?? 0);
   const worker = async () => {
