@@ -11,14 +11,17 @@ const console = [
 ].join('\n');
 
 describe('boot phases', () => {
-  test('each phase from its marks: the kernel, the initramfs, the init, the agent, and QEMU on the host', () => {
-    expect(bootPhases(console, 9_200, 11_600)).toEqual({
+  test('each phase from its marks: the kernel, the initramfs, the init, the agent, QEMU on the host, the preparation', () => {
+    expect(bootPhases(console, 9_200, 11_600, 1_100)).toEqual({
       kernel: 2779,
       initramfs: 518,
       init: 204,
       agent: 5699,
       qemu: 2400,
+      prepare: 1100,
     });
+    // a boot without cells (or no end record) has no preparation phase
+    expect(bootPhases(console, 9_200, 11_600)).not.toHaveProperty('prepare');
   });
 
   test("virtme-init's mark counts too; a missing mark or a clock that runs back leaves its phases out", () => {

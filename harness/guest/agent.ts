@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { type BootState, runAndRecord } from './cell.js';
 import { agentCgroup, enableCellLimits, protectAgentFromOom } from './cell-cgroup.js';
+import { since } from './clock.js';
 import { OverlayWrites } from './overlay-writes.js';
 import { SampleCopies } from './prepare.js';
 import { procStatus } from './proc.js';
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
       detail: [cg.detail, limits, rw.detail].filter(Boolean).join('; '),
     }),
   );
+  const provenanceAt = performance.now();
   const beats = setInterval(() => out.emit({ type: 'beat', t: Date.now() }), BEAT_MS);
   const copies = new SampleCopies();
   // its bind of the root is the agent's own mount: made before the fingerprint's first look
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
     endReason: null,
   };
   if (!boot.unsafe) boot.copies.prepare(plan.cells);
+  const firstCellMs = since(provenanceAt);
   for (const [i, cell] of plan.cells.entries()) {
     if (boot.endReason) break;
     await runAndRecord(cell, plan.cells[i + 1], boot, out);
@@ -96,6 +99,7 @@ async function main(): Promise<void> {
     type: 'end',
     t: Date.now(),
     prepare: boot.copies.figures,
+    ...(plan.cells.length ? { firstCellMs } : {}),
     fingerprint: medians(boot.fingerprintParts),
     ...(boot.endReason ? { reason: boot.endReason } : {}),
   });

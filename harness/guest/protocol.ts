@@ -249,6 +249,9 @@ export const EndRecordSchema = z.strictObject({
   type: z.literal('end'),
   t: z.number(),
   prepare: z.optional(PrepareFiguresSchema),
+  /** From the provenance record to the first cell's start (ms): the agent's preparation (its
+   * overlays' bind, the state helper, the sample copies), the boot's last phase. */
+  firstCellMs: z.optional(ms),
   /** Each fingerprint part's median cost per cell (ms). */
   fingerprint: z.optional(z.record(z.string(), ms)),
   /** Why the agent stopped before the plan's end: a cell left state it could not undo (the

@@ -9,7 +9,8 @@
  * - kernel: the kernel's own start until it runs the initramfs's /init;
  * - initramfs: virtme's initramfs (modules, the host's root over 9p, switch_root);
  * - init: the guest's init (capmatrix's guest_init, or virtme-init) until it starts the command;
- * - agent: node and the agent's own start until its first record. */
+ * - agent: node and the agent's own start until its first record;
+ * - prepare: the agent's first record until its first cell starts (its own count, the end record). */
 export type BootPhases = Record<string, number>;
 
 /** Console lines that mark the phases' ends (the kernel's "[ seconds]" stamp is read). */
@@ -30,7 +31,12 @@ function stampOf(console: string, mark: RegExp): number | null {
 
 /** `agentUptimeMs`: the guest's uptime at the agent's first record; `bootMs`: the host's time
  * from spawning vng to that record. */
-export function bootPhases(console: string, agentUptimeMs: number | null, bootMs: number | null): BootPhases {
+export function bootPhases(
+  console: string,
+  agentUptimeMs: number | null,
+  bootMs: number | null,
+  firstCellMs: number | null = null,
+): BootPhases {
   const marks = [
     0,
     stampOf(console, MARKS.initramfs),
@@ -45,5 +51,6 @@ export function bootPhases(console: string, agentUptimeMs: number | null, bootMs
     if (from !== null && from !== undefined && to !== null && to !== undefined && to >= from) phases[name] = to - from;
   });
   if (bootMs !== null && agentUptimeMs !== null && bootMs >= agentUptimeMs) phases.qemu = bootMs - agentUptimeMs;
+  if (firstCellMs !== null) phases.prepare = firstCellMs;
   return phases;
 }

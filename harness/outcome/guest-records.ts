@@ -43,6 +43,8 @@ export interface GuestRecords {
   endReason?: string;
   /** What making the sample copies cost (the end record), for the bench. */
   prepare: PrepareFigures | null;
+  /** From the agent's first record to its first cell (ms, the end record). */
+  firstCellMs: number | null;
   /** Each fingerprint part's median cost per cell (ms), from the end record. */
   fingerprint: Record<string, number> | null;
   violations: Violation[];
@@ -67,6 +69,7 @@ export class GuestRecordReader {
     searches: [],
     ended: false,
     prepare: null,
+    firstCellMs: null,
     fingerprint: null,
     violations: [],
     torn: false,
@@ -205,6 +208,7 @@ export class GuestRecordReader {
     else {
       r0.ended = true;
       r0.prepare = r.prepare ?? null;
+      r0.firstCellMs = r.firstCellMs ?? null;
       r0.fingerprint = r.fingerprint ?? null;
       if (r.reason) r0.endReason = r.reason;
     }

@@ -23,7 +23,7 @@ export const BootProvenanceSchema = z.looseObject({
   prepare: z.optional(PrepareFiguresSchema),
   /** Each part of the guest's fingerprint: its median cost per cell (ms). */
   fingerprint: z.record(z.string(), z.number()).optional(),
-  /** Where the boot's time went until the agent's first record (ms by phase: outcome/boot-phases.ts). */
+  /** Where the boot's time went until its first cell (ms by phase: outcome/boot-phases.ts). */
   phases: z.record(z.string(), z.number()).optional(),
   vm: z.looseObject({ ended: z.string(), wallMs: z.number(), bootMs: z.number().nullable() }).optional(),
   /** Lines of the guest's results file that were not the agent's or out of the protocol. */
