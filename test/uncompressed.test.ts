@@ -1,7 +1,11 @@
 // The uncompressed kernel is used only when it is whole and has a PVH entry: a synthetic ELF64
 // with one PT_NOTE, the real kernels' in test/vm (faults.test.ts: every boot there boots one).
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
-import { elfComplete, hasPvhEntry } from '../harness/kernels/uncompressed.js';
+import { elfComplete, hasPvhEntry, uncompressedKernel } from '../harness/kernels/uncompressed.js';
 
 /** An ELF64 header, one PT_NOTE program header over one note, no sections. */
 function elfWithNote(name: string, type: number): Buffer {
@@ -35,5 +39,29 @@ describe('uncompressed kernel', () => {
     const elf = elfWithNote('Xen', 18);
     expect(elfComplete(elf)).toBe(true);
     expect(elfComplete(elf.subarray(0, elf.length - 4))).toBe(false);
+  });
+
+  test('a bzImage-like file: its gzip stream is found past the header, decompressed once, recorded with the image it came from', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-kernel-'));
+    mkdirSync(path.join(dir, 'boot'));
+    const elf = Buffer.concat([elfWithNote('Xen', 18), Buffer.from('Linux version 9.9.9-test (x) #1\0')]);
+    const vmlinuz = path.join(dir, 'boot', 'vmlinuz-9.9.9-test');
+    // a setup header before the stream and the rest of the image after it, as in a bzImage
+    writeFileSync(vmlinuz, Buffer.concat([Buffer.alloc(512, 1), gzipSync(elf), Buffer.alloc(64, 2)]));
+    const made = uncompressedKernel({ vmlinuz, vmlinuzSha256: 'a'.repeat(64), release: '9.9.9-test' });
+    expect(made).toEqual({ file: path.join(dir, 'boot', 'vmlinux-9.9.9-test'), why: 'decompressed from the image' });
+    expect(readFileSync(made.file ?? '')).toEqual(elf);
+    expect(JSON.parse(readFileSync(`${made.file}.capmatrix.json`, 'utf8')).from).toBe('a'.repeat(64));
+    // another release string than the image's: vng could not find its modules, the bzImage boots
+    const other = uncompressedKernel({ vmlinuz, vmlinuzSha256: 'b'.repeat(64), release: '9.9.8' });
+    expect(other.file).toBeNull();
+    expect(other.why).toMatch(/no "Linux version 9.9.8"/);
+    expect(existsSync(path.join(dir, 'boot', 'vmlinux-9.9.8'))).toBe(false);
+  });
+
+  test('an image that cannot be read leaves the bzImage to boot, with why', () => {
+    const r = uncompressedKernel({ vmlinuz: '/nonexistent/boot/vmlinuz-1', vmlinuzSha256: 'c', release: '1' });
+    expect(r.file).toBeNull();
+    expect(r.why).toMatch(/no such file|ENOENT|missing/i);
   });
 });

@@ -94,12 +94,9 @@ function makeUncompressed(kernel: Pick<KernelInfo, 'vmlinuz' | 'vmlinuzSha256' |
 } {
   if (!existsSync(PVH_ROM)) return { file: null, why: `${PVH_ROM} is missing: this QEMU cannot boot a PVH entry` };
   const file = path.join(path.dirname(kernel.vmlinuz), `vmlinux-${kernel.release}`);
-  const recordFile = `${file}.capmatrix.json`;
-  const record = existsSync(recordFile) ? (JSON.parse(readFileSync(recordFile, 'utf8')) as MadeFrom) : null;
-  if (record?.from === kernel.vmlinuzSha256 && existsSync(file) && sha256File(file) === record.sha256)
-    return { file, why: 'made before from this image' };
   const tmp = `${file}.tmp-${process.pid}`;
   try {
+    if (madeBefore(file, kernel.vmlinuzSha256)) return { file, why: 'made before from this image' };
     const problem = decompressInto(readFileSync(kernel.vmlinuz), tmp);
     if (problem) return { file: null, why: `${kernel.vmlinuz} could not be decompressed: ${problem}` };
     const elf = readFileSync(tmp);
@@ -108,9 +105,21 @@ function makeUncompressed(kernel: Pick<KernelInfo, 'vmlinuz' | 'vmlinuzSha256' |
     if (!elf.includes(`Linux version ${kernel.release} `))
       return { file: null, why: `no "Linux version ${kernel.release}" in it (vng reads the release from it)` };
     renameSync(tmp, file);
-    writeFileAtomic(recordFile, `${JSON.stringify({ from: kernel.vmlinuzSha256, sha256: sha256File(file) })}\n`);
+    writeFileAtomic(recordOf(file), `${JSON.stringify({ from: kernel.vmlinuzSha256, sha256: sha256File(file) })}\n`);
     return { file, why: 'decompressed from the image' };
+  } catch (e) {
+    // a cache this user cannot write, a record cut short: the bzImage boots as it always did
+    return { file: null, why: `${file}: ${(e as Error).message}` };
   } finally {
     rmSync(tmp, { force: true });
   }
+}
+
+const recordOf = (file: string) => `${file}.capmatrix.json`;
+
+/** The file was made from this image and is still what was made. */
+function madeBefore(file: string, imageSha256: string): boolean {
+  if (!existsSync(recordOf(file)) || !existsSync(file)) return false;
+  const record = JSON.parse(readFileSync(recordOf(file), 'utf8')) as MadeFrom;
+  return record.from === imageSha256 && sha256File(file) === record.sha256;
 }
