@@ -33,9 +33,10 @@ export interface VmOptions {
 /** The guest's root exported a second time, tagged capmatrix.root: guest_init mounts it with the
  * page cache and makes it the root (vng's own share of it is read uncached). vng hands
  * --qemu-opts to a shell unquoted, and QEMU reads commas in a path as option separators: a root
- * with any other character is refused rather than escaped. */
+ * with any other character (a TMPDIR with a space) is not shared at all, never escaped; the guest
+ * then keeps vng's root, slower, and provenance.boots[].guest.rootMount says so. */
 export function cachedRootShare(root: string): string[] {
-  if (!/^\/[A-Za-z0-9_./-]*$/.test(root)) throw new Error(`the guest's root ${JSON.stringify(root)} cannot be shared`);
+  if (!/^\/[A-Za-z0-9_./-]*$/.test(root)) return [];
   return [
     '-fsdev',
     `local,id=capmatrix_root,path=${root},security_model=none,readonly=on,multidevs=remap`,
