@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { type BootState, runAndRecord } from './cell.js';
 import { agentCgroup, enableCellLimits, protectAgentFromOom } from './cell-cgroup.js';
+import { CellSpawner } from './cell-spawner.js';
 import { since } from './clock.js';
 import { OverlayWrites } from './overlay-writes.js';
 import { SampleCopies } from './prepare.js';
@@ -67,6 +68,8 @@ async function main(): Promise<void> {
   const copies = new SampleCopies();
   // its bind of the root is the agent's own mount: made before the fingerprint's first look
   const overlays = noScratch ? null : new OverlayWrites([copies.dir]);
+  // both helpers start before the fingerprint's first look, so it holds them
+  const spawner = await CellSpawner.start();
   // from here on sysctls are read through the agent's own procfs
   const watch = await StateWatch.start(cg.dir);
   const boot: BootState = {
@@ -76,6 +79,7 @@ async function main(): Promise<void> {
       inheritedCaps() ??
       noScratch ??
       ('error' in watch ? watch.error : null) ??
+      spawner.broken ??
       (rw.detached ? null : `the results mount could not be detached: ${rw.detail}`),
     cgroupDir: cg.dir,
     processes: new UidProcesses(),
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
     copies,
     overlays,
     watch: 'error' in watch ? null : watch,
+    spawner: spawner.broken ? null : spawner,
     fingerprintParts: [],
     endReason: null,
   };
@@ -104,6 +109,7 @@ async function main(): Promise<void> {
     ...(boot.endReason ? { reason: boot.endReason } : {}),
   });
   boot.watch?.close();
+  spawner.close();
   out.close();
 }
 

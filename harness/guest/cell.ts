@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CellCgroup } from './cell-cgroup.js';
+import type { CellSpawner } from './cell-spawner.js';
 import { since } from './clock.js';
 import { type CellPaths, expandArg, runRootCommands } from './commands.js';
 import { execSample } from './exec-sample.js';
@@ -36,6 +37,8 @@ export interface BootState {
   /** A scenario whose setup covers a run of consecutive cells (setupScope 'group'). */
   group: { scenario: string; teardown: string[][] } | null;
   cellsRun: number;
+  /** The samples' launcher (null: it could not start, and `unsafe` says so). */
+  spawner: CellSpawner | null;
   /** The guest's fingerprint before the cell (null: the agent could not mount its procfs, and
    * `unsafe` says so). */
   watch: StateWatch | null;
@@ -96,12 +99,22 @@ function unreachableDir(dir: string): string | null {
 
 /** A sample runs as it is; a user's loader ('exec') under strace, its trace kept in the agent's
  * scratch (scratch.ts). `trace` is null for a sample. */
-async function execTraced(cell: GuestCell, at: CellPaths, args: string[], cwd: string, cgroup: CellCgroup | null) {
-  if (cell.mode !== 'exec') return { r: await execSample(cell, at, args, cwd, cgroup), trace: null };
+async function execTraced(
+  cell: GuestCell,
+  at: CellPaths,
+  args: string[],
+  cwd: string,
+  cgroup: CellCgroup | null,
+  spawner: CellSpawner | null,
+) {
+  if (cell.mode !== 'exec') {
+    if (!spawner) throw new ToolError('no launcher for the samples in this boot');
+    return { r: await execSample(cell, at, args, cwd, cgroup, { spawner }), trace: null };
+  }
   const traceDir = fs.mkdtempSync(path.join(SCRATCH_DIR, 'trace-'));
   try {
     const traceFile = path.join(traceDir, 'trace');
-    const r = await execSample(cell, at, args, cwd, cgroup, traceFile);
+    const r = await execSample(cell, at, args, cwd, cgroup, { traceFile });
     // no trace (strace did not start) leaves the failure without a stage, not without a record
     const trace = fs.existsSync(traceFile) ? fs.readFileSync(traceFile, 'utf8') : '';
     // the loader's own exit status, not strace's (strace may have been ended for a stray tracee)
@@ -132,7 +145,7 @@ async function runSample(cell: GuestCell, at: CellPaths, boot: BootState, t0: nu
     let traced: Awaited<ReturnType<typeof execTraced>>;
     boot.overlays?.mark(cell.setup.length > 0);
     try {
-      traced = await execTraced(cell, at, args, cell.cwd ?? at.dir, cgroup);
+      traced = await execTraced(cell, at, args, cell.cwd ?? at.dir, cgroup, boot.spawner);
     } catch (e) {
       if (!(e instanceof ToolError)) throw e;
       return { judged: infra('setup-failed', e.message), figures: { setupMs }, leftovers: [] };
@@ -221,6 +234,12 @@ export async function runAndRecord(
   const tReset = performance.now();
   const problems = resetState(boot.processes);
   problems.push(...boot.copies.changed(), ...rootTools.changed());
+  // a cell that killed, stopped or traced the launcher: this cell is not trusted, no other runs
+  const launcher = boot.spawner?.check();
+  if (launcher) {
+    problems.push(launcher);
+    boot.endReason ??= `after ${cell.key}: ${launcher}`;
+  }
   const overlay = boot.overlays?.check() ?? { problems: [], undoable: true };
   problems.push(...overlay.problems);
   if (!overlay.undoable) boot.endReason ??= `after ${cell.key}: a file it wrote could not be undone`;

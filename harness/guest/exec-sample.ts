@@ -1,12 +1,14 @@
-// Runs one sample: as the cell's uid (node's spawn sets no groups, the cell's gid and uid before the
-// exec; the agent holds no inheritable or ambient capabilities, agent.ts checks), inside the
+// Runs one sample: as the cell's uid (the launcher sets no groups, the cell's gid and uid before
+// the exec; the agent holds no inheritable or ambient capabilities, agent.ts checks), inside the
 // cell's cgroup, with the handshake that lets the agent read what the kernel says the running
-// process holds. A user's loader runs under strace, through setpriv. When the sample's own
-// process exits, whatever it left running is killed, so nothing it started can hold its stdout
-// open and hang the cell.
+// process holds. A sample is started by the agent's launcher (cell-spawner.ts); a user's loader
+// runs under strace, through setpriv, spawned by node. When the sample's own process exits,
+// whatever it left running is killed, so nothing it started can hold its stdout open and hang
+// the cell.
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { type CellCgroup, spawnOomKillable } from './cell-cgroup.js';
+import type { CellSpawner, SpawnedSample } from './cell-spawner.js';
 import { agentTool, type CellPaths } from './commands.js';
 import { ExecHolds } from './exec-hold.js';
 import { PATH_ENV, procState, procStatus } from './proc.js';
@@ -40,7 +42,7 @@ export interface ExecResult {
  * what the sample reports, and lets it go on. It waits on the pipe rather than polling, so the
  * one vCPU stays with the sample.
  */
-async function handshake(child: ChildProcess, onReady: () => void): Promise<Record<string, string> | null> {
+async function handshake(child: CellChild, onReady: () => void): Promise<Record<string, string> | null> {
   const pid = child.pid;
   const pipe = child.stdio[3];
   if (!pid || !pipe || !('on' in pipe)) return null;
@@ -71,7 +73,7 @@ const loaderName = (file: string) => path.basename(file).slice(0, 15);
  * itself has exited, strace gets a second to finish, then the cell is ended as a sample's is
  * (what is left is killed; the reset finds what escaped). The loader's exit status is in the trace.
  */
-async function endWithLoader(pid: number, child: ChildProcess, cgroup: CellCgroup | null): Promise<void> {
+async function endWithLoader(pid: number, child: CellChild, cgroup: CellCgroup | null): Promise<void> {
   const gone = () => {
     const state = procState(pid);
     return state === null || state === 'Z' || state === 'X';
@@ -81,12 +83,10 @@ async function endWithLoader(pid: number, child: ChildProcess, cgroup: CellCgrou
   if (child.exitCode === null && child.signalCode === null) killCell(child, cgroup);
 }
 
-/** A sample is spawned as the cell's uid directly (no exec in front of it: ~120 ms under TCG);
- * strace must stay root to let the loader gain its file capabilities, so setpriv drops to the uid.
- * setpriv stands in front of a root loader too: strace holds a process at its first execve that it
- * saw begin, and it does not see the start of the command it runs itself. */
-function argvOf(cell: GuestCell, file: string, args: string[], traceFile: string | null): string[] {
-  if (!traceFile) return [file, ...args];
+/** strace must stay root to let the loader gain its file capabilities, so setpriv drops to the
+ * uid. setpriv stands in front of a root loader too: strace holds a process at its first execve
+ * that it saw begin, and it does not see the start of the command it runs itself. */
+function argvOf(cell: GuestCell, file: string, args: string[], traceFile: string): string[] {
   const id = String(cell.uid);
   const drop = cell.uid === 0 ? [] : [`--reuid=${id}`, `--regid=${id}`, '--clear-groups'];
   const [, ...traced] = straceArgv(traceFile, [agentTool('setpriv'), ...drop, '--inh-caps=-all', '--', file, ...args]);
@@ -104,7 +104,7 @@ function firstBpfSince(stdout: string, spawnedNs: bigint): number | null {
 
 /** What the sample writes, as it comes: the last MiB of stdout (its result line comes last), the
  * last 8 KiB of stderr, and a spawn that failed as a line of stderr. Read it once the sample closed. */
-function collectOutput(child: ChildProcess): { stdout: string; stderr: string } {
+function collectOutput(child: CellChild): { stdout: string; stderr: string } {
   const out = { stdout: '', stderr: '' };
   child.stdout?.on('data', (d) => {
     out.stdout = (out.stdout + d).slice(-STDOUT_TAIL);
@@ -119,7 +119,7 @@ function collectOutput(child: ChildProcess): { stdout: string; stderr: string } 
 }
 
 /** Kills everything of the cell: its cgroup, or (without cgroups) the sample's process group. */
-function killCell(child: ChildProcess, cgroup: CellCgroup | null): void {
+function killCell(child: CellChild, cgroup: CellCgroup | null): void {
   if (cgroup) {
     cgroup.kill();
     return;
@@ -129,36 +129,58 @@ function killCell(child: ChildProcess, cgroup: CellCgroup | null): void {
   } catch {}
 }
 
-/** `traceFile`: run it under strace (a user's loader, mode 'exec'), the trace written there. */
-export function execSample(
+/** A sample started by the launcher, or a user's loader's strace started by node. */
+type CellChild = ChildProcess | SpawnedSample;
+
+/** How the cell's process is started: by the launcher (a sample), or by node under strace (a
+ * user's loader, mode 'exec', the trace written to `traceFile`). */
+export type Launch = { spawner: CellSpawner } | { traceFile: string };
+
+/** strace and the loader under it, spawned by node with the agent inside the cell's cgroup. */
+function spawnTraced(
   cell: GuestCell,
   at: CellPaths,
   args: string[],
   cwd: string,
   cgroup: CellCgroup | null,
-  traceFile: string | null = null,
+  traceFile: string,
+) {
+  const argv = argvOf(cell, at.sample, args, traceFile);
+  const start = () =>
+    spawn(argv[0] ?? at.sample, argv.slice(1), {
+      cwd,
+      env: { PATH: PATH_ENV, HOME: at.dir, CAPMATRIX_CELL: cell.id },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group too, for a guest without cgroups
+    });
+  return cgroup ? cgroup.spawnInside(start) : spawnOomKillable(start);
+}
+
+export async function execSample(
+  cell: GuestCell,
+  at: CellPaths,
+  args: string[],
+  cwd: string,
+  cgroup: CellCgroup | null,
+  launch: Launch,
 ): Promise<ExecResult> {
   const file = at.sample;
-  const argv = argvOf(cell, file, args, traceFile);
-  const asUid = !traceFile && cell.uid !== 0 ? { uid: cell.uid, gid: cell.uid } : {};
+  const traceFile = 'traceFile' in launch ? launch.traceFile : null;
   const started = performance.now();
   const startedNs = process.hrtime.bigint();
   let startMs: number | null = null;
-  const start = () =>
-    spawn(argv[0] ?? file, argv.slice(1), {
-      cwd,
-      ...asUid,
-      env: {
-        PATH: PATH_ENV,
-        HOME: at.dir,
-        CAPMATRIX_CELL: cell.id,
-        ...(traceFile ? {} : { CAPMATRIX_HANDSHAKE: '1' }),
-      },
-      // fd 3: the handshake of the samples; a user's loader gets no extra descriptor
-      stdio: traceFile ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'pipe'],
-      detached: true, // its own process group too, for a guest without cgroups
-    });
-  const child = cgroup ? cgroup.spawnInside(start) : spawnOomKillable(start);
+  const child: CellChild =
+    'spawner' in launch
+      ? await launch.spawner.spawn({
+          file,
+          args,
+          cwd,
+          uid: cell.uid,
+          gid: cell.uid,
+          env: { PATH: PATH_ENV, HOME: at.dir, CAPMATRIX_CELL: cell.id, CAPMATRIX_HANDSHAKE: '1' },
+          cgroup: cgroup?.dir ?? null,
+        })
+      : spawnTraced(cell, at, args, cwd, cgroup, launch.traceFile);
   return new Promise<ExecResult>((resolve) => {
     const output = collectOutput(child);
     let timedOut = false;

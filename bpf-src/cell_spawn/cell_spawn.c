@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: MIT
+/* cell_spawn: the guest agent's long-lived launcher of the samples (no BPF program of its own).
+ * Under TCG node's spawn forks a ~60 MB process and moves the agent into the cell's cgroup and
+ * back: 8-18 ms a cell where a small process forks and execs in 2-3 ms. It runs as root, started
+ * by the agent before any cell, and does for each request what node's spawn did:
+ *   the child: a session of its own (setsid), moved into the cell's cgroup and made killable by
+ *   the OOM killer (oom_score_adj 0) before the sample's first instruction, stdin /dev/null, fds
+ *   1, 2, 3 three new pipes and nothing else open, the cell's directory, then (another uid than
+ *   the launcher's) no supplementary groups, the cell's gid and uid (which empties the permitted, effective and
+ *   ambient sets), every signal at its default and none blocked, and execve with the given
+ *   environment only.
+ * The agent checks the result as it did before: the sample stops itself once and the agent reads
+ * /proc/<pid>/status (judge.ts), so a launcher that got anything wrong is an infra error.
+ *
+ * Requests on stdin: "<length>\n" and then <length> bytes of NUL-terminated fields:
+ *   SEQ CGROUP_DIR|"" UID GID CWD NENV ENV... NARGV ARGV...   (ARGV[0] an absolute path)
+ * Answers on stdout, one line each:
+ *   "spawned SEQ PID OUT_FD ERR_FD HS_FD"  the pipes' read ends, held here until the next request:
+ *                                           the agent opens /proc/<this pid>/fd/<fd> (a new
+ *                                           open of the same pipe) and reads from that
+ *   "failed SEQ REASON"                     no child (a malformed request, fork refused)
+ *   "exit PID CODE SIGNAL"                  a child ended (CODE -1 when a signal ended it)
+ * A child that cannot be set up writes why on its stderr pipe and exits with 127.
+ * It exits when stdin closes (the agent is gone).
+ * Usage: cell_spawn */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define REQUEST_MAX (1 << 20)
+#define FIELDS_MAX 4096
+
+struct request {
+	const char *seq, *cgroup, *cwd;
+	uid_t uid;
+	gid_t gid;
+	char **env, **argv;
+};
+
+/* The read ends of the last child's pipes: open until the agent has opened its own. */
+static int held[3] = { -1, -1, -1 };
+
+static void answer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void answer(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+}
+
+/* In the child: why it cannot go on, on its stderr pipe, then 127 as a shell says "not run". */
+static void _Noreturn child_fail(const char *step)
+{
+	dprintf(2, "capmatrix cell_spawn: %s: %s\n", step, strerror(errno));
+	_exit(127);
+}
+
+static void write_file(const char *file, const char *value, const char *step)
+{
+	int fd = open(file, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, value, strlen(value)) != (ssize_t)strlen(value))
+		child_fail(step);
+	close(fd);
+}
+
+static void close_from(unsigned int first)
+{
+	if (syscall(SYS_close_range, first, ~0U, 0) == 0)
+		return;
+	for (int fd = (int)first; fd < 65536; fd++) /* before 5.9: no close_range */
+		close(fd);
+}
+
+/* The child between fork and execve: only async-signal-safe calls. */
+static void _Noreturn child(const struct request *r, int pipes[3][2])
+{
+	char procs[4096];
+	sigset_t none;
+
+	if (setsid() < 0)
+		child_fail("setsid");
+	for (int i = 0; i < 3; i++)
+		if (dup2(pipes[i][1], i + 1) < 0)
+			child_fail("dup2");
+	int null = open("/dev/null", O_RDONLY);
+	if (null < 0 || dup2(null, 0) < 0)
+		child_fail("/dev/null");
+	close_from(4);
+	if (r->cgroup[0]) {
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", r->cgroup);
+		write_file(procs, "0", "joining the cell's cgroup");
+	}
+	write_file("/proc/self/oom_score_adj", "0", "oom_score_adj");
+	if (chdir(r->cwd) < 0)
+		child_fail("chdir");
+	/* the agent is root: a uid 0 cell keeps root's groups, as node's spawn without uid did */
+	if (r->uid != getuid() || r->gid != getgid()) {
+		if (setgroups(0, NULL) < 0)
+			child_fail("setgroups");
+		if (setgid(r->gid) < 0)
+			child_fail("setgid");
+		if (setuid(r->uid) < 0)
+			child_fail("setuid");
+	}
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL); /* SIGKILL, SIGSTOP and the libc's own refuse: harmless */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(r->argv[0], r->argv, r->env);
+	child_fail(r->argv[0]);
+}
+
+/* Splits the request into its fields; 0, or -1 when it is malformed. */
+static int parse(char *buf, size_t len, struct request *r, char **fields)
+{
+	size_t n = 0, at = 0;
+
+	while (at < len && n < FIELDS_MAX) {
+		char *end = memchr(buf + at, '\0', len - at);
+		if (!end)
+			return -1;
+		fields[n++] = buf + at;
+		at = (size_t)(end - buf) + 1;
+	}
+	if (at != len || n < 8)
+		return -1;
+	r->seq = fields[0];
+	r->cgroup = fields[1];
+	r->uid = (uid_t)strtoul(fields[2], NULL, 10);
+	r->gid = (gid_t)strtoul(fields[3], NULL, 10);
+	r->cwd = fields[4];
+	size_t nenv = strtoul(fields[5], NULL, 10);
+	if (6 + nenv >= n)
+		return -1;
+	size_t nargv = strtoul(fields[6 + nenv], NULL, 10);
+	if (nargv < 1 || 7 + nenv + nargv != n || fields[7 + nenv][0] != '/')
+		return -1;
+	/* each list NULL-terminated in place: the count fields before them are no longer needed */
+	memmove(fields + 5, fields + 6, nenv * sizeof(char *));
+	fields[5 + nenv] = NULL;
+	r->env = fields + 5;
+	r->argv = fields + 7 + nenv;
+	fields[n] = NULL;
+	return 0;
+}
+
+static void spawn(char *buf, size_t len)
+{
+	static char *fields[FIELDS_MAX + 1];
+	struct request r;
+	int pipes[3][2];
+
+	for (int i = 0; i < 3; i++) {
+		if (held[i] >= 0)
+			close(held[i]);
+		held[i] = -1;
+	}
+	if (parse(buf, len, &r, fields)) {
+		answer("failed %s malformed request\n", memchr(buf, '\0', len) ? buf : "?");
+		return;
+	}
+	for (int i = 0; i < 3; i++) {
+		if (pipe2(pipes[i], O_CLOEXEC)) {
+			for (int j = 0; j < i; j++)
+				close(pipes[j][0]), close(pipes[j][1]);
+			answer("failed %s pipe: %s\n", r.seq, strerror(errno));
+			return;
+		}
+	}
+	pid_t pid = fork();
+	if (pid == 0)
+		child(&r, pipes);
+	for (int i = 0; i < 3; i++) {
+		close(pipes[i][1]);
+		held[i] = pipes[i][0];
+	}
+	if (pid < 0) {
+		answer("failed %s fork: %s\n", r.seq, strerror(errno));
+		return;
+	}
+	answer("spawned %s %d %d %d %d\n", r.seq, pid, held[0], held[1], held[2]);
+}
+
+static void reap(void)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (WIFEXITED(status))
+			answer("exit %d %d 0\n", pid, WEXITSTATUS(status));
+		else if (WIFSIGNALED(status))
+			answer("exit %d -1 %d\n", pid, WTERMSIG(status));
+	}
+}
+
+/* Takes whole requests from what stdin gave so far; returns how many bytes are left over. */
+static size_t take_requests(char *in, size_t have)
+{
+	for (;;) {
+		char *nl = memchr(in, '\n', have < 16 ? have : 16);
+		if (!nl)
+			return have;
+		size_t len = strtoul(in, NULL, 10), head = (size_t)(nl - in) + 1;
+		if (len > REQUEST_MAX - head) {
+			answer("failed ? request of %zu bytes\n", len);
+			exit(1);
+		}
+		if (have < head + len)
+			return have;
+		spawn(in + head, len);
+		memmove(in, in + head + len, have - head - len);
+		have -= head + len;
+	}
+}
+
+int main(void)
+{
+	static char in[REQUEST_MAX];
+	size_t have = 0;
+	sigset_t chld;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	int sfd = signalfd(-1, &chld, SFD_CLOEXEC);
+	if (sfd < 0) {
+		fprintf(stderr, "cell_spawn: signalfd: %s\n", strerror(errno));
+		return 1;
+	}
+	answer("ready\n");
+	for (;;) {
+		struct pollfd fds[2] = { { .fd = 0, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 1;
+		}
+		if (fds[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) < 0 && errno != EAGAIN)
+				return 1;
+			reap();
+		}
+		if (fds[0].revents & (POLLIN | POLLHUP)) {
+			ssize_t n = read(0, in + have, sizeof(in) - have);
+			if (n <= 0)
+				return 0;
+			have = take_requests(in, have + (size_t)n);
+		}
+	}
+}

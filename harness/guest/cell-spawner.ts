@@ -1,0 +1,214 @@
+// The samples are started by a long-lived launcher of our own (bpf-src/cell_spawn, static C),
+// not by node: under TCG node's spawn forks the ~60 MB agent and moves it into the cell's cgroup
+// and back (8-18 ms a cell), where the launcher forks a small process (2-3 ms). What the child
+// gets is what node's spawn gave it (cell_spawn.c says each step); whether it really ran as the
+// cell's uid with exactly the cell's capabilities is still read from /proc by the agent
+// (exec-sample.ts's handshake, judge.ts), so a launcher that got anything wrong is an infra error.
+//
+// The child's stdout, stderr and fd 3 are pipes the launcher made; the agent opens their read ends
+// through /proc/<launcher>/fd/<n> (a new open of the same pipe), so nothing of an earlier cell can
+// reach a later cell's pipes. The launcher says when a child exits; a launcher that died or stopped
+// answering (a root cell can kill it) ends the boot.
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PATH_ENV, procState } from './proc.js';
+import { ToolError } from './tools.js';
+
+/** The launcher beside the samples: the agent runs as harness/guest/build/agent.mjs. */
+export const CELL_SPAWN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../bpf-src/build/cell_spawn');
+
+const ANSWER_TIMEOUT_MS = 5000;
+
+/** What a cell's sample is started with. */
+export interface SpawnRequest {
+  file: string;
+  args: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  env: Record<string, string>;
+  /** The cell's cgroup directory, or null (process groups only). */
+  cgroup: string | null;
+}
+
+const signalName = (n: number): NodeJS.Signals | null =>
+  (Object.entries(os.constants.signals).find(([, v]) => v === n)?.[0] as NodeJS.Signals | undefined) ?? null;
+
+/** A started sample, shaped as much like node's ChildProcess as exec-sample.ts uses: 'exit'
+ * (code, signal), then 'close' once it exited and its three pipes are closed. */
+export class SpawnedSample extends EventEmitter {
+  exitCode: number | null = null;
+  signalCode: NodeJS.Signals | null = null;
+  readonly stdio: [null, net.Socket, net.Socket, net.Socket];
+  private open = 3;
+  private ended = false;
+
+  constructor(
+    readonly pid: number,
+    pipes: [net.Socket, net.Socket, net.Socket],
+  ) {
+    super();
+    this.stdio = [null, ...pipes];
+    for (const p of pipes)
+      p.once('close', () => {
+        if (--this.open === 0) this.closeIfDone();
+      });
+  }
+
+  get stdout(): net.Socket {
+    return this.stdio[1];
+  }
+
+  get stderr(): net.Socket {
+    return this.stdio[2];
+  }
+
+  /** `code` -1: a signal ended it; null: the launcher is gone and will never say (the reset
+   * after the cell blames it, cell.ts). */
+  exited(code: number | null, signal: number): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.exitCode = code === null || code < 0 ? null : code;
+    this.signalCode = code === -1 ? signalName(signal) : null;
+    this.emit('exit', this.exitCode, this.signalCode);
+    this.closeIfDone();
+  }
+
+  private closeIfDone(): void {
+    if (this.open === 0 && this.ended) this.emit('close');
+  }
+}
+
+/** A request as the launcher reads it: its length, then NUL-terminated fields. */
+function encode(seq: number, r: SpawnRequest): Buffer {
+  const env = Object.entries(r.env).map(([k, v]) => `${k}=${v}`);
+  const argv = [r.file, ...r.args];
+  const fields = [seq, r.cgroup ?? '', r.uid, r.gid, r.cwd, env.length, ...env, argv.length, ...argv];
+  const body = Buffer.from(fields.map((f) => `${f}\0`).join(''));
+  return Buffer.concat([Buffer.from(`${body.length}\n`), body]);
+}
+
+export class CellSpawner {
+  private seq = 0;
+  private pending: { seq: number; resolve: (line: string) => void } | null = null;
+  private readonly running = new Map<number, SpawnedSample>();
+  private lines = '';
+  /** Why no sample can be started any more (it never started, it died, it stopped answering). */
+  broken: string | null = null;
+
+  private constructor(private readonly helper: ReturnType<typeof spawn>) {
+    helper.stdout?.setEncoding('utf8');
+    helper.stdout?.on('data', (d: string) => this.read(d));
+    let err = '';
+    helper.stderr?.on('data', (d: Buffer) => {
+      err = (err + d).slice(-2000);
+    });
+    helper.on('exit', (code, signal) => this.fail(`the cell launcher exited (${signal ?? code}) ${err.trim()}`));
+    helper.on('error', (e) => this.fail(`the cell launcher: ${e.message}`));
+    helper.stdin?.on('error', () => {});
+  }
+
+  /** Starts the launcher (`file`: another build of it, for the host's tests); resolves once it
+   * said it is ready (or with `broken` set). */
+  static async start(file = CELL_SPAWN): Promise<CellSpawner> {
+    const helper = spawn(file, [], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: PATH_ENV } });
+    const spawner = new CellSpawner(helper);
+    const ready = await spawner.answer(0);
+    if (ready !== 'ready') spawner.fail(`the cell launcher did not start: ${ready}`);
+    helper.unref();
+    return spawner;
+  }
+
+  get pid(): number | undefined {
+    return this.helper.pid;
+  }
+
+  /** Why the launcher can no longer be trusted to answer, or null: gone, stopped or traced. */
+  check(): string | null {
+    if (this.broken) return this.broken;
+    // stopped or traced, it could be made to start anything: a root cell can do both
+    const state = this.helper.pid ? procState(this.helper.pid) : null;
+    if (state === null || 'ZXTt'.includes(state))
+      this.fail(`the cell launcher is no longer running (state ${state ?? 'gone'})`);
+    return this.broken;
+  }
+
+  /** Starts a sample; throws a ToolError when the launcher cannot (the cell is then an infra
+   * error). */
+  async spawn(r: SpawnRequest): Promise<SpawnedSample> {
+    if (this.broken) throw new ToolError(this.broken);
+    const seq = ++this.seq;
+    this.helper.stdin?.write(encode(seq, r));
+    const line = await this.answer(seq);
+    const [word, of, pid, ...fds] = line.split(' ');
+    if (word !== 'spawned' || of !== String(seq) || fds.length !== 3) {
+      if (!this.broken && word !== 'failed') this.fail(`the cell launcher answered "${line}"`);
+      throw new ToolError(this.broken ?? `the cell launcher: ${line}`);
+    }
+    const pipes = fds.map((fd) => {
+      const own = fs.openSync(`/proc/${this.helper.pid}/fd/${fd}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+      return new net.Socket({ fd: own, readable: true, writable: false });
+    }) as [net.Socket, net.Socket, net.Socket];
+    const sample = new SpawnedSample(Number(pid), pipes);
+    this.running.set(sample.pid, sample);
+    return sample;
+  }
+
+  close(): void {
+    this.helper.stdin?.end();
+    this.broken ??= 'closed';
+  }
+
+  /** The next answer to request `seq` (0: the ready line); "" when there is none in time. */
+  private answer(seq: number): Promise<string> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.fail(`the cell launcher did not answer within ${ANSWER_TIMEOUT_MS} ms`);
+      }, ANSWER_TIMEOUT_MS);
+      this.pending = {
+        seq,
+        resolve: (line) => {
+          clearTimeout(timer);
+          this.pending = null;
+          resolve(line);
+        },
+      };
+    });
+  }
+
+  private read(data: string): void {
+    this.lines += data;
+    let nl = this.lines.indexOf('\n');
+    while (nl >= 0) {
+      const line = this.lines.slice(0, nl);
+      this.lines = this.lines.slice(nl + 1);
+      this.onLine(line);
+      nl = this.lines.indexOf('\n');
+    }
+  }
+
+  private onLine(line: string): void {
+    const [word, a, b, c] = line.split(' ');
+    if (word === 'exit') {
+      const sample = this.running.get(Number(a));
+      this.running.delete(Number(a));
+      sample?.exited(Number(b), Number(c));
+    } else this.pending?.resolve(line);
+  }
+
+  /** The launcher is of no more use: it is killed, a waiting request ends, the boot ends. */
+  private fail(why: string): void {
+    this.broken ??= why;
+    try {
+      this.helper.kill('SIGKILL');
+    } catch {}
+    this.pending?.resolve('');
+    for (const sample of this.running.values()) sample.exited(null, 0);
+    this.running.clear();
+  }
+}

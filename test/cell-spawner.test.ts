@@ -1,0 +1,134 @@
+// The samples' launcher (bpf-src/cell_spawn, harness/guest/cell-spawner.ts) run on the host: what
+// a child gets (its pipes and nothing else, /dev/null, its directory and environment, its uid
+// without groups or capabilities), how its end is told, and that a launcher killed under a
+// running sample ends it and every later spawn instead of hanging. The guest runs it in every VM
+// test; the judge there reads each sample's /proc status.
+import { mkdtempSync, realpathSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { CellSpawner, type SpawnedSample, type SpawnRequest } from '../harness/guest/cell-spawner.js';
+import { ToolError } from '../harness/guest/tools.js';
+import { SAMPLES_BUILD_DIR } from '../harness/paths.js';
+
+const isRoot = process.getuid?.() === 0;
+const own = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+let spawner: CellSpawner;
+
+beforeAll(async () => {
+  spawner = await CellSpawner.start(path.join(SAMPLES_BUILD_DIR, 'cell_spawn'));
+  expect(spawner.broken).toBeNull();
+});
+afterAll(() => spawner.close());
+
+/** Runs `script` under /bin/sh; resolves with what it wrote on each pipe and how it ended. */
+async function run(script: string, more: Partial<SpawnRequest> = {}) {
+  const sample = await spawner.spawn({
+    file: '/bin/sh',
+    args: ['-c', script],
+    cwd: '/',
+    ...own,
+    env: { PATH: '/usr/bin:/bin' },
+    cgroup: null,
+    ...more,
+  });
+  return ended(sample);
+}
+
+function ended(sample: SpawnedSample) {
+  const text = ['', '', ''];
+  for (const [i, s] of sample.stdio.slice(1).entries())
+    s?.on('data', (d) => {
+      text[i] = (text[i] ?? '') + d;
+    });
+  return new Promise<{ out: string; err: string; fd3: string; code: number | null; signal: string | null }>((resolve) =>
+    sample.on('close', () =>
+      resolve({
+        out: text[0] ?? '',
+        err: text[1] ?? '',
+        fd3: text[2] ?? '',
+        code: sample.exitCode,
+        signal: sample.signalCode,
+      }),
+    ),
+  );
+}
+
+test('a child gets its three pipes, /dev/null, its directory and environment, nothing else', async () => {
+  const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'capmatrix-spawn-')));
+  const r = await run(
+    'echo "$CELL $HOME"; pwd; cat; echo err >&2; echo hs >&3; env | sort | tr "\\n" " "; echo; exec ls /proc/self/fd',
+    {
+      cwd: dir,
+      env: { PATH: '/usr/bin:/bin', CELL: 'c1', HOME: dir },
+    },
+  );
+  const lines = r.out.trim().split('\n');
+  expect(lines.slice(0, 2)).toEqual([`c1 ${dir}`, dir]);
+  // the whole environment is the request's (sh adds PWD, and OLDPWD in some versions)
+  expect(lines[2]?.split(' ').filter((v) => v && !/^(PWD|OLDPWD|SHLVL|_)=/.test(v))).toEqual([
+    'CELL=c1',
+    `HOME=${dir}`,
+    'PATH=/usr/bin:/bin',
+  ]);
+  // ls's own directory handle is 4: nothing of the launcher's or an earlier child's is open
+  expect(lines.slice(3)).toEqual(['0', '1', '2', '3', '4']);
+  expect(r).toMatchObject({ err: 'err\n', fd3: 'hs\n', code: 0, signal: null });
+});
+
+test('an exit code and a signal are told as node tells them; an exec that fails is 127 with why', async () => {
+  expect(await run('exit 3')).toMatchObject({ code: 3, signal: null });
+  expect(await run('kill -TERM $$')).toMatchObject({ code: null, signal: 'SIGTERM' });
+  const missing = await run('', { file: '/nonexistent/capmatrix-sample', args: [] });
+  expect(missing).toMatchObject({ code: 127, signal: null });
+  expect(missing.err).toMatch(/cell_spawn: \/nonexistent\/capmatrix-sample: No such file or directory/);
+  // a relative path is refused before any fork, and the launcher goes on
+  await expect(spawner.spawn({ file: 'sh', args: [], cwd: '/', ...own, env: {}, cgroup: null })).rejects.toThrow(
+    /malformed request/,
+  );
+  expect(spawner.check()).toBeNull();
+});
+
+test.runIf(isRoot)('as root it starts the child as the cell uid: no groups, no capabilities of any set', async () => {
+  const r = await run('grep -E "^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapAmb|SigBlk|SigIgn):" /proc/self/status', {
+    uid: 65534,
+    gid: 65534,
+  });
+  const status = Object.fromEntries(
+    r.out
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/:\s*/) as [string, string]),
+  );
+  expect(status).toEqual({
+    Uid: '65534\t65534\t65534\t65534',
+    Gid: '65534\t65534\t65534\t65534',
+    Groups: '',
+    CapInh: '0000000000000000',
+    CapPrm: '0000000000000000',
+    CapEff: '0000000000000000',
+    CapAmb: '0000000000000000',
+    SigBlk: '0000000000000000',
+    SigIgn: '0000000000000000',
+  });
+});
+
+test('a launcher killed under a running sample ends it and every later spawn, never hangs', async () => {
+  const doomed = await CellSpawner.start(path.join(SAMPLES_BUILD_DIR, 'cell_spawn'));
+  const sample = await doomed.spawn({
+    file: '/bin/sh',
+    args: ['-c', 'exec sleep 30 >/dev/null 2>&1 3>&-'],
+    cwd: '/',
+    ...own,
+    env: {},
+    cgroup: null,
+  });
+  const end = ended(sample);
+  if (doomed.pid) process.kill(doomed.pid, 'SIGKILL');
+  expect(await end).toMatchObject({ code: null, signal: null });
+  expect(doomed.check()).toMatch(/cell launcher (exited|is no longer running)/);
+  await expect(doomed.spawn({ file: '/bin/true', args: [], cwd: '/', ...own, env: {}, cgroup: null })).rejects.toThrow(
+    ToolError,
+  );
+  process.kill(-sample.pid, 'SIGKILL'); // its own session and process group
+});
