@@ -79,7 +79,7 @@ describe('scenario files', () => {
     [
       'unknown sample',
       (s: any) => (s.sample = 'sockex9'),
-      'sample: unknown sample "sockex9" (no bpf-src/sockex9/sockex9.c; did you mean sockex1? known: fault, guest_init, helpers, map_types, object_loader, pinned_map, sockex1,',
+      'sample: unknown sample "sockex9" (no bpf-src/sockex9/sockex9.c; did you mean sockex1? known: fault, helpers, map_types, object_loader, pinned_map, sockex1, sysctl_write, token,',
     ],
     [
       'a path where a sample name is expected',

@@ -5,7 +5,7 @@
  *   hang                      never returns                        -> cell-timeout
  *   no-result                 exits 3 without a result line        -> no-result
  *   drop-caps                 drops its capabilities, then reports -> caps-not-applied
- *   kill-agent                SIGKILL to its parent, the agent     -> agent-crash (root cell)
+ *   kill-agent                SIGKILL to the agent                 -> agent-crash (root cell)
  *   panic                     sysrq 'c'                            -> kernel-panic (root cell)
  *   flip MARKER               ok the first time in a boot, EACCES after -> flaky with --repeat
  *   args ARG...               reports its argv byte for byte (nothing goes through a shell)
@@ -22,9 +22,11 @@
  *   self-mode                 ok when its own executable is mode 0755 (a copy nobody changed)
  *   fork-many                 forks paused children until a fork is refused -> cell-limit (pids)
  *   alloc                     touches memory until it is killed             -> cell-limit (memory)
- *   stop-agent                SIGSTOP to its parent, the agent    -> agent-crash: stopped beating (root)
+ *   stop-agent                SIGSTOP to the agent                -> agent-crash: stopped beating (root)
  *   stop-helper               SIGSTOP to the agent's state helper (state_watch), then exits: the
  *                             fingerprint after it gets no answer (root) -> state-not-reset, boot ends
+ *   kill-launcher             SIGKILL to its parent, the agent's launcher of the samples
+ *                             (cell_spawn), then reports ok (root) -> state-not-reset, boot ends
  *   leave-file PATH           creates PATH and leaves it           -> state-not-reset (removed)
  *   read-secret PATH...       tries to read host files the guest must not see: directly, under a
  *                             bind of the guest's root without its submounts (what vng's masks and
@@ -93,6 +95,28 @@ static int run_quiet(char *const argv[])
 
 static char escaped[1024];
 
+/* The agent: the parent of the launcher (cell_spawn) that started this sample. */
+static pid_t agent_pid(void)
+{
+	char path[64], stat[512];
+	pid_t launcher = getppid(), agent = 0;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)launcher);
+	fd = open(path, O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, stat, sizeof(stat) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n > 0) {
+		stat[n] = 0;
+		char *end = strrchr(stat, ')');
+		if (end)
+			sscanf(end + 2, "%*c %d", &agent);
+	}
+	return agent > 0 ? agent : launcher;
+}
+
 /* Records one attempt; `got` < 0 is an errno (refused), >= 0 means it worked. */
 static void attempt(const char *what, int got)
 {
@@ -130,10 +154,10 @@ static int escape(void)
 		try_open("/proc/sys/kernel/unprivileged_bpf_disabled", O_WRONLY));
 	attempt("read /proc/1/environ", try_open("/proc/1/environ", O_RDONLY));
 	attempt("read /etc/shadow", try_open("/etc/shadow", O_RDONLY));
-	r = ptrace(PTRACE_ATTACH, getppid(), 0, 0) ? -errno : 0;
+	r = ptrace(PTRACE_ATTACH, agent_pid(), 0, 0) ? -errno : 0;
 	attempt("ptrace the agent", r);
 	if (r == 0)
-		ptrace(PTRACE_DETACH, getppid(), 0, 0);
+		ptrace(PTRACE_DETACH, agent_pid(), 0, 0);
 	if (*escaped) {
 		cm_result(0, "escape", NULL, "ESCAPED: %s", escaped);
 		return 0;
@@ -150,7 +174,7 @@ static int agent_plan(char *plan, size_t len)
 	ssize_t n;
 	int fd, i = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)getppid());
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)agent_pid());
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -errno;
@@ -229,7 +253,7 @@ static void through_agent_fds(const char *lines)
 	DIR *d;
 	int found = 0;
 
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)getppid());
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)agent_pid());
 	d = opendir(dir);
 	if (!d) {
 		attempt("write through /proc/<agent>/fd", -errno);
@@ -668,7 +692,7 @@ int main(int argc, char **argv)
 		int err = drop_caps();
 		cm_result(err ? -err : 0, "run", NULL, "dropped the effective capabilities (%d)", err);
 	} else if (!strcmp(mode, "kill-agent")) {
-		kill(getppid(), SIGKILL);
+		kill(agent_pid(), SIGKILL);
 		sleep(30);
 		cm_result(0, "run", NULL, "the agent survived SIGKILL");
 	} else if (!strcmp(mode, "leave-file") && argc > 2) {
@@ -677,9 +701,12 @@ int main(int argc, char **argv)
 		if (fd >= 0)
 			close(fd);
 	} else if (!strcmp(mode, "stop-agent")) {
-		kill(getppid(), SIGSTOP);
+		kill(agent_pid(), SIGSTOP);
 		sleep(30);
 		cm_result(0, "run", NULL, "the agent went on after SIGSTOP");
+	} else if (!strcmp(mode, "kill-launcher")) {
+		int r = kill(getppid(), SIGKILL) ? errno : 0;
+		cm_result(r, "run", NULL, "SIGKILL to the launcher %d", (int)getppid());
 	} else if (!strcmp(mode, "stop-helper")) {
 		return stop_helper();
 	} else if (!strcmp(mode, "panic")) {

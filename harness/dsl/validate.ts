@@ -4,6 +4,7 @@
 
 import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { GUEST_HELPERS } from '../paths.js';
 import { CAPABILITIES, isCapability } from './capabilities.js';
 import { type Cell, expandScenario, whenMatches } from './expand.js';
 import { type ExpectRule, type Scenario, ScenarioSchema } from './scenario.js';
@@ -123,8 +124,9 @@ function checkProgram(
       );
     else s.exec = [file, ...rest];
   }
-  if (s.sample && !existsSync(path.join(bpfSrcDir, s.sample, `${s.sample}.c`))) {
-    const known = readdirSync(bpfSrcDir).filter((d) => existsSync(path.join(bpfSrcDir, d, `${d}.c`)));
+  const isSample = (d: string) => !GUEST_HELPERS.includes(d) && existsSync(path.join(bpfSrcDir, d, `${d}.c`));
+  if (s.sample && !isSample(s.sample)) {
+    const known = readdirSync(bpfSrcDir).filter(isSample);
     const hint = closest(s.sample, known);
     problems.push(
       `sample: unknown sample "${s.sample}" (no ${path.join('bpf-src', s.sample, `${s.sample}.c`)}; ${hint ? `did you mean ${hint}? ` : ''}known: ${known.sort().join(', ')})`,
