@@ -52,7 +52,7 @@ describe('planner', () => {
     );
   });
 
-  test('fewer boots than VMs: the biggest split, cell i to part i mod k, each keeping the phase order', () => {
+  test('fewer boots than VMs: the biggest split, cells dealt to the part with fewest, each keeping the phase order', () => {
     // 100 capability sets (pairs) x 3 phases = 300 cells on one kernel
     const pairs = CAPABILITIES.flatMap((a, i) => CAPABILITIES.slice(i + 1).map((b) => [a, b]));
     const many: Scenario = { ...scenario, axes: { ...scenario.axes, caps: pairs.slice(0, 100) } };
@@ -70,6 +70,36 @@ describe('planner', () => {
     expect(planBoots(cells, [kernel, { ...kernel, id: 'debian-6.1' }], { vms: 2 })).toHaveLength(2);
     // a small plan is not split
     expect(planBoots(expandScenario(scenario, 'scenarios/s.ts'), [kernel], { vms: 2 })).toHaveLength(1);
+  });
+
+  test('a split keeps a group-scoped run of cells in one part, and the other cells balance it', () => {
+    const pairs = CAPABILITIES.flatMap((a, i) => CAPABILITIES.slice(i + 1).map((b) => [a, b]));
+    const single: Scenario = { ...scenario, axes: { ...scenario.axes, caps: pairs.slice(0, 70) } };
+    const group: Scenario = {
+      ...scenario,
+      name: 'g',
+      setupScope: 'group',
+      setup: [['true']],
+      axes: { ...scenario.axes, caps: pairs.slice(0, 5) },
+    };
+    const cells = [...expandScenario(single, 'scenarios/s.ts'), ...expandScenario(group, 'scenarios/g.ts')];
+    const parts = planBoots(cells, [kernel], { vms: 2 });
+    expect(parts).toHaveLength(2);
+    for (const b of parts) expect(() => checkPhaseOrder(b)).not.toThrow();
+    // each phase's 5 group cells stay consecutive, in one part
+    for (const phase of [0, 2, 1]) {
+      const inPhase = (b: (typeof parts)[number]) =>
+        b.cells
+          .map((c, i) => ({ c, i }))
+          .filter(({ c }) => c.scenario === 'g' && c.sysctl['kernel.unprivileged_bpf_disabled'] === phase);
+      const holders = parts.filter((b) => inPhase(b).length);
+      expect(holders).toHaveLength(1);
+      const at = inPhase(holders[0] as (typeof parts)[number]).map(({ i }) => i);
+      expect(at).toEqual(at.map((_, j) => (at[0] ?? 0) + j));
+      expect(at).toHaveLength(5);
+    }
+    const sizes = parts.map((b) => b.cells.length);
+    expect(Math.abs((sizes[0] ?? 0) - (sizes[1] ?? 0))).toBeLessThanOrEqual(5);
   });
 
   test('expectations are resolved per kernel', () => {

@@ -48,14 +48,30 @@ function bootKey(c: Cell, shareBoots: boolean): string | null {
  * TCG, about as much as 60 cells. */
 export const MIN_CELLS_PER_PART = 100;
 
-/** The boot in `k` parts: cell i goes to part i mod k, so each part keeps the phase order and a
- * mix of the scenarios (their group setups then run in each). */
+/** The boot's cells in the units a split keeps together: a run of consecutive cells of one
+ * scenario whose setup covers the run (setupScope 'group'), or a single cell. */
+function unitsOf(cells: PlannedCell[]): PlannedCell[][] {
+  const units: PlannedCell[][] = [];
+  for (const c of cells) {
+    const last = units.at(-1);
+    const prev = last?.at(-1);
+    if (last && prev && c.setupScope === 'group' && prev.setupScope === 'group' && prev.scenario === c.scenario)
+      last.push(c);
+    else units.push([c]);
+  }
+  return units;
+}
+
+/** The boot in `k` parts: each unit (unitsOf) in order to the part with the fewest cells yet, so
+ * each part keeps the phase order and a mix of the scenarios, and a group's setup runs once per
+ * part rather than once per cell or two. */
 function split(boot: Boot, k: number): Boot[] {
-  return Array.from({ length: k }, (_, r) => ({
-    ...boot,
-    ...(r ? { id: `${boot.id}-part${r + 1}` } : {}),
-    cells: boot.cells.filter((_, i) => i % k === r),
-  }));
+  const parts: PlannedCell[][] = Array.from({ length: k }, () => []);
+  for (const unit of unitsOf(boot.cells)) {
+    const smallest = parts.reduce((min, p) => (p.length < min.length ? p : min));
+    smallest.push(...unit);
+  }
+  return parts.map((cells, r) => ({ ...boot, ...(r ? { id: `${boot.id}-part${r + 1}` } : {}), cells }));
 }
 
 /** While fewer boots than VMs run at once, the boot with the most cells a part gets one part
