@@ -19,9 +19,9 @@ export const BPF_SRC_DIR = path.join(PACKAGE_ROOT, 'bpf-src');
 export const SAMPLES_BUILD_DIR = path.join(BPF_SRC_DIR, 'build');
 /** The guest's PID 1 (bpf-src/guest_init): virtme-ng's setup without its shell init. */
 export const GUEST_INIT = path.join(SAMPLES_BUILD_DIR, 'guest_init');
-/** The guest's own programs in bpf-src (its PID 1, the state helper, the samples' launcher):
- * built beside the samples, never a scenario's sample. */
-export const GUEST_HELPERS = ['guest_init', 'state_watch', 'cell_spawn'];
+/** The guest's own programs in bpf-src (its PID 1, the state helper, the samples' launcher,
+ * the capability recorder): built beside the samples, never a scenario's sample. */
+export const GUEST_HELPERS = ['guest_init', 'state_watch', 'cell_spawn', 'cap_watch'];
 /** capmatrix's own scenarios (the talk's samples). */
 export const BUILTIN_SCENARIOS = path.join(PACKAGE_ROOT, 'scenarios');
 export const GUEST_AGENT_SOURCE = path.join(PACKAGE_ROOT, 'harness', 'guest', 'agent.ts');

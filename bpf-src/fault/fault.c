@@ -27,6 +27,9 @@
  *                             fingerprint after it gets no answer (root) -> state-not-reset, boot ends
  *   kill-launcher             SIGKILL to its parent, the agent's launcher of the samples
  *                             (cell_spawn), then reports ok (root) -> state-not-reset, boot ends
+ *   disable-kprobes           disarms every kprobe of the guest through debugfs, the capability
+ *                             recorder's (cap_watch) too, then reports ok (root): its canary is
+ *                             not counted -> state-not-reset, boot ends
  *   leave-file PATH           creates PATH and leaves it           -> state-not-reset (removed)
  *   read-secret PATH...       tries to read host files the guest must not see: directly, under a
  *                             bind of the guest's root without its submounts (what vng's masks and
@@ -557,6 +560,28 @@ static int read_head(const char *path, char *out, size_t len)
 	return 0;
 }
 
+/* Writes 0 to debugfs's kprobes/enabled, through a debugfs of its own it then unmounts. */
+static int disable_kprobes(void)
+{
+	char dir[] = "/tmp/capmatrix-debugfs-XXXXXX", path[256];
+	int fd, r = 0;
+
+	if (!mkdtemp(dir) || mount("debugfs", dir, "debugfs", 0, NULL)) {
+		cm_result(errno, "run", NULL, "debugfs: %s", strerror(errno));
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/kprobes/enabled", dir);
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		r = errno;
+	if (fd >= 0)
+		close(fd);
+	umount2(dir, MNT_DETACH);
+	rmdir(dir);
+	cm_result(r, "run", NULL, "every kprobe disarmed through debugfs");
+	return 0;
+}
+
 /* SIGSTOP to every process named state_watch (the agent's fingerprint helper). */
 static int stop_helper(void)
 {
@@ -709,6 +734,8 @@ int main(int argc, char **argv)
 		cm_result(r, "run", NULL, "SIGKILL to the launcher %d", (int)getppid());
 	} else if (!strcmp(mode, "stop-helper")) {
 		return stop_helper();
+	} else if (!strcmp(mode, "disable-kprobes")) {
+		return disable_kprobes();
 	} else if (!strcmp(mode, "panic")) {
 		int fd = open("/proc/sysrq-trigger", O_WRONLY);
 		if (fd < 0 || write(fd, "c", 1) != 1) {

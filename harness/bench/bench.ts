@@ -58,6 +58,7 @@ const STEPS = [
   "sample's work (first bpf(2) → exit)",
   'reset and check',
   "fingerprint of the guest's state",
+  'capability recorder (arm + read)',
   'records (write + fsync, ×2)',
 ] as const;
 type Step = (typeof STEPS)[number];
@@ -81,6 +82,7 @@ function steps(run: RunResults): Record<Step, number> {
     "sample's work (first bpf(2) → exit)": med((c) => (c.execMs ?? 0) - (c.firstBpfMs ?? 0), withBpf),
     'reset and check': med((c) => c.resetMs ?? 0),
     "fingerprint of the guest's state": med((c) => c.fingerprintMs ?? 0),
+    'capability recorder (arm + read)': med((c) => c.capWatchMs ?? 0),
     'records (write + fsync, ×2)': med((c) => 2 * (c.recordMs ?? 0)),
   };
 }
@@ -298,6 +300,10 @@ const current = currentFiguresTable({
     [
       "fingerprint of the guest's state per cell, median",
       `${median(plannedSteps.map((x) => x["fingerprint of the guest's state"])).toFixed(1)} ms`,
+    ],
+    [
+      'capability recorder per cell, median (target ≤ 3 ms)',
+      `${median(plannedSteps.map((x) => x['capability recorder (arm + read)'])).toFixed(1)} ms`,
     ],
     ['boot to agent, median', s(m(planned, 'bootMedian'))],
     ['boot to the first cell, median (target ≤ 10 s)', s(m(planned, 'firstCellMedian'))],

@@ -5,6 +5,7 @@
 // and ends with an `end` record.
 // Usage: node agent.mjs <plan.json>
 import fs from 'node:fs';
+import { CapWatch } from './cap-watch.js';
 import { type BootState, runAndRecord } from './cell.js';
 import { agentCgroup, enableCellLimits, protectAgentFromOom } from './cell-cgroup.js';
 import { CellSpawner } from './cell-spawner.js';
@@ -16,7 +17,7 @@ import { BEAT_MS, PlanSchema } from './protocol.js';
 import { provenance, unsafeGuest } from './provenance.js';
 import { detachRwdir, RecordWriter } from './record-writer.js';
 import { UidProcesses } from './reset.js';
-import { mountScratch } from './scratch.js';
+import { mountScratch, SCRATCH_DIR } from './scratch.js';
 import { runSearch } from './search.js';
 import { StateWatch } from './state-watch.js';
 import { bootSysctls } from './sysctls.js';
@@ -70,6 +71,8 @@ async function main(): Promise<void> {
   const overlays = noScratch ? null : new OverlayWrites([copies.dir]);
   // both helpers start before the fingerprint's first look, so it holds them
   const spawner = await CellSpawner.start();
+  // a cell is told apart by its cgroup: none without cgroup v2; its FIFOs in the agent's scratch
+  const capWatch = cg.dir && !noScratch ? await CapWatch.start(fs.mkdtempSync(`${SCRATCH_DIR}/cap-watch-`)) : null;
   // from here on sysctls are read through the agent's own procfs
   const watch = await StateWatch.start(cg.dir);
   const boot: BootState = {
@@ -89,6 +92,7 @@ async function main(): Promise<void> {
     overlays,
     watch: 'error' in watch ? null : watch,
     spawner: spawner.broken ? null : spawner,
+    capWatch: capWatch?.broken ? null : capWatch,
     fingerprintParts: [],
     endReason: null,
   };
@@ -106,10 +110,14 @@ async function main(): Promise<void> {
     prepare: boot.copies.figures,
     ...(plan.cells.length ? { firstCellMs } : {}),
     fingerprint: medians(boot.fingerprintParts),
+    ...(capWatch?.broken || !capWatch
+      ? { capWatch: capWatch?.broken ?? 'not started: no cgroup v2 (cells cannot be told apart) or no scratch' }
+      : {}),
     ...(boot.endReason ? { reason: boot.endReason } : {}),
   });
   boot.watch?.close();
   spawner.close();
+  capWatch?.close();
   out.close();
 }
 

@@ -57,6 +57,8 @@ export function agentCgroup(): { dir: string | null; detail: string } {
 
 export class CellCgroup {
   readonly dir: string;
+  /** Its cgroup id (the kernel's, as bpf_get_current_cgroup_id gives it: the directory's inode). */
+  readonly id: bigint;
 
   constructor(
     private readonly agentDir: string,
@@ -64,6 +66,7 @@ export class CellCgroup {
   ) {
     this.dir = path.join(CGROUP_FS, name);
     fs.mkdirSync(this.dir);
+    this.id = fs.statSync(this.dir, { bigint: true }).ino;
     const memoryMax = cellMemoryMax();
     this.limit('pids.max', String(CELL_PIDS_MAX));
     if (memoryMax) this.limit('memory.max', String(memoryMax));

@@ -4,6 +4,7 @@
 // Everything a step learns travels in its return value; the boot's state is one object.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { CapWatch } from './cap-watch.js';
 import { CellCgroup } from './cell-cgroup.js';
 import type { CellSpawner } from './cell-spawner.js';
 import { since } from './clock.js';
@@ -39,6 +40,9 @@ export interface BootState {
   cellsRun: number;
   /** The samples' launcher (null: it could not start, and `unsafe` says so). */
   spawner: CellSpawner | null;
+  /** The recorder of the cells' capability checks (null: it could not start; the end record
+   * says why, and the cells have no capChecks). */
+  capWatch: CapWatch | null;
   /** The guest's fingerprint before the cell (null: the agent could not mount its procfs, and
    * `unsafe` says so). */
   watch: StateWatch | null;
@@ -51,7 +55,17 @@ export interface BootState {
 type Figures = Partial<
   Pick<
     CellRecord,
-    'overheadMs' | 'sysctlMs' | 'setupMs' | 'execMs' | 'startMs' | 'firstBpfMs' | 'exit' | 'stderrTail' | 'capEff'
+    | 'overheadMs'
+    | 'sysctlMs'
+    | 'setupMs'
+    | 'execMs'
+    | 'startMs'
+    | 'firstBpfMs'
+    | 'exit'
+    | 'stderrTail'
+    | 'capEff'
+    | 'capChecks'
+    | 'capWatchMs'
   >
 >;
 
@@ -124,6 +138,14 @@ async function execTraced(
   }
 }
 
+/** The cell's checks, or null. A sample that started (its handshake, or strace's hold) but whose
+ * exec the recorder did not see means the recorder is not to be trusted any more. */
+function recordedChecks(recorder: CapWatch, cgroup: bigint, started: boolean) {
+  const taken = recorder.take(cgroup);
+  if (!taken.execSeen && started) recorder.distrust("the capability recorder did not see the sample's exec");
+  return taken.execSeen && !recorder.broken ? taken.checks : null;
+}
+
 async function runSample(cell: GuestCell, at: CellPaths, boot: BootState, t0: number) {
   const tSetup = performance.now();
   const setupErr = setUp(cell, at, boot);
@@ -144,6 +166,11 @@ async function runSample(cell: GuestCell, at: CellPaths, boot: BootState, t0: nu
     if (cwdErr) return { judged: infra('setup-failed', cwdErr), figures: { setupMs }, leftovers: [] };
     let traced: Awaited<ReturnType<typeof execTraced>>;
     boot.overlays?.mark(cell.setup.length > 0);
+    // counted from the exec of the sample (or the user's loader) on: not the launcher's own checks
+    const recorder = cgroup && boot.capWatch && !boot.capWatch.broken ? boot.capWatch : null;
+    const tArm = performance.now();
+    if (recorder && cgroup && cell.mode === 'exec') recorder.arm(cgroup.id, path.basename(at.sample));
+    let capWatchMs = performance.now() - tArm;
     try {
       traced = await execTraced(cell, at, args, cell.cwd ?? at.dir, cgroup, boot.spawner);
     } catch (e) {
@@ -152,6 +179,9 @@ async function runSample(cell: GuestCell, at: CellPaths, boot: BootState, t0: nu
     }
     const { r, trace } = traced;
     if (cgroup && !(await cgroup.emptied(2000))) r.leftovers.push(...cgroup.pids());
+    const tTake = performance.now();
+    const capChecks = recorder && cgroup ? recordedChecks(recorder, cgroup.id, r.status !== null) : null;
+    capWatchMs += performance.now() - tTake;
     const limitHit = cgroup?.limitHit() ?? null;
     const stderrTail = r.stderr.trim().split('\n').slice(-12).join('\n');
     const figures: Figures = {
@@ -164,6 +194,8 @@ async function runSample(cell: GuestCell, at: CellPaths, boot: BootState, t0: nu
       stderrTail,
       // what the kernel showed while the sample ran (the handshake), whatever happened next
       ...(r.status?.CapEff ? { capEff: r.status.CapEff } : {}),
+      ...(capChecks ? { capChecks } : {}),
+      ...(recorder ? { capWatchMs: Math.round(capWatchMs * 10) / 10 } : {}),
     };
     // a program that ran into its cgroup's limits tells nothing of its privileges
     const judged = limitHit
@@ -239,6 +271,12 @@ export async function runAndRecord(
   if (launcher) {
     problems.push(launcher);
     boot.endReason ??= `after ${cell.key}: ${launcher}`;
+  }
+  // a cell that detached, stopped or killed the recorder: the same
+  const recorder = boot.capWatch?.check();
+  if (recorder) {
+    problems.push(recorder);
+    boot.endReason ??= `after ${cell.key}: ${recorder}`;
   }
   const overlay = boot.overlays?.check() ?? { problems: [], undoable: true };
   problems.push(...overlay.problems);

@@ -154,6 +154,24 @@ export function sampleResult(stdout: string): { res: SampleResult } | { problem:
 const ms = z.number().check(z.nonnegative());
 const optionalMs = z.optional(ms);
 
+/** One kind of capability check the kernel made for a cell's processes (guest/cap-watch.ts). */
+export const CapCheckSchema = z.object({
+  cap: z.string(),
+  /** What cap_capable answered: granted (0) or denied (-EPERM). */
+  granted: z.boolean(),
+  /** The user namespace the check was against: the initial one, or another (a container's, a
+   * token's). */
+  ns: z.enum(['initial', 'other']),
+  /** false: a noaudit check (ns_capable_noaudit, has_capability_noaudit: the kernel trying a
+   * fallback or asking quietly). */
+  audit: z.boolean(),
+  /** How many times the same check, with the same stack, was made. */
+  count: z.int(),
+  /** The kernel functions that asked, cap_capable's caller first (symbolised in the guest). */
+  stack: z.array(z.string()),
+});
+export type CapCheck = z.infer<typeof CapCheckSchema>;
+
 /** What a cell cost, step by step, and what it left behind; kept in results.json. */
 export const FiguresSchema = z.object({
   durationMs: ms,
@@ -172,10 +190,15 @@ export const FiguresSchema = z.object({
   resetMs: optionalMs,
   /** Taking the guest's fingerprint after the cell and diffing it (guest/fingerprint.ts). */
   fingerprintMs: optionalMs,
+  /** Arming the capability recorder before the sample and reading its checks after it. */
+  capWatchMs: optionalMs,
   exit: z.optional(z.object({ code: z.nullable(z.int()), signal: z.nullable(z.string()) })),
   stderrTail: z.optional(z.string()),
   /** CapEff of the running sample, read by the agent from /proc/<pid>/status. */
   capEff: z.optional(z.string()),
+  /** Every capability check the cell's processes made from the sample's exec on, in the order
+   * first made (absent: not recorded, e.g. a user's loader under strace). */
+  capChecks: z.optional(z.array(CapCheckSchema)),
 });
 
 const mountedFs = z.object({ path: z.string(), fs: z.nullable(z.string()), mode: z.nullable(z.string()) });
@@ -254,6 +277,9 @@ export const EndRecordSchema = z.strictObject({
   firstCellMs: z.optional(ms),
   /** Each fingerprint part's median cost per cell (ms). */
   fingerprint: z.optional(z.record(z.string(), ms)),
+  /** Why the capability recorder (guest/cap-watch.ts) did not record this boot's cells, or
+   * stopped doing so: their capChecks are absent from then on. */
+  capWatch: z.optional(z.string()),
   /** Why the agent stopped before the plan's end: a cell left state it could not undo (the
    * cells after it go to a fresh boot). */
   reason: z.optional(z.string()),

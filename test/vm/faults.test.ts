@@ -74,6 +74,7 @@ beforeAll(async () => {
         'fault-lock-ubd',
         'fault-after',
         'fault-kill-launcher',
+        'fault-disable-recorder',
         'fault-stop-helper',
         'fault-stop-agent', // the boot's last cell: 20 s of the agent's silence end it
       ],
@@ -81,7 +82,8 @@ beforeAll(async () => {
       0,
       20,
     ), // deterministic faults: no retry boot; fault-lock-ubd ends the first, fault-kill-launcher
-    // the second, fault-stop-helper the third, fault-stop-agent the fourth
+    // the second, fault-disable-recorder the third, fault-stop-helper the fourth, fault-stop-agent
+    // the fifth
   ]);
 }, 1_200_000);
 
@@ -132,7 +134,8 @@ describe('faults that end the VM', () => {
   test('the agent stopped (SIGSTOP): its silence ends the boot in seconds, not at its deadline', () => {
     const c = cell(forging, 'fault-stop-agent');
     expect([c.infraKind, c.infraError]).toEqual(['agent-crash', expect.stringMatching(/stopped beating/)]);
-    const boot = forging.provenance.boots.find((b) => b.boot === 'debian-6.12-boot1-try4');
+    // the boot's last cell (the forging run's boots, below)
+    const boot = forging.provenance.boots.find((b) => b.boot === c.boot);
     expect(boot?.vm?.ended).toBe('agent-stalled');
     // 20 s of silence (the test's setting) after it, not the boot's deadline (300 s + every cell's timeout)
     expect((boot?.vm?.wallMs ?? 0) - (boot?.vm?.bootMs ?? 0)).toBeLessThan(
@@ -232,16 +235,18 @@ describe('results no sample can forge or stall', () => {
       ['debian-6.12-boot1', true, 'exited'],
       ['debian-6.12-boot1-try2', true, 'exited'],
       ['debian-6.12-boot1-try3', true, 'exited'],
-      ['debian-6.12-boot1-try4', false, 'agent-stalled'],
+      ['debian-6.12-boot1-try4', true, 'exited'],
+      ['debian-6.12-boot1-try5', false, 'agent-stalled'],
     ]);
     expect(cell(forging, 'fault-lock-ubd').boot).toBe('debian-6.12-boot1');
     expect(forging.cells.filter((c) => c.boot !== 'debian-6.12-boot1').map((c) => [c.id, c.boot])).toEqual([
       ['fault-after/none/default', 'debian-6.12-boot1-try2'],
       ['fault-kill-launcher/root/default', 'debian-6.12-boot1-try2'],
-      ['fault-stop-helper/root/default', 'debian-6.12-boot1-try3'],
-      ['fault-stop-agent/root/default', 'debian-6.12-boot1-try4'],
+      ['fault-disable-recorder/root/default', 'debian-6.12-boot1-try3'],
+      ['fault-stop-helper/root/default', 'debian-6.12-boot1-try4'],
+      ['fault-stop-agent/root/default', 'debian-6.12-boot1-try5'],
     ]);
-    expect(forging.cells).toHaveLength(26);
+    expect(forging.cells).toHaveLength(27);
   });
 
   test('nobody, nobody with DAC_OVERRIDE+FOWNER, and with SYS_ADMIN too: nothing reaches the host', () => {
@@ -365,7 +370,15 @@ describe('global state a cell leaves behind: found, named, undone; the cells aft
   test("the samples' launcher killed by a root cell: the cell is state-not-reset, the boot ends after it", () => {
     culprit('fault-kill-launcher', /the cell launcher (exited \(SIGKILL\)|is no longer running)/);
     // the cell after it ran on a fresh boot (the forging run's boots, above)
-    expect(cell(forging, 'fault-stop-helper').boot).toBe('debian-6.12-boot1-try3');
+    expect(cell(forging, 'fault-disable-recorder').boot).toBe('debian-6.12-boot1-try3');
+  });
+
+  test('every kprobe disarmed by a root cell: the recorder misses its canary, the cell is state-not-reset, the boot ends', () => {
+    culprit('fault-disable-recorder', /the capability recorder no longer counts checks \(its canary was not seen\)/);
+    expect(cell(forging, 'fault-disable-recorder').capChecks).toBeUndefined();
+    // the cells before it in its boot were counted
+    expect(cell(forging, 'fault-kill-launcher').capChecks).toBeDefined();
+    expect(cell(forging, 'fault-stop-helper').boot).toBe('debian-6.12-boot1-try4');
   });
 
   test("the fingerprint's helper stopped by a root cell: its watchdog kills it, the cell is state-not-reset, the boot ends", () => {
@@ -374,7 +387,7 @@ describe('global state a cell leaves behind: found, named, undone; the cells aft
 
   test('every other cell of the run was clean, and the fingerprint was taken after each', () => {
     const culprits =
-      /^fault-(forge\/root|setsid-stdout|cgroup-escape|tamper-copy|teardown|bind-sysctl|set-paranoid|daemon|lo-down|cgroup-drop|lock-ubd|fork-many|alloc|leave-tmp|leave-etc|kill-launcher|stop-helper|stop-agent)\//;
+      /^fault-(forge\/root|setsid-stdout|cgroup-escape|tamper-copy|teardown|bind-sysctl|set-paranoid|daemon|lo-down|cgroup-drop|lock-ubd|fork-many|alloc|leave-tmp|leave-etc|kill-launcher|disable-recorder|stop-helper|stop-agent)\//;
     for (const c of forging.cells) {
       // the stopped agent wrote no record for its cell
       if (!c.id.startsWith('fault-stop-agent/')) expect(c.fingerprintMs, c.id).toBeGreaterThanOrEqual(0);

@@ -74,6 +74,27 @@ const DECISIVE: [id: string, outcome: string, check?: (c: CellResult) => void][]
   ['trace_output-kprobe-paranoid4/PERFMON+BPF/ubd=2,paranoid=4', 'EACCES@perf_open'],
 ];
 
+/** What the kernel itself asked in some of those cells (bpf-src/cap_watch): a capability check
+ * with this answer, made with this function on its stack. */
+const ASKED: [id: string, cap: string, granted: boolean, frame: RegExp, ns?: 'initial' | 'other'][] = [
+  // the verifier's pointer arithmetic: CAP_PERFMON, asked from bpf_check, decides it
+  ['xdp_adjust_tail/NET_ADMIN+BPF/ubd=2', 'CAP_PERFMON', false, /^bpf_check$/],
+  ['xdp_adjust_tail/NET_ADMIN+PERFMON+BPF/ubd=2', 'CAP_PERFMON', true, /^bpf_check$/],
+  // Debian's perf_event_paranoid=3 patch asks for CAP_SYS_ADMIN in perf_event_open; at 2 CAP_PERFMON is enough
+  ['trace_output-kprobe/PERFMON+BPF/ubd=2,paranoid=3', 'CAP_SYS_ADMIN', false, /perf_event_open/],
+  ['trace_output-kprobe/PERFMON+BPF/ubd=2,paranoid=2', 'CAP_PERFMON', true, /perf/],
+  // a token's checks are made against the user namespace it was created in
+  ['token-queue/root/ubd=2', 'CAP_BPF', true, /^bpf_token_create$/, 'other'],
+  // tracefs at 0700: the file mode, and the capability that overrides it
+  ['trace_output-tracepoint/PERFMON+BPF/ubd=2,paranoid=2', 'CAP_DAC_READ_SEARCH', false, /^generic_permission$/],
+  [
+    'trace_output-tracepoint/DAC_READ_SEARCH+PERFMON+BPF/ubd=2,paranoid=2',
+    'CAP_DAC_READ_SEARCH',
+    true,
+    /^generic_permission$/,
+  ],
+];
+
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 let results: RunResults;
 
@@ -96,5 +117,18 @@ describe('decisive cells of every sample on the default kernel', () => {
     expect(c.observed && formatOutcome(c.observed)).toBe(outcome);
     expect(c.verdict).toBe('match');
     check?.(c);
+  });
+
+  test('every cell has the capability checks its processes made', () => {
+    expect(results.cells.filter((c) => !c.capChecks).map((c) => c.id)).toEqual([]);
+  });
+
+  test.each(ASKED)('%s: the kernel asked for %s (granted: %s) from %s', (id, cap, granted, frame, ns = 'initial') => {
+    const c = results.cells.find((x) => x.id === id);
+    const asked = c?.capChecks?.filter((k) => k.cap === cap && k.granted === granted && k.ns === ns);
+    expect(
+      asked?.some((k) => k.stack.some((f) => frame.test(f))),
+      JSON.stringify(c?.capChecks),
+    ).toBe(true);
   });
 });
