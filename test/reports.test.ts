@@ -313,6 +313,22 @@ describe('Markdown and JUnit', () => {
     expect(xml).not.toContain('<b>');
   });
 
+  test('a cell that does not match says which capability check the kernel denied, in report.md and junit.xml', () => {
+    const capChecks = [
+      {
+        cap: 'CAP_NET_RAW',
+        granted: false,
+        ns: 'initial' as const,
+        audit: true,
+        count: 1,
+        stack: ['ns_capable', 'packet_create'],
+      },
+    ];
+    const denied = run([cell('debian-6.12', 'sockex1/BPF/ubd=2', 'EPERM@raw_socket', 'ok', { capChecks })]);
+    expect(renderMarkdown(denied)).toContain('Kernel: `the kernel denied CAP_NET_RAW (packet_create)`.');
+    expect(renderJunit(denied)).toContain('kernel: the kernel denied CAP_NET_RAW (packet_create)');
+  });
+
   test("an interrupted run's pending cells are skipped test cases", () => {
     const interrupted = {
       ...twoKernels,

@@ -6,6 +6,7 @@ import { EXIT } from '../exit-codes.js';
 import { type CellResult, countVerdicts } from '../outcome/verdict.js';
 import { cellLabel, verdictCounts } from './cell-label.js';
 import { textTable } from './grid-layout.js';
+import { kernelChecksLine } from './kernel-checks.js';
 import type { RunResults } from './results-json.js';
 import { terminalText } from './untrusted-text.js';
 
@@ -46,6 +47,8 @@ export function renderGrid(cells: CellResult[], colour = wantColour()): string {
     );
     const indent = '      ';
     out.push(`${indent}${terminalText(c.infraError ?? c.observed?.detail ?? '', indent)}`);
+    const checks = kernelChecksLine(c);
+    if (checks) out.push(`${indent}${terminalText(checks, indent)}`);
   }
   return out.join('\n');
 }

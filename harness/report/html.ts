@@ -9,6 +9,7 @@ import { kernelOrder } from './cross-kernel.js';
 import { crossKernelHtml, outcomeTextClass } from './cross-kernel-html.js';
 import { gridLayout } from './grid-layout.js';
 import { esc } from './html-escape.js';
+import { checkLines, kernelChecksLine } from './kernel-checks.js';
 import type { RunResults } from './results-json.js';
 import { htmlText } from './untrusted-text.js';
 
@@ -56,6 +57,7 @@ function cellDetails(c: CellResult, run: RunResults): string {
       ? [['attempts', c.attempts.map((a) => `${a.boot} #${a.rep}: ${a.outcome}`).join('; ')] as [string, string]]
       : []),
     ['CapEff (read from /proc/<pid>/status)', c.capEff ?? '-'],
+    ["capability checks (the kernel's)", kernelChecksLine(c) ?? 'not recorded'],
     ['caps / uid', `${Array.isArray(c.caps) ? c.caps.join(', ') || 'none' : 'root'} / ${c.uid} (${c.context})`],
     ['sysctls', JSON.stringify(c.effectiveSysctl ?? c.sysctl)],
     ['time', `${c.durationMs} ms (harness ${c.overheadMs ?? '-'} ms, sample ${c.execMs ?? '-'} ms)`],
@@ -64,6 +66,7 @@ function cellDetails(c: CellResult, run: RunResults): string {
     ['detail', c.infraError ?? c.observed?.detail],
     ['data', c.observed?.data ? JSON.stringify(c.observed.data) : undefined],
     ['stderr', c.stderrTail],
+    ['every capability check', c.capChecks?.length ? checkLines(c.capChecks) : undefined],
     ['console / provenance', `${prov}\nconsole log: ${boot?.consoleLog ?? '?'}`],
   ];
   // the values carry what the guest reported (CapEff, detail, stderr, provenance): capped, escaped

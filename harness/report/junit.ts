@@ -4,6 +4,7 @@
 import { formatOutcome } from '../dsl/vocabulary.js';
 import { type CellResult, countVerdicts } from '../outcome/verdict.js';
 import { shownOutcome } from './cell-label.js';
+import { kernelChecksLine } from './kernel-checks.js';
 import type { RunResults } from './results-json.js';
 import { xmlText } from './untrusted-text.js';
 
@@ -11,7 +12,8 @@ function testcase(c: CellResult, suite: string): string {
   const head = `    <testcase classname="${xmlText(suite)}" name="${xmlText(c.id)}" time="${(c.durationMs / 1000).toFixed(3)}"`;
   if (c.verdict === 'match') return `${head}/>`;
   const what = `observed ${shownOutcome(c)}, expected ${formatOutcome(c.expected)}`;
-  const body = `${xmlText(c.infraError ?? c.observed?.detail ?? '')}\nexpected because: ${xmlText(c.expected.reason)}`;
+  const checks = kernelChecksLine(c);
+  const body = `${xmlText(c.infraError ?? c.observed?.detail ?? '')}\nexpected because: ${xmlText(c.expected.reason)}${checks ? `\nkernel: ${xmlText(checks)}` : ''}`;
   const tag = c.verdict === 'infra-error' ? 'error' : 'failure';
   return `${head}>\n      <${tag} message="${xmlText(what)}">${body}</${tag}>\n    </testcase>`;
 }

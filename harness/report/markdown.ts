@@ -6,8 +6,15 @@ import { cellLabel, verdictCounts } from './cell-label.js';
 import { crossKernelDiffs, markedOutcome } from './cross-kernel.js';
 import { findingLines, groupFindings } from './findings.js';
 import { gridLayout } from './grid-layout.js';
+import { kernelChecksLine } from './kernel-checks.js';
 import type { RunResults } from './results-json.js';
 import { markdownCell, markdownSpan } from './untrusted-text.js';
+
+/** " Kernel: the kernel denied …" for a cell whose checks were recorded. */
+function checksSuffix(c: CellResult): string {
+  const line = kernelChecksLine(c);
+  return line ? ` Kernel: ${markdownSpan(line)}.` : '';
+}
 
 const mark = { match: '', mismatch: ' ❌', flaky: ' 🔀', 'infra-error': ' ⚠️' } as const;
 
@@ -49,7 +56,7 @@ export function renderMarkdown(run: RunResults): string {
     out.push('', '### Not matching', '');
     for (const c of bad) {
       out.push(
-        `- **${c.verdict}** ${markdownSpan(c.kernel)} ${markdownSpan(c.id)}: observed ${c.observed ? formatOutcome(c.observed) : '-'}, expected ${formatOutcome(c.expected)}. ${markdownSpan(c.infraError ?? c.observed?.detail ?? '')}`,
+        `- **${c.verdict}** ${markdownSpan(c.kernel)} ${markdownSpan(c.id)}: observed ${c.observed ? formatOutcome(c.observed) : '-'}, expected ${formatOutcome(c.expected)}. ${markdownSpan(c.infraError ?? c.observed?.detail ?? '')}${checksSuffix(c)}`,
       );
     }
   }
