@@ -1,7 +1,7 @@
 // `capmatrix minimize` in the terminal: the minimal sets as setcap lines, why each smaller set
 // fails, the alternatives, and how many runs it took against brute force.
 import { delegationMountOptions } from '../dsl/delegation.js';
-import type { MinimizeResult, SearchResult } from '../run/minimize.js';
+import type { MinimalSet, MinimizeResult, SearchResult } from '../run/minimize.js';
 import { terminalLine } from './untrusted-text.js';
 
 const setcap = (caps: string[], sample: string) =>
@@ -12,6 +12,23 @@ const settings = (s: SearchResult) =>
     .map(([k, v]) => `${k}=${v}`)
     .join(', ') || 'boot defaults';
 const short = (caps: string[]) => `{${caps.map((c) => c.replace(/^CAP_/, '')).join(', ') || '∅'}}`;
+
+/** What the kernel asked of each capability of a minimal set in its own run; one it never asked
+ * for is said apart (the set works, but nothing in the kernel checked that capability). */
+function askedLines(m: MinimalSet): string[] {
+  if (!m.askedFor) return [];
+  const asked = Object.entries(m.askedFor).filter(([, by]) => by.length);
+  const never = Object.entries(m.askedFor).filter(([, by]) => !by.length);
+  return [
+    ...(asked.length
+      ? [`       the kernel asked: ${terminalLine(asked.map(([cap, by]) => `${cap} (${by.join(', ')})`).join('; '))}`]
+      : []),
+    ...never.map(
+      ([cap]) =>
+        `       ! the kernel never asked for ${terminalLine(cap)} in this set's run: a finding, look at what needs it`,
+    ),
+  ];
+}
 
 // the sets, outcomes and details come from the guest's search record
 function searchLines(s: SearchResult, r: MinimizeResult, full: boolean): string[] {
@@ -26,10 +43,12 @@ function searchLines(s: SearchResult, r: MinimizeResult, full: boolean): string[
   s.minimal.forEach((m, i) => {
     out.push(`  ${i + 1}. ${line(m.caps)}`);
     if (!full) return;
+    out.push(...askedLines(m));
     for (const f of m.shortfalls) {
       out.push(
         `       without ${terminalLine(f.without)}: ${f.outcome}${f.detail ? `  ${terminalLine(f.detail)}` : ''}`,
       );
+      if (f.denied) out.push(`         the kernel denied ${terminalLine(f.denied)}`);
     }
   });
   for (const v of s.violations) {

@@ -13,6 +13,7 @@ import { checkScenarioNames, type LoadedScenario, loadScenarios } from '../dsl/l
 import { closest } from '../dsl/suggest.js';
 import { SYSCTL_NAMES, SYSCTLS, type SysctlName, ubdPhaseRank } from '../dsl/sysctls.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
+import type { CapCheck } from '../guest/protocol.js';
 import { type Catalog, loadCatalog, selectKernels } from '../kernels/catalog.js';
 import { kernelConfig } from '../kernels/kernel-config.js';
 import type { KernelInfo } from '../kernels/kernel-info.js';
@@ -20,6 +21,7 @@ import { fetchKernel } from '../kernels/providers.js';
 import type { CellRecord, SearchRecord } from '../outcome/guest-records.js';
 import { PROJECT_DIR, RESULTS_DIR } from '../paths.js';
 import type { PlannedCell } from '../plan/plan.js';
+import { askedBy, deniedChecks } from '../report/kernel-checks.js';
 import { newRunId } from '../report/results-json.js';
 import { ensureRunnable } from '../setup/ensure.js';
 import { UsageError } from '../usage-error.js';
@@ -59,6 +61,17 @@ export interface Shortfall {
   without: string;
   outcome: string;
   detail: string;
+  /** The checks the kernel denied in that run (of the missing capability where it asked for it),
+   * by who asked; absent when not recorded or none was denied. */
+  denied?: string;
+}
+
+/** A minimal set, and what the kernel asked of each of its capabilities in the set's own run:
+ * who asked, or [] for a capability it never asked for (a finding). */
+export interface MinimalSet {
+  caps: string[];
+  shortfalls: Shortfall[];
+  askedFor?: Record<string, string[]>;
 }
 
 export interface SearchResult {
@@ -70,7 +83,7 @@ export interface SearchResult {
   sysctl: Partial<Record<SysctlName, number>>;
   /** The values the guest really had during the search. */
   effectiveSysctl?: Record<string, number | null>;
-  minimal: { caps: string[]; shortfalls: Shortfall[] }[];
+  minimal: MinimalSet[];
   /** What the whole universe gets, when no subset is ok. */
   withAll?: { outcome: string; detail: string };
   violations: { caps: string[]; within: string[] }[];
@@ -102,7 +115,13 @@ export function minimizeJson(r: MinimizeResult) {
   return {
     minimalSets: asked?.minimal.map((m) => m.caps) ?? [],
     why: (asked?.minimal ?? []).flatMap((m) =>
-      m.shortfalls.map((f) => ({ set: m.caps, without: f.without, outcome: f.outcome, line: f.detail })),
+      m.shortfalls.map((f) => ({
+        set: m.caps,
+        without: f.without,
+        outcome: f.outcome,
+        line: f.detail,
+        ...(f.denied ? { denied: f.denied } : {}),
+      })),
     ),
     cells: r.searches.reduce((n, s) => n + s.runs, 0),
     ...(asked?.withAll ? { withAll: asked.withAll } : {}),
@@ -271,6 +290,13 @@ function guestSearches(t: Target, plans: SearchPlan[], kernel: KernelInfo): Gues
 }
 
 /** One search's answer, each minimal set explained by the runs one item short of it. */
+/** Who asked for each capability of a minimal set in its own run, granted. */
+function askedFor(caps: string[], checks: CapCheck[]): Record<string, string[]> {
+  return Object.fromEntries(
+    caps.map((cap) => [cap, [...new Set(checks.filter((k) => k.cap === cap && k.granted).map(askedBy))]]),
+  );
+}
+
 function searchResult(t: Target, p: SearchPlan, rec: SearchRecord, mine: CellRecord[]): SearchResult {
   const runOf = (set: string[]): CellRecord | undefined =>
     mine.find((c) => {
@@ -281,6 +307,12 @@ function searchResult(t: Target, p: SearchPlan, rec: SearchRecord, mine: CellRec
     c?.observed
       ? { outcome: formatOutcome(c.observed), detail: tellingLine(c.observed.detail) }
       : { outcome: `infra-error ${c?.infraKind ?? '?'}`, detail: tellingLine(c?.infraError ?? '') };
+  const shortfall = (m: string[], without: string): Shortfall => {
+    const run = runOf(m.filter((x) => x !== without));
+    const checks = run?.capChecks ?? [];
+    const denied = deniedChecks(checks.filter((k) => k.cap === without)) ?? deniedChecks(checks);
+    return { without, ...describe(run), ...(denied ? { denied } : {}) };
+  };
   const scenario = t.all.find((l) => l.scenario.name === p.scenario)?.scenario;
   return {
     kind: p.kind,
@@ -288,10 +320,14 @@ function searchResult(t: Target, p: SearchPlan, rec: SearchRecord, mine: CellRec
     ...(scenario?.description && p.kind === 'scenario' ? { description: scenario.description } : {}),
     sysctl: p.sysctl,
     ...(mine[0]?.sysctlNow ? { effectiveSysctl: mine[0].sysctlNow } : {}),
-    minimal: rec.minimal.map((m) => ({
-      caps: m,
-      shortfalls: m.map((c) => ({ without: c, ...describe(runOf(m.filter((x) => x !== c))) })),
-    })),
+    minimal: rec.minimal.map((m) => {
+      const checks = t.dimension === 'caps' ? runOf(m)?.capChecks : undefined;
+      return {
+        caps: m,
+        shortfalls: m.map((c) => shortfall(m, c)),
+        ...(checks ? { askedFor: askedFor(m, checks) } : {}),
+      };
+    }),
     ...(rec.minimal.length === 0 ? { withAll: describe(runOf(t.universe)) } : {}),
     violations: rec.violations,
     ...(rec.teardownError ? { teardownError: rec.teardownError } : {}),

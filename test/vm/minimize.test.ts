@@ -39,6 +39,20 @@ describe('on the real default kernel', () => {
     expect(renderMinimize(xdp)).toContain('setcap cap_bpf,cap_net_admin,cap_perfmon+ep ./xdp_adjust_tail');
   });
 
+  test("the kernel's own checks: the verifier asked for CAP_PERFMON and was denied without it; each capability of the set was asked for", () => {
+    const set = xdp.searches[0]?.minimal[1];
+    const why = set?.shortfalls.find((f) => f.without === 'CAP_PERFMON');
+    expect(why?.denied).toMatch(/^CAP_PERFMON \(bpf_check\b/);
+    // in the set's own run each capability was asked for (and granted) by the kernel
+    for (const cap of ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON'])
+      expect(set?.askedFor?.[cap]?.length, cap).toBeGreaterThan(0);
+    expect(set?.askedFor?.CAP_PERFMON).toContainEqual(expect.stringMatching(/^bpf_check\b/));
+    const text = renderMinimize(xdp);
+    expect(text).toMatch(/without CAP_PERFMON: EACCES@verifier .*\n\s+the kernel denied CAP_PERFMON \(bpf_check/);
+    expect(text).toMatch(/the kernel asked: CAP_BPF \(/);
+    expect(text).not.toContain('the kernel never asked for');
+  });
+
   test('the tracepoint sample needs {BPF, PERFMON, DAC_READ_SEARCH}; the tracefs chmod alternative saves DAC_READ_SEARCH', () => {
     expect(sets(tracepoint)).toContainEqual(['CAP_BPF', 'CAP_DAC_READ_SEARCH', 'CAP_PERFMON']);
     const why = tracepoint.searches[0]?.minimal
