@@ -16,13 +16,8 @@
 #include <linux/ptrace.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "cap_watch.h"
 
-#define STACK_DEPTH 8
-#define COMM_LEN 16
-#define FLAG_NOAUDIT 0x2   /* CAP_OPT_NOAUDIT in opts */
-#define FLAG_INSETID 0x4   /* CAP_OPT_INSETID */
-#define FLAG_OTHER_NS 0x100
-#define FLAG_DENIED 0x200
 
 /* set before load (cap_watch.c) */
 const volatile __u32 canary_tgid = 0;
@@ -30,26 +25,8 @@ const volatile __u32 canary_tgid = 0;
  * namespace belongs to it) */
 __u64 init_user_ns = 0;
 
-struct armed {
-	char comm[COMM_LEN];
-	__u32 exec_seen;
-	__u32 pad;
-};
-
 /* the helper's (and so the agent's) cgroup, as its first canary check names it */
 __u64 own_cgroup = 0;
-
-struct check_key {
-	__u64 cgroup;
-	__u32 cap;
-	__u32 flags;
-	__u64 stack[STACK_DEPTH];
-};
-
-struct check_count {
-	__u64 count;
-	__u64 first; /* order of the first such check in the boot */
-};
 
 struct pending {
 	struct check_key key;

@@ -23,28 +23,9 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "cap_watch.h"
 #include "cap_watch.skel.h"
-
-#define STACK_DEPTH 8
-#define FLAG_OTHER_NS 0x100
-
-struct check_key {
-	__u64 cgroup;
-	__u32 cap;
-	__u32 flags;
-	__u64 stack[STACK_DEPTH];
-};
-
-struct check_count {
-	__u64 count;
-	__u64 first;
-};
-
-struct armed {
-	char comm[16];
-	__u32 exec_seen;
-	__u32 pad;
-};
+#include "helper_fifos.h"
 
 struct sym {
 	unsigned long long addr;
@@ -196,31 +177,6 @@ static void take(struct cap_watch_bpf *skel, __u64 cgroup)
 	       ok ? "ok" : "failed");
 }
 
-/* The FIFOs, once "ready" is out: stdin and stdout are them from then on. */
-static int use_fifos(const char *dir)
-{
-	char question[4096], answer[4096];
-	int fd;
-
-	snprintf(question, sizeof(question), "%s/question", dir);
-	snprintf(answer, sizeof(answer), "%s/answer", dir);
-	if (mkfifo(question, 0600) || mkfifo(answer, 0600)) {
-		fprintf(stderr, "cap_watch: mkfifo in %s: %s\n", dir, strerror(errno));
-		return -1;
-	}
-	printf("ready\n");
-	fflush(stdout);
-	fd = open(question, O_RDONLY);
-	if (fd < 0 || dup2(fd, 0) < 0)
-		return -1;
-	close(fd);
-	fd = open(answer, O_WRONLY);
-	if (fd < 0 || dup2(fd, 1) < 0)
-		return -1;
-	close(fd);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct cap_watch_bpf *skel;
@@ -256,7 +212,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cap_watch: the probe on cap_capable counted nothing\n");
 		return 1;
 	}
-	if (use_fifos(argv[2]))
+	if (use_fifos("cap_watch", argv[2]))
 		return 1;
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	while (fgets(line, sizeof(line), stdin)) {

@@ -44,6 +44,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include "helper_fifos.h"
 
 #define MAX_SYSCTLS 4096
 #define VALUE_MAX 4096
@@ -524,30 +525,6 @@ static void cost(const char *what)
 
 /* Makes DIR/question and DIR/answer, says "ready", and takes them as stdin and stdout (each
  * open waits for the agent's). */
-static int use_fifos(const char *dir)
-{
-	char question[4096], answer[4096];
-	int fd;
-
-	snprintf(question, sizeof(question), "%s/question", dir);
-	snprintf(answer, sizeof(answer), "%s/answer", dir);
-	if (mkfifo(question, 0600) || mkfifo(answer, 0600)) {
-		fprintf(stderr, "state_watch: mkfifo in %s: %s\n", dir, strerror(errno));
-		return -1;
-	}
-	printf("ready\n");
-	fflush(stdout);
-	fd = open(question, O_RDONLY);
-	if (fd < 0 || dup2(fd, 0) < 0)
-		return -1;
-	close(fd);
-	fd = open(answer, O_WRONLY);
-	if (fd < 0 || dup2(fd, 1) < 0)
-		return -1;
-	close(fd);
-	return 0;
-}
-
 static struct part *new_part(const char *name)
 {
 	struct part *p = calloc(1, sizeof(*p));
@@ -586,7 +563,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	proc = argv[optind];
-	if (fifo_dir && use_fifos(fifo_dir))
+	if (fifo_dir && use_fifos("state_watch", fifo_dir))
 		return 1;
 	for (size_t t = 0; t < sizeof(trees) / sizeof(trees[0]); t++) {
 		snprintf(dir, sizeof(dir), "%s/sys/%s", proc, trees[t][0]);
