@@ -5,6 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { insideCaps } from '../harness/dsl/container.js';
 import type { ExecResult } from '../harness/guest/exec-sample.js';
 import { judge } from '../harness/guest/judge.js';
+import { judgeExec } from '../harness/guest/judge-exec.js';
 import { procStatus } from '../harness/guest/proc.js';
 import type { GuestCell } from '../harness/guest/protocol.js';
 import { guestCell } from './guest-cell.js';
@@ -86,5 +87,34 @@ describe('judge()', () => {
       'infraError',
       expect.stringMatching(/^the container held CapEff 00000000a80425fb; the cell asks for/),
     );
+  });
+});
+
+describe('judgeExec(): a loader that failed with no refusal to name', () => {
+  const loader = guestCell({ id: 'tool/SYS_ADMIN/default', mode: 'exec' });
+  const failed = ran({}, { code: 1, stdout: '', stderr: 'this tool must be run as root\n' });
+  const walk = '9 bpf(BPF_BTF_GET_NEXT_ID, {start_id=4}, 12) = -1 ENOENT (No such file or directory)\n';
+  const check = (granted: boolean) => ({
+    cap: 'CAP_SYS_ADMIN',
+    granted,
+    ns: 'initial' as const,
+    audit: true,
+    count: 1,
+    stack: ['capable', 'bpf_obj_get_next_id', '__sys_bpf'],
+  });
+
+  test('no check said no and nothing was refused: refused@loader, with its own words', () => {
+    const j = judgeExec(loader, failed, walk, 'this tool must be run as root', [check(true)]);
+    expect(j).toMatchObject({ observed: { outcome: 'refused', stage: 'loader', errno: null } });
+    expect('observed' in j && j.observed.detail).toMatch(/refused by itself .*\| this tool must be run as root$/);
+  });
+
+  test('a denied check the trace does not show, or no recorder: unexplained, never the loader', () => {
+    const denied = judgeExec(loader, failed, walk, 'x', [check(false)]);
+    expect(denied).toMatchObject({ observed: { outcome: 'EUNKNOWN', stage: 'run' } });
+    expect('observed' in denied && denied.observed.detail).toMatch(
+      /the kernel denied CAP_SYS_ADMIN \(bpf_obj_get_next_id\) in a call the trace does not follow/,
+    );
+    expect(judgeExec(loader, failed, walk, 'x', null)).toMatchObject({ observed: { outcome: 'EUNKNOWN' } });
   });
 });

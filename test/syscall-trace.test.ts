@@ -72,6 +72,21 @@ describe('syscall trace → stage', () => {
     expect(decisiveRefusal('5 bpf(BPF_PROG_LOAD, {prog_type=BPF_PROG_TYPE_XDP}, 148) = 5\n')).toBeNull();
   });
 
+  test('an id walk ends with ENOENT: not a refusal; refused with EPERM it is get_next_id', () => {
+    const walk = `7 bpf(BPF_BTF_GET_NEXT_ID, {start_id=0, next_id=0, open_flags=0}, 12) = 0
+7 bpf(BPF_BTF_GET_NEXT_ID, {start_id=1, next_id=0, open_flags=0}, 12) = -1 ENOENT (No such file or directory)
+`;
+    expect(decisiveRefusal(walk)).toBeNull();
+    expect(
+      decisiveRefusal(
+        `7 openat(AT_FDCWD, "/sys/kernel/tracing/kprobe_events", O_WRONLY) = -1 ENOENT (No such file)\n${walk}`,
+      ),
+    ).toMatchObject({ stage: 'tracefs', errno: 'ENOENT' });
+    expect(
+      decisiveRefusal('7 bpf(BPF_BTF_GET_NEXT_ID, {start_id=0}, 12) = -1 EPERM (Operation not permitted)\n'),
+    ).toMatchObject({ stage: 'get_next_id', errno: 'EPERM' });
+  });
+
   test("strace holds the loader's exec, and the command is an argument array", () => {
     const argv = straceArgv('/tmp/t/trace', ['setpriv', '--reuid=65534', '--', '/tmp/c/x', 'a b']);
     expect(argv.slice(0, 2)).toEqual(['strace', '-f']);

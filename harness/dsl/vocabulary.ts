@@ -29,7 +29,11 @@ export const ERRNO_NAMES = Object.keys(ERRNOS) as ErrnoName[];
 /** What a sample says when its errno is not in the table: observable, never expectable. */
 export const UNKNOWN_ERRNO = 'EUNKNOWN';
 
-export const OUTCOMES = ['ok', ...ERRNO_NAMES] as const;
+/** A user's loader that exited non-zero with no call refused for a privilege and no capability
+ * check denied (the recorder saw its checks): it refused by itself, at stage `loader`. */
+export const REFUSED = 'refused' as const;
+
+export const OUTCOMES = ['ok', REFUSED, ...ERRNO_NAMES] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 /** What a sample may report: an outcome, or an errno the table does not name. */
 export const OBSERVABLE_OUTCOMES = [...OUTCOMES, UNKNOWN_ERRNO] as const;
@@ -58,6 +62,9 @@ export const STAGES = [
   'token_create',
   'obj_get',
   'get_fd_by_id',
+  /** walking the kernel's BPF objects by id (BPF_*_GET_NEXT_ID: CAP_SYS_ADMIN), e.g. libbpf
+   * looking for module BTF */
+  'get_next_id',
   'map_lookup',
   'map_update',
   /** writing a /proc/sys file (sysctl_write) */
@@ -66,6 +73,8 @@ export const STAGES = [
   'run',
   // the fault sample's privilege-escalation and forging attempts (test/fixtures/scenarios)
   'escape',
+  /** the user's loader itself: it gave up with no refusal of the kernel's to blame (`refused`) */
+  'loader',
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
@@ -102,9 +111,10 @@ export interface Expected {
 /** Parses "ok" or "EPERM@probe"; returns an error message naming the allowed values. */
 export function parseExpectation(text: string): { outcome: Outcome; stage: Stage } | string {
   if (text === 'ok') return { outcome: 'ok', stage: 'run' };
+  if (text === `${REFUSED}@loader`) return { outcome: REFUSED, stage: 'loader' };
   const [outcome, stage, ...rest] = text.split('@');
   if (rest.length > 0 || stage === undefined || outcome === undefined) {
-    return `"${text}" is not an expectation: write "ok" or "<ERRNO>@<stage>", e.g. "EPERM@probe"`;
+    return `"${text}" is not an expectation: write "ok", "<ERRNO>@<stage>" (e.g. "EPERM@probe") or "${REFUSED}@loader"`;
   }
   if (!(ERRNO_NAMES as readonly string[]).includes(outcome)) {
     return `unknown errno "${outcome}" in "${text}" (allowed: ${ERRNO_NAMES.join(', ')})`;

@@ -202,7 +202,7 @@ async function runSample(cell: GuestCell, at: CellPaths, boot: BootState, t0: nu
       ? infra('cell-limit', limitHit)
       : trace === null
         ? judge(cell, r, stderrTail)
-        : judgeExec(cell, r, trace, stderrTail);
+        : judgeExec(cell, r, trace, stderrTail, capChecks);
     return { judged, figures, leftovers: r.leftovers };
   } finally {
     cgroup?.remove();

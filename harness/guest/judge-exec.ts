@@ -2,11 +2,12 @@
 // status 0 (and the scenario's okWhen patterns); a failure's stage and errno come from the
 // syscall trace. Its capabilities are checked as a sample's are, from the kernel's view while
 // it was held at its execve.
-import { ERRNOS, type ErrnoName, UNKNOWN_ERRNO } from '../dsl/vocabulary.js';
+import { ERRNOS, type ErrnoName, REFUSED, UNKNOWN_ERRNO } from '../dsl/vocabulary.js';
+import { deniedChecks } from '../report/kernel-checks.js';
 import type { ExecResult } from './exec-sample.js';
 import { type Judged, statusMismatch, wantedMask } from './judge.js';
 import { maskHex } from './proc.js';
-import type { GuestCell } from './protocol.js';
+import type { CapCheck, GuestCell, ObservedOutcome } from './protocol.js';
 import { decisiveRefusal } from './syscall-trace.js';
 
 const tail = (text: string, lines: number) => text.trim().split('\n').slice(-lines).join('\n');
@@ -20,7 +21,44 @@ function unmatched(cell: GuestCell, r: ExecResult): string | null {
   return null;
 }
 
-export function judgeExec(cell: GuestCell, r: ExecResult, trace: string, stderrTail: string): Judged {
+/** A failure with no refused call to name its stage: the loader refused by itself when the
+ * recorder saw its checks and none said no; otherwise it stays unexplained. */
+function withoutRefusal(
+  why: string,
+  checks: CapCheck[] | null,
+  stderrTail: string,
+  data: Record<string, unknown>,
+): ObservedOutcome {
+  const denied = checks ? deniedChecks(checks) : null;
+  if (checks && !denied)
+    return {
+      outcome: REFUSED,
+      stage: 'loader',
+      errno: null,
+      detail: `${why}: the loader refused by itself (no call refused for a privilege, no capability check said no) | ${stderrTail.slice(-500)}`,
+      data,
+    };
+  const kernel = denied
+    ? `the kernel denied ${denied} in a call the trace does not follow`
+    : 'no BPF-relevant syscall was refused';
+  return {
+    outcome: UNKNOWN_ERRNO,
+    stage: 'run',
+    errno: null,
+    detail: `${why}; ${kernel} | ${stderrTail.slice(-500)}`,
+    data,
+  };
+}
+
+/** `checks`: the capability checks the recorder saw from the loader's exec on (null: none
+ * recorded). */
+export function judgeExec(
+  cell: GuestCell,
+  r: ExecResult,
+  trace: string,
+  stderrTail: string,
+  checks: CapCheck[] | null,
+): Judged {
   if (r.timedOut) return { infraKind: 'cell-timeout', infraError: `killed after the ${cell.timeoutSec}s cell timeout` };
   const want = wantedMask(cell);
   if (!r.status)
@@ -36,16 +74,7 @@ export function judgeExec(cell: GuestCell, r: ExecResult, trace: string, stderrT
     return { observed: { outcome: 'ok', stage: 'run', errno: 0, detail: tail(r.stdout, 3), data } };
   const refused = decisiveRefusal(trace);
   const why = mismatch ?? `exit code ${r.code}${r.signal ? `, signal ${r.signal}` : ''}`;
-  if (!refused)
-    return {
-      observed: {
-        outcome: UNKNOWN_ERRNO,
-        stage: 'run',
-        errno: null,
-        detail: `${why}; no BPF-relevant syscall was refused | ${stderrTail.slice(-500)}`,
-        data,
-      },
-    };
+  if (!refused) return { observed: withoutRefusal(why, checks, stderrTail, data) };
   const errno = refused.errno === UNKNOWN_ERRNO ? null : ERRNOS[refused.errno as ErrnoName];
   return {
     observed: {

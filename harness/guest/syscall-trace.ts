@@ -73,6 +73,10 @@ const BPF_STAGES: Record<string, Stage> = {
   BPF_MAP_GET_FD_BY_ID: 'get_fd_by_id',
   BPF_LINK_GET_FD_BY_ID: 'get_fd_by_id',
   BPF_BTF_GET_FD_BY_ID: 'get_fd_by_id',
+  BPF_PROG_GET_NEXT_ID: 'get_next_id',
+  BPF_MAP_GET_NEXT_ID: 'get_next_id',
+  BPF_LINK_GET_NEXT_ID: 'get_next_id',
+  BPF_BTF_GET_NEXT_ID: 'get_next_id',
 };
 
 const TRACEFS = /^"\/sys\/kernel\/(debug\/)?tracing\//;
@@ -178,12 +182,16 @@ export function refusedCalls(text: string): FailedCall[] {
   return failed;
 }
 
+/** ENOENT from BPF_*_GET_NEXT_ID is how a walk over the kernel's objects ends, not a refusal. */
+const walkEnd = (f: FailedCall) => f.stage === 'get_next_id' && f.errno === 'ENOENT';
+
 /** The refusal that explains a failed run: the first permission error (EPERM, EACCES), else
- * the last refusal (what the loader gave up on), else null. Probes that fail harmlessly on a
- * run that then succeeds never get here: a run that exits 0 is ok. */
+ * the last refusal (what the loader gave up on) that is not the end of an id walk, else null.
+ * Probes that fail harmlessly on a run that then succeeds never get here: a run that exits 0
+ * is ok. */
 export function decisiveRefusal(text: string): FailedCall | null {
   const failed = refusedCalls(text);
-  return failed.find((f) => PERMISSION.includes(f.errno)) ?? failed.at(-1) ?? null;
+  return failed.find((f) => PERMISSION.includes(f.errno)) ?? failed.filter((f) => !walkEnd(f)).at(-1) ?? null;
 }
 
 /** How the loader (the first process of the trace) ended: strace's `+++ exited with N +++` or
