@@ -152,6 +152,11 @@ program
       (v: string, previous: string[] = []) => [...previous, v],
     ),
   )
+  .addOption(
+    new Option('--load-only <name>', 'with --object: load this program, do not attach it (repeatable)').argParser(
+      (v: string, previous: string[] = []) => [...previous, v],
+    ),
+  )
   .addOption(new Option('--socket <kind>', 'with --object: the socket a socket filter goes on').choices(SOCKETS))
   .addOption(new Option('--iface <name>', 'with --object: the interface for XDP, tc and packet sockets (default lo)'))
   .addOption(new Option('--uprobe <path:function>', 'with --object: where a bare SEC("uprobe") goes'))
@@ -177,9 +182,9 @@ program
   .option('--no-other-settings', "skip the scenario's other sysctl values")
   .option('--json', 'print the result as JSON')
   .action(async (operands, opts) => {
-    const { object, exec, program: programs, socket, iface, uprobe, ...rest } = opts;
+    const { object, exec, program: programs, loadOnly, socket, iface, uprobe, ...rest } = opts;
     const r = await runMinimize({
-      ...minimizeSubject(operands, { object, exec, programs, socket, iface, uprobe }),
+      ...minimizeSubject(operands, { object, exec, programs, loadOnly, socket, iface, uprobe }),
       ...rest,
       universe: opts.caps,
       resultsDir: opts.results,

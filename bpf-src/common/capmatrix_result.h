@@ -26,7 +26,8 @@ static int cm_libbpf_print(enum libbpf_print_level level, const char *fmt, va_li
 	va_list copy;
 	int n;
 
-	if (level == LIBBPF_DEBUG)
+	/* libbpf ≥ 1.3 says only at debug level that it went on without module BTF */
+	if (level == LIBBPF_DEBUG && !strstr(fmt, "module BTFs"))
 		return 0;
 	va_copy(copy, args);
 	vfprintf(stderr, fmt, args);
@@ -207,6 +208,10 @@ static __attribute__((unused)) const char *cm_load_stage(int err)
 		return "open";
 	if (strstr(cm_log, "Couldn't load trivial BPF program"))
 		return "probe";
+	/* libbpf < 1.3 looking for module BTF (a CO-RE type vmlinux lacks): BPF_BTF_GET_NEXT_ID
+	 * wants CAP_SYS_ADMIN, and its errno becomes the load's */
+	if (strstr(cm_log, "failed to iterate BTF objects"))
+		return "get_next_id";
 	if (strstr(cm_log, "failed to freeze"))
 		return "map_freeze";
 	if (strstr(cm_log, "failed to create"))

@@ -2,7 +2,7 @@
 /* object_loader: capmatrix's generic loader for a user's own BPF object (a scenario's `object:`).
  *
  *   object_loader --object FILE [--program NAME]... [--socket udp|packet] [--iface IF]
- *                 [--uprobe PATH:FUNCTION] [--trigger CMD [ARG]...]
+ *                 [--uprobe PATH:FUNCTION] [--load-only NAME]... [--trigger CMD [ARG]...]
  *
  * Each program is tried on its own (the object is opened again with only that program set to
  * load), so one program's verdict never hides another's: load (libbpf's probe, the maps, the
@@ -15,10 +15,14 @@
  *   everything else        through libbpf's auto-attach by section name (kprobe, tracepoint,
  *                          raw_tp, fentry, uprobe/<path>:<func>, …); a bare SEC("uprobe") or
  *                          SEC("uretprobe") goes on --uprobe PATH:FUNCTION.
- * A program whose section libbpf cannot auto-attach counts as loaded (ok) with a note.
+ * A program whose section libbpf cannot auto-attach (a bare SEC("uprobe") without --uprobe, a
+ * struct_ops, …) fails EOPNOTSUPP@attach: loaded is not what a real agent needs. --load-only NAME
+ * asks for that program to be loaded and not attached.
  * With all attached, --trigger runs (as this uid, without file capabilities) and must exit 0.
- * The result line says the first failing program's stage and errno; `programs` lists them all.
- * "ok" means loaded and attached: whether the program did its job is for the user's own loader. */
+ * The result line says the first failing program's stage and errno; `programs` lists them all,
+ * each with whether it was attached.
+ * "ok" means loaded and attached (or loaded, where asked): whether the program did its job is
+ * for the user's own loader. */
 #include <fcntl.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -36,6 +40,8 @@ struct opts {
 	const char *object;
 	const char *only[MAX_PROGS];
 	int n_only;
+	const char *load_only[MAX_PROGS];
+	int n_load_only;
 	int packet;
 	const char *iface;
 	const char *uprobe; /* PATH:FUNCTION for a uprobe section without a target */
@@ -47,6 +53,7 @@ struct verdict {
 	char section[128];
 	int err;
 	const char *stage;
+	int attached;
 	char detail[900];
 };
 
@@ -82,6 +89,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->object = argv[++i];
 		else if (!strcmp(a, "--program") && o->n_only < MAX_PROGS)
 			o->only[o->n_only++] = argv[++i];
+		else if (!strcmp(a, "--load-only") && o->n_load_only < MAX_PROGS)
+			o->load_only[o->n_load_only++] = argv[++i];
 		else if (!strcmp(a, "--iface"))
 			o->iface = argv[++i];
 		else if (!strcmp(a, "--uprobe"))
@@ -92,19 +101,22 @@ static int parse(int argc, char **argv, struct opts *o)
 				return usage("--socket takes udp or packet");
 			o->packet = !strcmp(s, "packet");
 		} else
-			return usage("unknown option (--object, --program, --socket, --iface, --uprobe, --trigger)");
+			return usage("unknown option (--object, --program, --socket, --iface, --uprobe, --load-only, --trigger)");
 	}
 	return o->object ? 0 : usage("--object FILE is required");
 }
 
-static int wanted(const struct opts *o, const char *name)
+static int listed(const char *const *names, int n, const char *name)
 {
-	if (!o->n_only)
-		return 1;
-	for (int i = 0; i < o->n_only; i++)
-		if (!strcmp(o->only[i], name))
+	for (int i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
 			return 1;
 	return 0;
+}
+
+static int wanted(const struct opts *o, const char *name)
+{
+	return !o->n_only || listed(o->only, o->n_only, name);
 }
 
 static void fail(struct verdict *v, int err, const char *stage, const char *fmt, const char *what)
@@ -191,7 +203,7 @@ static int is_bare_uprobe(const struct bpf_program *p)
 	       !strcmp(sec, "uretprobe.s");
 }
 
-static int attach(struct verdict *v, struct bpf_program *p, const struct opts *o)
+static int attach_one(struct verdict *v, struct bpf_program *p, const struct opts *o)
 {
 	enum bpf_prog_type t = bpf_program__type(p);
 	struct bpf_link *link = NULL;
@@ -226,16 +238,26 @@ static int attach(struct verdict *v, struct bpf_program *p, const struct opts *o
 			return fail(v, errno, attach_stage(), "uprobe on %s: %s | %s", o->uprobe), -1;
 	} else {
 		link = bpf_program__attach(p);
-		if (!link && (errno == EOPNOTSUPP || errno == ESRCH)) {
-			snprintf(v->detail, sizeof(v->detail), "loaded; section %s has no auto-attach",
-				 bpf_program__section_name(p));
-			return 0;
-		}
+		if (!link && (errno == EOPNOTSUPP || errno == ESRCH))
+			return fail(v, EOPNOTSUPP, "attach",
+				    "section %s: loaded, not attached: libbpf cannot attach it by itself (give its "
+				    "target, e.g. uprobe PATH:FUNCTION, or ask for it loaded only): %s | %s",
+				    bpf_program__section_name(p)),
+			       -1;
 		if (!link)
 			return fail(v, errno, attach_stage(), "attach %s: %s | %s", bpf_program__section_name(p)), -1;
 	}
 	links[n_links++] = link;
 	return 0;
+}
+
+/* 0: attached (every way above that returns 0 attached it) */
+static int attach(struct verdict *v, struct bpf_program *p, const struct opts *o)
+{
+	int err = attach_one(v, p, o);
+
+	v->attached = !err;
+	return err;
 }
 
 /* One program: the object opened again with only it set to load, then loaded and attached. */
@@ -276,7 +298,9 @@ static void try_program(const struct opts *o, const char *name, struct verdict *
 				 cm_load_detail());
 		return; /* the object stays open: nothing of it was loaded, and the process ends soon */
 	}
-	if (mine && attach(v, mine, o) == 0 && !v->detail[0])
+	if (mine && listed(o->load_only, o->n_load_only, name))
+		snprintf(v->detail, sizeof(v->detail), "loaded, not attached, as asked (%s)", v->section);
+	else if (mine && attach(v, mine, o) == 0 && !v->detail[0])
 		snprintf(v->detail, sizeof(v->detail), "loaded and attached (%s)", v->section);
 }
 
@@ -315,9 +339,10 @@ static void programs_json(char *out, size_t len, const struct verdict *vs, int n
 
 	for (int i = 0; i < n && used < len; i++)
 		used += (size_t)snprintf(out + used, len - used,
-					 "%s{\"name\":\"%s\",\"section\":\"%s\",\"outcome\":\"%s\",\"stage\":\"%s\"}",
+					 "%s{\"name\":\"%s\",\"section\":\"%s\",\"outcome\":\"%s\",\"stage\":\"%s\","
+					 "\"attached\":%s}",
 					 i ? "," : "", vs[i].name, vs[i].section, cm_errno_name(vs[i].err),
-					 vs[i].err ? vs[i].stage : "run");
+					 vs[i].err ? vs[i].stage : "run", vs[i].attached ? "true" : "false");
 	if (used < len)
 		snprintf(out + used, len - used, "]");
 }
@@ -329,7 +354,7 @@ int main(int argc, char **argv)
 	struct opts o = { 0 };
 	struct bpf_object *obj;
 	struct bpf_program *p;
-	int n = 0, first = -1, err;
+	int n = 0, first = -1, attached = 0, err;
 
 	cm_init();
 	if (parse(argc, argv, &o))
@@ -366,7 +391,13 @@ int main(int argc, char **argv)
 		cm_result(err > 0 ? err : ENODATA, "run", extra, "trigger %s failed", o.trigger[0]);
 		return 1;
 	}
-	cm_result(0, "run", extra, "%d program(s) loaded and attached: %s%s", n, vs[0].detail,
-		  n > 1 ? ", …" : "");
+	for (int i = 0; i < n; i++)
+		attached += vs[i].attached;
+	if (attached == n)
+		cm_result(0, "run", extra, "%d program(s) loaded and attached: %s%s", n, vs[0].detail,
+			  n > 1 ? ", …" : "");
+	else
+		cm_result(0, "run", extra, "%d program(s) loaded, %d of them attached, the rest loaded only as asked: %s%s",
+			  n, attached, vs[0].detail, n > 1 ? ", …" : "");
 	return 0;
 }

@@ -9,7 +9,7 @@ import type { Scenario } from './scenario.js';
 import { validateScenario } from './validate.js';
 
 /** What the command line can say about the program: the scenario's own fields. */
-export type AdhocProgram = Pick<Scenario, 'object' | 'exec' | 'programs' | 'socket' | 'iface' | 'uprobe'>;
+export type AdhocProgram = Pick<Scenario, 'object' | 'exec' | 'programs' | 'loadOnly' | 'socket' | 'iface' | 'uprobe'>;
 
 const WHERE = 'the command line';
 
@@ -23,6 +23,7 @@ export function adhocScenario(p: AdhocProgram, projectDir: string): LoadedScenar
     name: `${p.object ? 'object' : 'exec'}-${base.replace(/^[^a-z0-9]+/, '') || 'program'}`,
     ...(p.object ? { object: p.object } : { exec: p.exec ?? [] }),
     ...(p.programs?.length ? { programs: p.programs } : {}),
+    ...(p.loadOnly?.length ? { loadOnly: p.loadOnly } : {}),
     ...(p.socket ? { socket: p.socket } : {}),
     ...(p.iface ? { iface: p.iface } : {}),
     ...(p.uprobe ? { uprobe: p.uprobe } : {}),

@@ -66,6 +66,7 @@ function objectLoaderArgs(s: Scenario): string[] {
     '--object',
     `{copy:${s.object}}`,
     ...(s.programs ?? []).flatMap((p) => ['--program', p]),
+    ...(s.loadOnly ?? []).flatMap((p) => ['--load-only', p]),
     '--socket',
     s.socket ?? 'udp',
     '--iface',

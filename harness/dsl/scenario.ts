@@ -99,6 +99,12 @@ export const ScenarioSchema = z.strictObject({
     .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'a BPF program name'))
     .min(1)
     .optional(),
+  /** `object`: these programs are loaded and not attached, and that is `ok` for them (a program
+   * libbpf cannot attach by itself is otherwise EOPNOTSUPP@attach). */
+  loadOnly: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'a BPF program name'))
+    .min(1)
+    .optional(),
   /** `object`: a socket filter goes on a UDP socket on loopback (needs no capability of its own),
    * or on an AF_PACKET socket (`packet`, needs CAP_NET_RAW) like sockex1. Default `udp`. */
   socket: z.enum(SOCKETS).optional(),

@@ -44,7 +44,7 @@ function checkSysctls(map: Record<string, number[]>, at: string, problems: strin
   }
 }
 
-const OBJECT_ONLY = ['programs', 'socket', 'iface', 'uprobe', 'trigger'] as const;
+const OBJECT_ONLY = ['programs', 'loadOnly', 'socket', 'iface', 'uprobe', 'trigger'] as const;
 const EM_BPF = 247;
 
 /** An ELF file whose machine is BPF (what clang -target bpf writes), or why not. */
@@ -93,6 +93,9 @@ function checkProgram(
   }
   for (const k of OBJECT_ONLY)
     if (s[k] !== undefined && !s.object) problems.push(`${k}: only for an object scenario (object: "…")`);
+  for (const name of s.loadOnly ?? [])
+    if (s.programs && !s.programs.includes(name))
+      problems.push(`loadOnly: "${name}" is not one of programs (${s.programs.join(', ')})`);
   if (s.okWhen && !s.exec) problems.push('okWhen: only for an exec scenario (exec: [...])');
   if (s.args !== undefined && !s.sample)
     problems.push('args: only for a built-in sample (an exec scenario gives its arguments in exec: [...])');
