@@ -1,8 +1,10 @@
 // capmatrix minimize: the search on models of the kernel's checks (on the real default kernel:
 // test/vm/minimize.test.ts).
+
 import { describe, expect, test } from 'vitest';
 import { minimalSets } from '../harness/guest/minimal-sets.js';
-import { DEFAULT_UNIVERSE, tellingLine } from '../harness/run/minimize.js';
+import type { CellRecord } from '../harness/outcome/guest-records.js';
+import { DEFAULT_UNIVERSE, settingNotes, tellingLine } from '../harness/run/minimize.js';
 
 type Run = (caps: string[]) => Promise<boolean>;
 const has = (s: string[], c: string) => s.includes(`CAP_${c}`);
@@ -53,5 +55,48 @@ describe('the search', () => {
         'load: Permission denied | \n25: (1f) r1 -= r2\nR1 pointer -= pointer prohibited\nprocessed 26 insns',
       ),
     ).toBe('R1 pointer -= pointer prohibited');
+  });
+
+  test('the telling line of a CO-RE failure is libbpf\'s, not the errno or "invalid func"', () => {
+    const detail = [
+      'load core_missing: Invalid argument | 0: R1=ctx() R10=fp0',
+      '0: <invalid CO-RE relocation>',
+      'failed to resolve CO-RE relocation <byte_off> [8] struct sk_buff___x.gone (0:0 @ offset 0)',
+      'processed 0 insns (limit 1000000)',
+    ].join('\n');
+    expect(tellingLine(detail)).toMatch(/^failed to resolve CO-RE relocation <byte_off>/);
+    expect(tellingLine("load x: Invalid argument | R2 invalid mem access 'scalar'")).toBe(
+      "R2 invalid mem access 'scalar'",
+    );
+  });
+});
+
+describe("minimize's note on Debian's perf_event_paranoid=3", () => {
+  const run = (paranoid: number | undefined, cap: string, asker: string) =>
+    ({
+      sysctlNow: paranoid === undefined ? {} : { 'kernel.perf_event_paranoid': paranoid },
+      capChecks: [
+        {
+          cap,
+          granted: false,
+          ns: 'initial',
+          audit: true,
+          count: 1,
+          stack: ['capable', asker, '__x64_sys_perf_event_open'],
+        },
+      ],
+    }) as unknown as CellRecord;
+
+  test('said when perf_event_open was denied CAP_SYS_ADMIN at 3 (set, or the boot default)', () => {
+    expect(settingNotes([run(3, 'CAP_SYS_ADMIN', 'perf_event_open')], {})[0]).toMatch(/at ≤ 2 it asks for CAP_PERFMON/);
+    expect(
+      settingNotes([run(undefined, 'CAP_SYS_ADMIN', 'perf_event_open')], { 'kernel.perf_event_paranoid': 3 }),
+    ).toHaveLength(1);
+  });
+
+  test('not said at 2, for another capability, or another asker', () => {
+    expect(settingNotes([run(2, 'CAP_SYS_ADMIN', 'perf_event_open')], {})).toEqual([]);
+    expect(settingNotes([run(3, 'CAP_PERFMON', 'perf_event_open')], {})).toEqual([]);
+    expect(settingNotes([run(3, 'CAP_SYS_ADMIN', 'bpf_prog_load')], {})).toEqual([]);
   });
 });

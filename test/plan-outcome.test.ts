@@ -214,6 +214,13 @@ describe('outcome', () => {
     expect(attempts[0]?.infraError).toMatch(/^the guest agent never started \(VM boot-timeout/);
   });
 
+  test("a search's records: its numbered runs, and a root run only for a capability search", () => {
+    const search = (label: string, dimension: 'caps' | 'delegation') => ({ label, dimension });
+    const accepts = keysOfBoot({ runs: [], searches: [search('s1-default', 'caps'), search('s2-x', 'delegation')] });
+    expect(['s1-default#1', 's1-default#root', 's2-x#3'].map(accepts)).toEqual([true, true, true]);
+    expect(['s2-x#root', 's1-default#', 's3#1', 's1-default#root2'].map(accepts)).toEqual([false, false, false, false]);
+  });
+
   test('--repeat puts the runs of a cell next to each other, so the phase order holds', () => {
     const r = runsOf(boot.cells, 2);
     expect(r.map((x) => x.key).slice(0, 2)).toEqual([

@@ -88,6 +88,9 @@ export const SearchSchema = z.strictObject({
 });
 export type Search = z.infer<typeof SearchSchema>;
 
+/** The key of a capability search's one run as root (when no set of its universe was ok). */
+export const searchRootKey = (label: string) => `${label}#root`;
+
 export const PlanSchema = z.strictObject({
   protocol: z.literal(PROTOCOL_VERSION),
   bootId: z.string(),

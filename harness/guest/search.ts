@@ -6,7 +6,7 @@ import { cellId } from '../dsl/cell-id.js';
 import { delegationArgs, delegationSetName } from '../dsl/delegation.js';
 import { type BootState, endGroup, runAndRecord } from './cell.js';
 import { minimalSets } from './minimal-sets.js';
-import type { GuestCell, Search } from './protocol.js';
+import { type GuestCell, type Search, searchRootKey } from './protocol.js';
 import type { RecordWriter } from './record-writer.js';
 
 /** The cell that runs one set of a search. */
@@ -25,12 +25,21 @@ export function searchCell(search: Search, set: string[], n: number): GuestCell 
   return { ...t, id: cellId(t.scenario, capSetName(caps), search.label), key, caps };
 }
 
+/** The search's template as root (uid 0, every capability): run once when no set of the
+ * universe is ok, to tell "a capability outside the universe" from "even root fails". */
+export function rootCell(search: Search): GuestCell {
+  const t = search.template;
+  return { ...t, id: cellId(t.scenario, 'root', search.label), key: searchRootKey(search.label), caps: 'root', uid: 0 };
+}
+
 export async function runSearch(search: Search, boot: BootState, out: RecordWriter): Promise<void> {
   let n = 0;
   const result = await minimalSets(search.universe, async (set) => {
     const r = await runAndRecord(searchCell(search, set, ++n), search.template, boot, out);
     return r.observed?.outcome === 'ok';
   });
+  if (result.minimal.length === 0 && search.dimension === 'caps')
+    await runAndRecord(rootCell(search), search.template, boot, out);
   const teardownError = endGroup(boot);
   out.emit({ type: 'search', label: search.label, ...result, ...(teardownError ? { teardownError } : {}) });
 }

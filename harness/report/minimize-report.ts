@@ -7,10 +7,14 @@ import { terminalLine } from './untrusted-text.js';
 const setcap = (caps: string[], sample: string) =>
   `setcap ${caps.map((c) => c.toLowerCase()).join(',')}+ep ./${sample}`;
 const delegation = (items: string[]) => `bpffs delegation: ${delegationMountOptions(items) || '(nothing)'}`;
-const settings = (s: SearchResult) =>
-  Object.entries(s.sysctl)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(', ') || 'boot defaults';
+const pairs = (o: Record<string, number | null | undefined>) =>
+  Object.entries(o)
+    .map(([k, v]) => `${k}=${v ?? '?'}`)
+    .join(', ');
+/** The settings asked for; where none were, the boot's own values as the guest had them. */
+const settings = (s: SearchResult, boot: Record<string, number | null> = {}) =>
+  pairs(s.sysctl) || `boot defaults${Object.keys(boot).length ? ` (${pairs(boot)})` : ''}`;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const short = (caps: string[]) => `{${caps.map((c) => c.replace(/^CAP_/, '')).join(', ') || '∅'}}`;
 
 /** What the kernel asked of each capability of a minimal set in its own run; one it never asked
@@ -34,10 +38,17 @@ function askedLines(m: MinimalSet): string[] {
 function searchLines(s: SearchResult, r: MinimizeResult, full: boolean): string[] {
   const line = (set: string[]) => terminalLine(r.dimension === 'delegation' ? delegation(set) : setcap(set, r.sample));
   const out: string[] = [];
+  for (const n of s.notes ?? []) out.push(`  note: ${terminalLine(n)}`);
   if (s.minimal.length === 0) {
     out.push(
       `  no subset of the candidates works; with all of them: ${s.withAll?.outcome} ${terminalLine(s.withAll?.detail ?? '')}`,
     );
+    if (s.root)
+      out.push(
+        s.root.outcome === 'ok'
+          ? '  as root (uid 0, every capability) it works: it needs a capability outside the candidates, or uid 0 itself'
+          : `  even root fails (uid 0, every capability): ${s.root.outcome} ${terminalLine(s.root.detail)}`,
+      );
     return out;
   }
   s.minimal.forEach((m, i) => {
@@ -63,7 +74,7 @@ export function renderMinimize(r: MinimizeResult): string {
   const [asked, ...others] = r.searches;
   if (!asked) return 'nothing searched';
   const out = [
-    `${asked.scenario} on ${r.kernel.id} (${r.kernel.release}), ${settings(asked)}`,
+    `${asked.scenario} on ${r.kernel.id} (${r.kernel.release}), ${settings(asked, r.bootSysctls)}`,
     `candidates: ${r.universe.join(' ')}`,
     ...(r.object
       ? [`object: ${r.object} (capmatrix's generic loader: every program loaded and attached = ok)`]
@@ -95,16 +106,18 @@ export function renderMinimize(r: MinimizeResult): string {
       out.push(`- ${what}${saves}`, ...searchLines(s, r, false));
     }
   }
-  const runs = r.searches.reduce((n, s) => n + s.runs, 0);
+  const runs = r.searches.reduce((n, s) => n + s.runs + (s.root ? 1 : 0), 0);
   const brute = r.searches.reduce((n, s) => n + s.bruteForce, 0);
   const violations = r.searches.reduce((n, s) => n + s.violations.length, 0);
   out.push(
     '',
-    `${runs} cells run in one boot (${(r.wallMs / 1000).toFixed(0)} s), against ${brute} for brute force ` +
-      `(${r.searches.map((s) => s.runs).join(' + ')} over ${r.searches.length} search(es) of 2^${r.universe.length}).`,
+    `${plural(runs, 'cell')} run in one boot (${(r.wallMs / 1000).toFixed(0)} s), against ${brute} for brute force ` +
+      `(${r.searches.map((s) => s.runs + (s.root ? ' + root' : '')).join(' + ')} over ${plural(r.searches.length, 'search')} of 2^${r.universe.length}).`,
     violations
       ? `monotonicity: ${violations} violation(s) above: a capability more turned ok into a failure.`
-      : 'monotonicity: held on every immediate superset of each minimal set (all run).',
+      : r.searches.some((s) => s.minimal.length)
+        ? 'monotonicity: held on every immediate superset of each minimal set (all run).'
+        : 'monotonicity: not checked (no minimal set).',
     `details: ${r.runDir}/minimize.json`,
   );
   return out.join('\n');

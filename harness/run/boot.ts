@@ -13,7 +13,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { RECORDED_SYSCTLS } from '../dsl/sysctls.js';
-import { type GuestCell, type Plan, PROTOCOL_VERSION, type Search } from '../guest/protocol.js';
+import { type GuestCell, type Plan, PROTOCOL_VERSION, type Search, searchRootKey } from '../guest/protocol.js';
 import type { KernelInfo } from '../kernels/kernel-info.js';
 import { uncompressedKernel } from '../kernels/uncompressed.js';
 import { type Attempt, bootAttempts } from '../outcome/attempts.js';
@@ -82,9 +82,14 @@ export function guestPlan(boot: BootRuns, files: BootFiles): Plan {
   };
 }
 
-/** The run keys a boot's records may carry: its runs', and `<label>#<n>` for its searches. */
-export function keysOfBoot(boot: Pick<BootRuns, 'runs' | 'searches'>): (key: string) => boolean {
+/** The run keys a boot's records may carry: its runs', `<label>#<n>` for its searches, and a
+ * capability search's root run. */
+export function keysOfBoot(boot: {
+  runs: Pick<BootRuns['runs'][number], 'key'>[];
+  searches?: Pick<GuestSearch, 'label' | 'dimension'>[];
+}): (key: string) => boolean {
   const runs = new Set(boot.runs.map((r) => r.key));
+  for (const s of boot.searches ?? []) if (s.dimension === 'caps') runs.add(searchRootKey(s.label));
   const labels = new Set((boot.searches ?? []).map((s) => s.label));
   return (key) => {
     if (runs.has(key)) return true;

@@ -13,7 +13,7 @@ import { checkScenarioNames, type LoadedScenario, loadScenarios } from '../dsl/l
 import { closest } from '../dsl/suggest.js';
 import { SYSCTL_NAMES, SYSCTLS, type SysctlName, ubdPhaseRank } from '../dsl/sysctls.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
-import type { CapCheck } from '../guest/protocol.js';
+import { type CapCheck, searchRootKey } from '../guest/protocol.js';
 import { type Catalog, loadCatalog, selectKernels } from '../kernels/catalog.js';
 import { kernelConfig } from '../kernels/kernel-config.js';
 import type { KernelInfo } from '../kernels/kernel-info.js';
@@ -28,6 +28,9 @@ import { UsageError } from '../usage-error.js';
 import { decideAccel } from '../vm/accel.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import { type GuestSearch, runBoot } from './boot.js';
+
+/** The sysctls that decide who may use BPF, said with "boot defaults". */
+const PRIVILEGE_SYSCTLS = ['kernel.unprivileged_bpf_disabled', 'kernel.perf_event_paranoid'];
 
 export const DEFAULT_UNIVERSE: Capability[] = [
   'CAP_BPF',
@@ -86,6 +89,10 @@ export interface SearchResult {
   minimal: MinimalSet[];
   /** What the whole universe gets, when no subset is ok. */
   withAll?: { outcome: string; detail: string };
+  /** What root (uid 0, every capability) gets, run once when no subset is ok. */
+  root?: { outcome: string; detail: string };
+  /** What the kernel's checks say about other settings (Debian's paranoid patch). */
+  notes?: string[];
   violations: { caps: string[]; within: string[] }[];
   /** The group teardown after the search failed: later searches ran on state nobody reset. */
   teardownError?: string;
@@ -103,6 +110,8 @@ export interface MinimizeResult {
   object?: string;
   exec?: string[];
   universe: string[];
+  /** The privilege sysctls as the guest booted with them (Debian's defaults, unless a search set them). */
+  bootSysctls?: Record<string, number | null>;
   searches: SearchResult[];
   bootMs: number | null;
   wallMs: number;
@@ -123,7 +132,7 @@ export function minimizeJson(r: MinimizeResult) {
         ...(f.denied ? { denied: f.denied } : {}),
       })),
     ),
-    cells: r.searches.reduce((n, s) => n + s.runs, 0),
+    cells: r.searches.reduce((n, s) => n + s.runs + (s.root ? 1 : 0), 0),
     ...(asked?.withAll ? { withAll: asked.withAll } : {}),
     ...r,
   };
@@ -167,19 +176,20 @@ export function minimizeSubject(
   operands: string[],
   f: Omit<AdhocProgram, 'exec'> & { exec?: string },
 ): Pick<MinimizeOptions, 'scenario' | 'program'> {
-  const { object, exec, programs, socket, iface, uprobe } = f;
+  const { object, exec, programs, loadOnly, socket, iface, uprobe } = f;
   const own = object !== undefined || exec !== undefined;
   if (!own && operands.length !== 1)
     throw new UsageError('minimize: give one scenario name, or --object <file.bpf.o>, or --exec <loader> [-- args]');
   if (object !== undefined && operands.length)
     throw new UsageError(`minimize --object: unexpected argument "${operands[0]}"`);
-  if (!object && (programs || socket || iface || uprobe))
-    throw new UsageError('minimize: --program, --socket, --iface and --uprobe go with --object');
+  if (!object && (programs || loadOnly || socket || iface || uprobe))
+    throw new UsageError('minimize: --program, --load-only, --socket, --iface and --uprobe go with --object');
   if (!own) return { scenario: operands[0] ?? '' };
   return {
     program: {
       ...(object !== undefined ? { object } : { exec: [exec ?? '', ...operands] }),
       ...(programs ? { programs } : {}),
+      ...(loadOnly ? { loadOnly } : {}),
       ...(socket ? { socket } : {}),
       ...(iface ? { iface } : {}),
       ...(uprobe ? { uprobe } : {}),
@@ -187,16 +197,24 @@ export function minimizeSubject(
   };
 }
 
-/** The failing run's most telling line: the verifier's or kernel's complaint. */
+/** What makes a line of a failing run's detail telling, most telling first: libbpf's rewrite of
+ * an instruction it poisoned (the verifier's own line for it is only "invalid func"), libbpf
+ * giving up on module BTF, the verifier's complaint, then the kernel's or the loader's. */
+const TELLING = [
+  /failed to resolve CO-RE relocation/,
+  /failed to iterate BTF objects|module BTFs/,
+  /prohibited|not allowed|invalid|unknown func|only read|restricted|unreleased/i,
+  /denied|not permitted|permission/i,
+];
+
+/** The failing run's most telling line. */
 export function tellingLine(detail: string): string {
+  // a loader's "load x: Invalid argument | <log>": the errno's text is already in the outcome
   const lines = detail
     .split('\n')
-    .map((l) => l.trim())
+    .map((l) => l.replace(/^load\b[^|]*\| /, '').trim())
     .filter(Boolean);
-  // the verifier's own complaint first, then the kernel's or the loader's
-  const hit =
-    lines.find((l) => /prohibited|not allowed|invalid|unknown func|only read|restricted|unreleased/i.test(l)) ??
-    lines.find((l) => /denied|not permitted|permission/i.test(l));
+  const hit = TELLING.map((re) => lines.find((l) => re.test(l))).find((l) => l !== undefined);
   return (hit ?? lines.at(-1) ?? '').slice(0, 200);
 }
 
@@ -297,7 +315,28 @@ function askedFor(caps: string[], checks: CapCheck[]): Record<string, string[]> 
   );
 }
 
-function searchResult(t: Target, p: SearchPlan, rec: SearchRecord, mine: CellRecord[]): SearchResult {
+/** Debian's perf_event_paranoid=3 asks CAP_SYS_ADMIN in perf_event_open where ≤ 2 asks
+ * CAP_PERFMON: said when a run of the search was denied there at 3. */
+export function settingNotes(mine: CellRecord[], boot: Record<string, number | null>): string[] {
+  const at3 = mine.some(
+    (c) =>
+      (c.sysctlNow['kernel.perf_event_paranoid'] ?? boot['kernel.perf_event_paranoid']) === 3 &&
+      c.capChecks?.some((k) => !k.granted && k.cap === 'CAP_SYS_ADMIN' && /perf_event_open/.test(askedBy(k))),
+  );
+  return at3
+    ? [
+        "kernel.perf_event_paranoid=3 (Debian's patch): perf_event_open asked for CAP_SYS_ADMIN; at ≤ 2 it asks for CAP_PERFMON (--sysctl kernel.perf_event_paranoid=2)",
+      ]
+    : [];
+}
+
+function searchResult(
+  t: Target,
+  p: SearchPlan,
+  rec: SearchRecord,
+  mine: CellRecord[],
+  boot: Record<string, number | null>,
+): SearchResult {
   const runOf = (set: string[]): CellRecord | undefined =>
     mine.find((c) => {
       const of = t.dimension === 'delegation' ? c.delegation : c.caps;
@@ -314,6 +353,8 @@ function searchResult(t: Target, p: SearchPlan, rec: SearchRecord, mine: CellRec
     return { without, ...describe(run), ...(denied ? { denied } : {}) };
   };
   const scenario = t.all.find((l) => l.scenario.name === p.scenario)?.scenario;
+  const rootRun = mine.find((c) => c.key === searchRootKey(rec.label));
+  const notes = settingNotes(mine, boot);
   return {
     kind: p.kind,
     scenario: p.scenario,
@@ -329,6 +370,8 @@ function searchResult(t: Target, p: SearchPlan, rec: SearchRecord, mine: CellRec
       };
     }),
     ...(rec.minimal.length === 0 ? { withAll: describe(runOf(t.universe)) } : {}),
+    ...(rootRun ? { root: describe(rootRun) } : {}),
+    ...(notes.length ? { notes } : {}),
     violations: rec.violations,
     ...(rec.teardownError ? { teardownError: rec.teardownError } : {}),
     runs: rec.runs,
@@ -364,6 +407,8 @@ export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
       `minimize: the guest's results file of ${bootId} holds lines the agent did not write, so no search result is trusted: ${records.violations.map((v) => `line ${v.line}: ${v.why}`).join('; ')}`,
     );
   const cells = [...records.cells.values()];
+  const guest = records.provenance?.sysctls ?? {};
+  const bootSysctls = Object.fromEntries(PRIVILEGE_SYSCTLS.map((n) => [n, guest[n] ?? null]));
   const results: SearchResult[] = plans.map((p, i) => {
     const label = searches[i]?.label ?? '';
     const rec = records.searches.find((s) => s.label === label);
@@ -377,6 +422,7 @@ export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
       p,
       rec,
       cells.filter((c) => c.key.startsWith(`${label}#`)),
+      bootSysctls,
     );
   });
   const result: MinimizeResult = {
@@ -388,6 +434,7 @@ export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
     ...(main?.scenario.object ? { object: main.scenario.object } : {}),
     ...(main?.scenario.exec ? { exec: main.scenario.exec } : {}),
     universe,
+    bootSysctls,
     searches: results,
     bootMs: done.provenance.vm?.bootMs ?? null,
     wallMs: Date.now() - t0,
