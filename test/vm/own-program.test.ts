@@ -10,6 +10,8 @@ import { PACKAGE_ROOT } from '../../harness/paths.js';
 import type { RunResults } from '../../harness/report/results-json.js';
 
 const EXAMPLE = path.join(PACKAGE_ROOT, 'examples', 'own-program');
+// an object and a loader of the project's own for the labels that were wrong (issue #29)
+const LABELS = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'own-labels');
 const work = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-own-'));
 const project = path.join(work, 'my-bpf-tool');
 // the search's candidates, fewer than the default eight to keep npm test short
@@ -89,6 +91,48 @@ function writeExtraScenarios(): void {
 });
 `,
   );
+  // the labels that were wrong: a loader that refuses by itself after an id walk, libbpf's module
+  // BTF walk refused, a CO-RE relocation that cannot resolve, a program loaded but not attached
+  writeScenario(
+    'labels',
+    `export default [
+  defineScenario({
+  name: 'self-refuse',
+  exec: ['./build/self-refuse'],
+  axes: { caps: [[], ['CAP_SYS_ADMIN']], sysctl: {} },
+  expect: [
+    { when: { lacks: ['CAP_SYS_ADMIN'] }, outcome: 'EPERM@get_next_id', reason: 'BPF_BTF_GET_NEXT_ID wants CAP_SYS_ADMIN (bpf_obj_get_next_id)' },
+    { outcome: 'refused@loader', reason: 'it wants uid 0 whatever its capabilities; the walk ends with ENOENT, no refusal' },
+  ],
+  }),
+  defineScenario({
+  name: 'core-module',
+  object: './build/labels.bpf.o',
+  programs: ['core_module'],
+  axes: { caps: [['CAP_BPF'], ['CAP_BPF', 'CAP_SYS_ADMIN']], sysctl: {} },
+  expect: [
+    { when: { lacks: ['CAP_SYS_ADMIN'] }, outcome: 'EPERM@get_next_id', reason: 'struct ovl_fs is in the overlay module BTF: libbpf walks BTF ids (CAP_SYS_ADMIN)' },
+    { outcome: 'ok', reason: 'CAP_SYS_ADMIN: the walk finds overlay BTF' },
+  ],
+  }),
+  defineScenario({
+  name: 'bare-uprobe',
+  object: './build/labels.bpf.o',
+  programs: ['plain', 'bare_uprobe'],
+  axes: { caps: [['CAP_BPF', 'CAP_PERFMON']], sysctl: {} },
+  expect: [{ outcome: 'EOPNOTSUPP@attach', reason: 'SEC("uprobe") has no target: loaded is not attached' }],
+  }),
+  defineScenario({
+  name: 'bare-uprobe-loaded',
+  object: './build/labels.bpf.o',
+  programs: ['plain', 'bare_uprobe'],
+  loadOnly: ['bare_uprobe'],
+  axes: { caps: [['CAP_BPF', 'CAP_PERFMON']], sysctl: {} },
+  expect: [{ outcome: 'ok', reason: 'loaded only, as asked' }],
+  }),
+];
+`,
+  );
   // and hostile loaders: the harness's fault program goes for the results file with
   // SYS_ADMIN+DAC_OVERRIDE+FOWNER and leaves a child behind outside its cgroup; tc leaves a qdisc
   writeScenario(
@@ -121,6 +165,7 @@ export default [
 type Ran = { code: number | null; stdout: string; stderr: string };
 let shipped: string[] = [];
 let searches: Promise<Ran[]>;
+let coreSearch: Promise<Ran>;
 let matrixRun: Promise<Ran>;
 
 const sorted = (sets: string[][]) => sets.map((s) => [...s].sort().join('+')).sort();
@@ -138,6 +183,8 @@ beforeAll(() => {
   writeFileSync(path.join(project, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
   mustRun('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], project);
   mustRun('make', ['-s'], project);
+  cpSync(LABELS, project, { recursive: true });
+  mustRun('make', ['-s', '-f', 'labels.mk'], project);
   // what was installed, before the first run builds anything inside the package
   shipped = mustRun('find', ['.', '-type', 'f'], path.join(project, 'node_modules', 'capmatrix')).split('\n');
   writeExtraScenarios();
@@ -146,6 +193,10 @@ beforeAll(() => {
     ['count_packets', 'xdp_len'].map((p) =>
       npx(['minimize', '--object', 'build/prog.bpf.o', '--program', p, '--caps', CANDIDATES, '--json']),
     ),
+  );
+  // after the first search, not beside it: three VMs at once on two cores are enough
+  coreSearch = searches.then(() =>
+    npx(['minimize', '--object', 'build/labels.bpf.o', '--program', 'core_missing', '--caps', 'CAP_BPF,CAP_SYS_ADMIN']),
   );
   // --share-boots: the hostile loaders share the honest ones' boot, to show what holds inside one
   matrixRun = npx(['matrix', '--json', '--retries', '0', '--share-boots', '--results', path.join(project, 'results')]);
@@ -182,6 +233,25 @@ describe('a project of its own, capmatrix installed from npm pack', () => {
     expect(sockJson.cells).toBeGreaterThan(0);
   }, 900_000);
 
+  test("a CO-RE relocation that cannot resolve: libbpf's line, not the errno, and even root fails", async () => {
+    const r = await coreSearch;
+    // no set works: a finding, not an error
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(
+      /no subset of the candidates works; with all of them: EINVAL@prog_load failed to resolve CO-RE relocation <byte_off> \[\d+\] struct sk_buff___labels\.labels_no_such_field/,
+    );
+    expect(r.stdout).toMatch(
+      /even root fails \(uid 0, every capability\): EINVAL@prog_load failed to resolve CO-RE relocation/,
+    );
+    // the whole universe fails, so every subset is taken as failing: one run, and root's
+    expect(r.stdout).toContain('2 cells run in one boot');
+    expect(r.stdout).toContain('(1 + root over 1 search of 2^2)');
+    expect(r.stdout).toMatch(
+      /, boot defaults \(kernel\.unprivileged_bpf_disabled=2, kernel\.perf_event_paranoid=3\)\n/,
+    );
+    expect(r.stdout).toContain('monotonicity: not checked (no minimal set).');
+  }, 900_000);
+
   test('an exec scenario of the project: its own loader, no CAPMATRIX_RESULT line, the right stages', async () => {
     const r = await matrixRun;
     // the escaped child is an infra error (exit 3) of its own cell; every other cell matches
@@ -189,23 +259,26 @@ describe('a project of its own, capmatrix installed from npm pack', () => {
     const run = JSON.parse(readFileSync(path.join(project, 'results', 'latest', 'results.json'), 'utf8')) as RunResults;
     const cell = (id: string) => run.cells.find((c) => c.id === id);
     const why = run.cells.map((c: { id: string; infraError?: string }) => `${c.id}: ${c.infraError ?? ''}`).join('\n');
-    expect(
-      run.cells.map((c) => [c.id, c.verdict]),
-      why,
-    ).toEqual([
-      ['hostile-forge/DAC_OVERRIDE+FOWNER+SYS_ADMIN/default', 'match'],
-      ['hostile-escape/DAC_OVERRIDE/default', 'infra-error'],
-      ['hostile-qdisc/NET_ADMIN/default', 'infra-error'],
-      ['my-loader/none/default', 'match'],
-      ['my-loader/NET_ADMIN+BPF/default', 'match'],
-      ['my-loader/NET_ADMIN+PERFMON+BPF/default', 'match'],
-      ['tc-object/BPF/default', 'match'],
-      ['tc-object/NET_ADMIN+BPF/default', 'match'],
-      ['traced-caps/none/default', 'match'],
-      ['traced-caps/NET_ADMIN+PERFMON+BPF/default', 'match'],
-      ['uprobe-object/PERFMON+BPF/default', 'match'],
-      ['uprobe-object/SYS_ADMIN/default', 'match'],
-    ]);
+    expect(Object.fromEntries(run.cells.map((c) => [c.id, c.verdict])), why).toEqual({
+      'bare-uprobe/PERFMON+BPF/default': 'match',
+      'bare-uprobe-loaded/PERFMON+BPF/default': 'match',
+      'core-module/BPF/default': 'match',
+      'core-module/SYS_ADMIN+BPF/default': 'match',
+      'hostile-forge/DAC_OVERRIDE+FOWNER+SYS_ADMIN/default': 'match',
+      'hostile-escape/DAC_OVERRIDE/default': 'infra-error',
+      'hostile-qdisc/NET_ADMIN/default': 'infra-error',
+      'my-loader/none/default': 'match',
+      'my-loader/NET_ADMIN+BPF/default': 'match',
+      'my-loader/NET_ADMIN+PERFMON+BPF/default': 'match',
+      'self-refuse/none/default': 'match',
+      'self-refuse/SYS_ADMIN/default': 'match',
+      'tc-object/BPF/default': 'match',
+      'tc-object/NET_ADMIN+BPF/default': 'match',
+      'traced-caps/none/default': 'match',
+      'traced-caps/NET_ADMIN+PERFMON+BPF/default': 'match',
+      'uprobe-object/PERFMON+BPF/default': 'match',
+      'uprobe-object/SYS_ADMIN/default': 'match',
+    });
     expect(cell('tc-object/NET_ADMIN+BPF/default')?.observed?.detail).toMatch(/loaded and attached \(tc\)/);
     expect(cell('uprobe-object/SYS_ADMIN/default')?.observed?.detail).toMatch(/loaded and attached \(uprobe\)/);
     expect(cell('hostile-escape/DAC_OVERRIDE/default')?.infraError).toMatch(
@@ -215,6 +288,35 @@ describe('a project of its own, capmatrix installed from npm pack', () => {
       /lo qdisc added: qdisc clsact ffff: parent ingress \(undone\)/,
     );
     for (const c of run.cells) expect(JSON.stringify(c.observed ?? {}), c.id).not.toMatch(/FORGED/);
+    // the labels: each names what really said no, or that nothing did
+    const denied = (id: string) => (cell(id)?.capChecks ?? []).filter((k) => !k.granted);
+    expect(cell('self-refuse/SYS_ADMIN/default')?.observed?.detail).toMatch(
+      /the loader refused by itself .*\| saw \d+ BTF objects; this tool must be run as root/,
+    );
+    expect(denied('self-refuse/SYS_ADMIN/default')).toEqual([]);
+    expect(cell('self-refuse/none/default')?.observed?.detail).toMatch(/^bpf\(BPF_BTF_GET_NEXT_ID\) = -1 EPERM/);
+    expect(denied('self-refuse/none/default').map((k) => [k.cap, k.stack[1]])).toContainEqual([
+      'CAP_SYS_ADMIN',
+      'bpf_obj_get_next_id',
+    ]);
+    expect(cell('core-module/BPF/default')?.observed?.detail).toMatch(/failed to iterate BTF objects/);
+    expect(denied('core-module/BPF/default').map((k) => [k.cap, k.stack[1]])).toContainEqual([
+      'CAP_SYS_ADMIN',
+      'bpf_obj_get_next_id',
+    ]);
+    const programs = (id: string) => cell(id)?.observed?.data?.programs;
+    expect(programs('bare-uprobe/PERFMON+BPF/default')).toEqual([
+      { name: 'plain', section: 'socket', outcome: 'ok', stage: 'run', attached: true },
+      { name: 'bare_uprobe', section: 'uprobe', outcome: 'EOPNOTSUPP', stage: 'attach', attached: false },
+    ]);
+    expect(cell('bare-uprobe/PERFMON+BPF/default')?.observed?.detail).toMatch(/section uprobe: loaded, not attached/);
+    expect(programs('bare-uprobe-loaded/PERFMON+BPF/default')).toEqual([
+      { name: 'plain', section: 'socket', outcome: 'ok', stage: 'run', attached: true },
+      { name: 'bare_uprobe', section: 'uprobe', outcome: 'ok', stage: 'run', attached: false },
+    ]);
+    expect(cell('bare-uprobe-loaded/PERFMON+BPF/default')?.observed?.detail).toMatch(
+      /^2 program\(s\) loaded, 1 of them attached, the rest loaded only as asked/,
+    );
     expect(run.options?.shareBoots).toBe(true);
     expect(run.provenance.boots.map((b) => [b.boot, b.agentFinished, b.violations ?? []])).toEqual([
       ['debian-6.12-boot1', true, []],
