@@ -3,7 +3,7 @@
 // BTF-typed tracing programs fentry and tp_btf (bpf-src/prog_btf). Each is one program of one
 // object run by the generic object loader: ok = loaded and attached (tc: lo's clsact ingress;
 // cgroup: the root cgroup through a link; fentry/tp_btf: libbpf's auto-attach; lwt and sk_skb:
-// loaded only, libbpf cannot attach them on its own, which the loader says in its detail).
+// loaded only, asked for with `loadOnly`: libbpf cannot attach them on its own).
 import path from 'node:path';
 import { defineScenario, type ExpectRule, type Scenario } from '../harness/dsl/scenario.js';
 import { SAMPLES_BUILD_DIR } from '../harness/paths.js';
@@ -58,7 +58,7 @@ const ok = (why: string): ExpectRule => ({ outcome: 'ok', reason: why });
 
 const object = (name: string) => path.join(SAMPLES_BUILD_DIR, `${name}.bpf.o`);
 
-const PROGRAMS: { name: string; object: string; program: string; expect: ExpectRule[] }[] = [
+const PROGRAMS: { name: string; object: string; program: string; loadOnly?: true; expect: ExpectRule[] }[] = [
   {
     name: 'prog-tc',
     object: 'prog_net',
@@ -104,12 +104,14 @@ const PROGRAMS: { name: string; object: string; program: string; expect: ExpectR
     name: 'prog-lwt',
     object: 'prog_net',
     program: 'lwt_in_pass',
+    loadOnly: true,
     expect: [PROBE, NOT_SOCKET_FILTER, NET_ADMIN, ok('CAP_BPF+CAP_NET_ADMIN: LWT_IN loaded (routes attach it)')],
   },
   {
     name: 'prog-sk_skb',
     object: 'prog_sockmap',
     program: 'sk_skb_verdict',
+    loadOnly: true,
     expect: [
       PROBE,
       {
@@ -148,6 +150,7 @@ export default PROGRAMS.map((p) =>
     name: p.name,
     object: object(p.object),
     programs: [p.program],
+    ...(p.loadOnly ? { loadOnly: [p.program] } : {}),
     description: `${p.program} of bpf-src/${p.object}/${p.object}.bpf.c through the generic object loader`,
     axes,
     expect: p.expect,
