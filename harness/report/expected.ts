@@ -3,10 +3,18 @@
 // followed by the rules' reasons.
 import { type Cell, expectationFor, type KernelConfig, matchingRuleIndex } from '../dsl/expand.js';
 import type { LoadedScenario } from '../dsl/load.js';
+import type { Scenario } from '../dsl/scenario.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
 import { textTable } from './grid-layout.js';
 
 /** The same as data: one entry per cell with its expectation and the rule behind it. */
+/** What a scenario runs: a sample with its arguments, an object, or a loader. */
+function runs(s: Scenario): string {
+  if (s.object) return `object ${s.object}${s.programs ? `, programs ${s.programs.join(', ')}` : ''}`;
+  if (s.exec) return `loader ${s.exec.join(' ')}`;
+  return `sample ${s.sample}${s.args?.length ? ` ${s.args.join(' ')}` : ''}`;
+}
+
 export function expectedJson(scenarios: LoadedScenario[], kernelVersion: string, config?: KernelConfig) {
   return scenarios.flatMap(({ scenario, cells, file }) =>
     cells.map((c) => {
@@ -32,9 +40,7 @@ export function renderExpected(scenarios: LoadedScenario[], kernelVersion: strin
     '',
   ];
   for (const { scenario, cells, file } of scenarios) {
-    out.push(
-      `${scenario.name}  (${file}; sample ${scenario.sample}${scenario.args?.length ? ` ${scenario.args.join(' ')}` : ''})`,
-    );
+    out.push(`${scenario.name}  (${file}; ${runs(scenario)})`);
     if (scenario.description) out.push(`  ${scenario.description}`);
     const text = (c: Cell) =>
       `${formatOutcome(expectationFor(c, kernelVersion, config))} [${matchingRuleIndex(c, kernelVersion, config)}]`;
