@@ -203,11 +203,13 @@ program
       flag.kernelIds,
     ),
   )
+  .addOption(new Option('--scenario-dir <dir>', 'another directory of scenario files').argParser(flag.directory))
   .option('--json', 'print the cells and their expectations as JSON')
   .action(async (opts) => {
     const scenarios = await loadScenarios(
       PROJECT_DIR,
       opts.scenario?.split(',').map((s) => s.trim()),
+      opts.scenarioDir,
     );
     const kernel = opts.kernel ? fetchedKernel(opts.kernel) : undefined;
     const version = kernel?.version ?? opts.kernelVersion;
