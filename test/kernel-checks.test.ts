@@ -1,9 +1,10 @@
 // What the capability recorder says (harness/guest/cap-watch.ts) and how reports say it
 // (harness/report/kernel-checks.ts), from lines and stacks the recorder gave on real kernels.
 import { describe, expect, test } from 'vitest';
+import { askedBy, deniedChecks } from '../harness/guest/cap-askers.js';
 import { mergeChecks, parseCheck } from '../harness/guest/cap-watch.js';
 import type { CapCheck } from '../harness/guest/protocol.js';
-import { askedBy, checkLines, deniedChecks, kernelChecksLine } from '../harness/report/kernel-checks.js';
+import { checkLines, kernelChecksLine } from '../harness/report/kernel-checks.js';
 
 // debian-6.12, xdp_adjust_tail as uid 65534 with CAP_NET_ADMIN+CAP_BPF (EACCES@verifier)
 const XDP_612 = [

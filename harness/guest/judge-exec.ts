@@ -3,7 +3,7 @@
 // syscall trace. Its capabilities are checked as a sample's are, from the kernel's view while
 // it was held at its execve.
 import { ERRNOS, type ErrnoName, REFUSED, UNKNOWN_ERRNO } from '../dsl/vocabulary.js';
-import { deniedChecks } from '../report/kernel-checks.js';
+import { deniedChecks } from './cap-askers.js';
 import type { ExecResult } from './exec-sample.js';
 import { type Judged, statusMismatch, wantedMask } from './judge.js';
 import { maskHex } from './proc.js';

@@ -13,6 +13,7 @@ import { checkScenarioNames, type LoadedScenario, loadScenarios } from '../dsl/l
 import { closest } from '../dsl/suggest.js';
 import { SYSCTL_NAMES, SYSCTLS, type SysctlName, ubdPhaseRank } from '../dsl/sysctls.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
+import { askedBy, deniedChecks } from '../guest/cap-askers.js';
 import { type CapCheck, searchRootKey } from '../guest/protocol.js';
 import { type Catalog, loadCatalog, selectKernels } from '../kernels/catalog.js';
 import { kernelConfig } from '../kernels/kernel-config.js';
@@ -21,7 +22,6 @@ import { fetchKernel } from '../kernels/providers.js';
 import type { CellRecord, SearchRecord } from '../outcome/guest-records.js';
 import { PROJECT_DIR, RESULTS_DIR } from '../paths.js';
 import type { PlannedCell } from '../plan/plan.js';
-import { askedBy, deniedChecks } from '../report/kernel-checks.js';
 import { newRunId } from '../report/results-json.js';
 import { ensureRunnable } from '../setup/ensure.js';
 import { UsageError } from '../usage-error.js';
