@@ -212,6 +212,13 @@ static __attribute__((unused)) const char *cm_load_stage(int err)
 	 * wants CAP_SYS_ADMIN, and its errno becomes the load's */
 	if (strstr(cm_log, "failed to iterate BTF objects"))
 		return "get_next_id";
+	/* a map pinned by name (LIBBPF_PIN_BY_NAME): libbpf looks for it first (BPF_OBJ_GET),
+	 * creates and pins it when none is there */
+	if (strstr(cm_log, "couldn't retrieve pinned map"))
+		return "obj_get";
+	if (strstr(cm_log, "failed to auto-pin") || strstr(cm_log, "failed to pin map") ||
+	    strstr(cm_log, "is not on BPF FS"))
+		return "obj_pin";
 	if (strstr(cm_log, "failed to freeze"))
 		return "map_freeze";
 	if (strstr(cm_log, "failed to create"))

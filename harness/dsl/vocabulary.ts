@@ -61,6 +61,8 @@ export const STAGES = [
   'bpffs_delegate',
   'token_create',
   'obj_get',
+  /** pinning an object in a bpffs (BPF_OBJ_PIN; libbpf's pinning by name in /sys/fs/bpf) */
+  'obj_pin',
   'get_fd_by_id',
   /** walking the kernel's BPF objects by id (BPF_*_GET_NEXT_ID: CAP_SYS_ADMIN), e.g. libbpf
    * looking for module BTF */

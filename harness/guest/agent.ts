@@ -10,6 +10,7 @@ import { type BootState, runAndRecord } from './cell.js';
 import { agentCgroup, enableCellLimits, protectAgentFromOom } from './cell-cgroup.js';
 import { CellSpawner } from './cell-spawner.js';
 import { since } from './clock.js';
+import { mountHostBpffs } from './host-bpffs.js';
 import { OverlayWrites } from './overlay-writes.js';
 import { SampleCopies } from './prepare.js';
 import { procStatus } from './proc.js';
@@ -57,11 +58,13 @@ async function main(): Promise<void> {
   const cg = agentCgroup();
   const limits = cg.dir ? enableCellLimits() : null;
   const noScratch = mountScratch();
+  // before the provenance record, which says what is there
+  const noBpffs = mountHostBpffs();
   out.emit(
     provenance(plan, out.publicKey, {
       cgroup: cg.dir,
       rwdirDetached: rw.detached,
-      detail: [cg.detail, limits, rw.detail].filter(Boolean).join('; '),
+      detail: [cg.detail, limits, rw.detail, noBpffs].filter(Boolean).join('; '),
     }),
   );
   const provenanceAt = performance.now();
@@ -94,6 +97,8 @@ async function main(): Promise<void> {
     spawner: spawner.broken ? null : spawner,
     capWatch: capWatch?.broken ? null : capWatch,
     fingerprintParts: [],
+    bpffs: noBpffs === null,
+    pinsAtStart: null,
     endReason: null,
   };
   if (!boot.unsafe) boot.copies.prepare(plan.cells);

@@ -10,6 +10,7 @@ import type { CellSpawner } from './cell-spawner.js';
 import { since } from './clock.js';
 import { type CellPaths, expandArg, runRootCommands } from './commands.js';
 import { execSample } from './exec-sample.js';
+import { clearNewPins, type Pins, pinsNow } from './host-bpffs.js';
 import { infra, type Judged, judge } from './judge.js';
 import { judgeExec } from './judge-exec.js';
 import type { OverlayWrites } from './overlay-writes.js';
@@ -48,6 +49,10 @@ export interface BootState {
   watch: StateWatch | null;
   /** What each fingerprint part cost, per cell (ms), for the end record. */
   fingerprintParts: Record<string, number>[];
+  /** The host-like bpffs at /sys/fs/bpf is mounted (host-bpffs.ts): cells' pins are cleared. */
+  bpffs: boolean;
+  /** What it held when this cell's program started (after the scenario's setup); null before. */
+  pinsAtStart: Pins | null;
   /** A cell left state that could not be undone: no cell runs after its record. */
   endReason: string | null;
 }
@@ -166,6 +171,7 @@ async function runSample(cell: GuestCell, at: CellPaths, boot: BootState, t0: nu
     if (cwdErr) return { judged: infra('setup-failed', cwdErr), figures: { setupMs }, leftovers: [] };
     let traced: Awaited<ReturnType<typeof execTraced>>;
     boot.overlays?.mark(cell.setup.length > 0);
+    if (boot.bpffs) boot.pinsAtStart = pinsNow();
     // counted from the exec of the sample (or the user's loader) on: not the launcher's own checks
     const recorder = cgroup && boot.capWatch && !boot.capWatch.broken ? boot.capWatch : null;
     const tArm = performance.now();
@@ -249,6 +255,7 @@ export async function runAndRecord(
 ): Promise<CellRecord> {
   // a group's teardown (a search's, between runs) moved the state the cell starts from
   await boot.watch?.rebaseIfDirty();
+  boot.pinsAtStart = null;
   const t0 = performance.now();
   // the cell-start record's write and fsync: what each of a cell's two records costs
   const recordMs = out.emit({ type: 'cell-start', id: cell.id, key: cell.key, t: Date.now() });
@@ -266,6 +273,14 @@ export async function runAndRecord(
   const tReset = performance.now();
   const problems = resetState(boot.processes);
   problems.push(...boot.copies.changed(), ...rootTools.changed());
+  // after the uid's processes are gone, so nothing pins again; before the fingerprint, so what
+  // the pins held is gone too
+  const tornDown = cell.setupScope === 'cell' && cell.teardown.length > 0;
+  const pins = boot.pinsAtStart ? clearNewPins(boot.pinsAtStart, tornDown) : { removed: [], problems: [] };
+  if (pins.problems.length) {
+    problems.push(...pins.problems);
+    boot.endReason ??= `after ${cell.key}: ${pins.problems.join('; ')}`;
+  }
   // a cell that killed, stopped or traced the launcher: this cell is not trusted, no other runs
   const launcher = boot.spawner?.check();
   if (launcher) {
@@ -304,6 +319,7 @@ export async function runAndRecord(
     ...(cell.delegation ? { delegation: cell.delegation } : {}),
     ...('observed' in ran.judged ? { observed: ran.judged.observed } : { observed: null, ...ran.judged }),
     ...ran.figures,
+    ...(pins.removed.length ? { bpffsLeft: pins.removed } : {}),
     teardownMs,
     resetMs,
     ...(watched.ms !== null ? { fingerprintMs: watched.ms } : {}),

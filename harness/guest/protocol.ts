@@ -202,6 +202,8 @@ export const FiguresSchema = z.object({
   /** Every capability check the cell's processes made from the sample's exec on, in the order
    * first made (absent: not recorded, e.g. a user's loader under strace). */
   capChecks: z.optional(z.array(CapCheckSchema)),
+  /** What the cell left pinned in the guest's /sys/fs/bpf, removed before the next cell. */
+  bpffsLeft: z.optional(z.array(z.string())),
 });
 
 const mountedFs = z.object({ path: z.string(), fs: z.nullable(z.string()), mode: z.nullable(z.string()) });

@@ -68,7 +68,7 @@ const BPF_STAGES: Record<string, Stage> = {
   BPF_RAW_TRACEPOINT_OPEN: 'attach',
   BPF_TOKEN_CREATE: 'token_create',
   BPF_OBJ_GET: 'obj_get',
-  BPF_OBJ_PIN: 'obj_get',
+  BPF_OBJ_PIN: 'obj_pin',
   BPF_PROG_GET_FD_BY_ID: 'get_fd_by_id',
   BPF_MAP_GET_FD_BY_ID: 'get_fd_by_id',
   BPF_LINK_GET_FD_BY_ID: 'get_fd_by_id',

@@ -123,6 +123,15 @@ function writeExtraScenarios(): void {
   expect: [{ outcome: 'EOPNOTSUPP@attach', reason: 'SEC("uprobe") has no target: loaded is not attached' }],
   }),
   defineScenario({
+  name: 'pinned-by-name',
+  object: './build/pins.bpf.o',
+  axes: { caps: [['CAP_BPF'], ['CAP_BPF', 'CAP_DAC_OVERRIDE']], sysctl: {} },
+  expect: [
+    { when: { lacks: ['CAP_DAC_OVERRIDE'] }, outcome: 'EACCES@obj_get', reason: "libbpf looks for the pin first: systemd's /sys/fs/bpf is root's, mode 0700" },
+    { outcome: 'ok', reason: 'CAP_DAC_OVERRIDE: found none, created and pinned it' },
+  ],
+  }),
+  defineScenario({
   name: 'bare-uprobe-loaded',
   object: './build/labels.bpf.o',
   programs: ['plain', 'bare_uprobe'],
@@ -276,6 +285,8 @@ describe('a project of its own, capmatrix installed from npm pack', () => {
       'core-module/BPF/default': 'match',
       'core-module/SYS_ADMIN+BPF/default': 'match',
       'hostile-forge/DAC_OVERRIDE+FOWNER+SYS_ADMIN/default': 'match',
+      'pinned-by-name/BPF/default': 'match',
+      'pinned-by-name/DAC_OVERRIDE+BPF/default': 'match',
       'hostile-escape/DAC_OVERRIDE/default': 'infra-error',
       'hostile-qdisc/NET_ADMIN/default': 'infra-error',
       'my-loader/none/default': 'match',
@@ -315,6 +326,12 @@ describe('a project of its own, capmatrix installed from npm pack', () => {
       'CAP_SYS_ADMIN',
       'bpf_obj_get_next_id',
     ]);
+    // a bpffs at /sys/fs/bpf as a host has it; what a cell pins there is named and goes with it
+    expect(run.provenance.boots[0]?.guest?.bpffs).toEqual({ path: '/sys/fs/bpf', fs: 'bpf', mode: '1700' });
+    expect(cell('pinned-by-name/BPF/default')?.observed?.detail).toMatch(
+      /couldn't retrieve pinned map '\/sys\/fs\/bpf\/labels_pinned': Permission denied/,
+    );
+    expect(cell('pinned-by-name/DAC_OVERRIDE+BPF/default')?.bpffsLeft).toEqual(['/sys/fs/bpf/labels_pinned']);
     const programs = (id: string) => cell(id)?.observed?.data?.programs;
     expect(programs('bare-uprobe/PERFMON+BPF/default')).toEqual([
       { name: 'plain', section: 'socket', outcome: 'ok', stage: 'run', attached: true },
