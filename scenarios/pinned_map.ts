@@ -11,7 +11,8 @@ const axes: Scenario['axes'] = {
   sysctl: { 'kernel.unprivileged_bpf_disabled': [0, 2, 1] },
 };
 
-/** Root mounts bpffs (virtme-ng does not), lets others traverse it and pins the map with `mode`. */
+/** Root mounts a bpffs of its own over the guest's host-like one (mode 0700), lets others traverse it
+ * and pins the map with `mode`. */
 function rootPins(mode: string) {
   return {
     // bpffs and the pin stay for the scenario's consecutive cells: they only read and add to it
