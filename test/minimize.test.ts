@@ -39,6 +39,39 @@ describe('the search', () => {
     expect(new Set(ran.map((c) => c.join('+'))).size).toBe(ran.length);
   });
 
+  test("with the kernel's checks: the same sets, and the runs it spares are the ones the plain search makes", async () => {
+    // XDP as the kernel checks it, each check short-circuiting like bpf_capable() and friends:
+    // the run stops at the first check that fails, having denied what it asked for
+    const xdpChecks = async (s: string[]) => {
+      const denied: string[] = [];
+      for (const [cap, fallback] of [
+        ['BPF', 'SYS_ADMIN'],
+        ['NET_ADMIN', 'SYS_ADMIN'],
+        ['PERFMON', 'SYS_ADMIN'],
+      ] as const) {
+        if (has(s, cap)) continue;
+        denied.push(`CAP_${cap}`);
+        if (has(s, fallback)) continue;
+        denied.push(`CAP_${fallback}`);
+        return { ok: false, denied };
+      }
+      return { ok: true, denied };
+    };
+    const plain = await minimalSets(DEFAULT_UNIVERSE, async (s) => (await xdpChecks(s)).ok);
+    const ran: string[][] = [];
+    const checked = await minimalSets(DEFAULT_UNIVERSE, async (s) => {
+      ran.push(s);
+      return xdpChecks(s);
+    });
+    expect(checked.minimal).toEqual(plain.minimal);
+    expect(checked.violations).toEqual([]);
+    expect(checked.skippedByChecks).toBeGreaterThan(0);
+    expect(checked.runs + checked.skippedByChecks).toBe(plain.runs);
+    expect(plain.skippedByChecks).toBe(0);
+    // every set it ran adds, to each failing run below it, a capability that run was denied
+    expect(checked.runs).toBe(ran.length);
+  });
+
   test('a capability that turns ok into a failure is reported, not hidden', async () => {
     // NET_RAW alone works; NET_RAW with SYS_RESOURCE does not (a made-up kernel bug)
     const r = await minimalSets(

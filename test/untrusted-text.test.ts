@@ -256,6 +256,7 @@ describe('the terminal', () => {
       violations: [],
       teardownError: HOSTILE,
       runs: 2,
+      skippedByChecks: 0,
       bruteForce: 2,
     };
     const minimized: MinimizeResult = {

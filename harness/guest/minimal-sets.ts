@@ -6,6 +6,11 @@
 // ok set is taken as ok and a subset of a failing set as failing without running them. That
 // assumption is then checked on the sets that matter: every immediate superset of each minimal
 // set is really run, and a failure there is reported as a violation.
+//
+// Where the kernel's capability checks of a failing run are known (the recorder's, for a program
+// that does not look at its own capabilities), a superset that adds only capabilities the kernel
+// never denied in that run is taken as failing too: no check of that run would answer otherwise,
+// so the run takes the same path. Those sets are counted (`skippedByChecks`).
 
 const key = (s: Iterable<string>) => [...s].sort().join('+') || 'none';
 
@@ -13,17 +18,34 @@ export interface MinimalSets {
   minimal: string[][];
   violations: { caps: string[]; within: string[] }[];
   runs: number;
+  /** Sets the search would have run, found failing from the kernel's checks instead. */
+  skippedByChecks: number;
+}
+
+/** A run's answer; `denied`: the capabilities the kernel denied in it (absent: not known). */
+export interface SetRun {
+  ok: boolean;
+  denied?: string[];
+}
+
+interface Failed {
+  caps: string[];
+  denied: string[] | undefined;
 }
 
 /**
  * @param universe candidate capabilities
- * @param run runs the sample with exactly these caps; true = ok
+ * @param run runs the sample with exactly these caps
  */
-export async function minimalSets(universe: string[], run: (caps: string[]) => Promise<boolean>): Promise<MinimalSets> {
+export async function minimalSets(
+  universe: string[],
+  run: (caps: string[]) => Promise<boolean | SetRun>,
+): Promise<MinimalSets> {
   /** really run */
   const ran = new Map<string, boolean>();
   const okSets: string[][] = [];
-  const failSets: string[][] = [];
+  const failSets: Failed[] = [];
+  let skippedByChecks = 0;
   const subset = (a: string[], b: string[]) => a.every((x) => b.includes(x));
 
   /** Really runs a set (once). */
@@ -31,15 +53,28 @@ export async function minimalSets(universe: string[], run: (caps: string[]) => P
     const k = key(caps);
     const known = ran.get(k);
     if (known !== undefined) return known;
-    const ok = await run([...caps].sort());
+    const r = await run([...caps].sort());
+    const { ok, denied } = typeof r === 'boolean' ? { ok: r, denied: undefined } : r;
     ran.set(k, ok);
-    (ok ? okSets : failSets).push([...caps]);
+    if (ok) okSets.push([...caps]);
+    else failSets.push({ caps: [...caps], denied });
     return ok;
   };
+  /** A failing run this set only adds capabilities to that the kernel never denied in it. */
+  const samePath = (caps: string[]) =>
+    failSets.find(
+      (f) => f.denied && subset(f.caps, caps) && !caps.some((c) => !f.caps.includes(c) && f.denied?.includes(c)),
+    );
   /** Infers from what ran when it can, runs otherwise. */
   const isOk = async (caps: string[]) => {
     if (okSets.some((s) => subset(s, caps))) return true;
-    if (failSets.some((s) => subset(caps, s))) return false;
+    if (failSets.some((f) => subset(caps, f.caps))) return false;
+    const like = samePath(caps);
+    if (like) {
+      skippedByChecks++;
+      failSets.push({ caps: [...caps], denied: like.denied });
+      return false;
+    }
     return really(caps);
   };
 
@@ -79,5 +114,5 @@ export async function minimalSets(universe: string[], run: (caps: string[]) => P
       if (!(await really(sup))) violations.push({ caps: sup, within: m });
     }
   }
-  return { minimal, violations, runs: ran.size };
+  return { minimal, violations, runs: ran.size, skippedByChecks };
 }

@@ -265,6 +265,8 @@ export const SearchRecordSchema = z.strictObject({
   minimal: z.array(z.array(z.string())),
   violations: z.array(z.strictObject({ caps: z.array(z.string()), within: z.array(z.string()) })),
   runs: z.int(),
+  /** Sets found failing from the kernel's checks of a run they only add undenied capabilities to. */
+  skippedByChecks: z.optional(z.int()),
   teardownError: z.optional(z.string()),
 });
 

@@ -6,6 +6,7 @@ import { cellId } from '../dsl/cell-id.js';
 import { delegationArgs, delegationSetName } from '../dsl/delegation.js';
 import { type BootState, endGroup, runAndRecord } from './cell.js';
 import { minimalSets } from './minimal-sets.js';
+import type { CapCheck } from './protocol.js';
 import { type GuestCell, type Search, searchRootKey } from './protocol.js';
 import type { RecordWriter } from './record-writer.js';
 
@@ -25,6 +26,8 @@ export function searchCell(search: Search, set: string[], n: number): GuestCell 
   return { ...t, id: cellId(t.scenario, capSetName(caps), search.label), key, caps };
 }
 
+const deniedCaps = (checks: CapCheck[]) => [...new Set(checks.filter((c) => !c.granted).map((c) => c.cap))];
+
 /** The search's template as root (uid 0, every capability): run once when no set of the
  * universe is ok, to tell "a capability outside the universe" from "even root fails". */
 export function rootCell(search: Search): GuestCell {
@@ -34,9 +37,14 @@ export function rootCell(search: Search): GuestCell {
 
 export async function runSearch(search: Search, boot: BootState, out: RecordWriter): Promise<void> {
   let n = 0;
+  // capmatrix's own programs never look at their own capabilities, so the kernel's checks say
+  // everything a capability more could change; a user's loader may ask capget(2) itself
+  const checksDecide = search.dimension === 'caps' && search.template.mode === 'sample';
   const result = await minimalSets(search.universe, async (set) => {
     const r = await runAndRecord(searchCell(search, set, ++n), search.template, boot, out);
-    return r.observed?.outcome === 'ok';
+    const ok = r.observed?.outcome === 'ok';
+    const denied = checksDecide && r.observed && r.capChecks ? deniedCaps(r.capChecks) : undefined;
+    return denied ? { ok, denied } : { ok };
   });
   if (result.minimal.length === 0 && search.dimension === 'caps')
     await runAndRecord(rootCell(search), search.template, boot, out);

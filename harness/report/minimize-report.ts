@@ -108,11 +108,17 @@ export function renderMinimize(r: MinimizeResult): string {
   }
   const runs = r.searches.reduce((n, s) => n + s.runs + (s.root ? 1 : 0), 0);
   const brute = r.searches.reduce((n, s) => n + s.bruteForce, 0);
+  const spared = r.searches.reduce((n, s) => n + s.skippedByChecks, 0);
   const violations = r.searches.reduce((n, s) => n + s.violations.length, 0);
   out.push(
     '',
     `${plural(runs, 'cell')} run in one boot (${(r.wallMs / 1000).toFixed(0)} s), against ${brute} for brute force ` +
       `(${r.searches.map((s) => s.runs + (s.root ? ' + root' : '')).join(' + ')} over ${plural(r.searches.length, 'search')} of 2^${r.universe.length}).`,
+    ...(spared
+      ? [
+          `the kernel's checks spared ${plural(spared, 'run')}: sets that add only capabilities a failing run's kernel never denied (${runs + spared} without them).`,
+        ]
+      : []),
     violations
       ? `monotonicity: ${violations} violation(s) above: a capability more turned ok into a failure.`
       : r.searches.some((s) => s.minimal.length)

@@ -97,6 +97,9 @@ export interface SearchResult {
   /** The group teardown after the search failed: later searches ran on state nobody reset. */
   teardownError?: string;
   runs: number;
+  /** Sets not run because the kernel's checks of a failing run said they fail too: the search
+   * without the checks runs `runs + skippedByChecks`. */
+  skippedByChecks: number;
   bruteForce: number;
 }
 
@@ -375,6 +378,7 @@ function searchResult(
     violations: rec.violations,
     ...(rec.teardownError ? { teardownError: rec.teardownError } : {}),
     runs: rec.runs,
+    skippedByChecks: rec.skippedByChecks ?? 0,
     bruteForce: 2 ** t.universe.length,
   };
 }
