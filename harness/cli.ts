@@ -20,7 +20,7 @@ import { CAPMATRIX_VERSION } from './package-info.js';
 import { PACKAGE_ROOT, PROJECT_DIR, RESULTS_DIR } from './paths.js';
 import { renderBisect } from './report/bisect-report.js';
 import { renderClaims } from './report/claims.js';
-import { expectedJson, renderExpected } from './report/expected.js';
+import { expectedJson, renderExpected, renderRuleFindings } from './report/expected.js';
 import { exitCodeFor, renderGrid, runSummary } from './report/grid.js';
 import { renderMinimize } from './report/minimize-report.js';
 import { reportRun } from './report/report-run.js';
@@ -204,6 +204,12 @@ program
     ),
   )
   .addOption(new Option('--scenario-dir <dir>', 'another directory of scenario files').argParser(flag.directory))
+  .addOption(
+    new Option(
+      '--checks <results.json>',
+      "a run's results: flag rules whose reason names other capabilities than its kernels denied",
+    ).argParser(flag.text),
+  )
   .option('--json', 'print the cells and their expectations as JSON')
   .action(async (opts) => {
     const scenarios = await loadScenarios(
@@ -219,6 +225,7 @@ program
         ? `${JSON.stringify(expectedJson(scenarios, version, config), null, 2)}\n`
         : `${renderExpected(scenarios, version, config)}\n`,
     );
+    if (opts.checks && !opts.json) process.stdout.write(`${renderRuleFindings(readResults(opts.checks), scenarios)}\n`);
   });
 
 program

@@ -71,7 +71,7 @@ export default [
       {
         outcome: 'EACCES@obj_get',
         reason:
-          'bpf_obj_get_user → path permission check on the pin (0600 root); CAP_BPF/CAP_SYS_ADMIN do not bypass DAC',
+          'bpf_obj_get_user → path permission check on the pin (0600 root): generic_permission asks for CAP_DAC_OVERRIDE (recorded), which no cell of this axis has; CAP_BPF/CAP_SYS_ADMIN do not bypass DAC',
       },
     ],
   }),

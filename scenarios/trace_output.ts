@@ -51,7 +51,7 @@ const tracefsRule: ExpectRule = {
   when: { lacks: ['CAP_DAC_READ_SEARCH'] },
   outcome: 'EACCES@tracefs_id',
   reason:
-    'libbpf reads tracefs events/syscalls/sys_enter_write/id; tracefs is 0700 root and CAP_SYS_ADMIN does not bypass DAC (talk l.922-954; tracefs mode recorded in provenance)',
+    'libbpf reads tracefs events/syscalls/sys_enter_write/id; tracefs is 0700 root: generic_permission asks for CAP_DAC_READ_SEARCH, then CAP_DAC_OVERRIDE (recorded), and CAP_SYS_ADMIN does not bypass DAC (talk l.922-954; tracefs mode recorded in provenance)',
 };
 
 const okRule: ExpectRule = {

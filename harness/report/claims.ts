@@ -5,6 +5,7 @@
 import type { SeedClaim } from '../../scenarios/claims/seed-claims.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
 import { compareVersions, kernelVersionOf } from '../version.js';
+import { reasonVsKernel } from './reason-checks.js';
 import type { RunKernel, RunResults } from './results-json.js';
 import { markdownCell } from './untrusted-text.js';
 
@@ -58,6 +59,9 @@ export function judgeClaim(
     ran++;
     if (seen === claimed) agree++;
     else evidence.push(`${markdownCell(id)}: ${seen}, not ${claimed}`);
+    // the claim's capabilities against what the kernel itself denied in that cell
+    const checks = reasonVsKernel(claim.claim, cell);
+    if (checks) evidence.push(`${markdownCell(id)}: the claim ${markdownCell(checks)}`);
   }
   const verdict: ClaimVerdict =
     ran === 0 ? 'not run' : agree === judged.length ? 'holds' : agree === 0 ? 'refuted' : 'partly';

@@ -6,6 +6,10 @@ import type { LoadedScenario } from '../dsl/load.js';
 import type { Scenario } from '../dsl/scenario.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
 import { textTable } from './grid-layout.js';
+import { ruleFindings } from './reason-checks.js';
+import { rediff } from './rediff.js';
+import type { RunResults } from './results-json.js';
+import { terminalLine } from './untrusted-text.js';
 
 /** The same as data: one entry per cell with its expectation and the rule behind it. */
 /** What a scenario runs: a sample with its arguments, an object, or a loader. */
@@ -55,4 +59,21 @@ export function renderExpected(scenarios: LoadedScenario[], kernelVersion: strin
     out.push('');
   }
   return out.join('\n');
+}
+
+/** `capmatrix expected --checks`: the rules as they are now (re-judged, rediff.ts) against a run's
+ * checks, for the scenarios shown, as text. */
+export function renderRuleFindings(run: RunResults, shown: LoadedScenario[]): string {
+  const names = new Set(shown.map((l) => l.scenario.name));
+  const now = rediff(run, shown).run;
+  const found = ruleFindings(now.cells.filter((c) => names.has(c.scenario)));
+  const head = `Rules against the kernel's own checks in run ${terminalLine(run.runId)}:`;
+  if (!found.length) return `${head} every failing rule names a capability the kernel denied (or no check decided it).`;
+  return [
+    head,
+    ...found.flatMap((f) => [
+      `  ${terminalLine(f.kernel)} ${f.scenario} (${f.cells.length} cell${f.cells.length === 1 ? '' : 's'}): the rule ${terminalLine(f.why)}`,
+      `    its reason: ${f.reason}`,
+    ]),
+  ].join('\n');
 }

@@ -7,6 +7,7 @@ import { crossKernelDiffs, markedOutcome } from './cross-kernel.js';
 import { findingLines, groupFindings } from './findings.js';
 import { gridLayout } from './grid-layout.js';
 import { kernelChecksLine } from './kernel-checks.js';
+import { ruleFindings } from './reason-checks.js';
 import type { RunResults } from './results-json.js';
 import { markdownCell, markdownSpan } from './untrusted-text.js';
 
@@ -59,6 +60,14 @@ export function renderMarkdown(run: RunResults): string {
         `- **${c.verdict}** ${markdownSpan(c.kernel)} ${markdownSpan(c.id)}: observed ${c.observed ? formatOutcome(c.observed) : '-'}, expected ${formatOutcome(c.expected)}. ${markdownSpan(c.infraError ?? c.observed?.detail ?? '')}${checksSuffix(c)}`,
       );
     }
+  }
+  const rules = ruleFindings(run.cells);
+  if (rules.length) {
+    out.push('', '### Rules whose reason names other capabilities than the kernel denied', '');
+    for (const f of rules)
+      out.push(
+        `- ${markdownSpan(f.kernel)} ${markdownSpan(f.scenario)} (${f.cells.length} cell${f.cells.length === 1 ? '' : 's'}, e.g. ${markdownSpan(f.cells[0] ?? '')}): the rule ${markdownSpan(f.why)}. Its reason: ${markdownSpan(f.reason)}`,
+      );
   }
   const diffs = crossKernelDiffs(run);
   if (diffs.length) {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { formatOutcome } from '../../harness/dsl/vocabulary.js';
 import type { CellResult } from '../../harness/outcome/verdict.js';
+import { ruleFindings } from '../../harness/report/reason-checks.js';
 import type { RunResults } from '../../harness/report/results-json.js';
 import { runMatrix } from '../../harness/run/matrix.js';
 
@@ -117,6 +118,10 @@ describe('decisive cells of every sample on the default kernel', () => {
     expect(c.observed && formatOutcome(c.observed)).toBe(outcome);
     expect(c.verdict).toBe('match');
     check?.(c);
+  });
+
+  test("every failing cell's rule names a capability the kernel denied in it (when one decided)", () => {
+    expect(ruleFindings(results.cells)).toEqual([]);
   });
 
   test('every cell has the capability checks its processes made', () => {

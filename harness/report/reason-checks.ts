@@ -1,0 +1,59 @@
+// A rule's reason (or a claim of the talk) against what the kernel itself asked: where a cell
+// failed on a capability check, the capabilities its reason names should be among the ones the
+// kernel denied. One that names CAP_PERFMON where the kernel denied CAP_SYS_ADMIN is flagged,
+// per kernel, for someone to read again.
+
+import { askedBy } from '../guest/cap-askers.js';
+import type { CapCheck } from '../guest/protocol.js';
+import type { CellResult } from '../outcome/verdict.js';
+
+/** The capabilities a text names (CAP_X words), in order, once each. */
+export function namedCaps(text: string): string[] {
+  return [...new Set(text.match(/\bCAP_[A-Z_]+\b/g) ?? [])];
+}
+
+/** The denials that may have decided something: capability → who asked, leaving out a denial
+ * its asker got past (bpf_capable(), perfmon_capable(), bpf_net_capable() fall back to
+ * CAP_SYS_ADMIN: CAP_BPF denied then CAP_SYS_ADMIN granted decided nothing) or granted itself. */
+export function decisiveDenials(checks: CapCheck[]): Map<string, string> {
+  const granted = new Set(checks.filter((c) => c.granted).map((c) => `${askedBy(c)} ${c.cap}`));
+  const gotPast = (c: CapCheck) => granted.has(`${askedBy(c)} ${c.cap}`) || granted.has(`${askedBy(c)} CAP_SYS_ADMIN`);
+  const out = new Map<string, string>();
+  for (const c of checks) if (!c.granted && !gotPast(c) && !out.has(c.cap)) out.set(c.cap, askedBy(c));
+  return out;
+}
+
+/** Why `text` does not say what the kernel denied in this failing cell, or null (it does, the
+ * cell is ok, its checks were not recorded, or no check decided it). */
+export function reasonVsKernel(text: string, cell: Pick<CellResult, 'observed' | 'capChecks'>): string | null {
+  if (!cell.capChecks || !cell.observed || cell.observed.outcome === 'ok') return null;
+  const named = namedCaps(text);
+  const denied = decisiveDenials(cell.capChecks);
+  if (!named.length || !denied.size || named.some((c) => denied.has(c))) return null;
+  const said = [...denied].map(([cap, by]) => `${cap} (${by})`).join(', ');
+  return `names ${named.join(', ')}; the kernel denied ${said}`;
+}
+
+export interface RuleFinding {
+  kernel: string;
+  scenario: string;
+  reason: string;
+  /** What the kernel denied instead, from the first cell. */
+  why: string;
+  cells: string[];
+}
+
+/** Each rule (by scenario and reason) whose failing cells' denials it does not name, per kernel. */
+export function ruleFindings(cells: CellResult[]): RuleFinding[] {
+  const found = new Map<string, RuleFinding>();
+  for (const c of cells) {
+    if (c.verdict !== 'match') continue;
+    const why = reasonVsKernel(c.expected.reason, c);
+    if (!why) continue;
+    const key = `${c.kernel}\n${c.scenario}\n${c.expected.reason}`;
+    const f = found.get(key) ?? { kernel: c.kernel, scenario: c.scenario, reason: c.expected.reason, why, cells: [] };
+    f.cells.push(c.id);
+    found.set(key, f);
+  }
+  return [...found.values()];
+}
