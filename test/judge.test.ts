@@ -109,6 +109,14 @@ describe('judgeExec(): a loader that failed with no refusal to name', () => {
     expect('observed' in j && j.observed.detail).toMatch(/refused by itself .*\| this tool must be run as root$/);
   });
 
+  test("a denial the kernel got past (5.10's bpf_capable(): CAP_BPF denied, CAP_SYS_ADMIN granted) said no to nothing", () => {
+    const past = [
+      { ...check(false), cap: 'CAP_BPF', stack: ['capable', '__do_sys_bpf'] },
+      { ...check(true), stack: ['capable', '__do_sys_bpf'] },
+    ];
+    expect(judgeExec(loader, failed, walk, 'x', past)).toMatchObject({ observed: { outcome: 'refused' } });
+  });
+
   test('a denied check the trace does not show, or no recorder: unexplained, never the loader', () => {
     const denied = judgeExec(loader, failed, walk, 'x', [check(false)]);
     expect(denied).toMatchObject({ observed: { outcome: 'EUNKNOWN', stage: 'run' } });

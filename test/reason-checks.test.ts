@@ -1,8 +1,9 @@
 // A rule's reason against the kernel's own checks: flagged where it names none of what the
 // kernel denied in a failing cell, quiet where a fallback (CAP_SYS_ADMIN) got past a denial.
 import { describe, expect, test } from 'vitest';
+import { decisiveDenials } from '../harness/guest/cap-askers.js';
 import type { CapCheck } from '../harness/guest/protocol.js';
-import { decisiveDenials, namedCaps, reasonVsKernel } from '../harness/report/reason-checks.js';
+import { namedCaps, reasonVsKernel } from '../harness/report/reason-checks.js';
 
 const check = (cap: string, granted: boolean, asker: string): CapCheck => ({
   cap,

@@ -11,12 +11,20 @@
  * A cell's checks count from its sample's exec on: the first exec in a cgroup other than the
  * root's and the agent's (the launcher's child joins the cell's cgroup, drops to the cell's uid,
  * then execs the sample, so its own setgid/setuid are not counted), or, where the agent armed the
- * cgroup with a name first (a user's loader under strace and setpriv), the exec of that name. */
+ * cgroup with a name first (a user's loader under strace and setpriv), the exec of that name;
+ * then its tracer (the process that exec'd it was strace's child) is not counted. */
 #include <linux/bpf.h>
 #include <linux/ptrace.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "cap_watch.h"
+
+/* the two fields read, relocated against the running kernel's BTF (CO-RE) */
+struct task_struct {
+	struct task_struct *real_parent;
+	int tgid;
+} __attribute__((preserve_access_index));
 
 
 /* set before load (cap_watch.c) */
@@ -71,13 +79,14 @@ static __always_inline void bump(__u32 which)
 		__sync_fetch_and_add(c, 1);
 }
 
-static __always_inline int cell_of(__u64 *cgroup)
+/* Whether this check is a cell's: its cgroup is counting, and it is not the loader's tracer. */
+static __always_inline int cell_of(__u64 *cgroup, __u32 tgid)
 {
 	struct armed *a;
 
 	*cgroup = bpf_get_current_cgroup_id();
 	a = bpf_map_lookup_elem(&armed, cgroup);
-	return a && a->exec_seen;
+	return a && a->exec_seen && a->tracer != tgid;
 }
 
 SEC("tracepoint/sched/sched_process_exec")
@@ -104,6 +113,7 @@ int on_exec(void *ctx)
 		if (!comm[i])
 			break;
 	}
+	a->tracer = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), real_parent, tgid);
 	a->exec_seen = 1;
 	return 0;
 }
@@ -122,7 +132,7 @@ int BPF_KPROBE(on_check, void *cred, void *targ_ns, int cap, unsigned int opts)
 		bump(1);
 		return 0;
 	}
-	if (!cell_of(&p.key.cgroup))
+	if (!cell_of(&p.key.cgroup, id >> 32))
 		return 0;
 	p.key.cap = (__u32)cap;
 	p.key.flags = (opts & (FLAG_NOAUDIT | FLAG_INSETID)) | ((__u64)targ_ns != init_user_ns ? FLAG_OTHER_NS : 0);

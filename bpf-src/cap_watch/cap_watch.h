@@ -14,7 +14,9 @@
 struct armed {
 	char comm[COMM_LEN];
 	__u32 exec_seen;
-	__u32 pad;
+	/* an armed loader's parent (strace, root's tracer): its checks (reading the loader's
+	 * memory wants CAP_SYS_PTRACE) are not the loader's */
+	__u32 tracer;
 };
 
 struct check_key {

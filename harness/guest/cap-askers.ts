@@ -39,3 +39,14 @@ export function deniedChecks(checks: CapCheck[]): string | null {
   if (!byAsker.size) return null;
   return [...byAsker].map(([by, caps]) => `${caps.join(', ')} (${by})`).join('; ');
 }
+
+/** The denials that may have decided something: capability → who asked, leaving out a denial
+ * its asker got past (bpf_capable(), perfmon_capable(), bpf_net_capable() fall back to
+ * CAP_SYS_ADMIN: CAP_BPF denied then CAP_SYS_ADMIN granted decided nothing) or granted itself. */
+export function decisiveDenials(checks: CapCheck[]): Map<string, string> {
+  const granted = new Set(checks.filter((c) => c.granted).map((c) => `${askedBy(c)} ${c.cap}`));
+  const gotPast = (c: CapCheck) => granted.has(`${askedBy(c)} ${c.cap}`) || granted.has(`${askedBy(c)} CAP_SYS_ADMIN`);
+  const out = new Map<string, string>();
+  for (const c of checks) if (!c.granted && !gotPast(c) && !out.has(c.cap)) out.set(c.cap, askedBy(c));
+  return out;
+}

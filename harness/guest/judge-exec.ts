@@ -3,7 +3,7 @@
 // syscall trace. Its capabilities are checked as a sample's are, from the kernel's view while
 // it was held at its execve.
 import { ERRNOS, type ErrnoName, REFUSED, UNKNOWN_ERRNO } from '../dsl/vocabulary.js';
-import { deniedChecks } from './cap-askers.js';
+import { decisiveDenials } from './cap-askers.js';
 import type { ExecResult } from './exec-sample.js';
 import { type Judged, statusMismatch, wantedMask } from './judge.js';
 import { maskHex } from './proc.js';
@@ -29,7 +29,9 @@ function withoutRefusal(
   stderrTail: string,
   data: Record<string, unknown>,
 ): ObservedOutcome {
-  const denied = checks ? deniedChecks(checks) : null;
+  // a denial the kernel got past (CAP_BPF denied, then CAP_SYS_ADMIN granted) said no to nothing
+  const decisive = checks ? decisiveDenials(checks) : new Map<string, string>();
+  const denied = decisive.size ? [...decisive].map(([cap, by]) => `${cap} (${by})`).join(', ') : null;
   if (checks && !denied)
     return {
       outcome: REFUSED,

@@ -3,24 +3,12 @@
 // kernel denied. One that names CAP_PERFMON where the kernel denied CAP_SYS_ADMIN is flagged,
 // per kernel, for someone to read again.
 
-import { askedBy } from '../guest/cap-askers.js';
-import type { CapCheck } from '../guest/protocol.js';
+import { decisiveDenials } from '../guest/cap-askers.js';
 import type { CellResult } from '../outcome/verdict.js';
 
 /** The capabilities a text names (CAP_X words), in order, once each. */
 export function namedCaps(text: string): string[] {
   return [...new Set(text.match(/\bCAP_[A-Z_]+\b/g) ?? [])];
-}
-
-/** The denials that may have decided something: capability → who asked, leaving out a denial
- * its asker got past (bpf_capable(), perfmon_capable(), bpf_net_capable() fall back to
- * CAP_SYS_ADMIN: CAP_BPF denied then CAP_SYS_ADMIN granted decided nothing) or granted itself. */
-export function decisiveDenials(checks: CapCheck[]): Map<string, string> {
-  const granted = new Set(checks.filter((c) => c.granted).map((c) => `${askedBy(c)} ${c.cap}`));
-  const gotPast = (c: CapCheck) => granted.has(`${askedBy(c)} ${c.cap}`) || granted.has(`${askedBy(c)} CAP_SYS_ADMIN`);
-  const out = new Map<string, string>();
-  for (const c of checks) if (!c.granted && !gotPast(c) && !out.has(c.cap)) out.set(c.cap, askedBy(c));
-  return out;
 }
 
 /** Why `text` does not say what the kernel denied in this failing cell, or null (it does, the
