@@ -43,5 +43,7 @@ describe('rules against the kernel checks', () => {
     expect(reasonVsKernel('a sysctl says no', cell)).toBeNull();
     expect(reasonVsKernel('needs CAP_PERFMON', { ...cell, observed: { ...failed, outcome: 'ok' } })).toBeNull();
     expect(reasonVsKernel('needs CAP_PERFMON', { observed: failed })).toBeNull();
+    // an EINVAL is no check's answer, whatever was denied beside it
+    expect(reasonVsKernel('needs CAP_PERFMON', { ...cell, observed: { ...failed, outcome: 'EINVAL' } })).toBeNull();
   });
 });

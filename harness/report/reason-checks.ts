@@ -11,10 +11,12 @@ export function namedCaps(text: string): string[] {
   return [...new Set(text.match(/\bCAP_[A-Z_]+\b/g) ?? [])];
 }
 
-/** Why `text` does not say what the kernel denied in this failing cell, or null (it does, the
- * cell is ok, its checks were not recorded, or no check decided it). */
+/** Why `text` does not say what the kernel denied in this cell refused EPERM or EACCES, or null
+ * (it does, the cell was not refused so, its checks were not recorded, or no check decided it). */
 export function reasonVsKernel(text: string, cell: Pick<CellResult, 'observed' | 'capChecks'>): string | null {
-  if (!cell.capChecks || !cell.observed || cell.observed.outcome === 'ok') return null;
+  // a permission refusal: an EINVAL (a helper the kernel lacks) is not a check's answer, and a
+  // denial beside it (libbpf's memlock bump wanting CAP_SYS_RESOURCE) decided nothing
+  if (!cell.capChecks || !cell.observed || !['EPERM', 'EACCES'].includes(cell.observed.outcome)) return null;
   const named = namedCaps(text);
   const denied = decisiveDenials(cell.capChecks);
   if (!named.length || !denied.size || named.some((c) => denied.has(c))) return null;
