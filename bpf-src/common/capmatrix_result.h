@@ -197,6 +197,15 @@ static __attribute__((unused)) const char *cm_load_detail(void)
 	return out;
 }
 
+/* libbpf was refused the walk over the kernel's BTF objects (BPF_BTF_GET_NEXT_ID wants
+ * CAP_SYS_ADMIN): < 1.3 fails the load with it ("failed to iterate BTF objects"), later ones go
+ * on without module BTF and say so at debug level (kept by cm_libbpf_print). */
+static __attribute__((unused)) int cm_module_btf_refused(void)
+{
+	return strstr(cm_log, "failed to iterate BTF objects") ||
+	       (strstr(cm_log, "module BTF") && strstr(cm_log, "privilege"));
+}
+
 /* Where did a failed skeleton load stop? libbpf runs a trivial SOCKET_FILTER load
  * (bpf_object__probe_loading) before creating maps; it only tells us through its log. */
 static __attribute__((unused)) const char *cm_load_stage(int err)
@@ -210,7 +219,7 @@ static __attribute__((unused)) const char *cm_load_stage(int err)
 		return "probe";
 	/* libbpf < 1.3 looking for module BTF (a CO-RE type vmlinux lacks): BPF_BTF_GET_NEXT_ID
 	 * wants CAP_SYS_ADMIN, and its errno becomes the load's */
-	if (strstr(cm_log, "failed to iterate BTF objects"))
+	if (cm_module_btf_refused())
 		return "get_next_id";
 	/* a map pinned by name (LIBBPF_PIN_BY_NAME): libbpf looks for it first (BPF_OBJ_GET),
 	 * creates and pins it when none is there */

@@ -286,7 +286,8 @@ static void try_program(const struct opts *o, const char *name, struct verdict *
 	cm_log[0] = 0;
 	err = bpf_object__load(obj);
 	if (err) {
-		err = -err;
+		/* what libbpf was refused, not what it then failed on without it */
+		err = cm_module_btf_refused() ? EPERM : -err;
 		v->err = err;
 		v->stage = cm_load_stage(err);
 		if (!strcmp(v->stage, "probe")) /* libbpf's log says it at length; the reason is one line */
