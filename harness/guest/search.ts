@@ -6,8 +6,7 @@ import { cellId } from '../dsl/cell-id.js';
 import { delegationArgs, delegationSetName } from '../dsl/delegation.js';
 import { type BootState, endGroup, runAndRecord } from './cell.js';
 import { minimalSets } from './minimal-sets.js';
-import type { CapCheck } from './protocol.js';
-import { type GuestCell, type Search, searchRootKey } from './protocol.js';
+import { type CapCheck, type GuestCell, type Search, searchRootKey } from './protocol.js';
 import type { RecordWriter } from './record-writer.js';
 
 /** The cell that runs one set of a search. */
