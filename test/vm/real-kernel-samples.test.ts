@@ -26,6 +26,7 @@ const DECISIVE: [id: string, outcome: string, check?: (c: CellResult) => void][]
   ['trace_output-kprobe/PERFMON+BPF/ubd=2,paranoid=3', 'EACCES@perf_open'],
   ['trace_output-tracepoint/PERFMON+BPF/ubd=2,paranoid=2', 'EACCES@tracefs_id'],
   ['trace_output-tracepoint/DAC_READ_SEARCH+PERFMON+BPF/ubd=2,paranoid=2', 'ok'],
+  ['trace_output-tracepoint/DAC_READ_SEARCH+PERFMON+BPF/ubd=2,paranoid=3', 'EACCES@perf_open'],
   ['trace_output-tracepoint-chmod/PERFMON+BPF/ubd=2,paranoid=2', 'ok'],
   ['trace_output-tracepoint-id/PERFMON+BPF/ubd=2,paranoid=2', 'ok'],
   ['uprobe-perf/PERFMON+BPF/ubd=2,paranoid=2', 'EACCES@perf_open'],
@@ -84,6 +85,9 @@ const ASKED: [id: string, cap: string, granted: boolean, frame: RegExp, ns?: 'in
   // Debian's perf_event_paranoid=3 patch asks for CAP_SYS_ADMIN in perf_event_open; at 2 CAP_PERFMON is enough
   ['trace_output-kprobe/PERFMON+BPF/ubd=2,paranoid=3', 'CAP_SYS_ADMIN', false, /perf_event_open/],
   ['trace_output-kprobe/PERFMON+BPF/ubd=2,paranoid=2', 'CAP_PERFMON', true, /perf/],
+  // the same for a tracepoint, once tracefs let it read the event's id
+  ['trace_output-tracepoint/DAC_READ_SEARCH+PERFMON+BPF/ubd=2,paranoid=3', 'CAP_SYS_ADMIN', false, /perf_event_open/],
+  ['trace_output-tracepoint/DAC_READ_SEARCH+PERFMON+BPF/ubd=2,paranoid=2', 'CAP_PERFMON', true, /perf/],
   // a token's checks are made against the user namespace it was created in
   ['token-queue/root/ubd=2', 'CAP_BPF', true, /^bpf_token_create$/, 'other'],
   // tracefs at 0700: the file mode, and the capability that overrides it
