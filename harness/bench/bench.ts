@@ -17,6 +17,7 @@ import { runMatrix } from '../run/matrix.js';
 import { runMinimize } from '../run/minimize.js';
 import { decideAccel } from '../vm/accel.js';
 import { currentFiguresTable, updateBenchmarks } from './benchmarks-md.js';
+import { describeHostSpeed, type HostSpeed, measureHostSpeed } from './host-speed.js';
 
 const NAIVE_CELLS = [
   'sockex1/NET_RAW+BPF/ubd=2',
@@ -172,9 +173,13 @@ const plannedSteps: Record<Step, number>[] = [];
 const fingerprintParts: Record<string, number>[] = [];
 /** Each boot's phases until the agent's first record (ms: outcome/boot-phases.ts), all runs. */
 const bootPhases: Record<string, number>[] = [];
+/** The host's speed at each repeat's start (host-speed.ts). */
+const hostSpeeds: HostSpeed[] = [];
 const naiveIds = NAIVE_CELLS.slice(0, opts.naiveCells);
 const naiveRe = new RegExp(`^(${naiveIds.map((i) => i.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`);
 for (let i = 0; i < opts.repeat; i++) {
+  hostSpeeds.push(await measureHostSpeed());
+  process.stderr.write(`bench ${i + 1}/${opts.repeat}: host: ${describeHostSpeed(hostSpeeds[i] as HostSpeed)}\n`);
   process.stderr.write(`bench ${i + 1}/${opts.repeat}: planned matrix on ${opts.kernels} (--jobs ${opts.jobs})\n`);
   const a = await timed({ kernel: opts.kernels, jobs: opts.jobs, resultsDir: dir, log: quiet });
   planned.push(figures(a.run, a.wallMs, opts.jobs));
@@ -266,6 +271,21 @@ const oneLine = `One kernel's default matrix (${opts.oneKernel}, --jobs ${opts.j
 const allLine = all.length
   ? `Every catalog kernel (--kernel all): ${m(all, 'boots')} boots, ${m(all, 'cells')} cells, ${s(m(all, 'wallMs'))} wall, cell median / p95 ${m(all, 'cellMedian')} / ${m(all, 'cellP95')} ms, ${m(all, 'mismatches')} not matching.`
   : '';
+const hostMedian: HostSpeed = {
+  aloneMs: median(hostSpeeds.map((h) => h.aloneMs)),
+  allCoresMs: median(hostSpeeds.map((h) => h.allCoresMs)),
+  parallel: hostSpeeds[0]?.parallel ?? os.availableParallelism(),
+  throughput: median(hostSpeeds.map((h) => h.throughput)),
+};
+/** Each repeat's host speed beside its wall times: a slow repeat is seen to be the host's. */
+const repeatTable = [
+  `| repeat | host: loop alone / on every core (${hostMedian.parallel}) | planned | one kernel | every kernel |`,
+  '|---|---|---|---|---|',
+  ...hostSpeeds.map(
+    (h, i) =>
+      `| ${i + 1} | ${h.aloneMs} / ${h.allCoresMs} ms (${h.throughput}×) | ${s(planned[i]?.wallMs ?? 0)} | ${s(one[i]?.wallMs ?? 0)} | ${all[i] ? s(all[i].wallMs) : '–'} |`,
+  ),
+].join('\n');
 const when = `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${accel.accel} (${accel.why}); --jobs ${opts.jobs}, ${opts.repeat} repeat(s) (medians)`;
 const ratio = `${(naivePerCell / plannedPerCell).toFixed(1)}×`;
@@ -275,6 +295,8 @@ const report = [
   `Machine: ${machine}. Planned: ${opts.kernels}. Naive: ${naiveIds.length} cells on ${opts.naiveKernel}, one vng boot each.`,
   '',
   table,
+  '',
+  repeatTable,
   '',
   stepTable,
   '',
@@ -320,6 +342,7 @@ const current = currentFiguresTable({
         : 'not measured (bench --all-kernels)',
     ],
     ['cells not matching (planned / naive)', `${m(planned, 'mismatches')} / ${m(naive, 'mismatches')}`],
+    ['host speed (median of the repeats)', describeHostSpeed(hostMedian)],
   ],
 });
 process.stdout.write(`\n${current}\n\n${report}\n`);
