@@ -1,13 +1,15 @@
 // The samples' launcher (bpf-src/cell_spawn, harness/guest/cell-spawner.ts) run on the host: what
 // a child gets (its pipes and nothing else, /dev/null, its directory and environment, its uid
-// without groups or capabilities), how its end is told, and that a launcher killed under a
-// running sample ends it and every later spawn instead of hanging. The guest runs it in every VM
+// without groups or capabilities), the handshake (the status read at the stop after the byte on
+// fd 3, and no other stop), how its end is told, and that a launcher killed under a running
+// sample ends it and every later spawn instead of hanging. The guest runs it in every VM
 // test; the judge there reads each sample's /proc status.
 import { mkdtempSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { CellSpawner, type SpawnedSample, type SpawnRequest } from '../harness/guest/cell-spawner.js';
+import { procState } from '../harness/guest/proc.js';
 import { ToolError } from '../harness/guest/tools.js';
 import { SAMPLES_BUILD_DIR } from '../harness/paths.js';
 
@@ -36,25 +38,19 @@ async function run(script: string, more: Partial<SpawnRequest> = {}) {
 }
 
 function ended(sample: SpawnedSample) {
-  const text = ['', '', ''];
+  const text = ['', ''];
   for (const [i, s] of sample.stdio.slice(1).entries())
     s?.on('data', (d) => {
       text[i] = (text[i] ?? '') + d;
     });
-  return new Promise<{ out: string; err: string; fd3: string; code: number | null; signal: string | null }>((resolve) =>
+  return new Promise<{ out: string; err: string; code: number | null; signal: string | null }>((resolve) =>
     sample.on('close', () =>
-      resolve({
-        out: text[0] ?? '',
-        err: text[1] ?? '',
-        fd3: text[2] ?? '',
-        code: sample.exitCode,
-        signal: sample.signalCode,
-      }),
+      resolve({ out: text[0] ?? '', err: text[1] ?? '', code: sample.exitCode, signal: sample.signalCode }),
     ),
   );
 }
 
-test('a child gets its three pipes, /dev/null, its directory and environment, nothing else', async () => {
+test("a child gets its two pipes and the handshake's fd 3, /dev/null, its directory and environment, nothing else", async () => {
   const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'capmatrix-spawn-')));
   const r = await run(
     'echo "$CELL $HOME"; pwd; cat; echo err >&2; echo hs >&3; env | sort | tr "\\n" " "; echo; exec ls /proc/self/fd',
@@ -73,7 +69,39 @@ test('a child gets its three pipes, /dev/null, its directory and environment, no
   ]);
   // ls's own directory handle is 4: nothing of the launcher's or an earlier child's is open
   expect(lines.slice(3)).toEqual(['0', '1', '2', '3', '4']);
-  expect(r).toMatchObject({ err: 'err\n', fd3: 'hs\n', code: 0, signal: null });
+  expect(r).toMatchObject({ err: 'err\n', code: 0, signal: null });
+});
+
+test('the stop after the byte on fd 3 is held: the status read while stopped, then it goes on', async () => {
+  const sample = await spawner.spawn({
+    file: '/bin/sh',
+    args: ['-c', 'printf s >&3; kill -STOP $$; echo went on'],
+    cwd: '/',
+    ...own,
+    env: {},
+    cgroup: null,
+  });
+  const end = ended(sample);
+  const status = await sample.held;
+  expect(status).toMatchObject({ Pid: String(sample.pid), Uid: expect.stringMatching(new RegExp(`^${own.uid}\\s`)) });
+  expect(status?.State).toMatch(/^T/);
+  expect(await end).toMatchObject({ out: 'went on\n', code: 0 });
+});
+
+test('a stop without the byte is not a handshake: left stopped, and no status once it ends', async () => {
+  const sample = await spawner.spawn({
+    file: '/bin/sh',
+    args: ['-c', 'kill -STOP $$; echo never'],
+    cwd: '/',
+    ...own,
+    env: {},
+    cgroup: null,
+  });
+  const end = ended(sample);
+  await expect.poll(() => procState(sample.pid)).toBe('T');
+  process.kill(sample.pid, 'SIGKILL');
+  expect(await sample.held).toBeNull();
+  expect(await end).toMatchObject({ out: '', code: null, signal: 'SIGKILL' });
 });
 
 test('an exit code and a signal are told as node tells them; an exec that fails is 127 with why', async () => {

@@ -9,15 +9,22 @@
  *   the launcher's) no supplementary groups, the cell's gid and uid (which empties the permitted, effective and
  *   ambient sets), every signal at its default and none blocked, and execve with the given
  *   environment only.
- * The agent checks the result as it did before: the sample stops itself once and the agent reads
- * /proc/<pid>/status (judge.ts), so a launcher that got anything wrong is an infra error.
+ * The handshake is here too: a sample under the agent writes a byte on fd 3 and stops itself
+ * (capmatrix_result.h's cm_init). At that stop, seen by waitpid(WUNTRACED) with the byte in its
+ * pipe, the launcher (its parent) reads /proc/<pid>/status, says it to the agent and continues it.
+ * The agent judges that status (judge.ts), so a launcher that got anything wrong is an infra
+ * error. Here rather than in node: the byte, the wait for the stop, the read and SIGCONT cost the
+ * agent ~5 ms a cell under TCG (BENCHMARKS.md).
  *
  * Requests on stdin: "<length>\n" and then <length> bytes of NUL-terminated fields:
  *   SEQ CGROUP_DIR|"" UID GID CWD NENV ENV... NARGV ARGV...   (ARGV[0] an absolute path)
  * Answers on stdout, one line each:
- *   "spawned SEQ PID OUT_FD ERR_FD HS_FD"  the pipes' read ends, held here until the next request:
- *                                           the agent opens /proc/<this pid>/fd/<fd> (a new
- *                                           open of the same pipe) and reads from that
+ *   "spawned SEQ PID OUT_FD ERR_FD"         stdout's and stderr's read ends, held here until the
+ *                                           next request: the agent opens /proc/<this pid>/fd/<fd>
+ *                                           (a new open of the same pipe) and reads from that
+ *   "held PID HEX"                          the child stopped itself after its byte on fd 3: its
+ *                                           /proc/<pid>/status then, hex-encoded (one line
+ *                                           whatever it holds); it was continued after the read
  *   "failed SEQ REASON"                     no child (a malformed request, fork refused)
  *   "exit PID CODE SIGNAL"                  a child ended (CODE -1 when a signal ended it)
  * A child that cannot be set up writes why on its stderr pipe and exits with 127.
@@ -49,8 +56,16 @@ struct request {
 	char **env, **argv;
 };
 
-/* The read ends of the last child's pipes: open until the agent has opened its own. */
-static int held[3] = { -1, -1, -1 };
+/* The read ends of the last child's stdout and stderr: open until the agent has opened its own. */
+static int held[2] = { -1, -1 };
+
+/* The children not yet reaped and the read end of each one's fd 3 (-1 once its handshake is
+ * done). The agent runs one sample at a time; a table, so a child left over is still reaped. */
+#define CHILDREN_MAX 64
+static struct {
+	pid_t pid;
+	int hs;
+} children[CHILDREN_MAX];
 
 static void answer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void answer(const char *fmt, ...)
@@ -166,7 +181,7 @@ static void spawn(char *buf, size_t len)
 	struct request r;
 	int pipes[3][2];
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 2; i++) {
 		if (held[i] >= 0)
 			close(held[i]);
 		held[i] = -1;
@@ -183,18 +198,65 @@ static void spawn(char *buf, size_t len)
 			return;
 		}
 	}
+	int slot = 0;
+	while (slot < CHILDREN_MAX && children[slot].pid)
+		slot++;
+	if (slot == CHILDREN_MAX) {
+		for (int i = 0; i < 3; i++)
+			close(pipes[i][0]), close(pipes[i][1]);
+		answer("failed %s %d children not reaped\n", r.seq, CHILDREN_MAX);
+		return;
+	}
 	pid_t pid = fork();
 	if (pid == 0)
 		child(&r, pipes);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 3; i++)
 		close(pipes[i][1]);
-		held[i] = pipes[i][0];
-	}
+	held[0] = pipes[0][0];
+	held[1] = pipes[1][0];
 	if (pid < 0) {
+		close(pipes[2][0]);
 		answer("failed %s fork: %s\n", r.seq, strerror(errno));
 		return;
 	}
-	answer("spawned %s %d %d %d %d\n", r.seq, pid, held[0], held[1], held[2]);
+	fcntl(pipes[2][0], F_SETFL, O_NONBLOCK);
+	children[slot].pid = pid;
+	children[slot].hs = pipes[2][0];
+	answer("spawned %s %d %d %d\n", r.seq, pid, held[0], held[1]);
+}
+
+static int slot_of(pid_t pid)
+{
+	for (int i = 0; i < CHILDREN_MAX; i++)
+		if (children[i].pid == pid)
+			return i;
+	return -1;
+}
+
+/* A child stopped: when it is the handshake's stop (its byte is in the pipe, the first time),
+ * its status is read while it is stopped, told, and it is continued. Any other stop is left
+ * alone, as a stop the program makes itself. */
+static void stopped(int slot)
+{
+	static char status[16384];
+	char file[64], byte;
+	pid_t pid = children[slot].pid;
+	int hs = children[slot].hs;
+
+	if (hs < 0 || read(hs, &byte, 1) != 1)
+		return;
+	close(hs);
+	children[slot].hs = -1;
+	snprintf(file, sizeof(file), "/proc/%d/status", pid);
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, status, sizeof(status));
+	if (fd >= 0)
+		close(fd);
+	printf("held %d ", pid);
+	for (ssize_t i = 0; i < n; i++)
+		printf("%02x", (unsigned char)status[i]);
+	answer("\n");
+	kill(pid, SIGCONT);
 }
 
 static void reap(void)
@@ -202,7 +264,19 @@ static void reap(void)
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	while ((pid = waitpid(-1, &status, WNOHANG | WUNTRACED)) > 0) {
+		int slot = slot_of(pid);
+		if (WIFSTOPPED(status)) {
+			if (slot >= 0)
+				stopped(slot);
+			continue;
+		}
+		if (slot >= 0) {
+			if (children[slot].hs >= 0)
+				close(children[slot].hs);
+			children[slot].pid = 0;
+			children[slot].hs = -1;
+		}
 		if (WIFEXITED(status))
 			answer("exit %d %d 0\n", pid, WEXITSTATUS(status));
 		else if (WIFSIGNALED(status))

@@ -5,10 +5,12 @@
 // cell's uid with exactly the cell's capabilities is still read from /proc by the agent
 // (exec-sample.ts's handshake, judge.ts), so a launcher that got anything wrong is an infra error.
 //
-// The child's stdout, stderr and fd 3 are pipes the launcher made; the agent opens their read ends
+// The child's stdout and stderr are pipes the launcher made; the agent opens their read ends
 // through /proc/<launcher>/fd/<n> (a new open of the same pipe), so nothing of an earlier cell can
-// reach a later cell's pipes. The launcher says when a child exits; a launcher that died or stopped
-// answering (a root cell can kill it) ends the boot.
+// reach a later cell's pipes. The handshake (the sample's byte on fd 3 and its stop) is the
+// launcher's: it says what /proc/<pid>/status held while the sample was stopped. The launcher says
+// when a child exits; a launcher that died or stopped answering (a root cell can kill it) ends the
+// boot.
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -16,7 +18,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PATH_ENV, procState } from './proc.js';
+import { PATH_ENV, parseStatus, procState } from './proc.js';
 import { ToolError } from './tools.js';
 
 /** The launcher beside the samples: the agent runs as harness/guest/build/agent.mjs. */
@@ -40,24 +42,36 @@ const signalName = (n: number): NodeJS.Signals | null =>
   (Object.entries(os.constants.signals).find(([, v]) => v === n)?.[0] as NodeJS.Signals | undefined) ?? null;
 
 /** A started sample, shaped as much like node's ChildProcess as exec-sample.ts uses: 'exit'
- * (code, signal), then 'close' once it exited and its three pipes are closed. */
+ * (code, signal), then 'close' once it exited and its two pipes are closed. */
 export class SpawnedSample extends EventEmitter {
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
-  readonly stdio: [null, net.Socket, net.Socket, net.Socket];
-  private open = 3;
+  readonly stdio: [null, net.Socket, net.Socket];
+  /** /proc/<pid>/status while the sample was stopped at its handshake; null once it exited
+   * without one (it never stopped, or the launcher is gone). */
+  readonly held: Promise<Record<string, string> | null>;
+  private settleHeld: (status: Record<string, string> | null) => void = () => {};
+  private open = 2;
   private ended = false;
 
   constructor(
     readonly pid: number,
-    pipes: [net.Socket, net.Socket, net.Socket],
+    pipes: [net.Socket, net.Socket],
   ) {
     super();
     this.stdio = [null, ...pipes];
+    this.held = new Promise((resolve) => {
+      this.settleHeld = resolve;
+    });
     for (const p of pipes)
       p.once('close', () => {
         if (--this.open === 0) this.closeIfDone();
       });
+  }
+
+  /** The launcher's "held": the status it read while the sample was stopped. */
+  wasHeld(status: Record<string, string> | null): void {
+    this.settleHeld(status);
   }
 
   get stdout(): net.Socket {
@@ -73,6 +87,7 @@ export class SpawnedSample extends EventEmitter {
   exited(code: number | null, signal: number): void {
     if (this.ended) return;
     this.ended = true;
+    this.settleHeld(null);
     this.exitCode = code === null || code < 0 ? null : code;
     this.signalCode = code === -1 ? signalName(signal) : null;
     this.emit('exit', this.exitCode, this.signalCode);
@@ -97,6 +112,9 @@ export class CellSpawner {
   private seq = 0;
   private pending: { seq: number; resolve: (line: string) => void } | null = null;
   private readonly running = new Map<number, SpawnedSample>();
+  /** What the launcher said of a child before spawn() had made its SpawnedSample (the answer to
+   * the request and the child's "held" or "exit" can come in one read). */
+  private readonly early = new Map<number, string[]>();
   private lines = '';
   /** Why no sample can be started any more (it never started, it died, it stopped answering). */
   broken: string | null = null;
@@ -146,16 +164,18 @@ export class CellSpawner {
     this.helper.stdin?.write(encode(seq, r));
     const line = await this.answer(seq);
     const [word, of, pid, ...fds] = line.split(' ');
-    if (word !== 'spawned' || of !== String(seq) || fds.length !== 3) {
+    if (word !== 'spawned' || of !== String(seq) || fds.length !== 2) {
       if (!this.broken && word !== 'failed') this.fail(`the cell launcher answered "${line}"`);
       throw new ToolError(this.broken ?? `the cell launcher: ${line}`);
     }
     const pipes = fds.map((fd) => {
       const own = fs.openSync(`/proc/${this.helper.pid}/fd/${fd}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
       return new net.Socket({ fd: own, readable: true, writable: false });
-    }) as [net.Socket, net.Socket, net.Socket];
+    }) as [net.Socket, net.Socket];
     const sample = new SpawnedSample(Number(pid), pipes);
     this.running.set(sample.pid, sample);
+    for (const said of this.early.get(sample.pid) ?? []) this.onLine(said);
+    this.early.delete(sample.pid);
     return sample;
   }
 
@@ -194,7 +214,15 @@ export class CellSpawner {
 
   private onLine(line: string): void {
     const [word, a, b, c] = line.split(' ');
-    if (word === 'exit') {
+    if ((word === 'held' || word === 'exit') && !this.running.has(Number(a))) {
+      this.early.set(Number(a), [...(this.early.get(Number(a)) ?? []), line]);
+      return;
+    }
+    if (word === 'held') {
+      // read while it was stopped; a status that says otherwise was not a handshake's
+      const status = parseStatus(Buffer.from(b ?? '', 'hex').toString('utf8'));
+      this.running.get(Number(a))?.wasHeld(/^[tT]/.test(status.State ?? '') ? status : null);
+    } else if (word === 'exit') {
       const sample = this.running.get(Number(a));
       this.running.delete(Number(a));
       sample?.exited(Number(b), Number(c));

@@ -8,10 +8,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { type CellCgroup, spawnOomKillable } from './cell-cgroup.js';
-import type { CellSpawner, SpawnedSample } from './cell-spawner.js';
+import { type CellSpawner, SpawnedSample } from './cell-spawner.js';
 import { agentTool, type CellPaths } from './commands.js';
 import { ExecHolds } from './exec-hold.js';
-import { PATH_ENV, procState, procStatus } from './proc.js';
+import { PATH_ENV, procState } from './proc.js';
 import { type GuestCell, sampleResult } from './protocol.js';
 import { straceArgv } from './syscall-trace.js';
 
@@ -30,7 +30,8 @@ export interface ExecResult {
   /** What was still running in the cell's cgroup when the sample exited (killed). */
   leftovers: number[];
   execMs: number;
-  /** Spawn → the sample's stop at its start (fork, exec, until main); null without a handshake. */
+  /** Spawn → the launcher said the sample stopped at its start (fork, exec, until main, its
+   * status read); null without a handshake. */
   startMs: number | null;
   /** Spawn → the sample's first bpf(2), as its result line says; null when it made none. */
   firstBpfMs: number | null;
@@ -38,30 +39,12 @@ export interface ExecResult {
 
 /**
  * The samples stop themselves once (cm_init: a byte on fd 3, then SIGSTOP) when
- * CAPMATRIX_HANDSHAKE is set: the agent then reads what the kernel says the process holds, not
- * what the sample reports, and lets it go on. It waits on the pipe rather than polling, so the
- * one vCPU stays with the sample.
+ * CAPMATRIX_HANDSHAKE is set: the launcher, their parent, reads what the kernel says the stopped
+ * process holds (not what the sample reports) and lets it go on (cell_spawn.c).
  */
-async function handshake(child: CellChild, onReady: () => void): Promise<Record<string, string> | null> {
-  const pid = child.pid;
-  const pipe = child.stdio[3];
-  if (!pid || !pipe || !('on' in pipe)) return null;
-  const ready = await new Promise<boolean>((resolve) => {
-    pipe.once('data', () => resolve(true));
-    pipe.once('close', () => resolve(false));
-    pipe.once('error', () => resolve(false));
-  });
-  if (!ready) return null;
-  onReady();
-  // the byte comes just before the stop: wait the few microseconds until it is stopped
-  for (;;) {
-    const state = procState(pid);
-    if (state === null) return null;
-    if (state === 'T') break;
-    await new Promise((r) => setImmediate(r));
-  }
-  const status = procStatus(pid);
-  process.kill(pid, 'SIGCONT');
+async function handshake(child: SpawnedSample, onReady: () => void): Promise<Record<string, string> | null> {
+  const status = await child.held;
+  if (status) onReady();
   return status;
 }
 
@@ -181,6 +164,7 @@ export async function execSample(
           cgroup: cgroup?.dir ?? null,
         })
       : spawnTraced(cell, at, args, cwd, cgroup, launch.traceFile);
+  const spawned = child instanceof SpawnedSample ? child : null;
   return new Promise<ExecResult>((resolve) => {
     const output = collectOutput(child);
     let timedOut = false;
@@ -189,11 +173,11 @@ export async function execSample(
     const holds = traceFile
       ? new ExecHolds(traceFile, loaderName(file), (pid) => void endWithLoader(pid, child, cgroup))
       : null;
-    const status = holds
-      ? holds.loaderStatus
-      : handshake(child, () => {
+    const status = spawned
+      ? handshake(spawned, () => {
           startMs = Math.round(performance.now() - started);
-        });
+        })
+      : (holds?.loaderStatus ?? null);
     const finish = async () => {
       clearTimeout(timer);
       clearTimeout(closeGuard);

@@ -32,7 +32,11 @@ export function readSysctl(name: string): number | null {
 /** Fields of /proc/<pid>/status ('self' for the agent), or null when the process is gone. */
 export function procStatus(pid: number | 'self'): Record<string, string> | null {
   const text = readTrim(`/proc/${pid}/status`);
-  if (text === null) return null;
+  return text === null ? null : parseStatus(text);
+}
+
+/** The fields of a /proc/<pid>/status text. */
+export function parseStatus(text: string): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const line of text.split('\n')) {
     const i = line.indexOf(':');
