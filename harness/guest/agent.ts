@@ -17,7 +17,6 @@ import { procStatus } from './proc.js';
 import { BEAT_MS, PlanSchema } from './protocol.js';
 import { provenance, unsafeGuest } from './provenance.js';
 import { detachRwdir, RecordWriter } from './record-writer.js';
-import { UidProcesses } from './reset.js';
 import { mountScratch, SCRATCH_DIR } from './scratch.js';
 import { runSearch } from './search.js';
 import { StateWatch } from './state-watch.js';
@@ -88,7 +87,6 @@ async function main(): Promise<void> {
       spawner.broken ??
       (rw.detached ? null : `the results mount could not be detached: ${rw.detail}`),
     cgroupDir: cg.dir,
-    processes: new UidProcesses(),
     group: null,
     cellsRun: 0,
     copies,

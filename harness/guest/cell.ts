@@ -17,7 +17,7 @@ import type { OverlayWrites } from './overlay-writes.js';
 import type { SampleCopies } from './prepare.js';
 import type { CellRecord, GuestCell } from './protocol.js';
 import type { RecordWriter } from './record-writer.js';
-import { resetState, type UidProcesses } from './reset.js';
+import { resetState } from './reset.js';
 import { SCRATCH_DIR } from './scratch.js';
 import type { StateWatch } from './state-watch.js';
 import { loaderExit } from './syscall-trace.js';
@@ -31,7 +31,6 @@ export interface BootState {
   unsafe: string | null;
   /** The agent's cgroup, or null when the guest has no cgroup v2 (process groups only). */
   cgroupDir: string | null;
-  processes: UidProcesses;
   /** The samples' copies with their file capabilities, made at the boot's start. */
   copies: SampleCopies;
   /** What cells write into the guest's writable overlays; null before the copies are made. */
@@ -271,7 +270,9 @@ export async function runAndRecord(
     };
   }
   const tReset = performance.now();
-  const problems = resetState(boot.processes);
+  const reset = resetState(boot.watch?.reader ?? null);
+  const problems = reset.problems;
+  if (reset.fatal) boot.endReason ??= `after ${cell.key}: ${reset.fatal}`;
   problems.push(...boot.copies.changed(), ...rootTools.changed());
   // after the uid's processes are gone, so nothing pins again; before the fingerprint, so what
   // the pins held is gone too

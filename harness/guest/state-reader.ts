@@ -77,6 +77,16 @@ export class StateReader {
     return { sysctls: this.sysctls, parts: this.parts };
   }
 
+  /** Kills every process whose real, effective or saved uid is `uid` and says which they were;
+   * null when the helper cannot answer (`broken` says why). */
+  reap(uid: number): { pids: number[] } | { error: string } | null {
+    const text = this.helper?.ask(`reap ${uid}`) ?? null;
+    if (text === null) return null;
+    const lines = parseAnswer(text).parts.get('reaped') ?? [];
+    const error = lines.find((l) => l.startsWith('error '));
+    return error ? { error: error.slice(6) } : { pids: lines.map(Number) };
+  }
+
   close(): void {
     this.helper?.close();
   }
