@@ -38,14 +38,14 @@ async function run(script: string, more: Partial<SpawnRequest> = {}) {
 }
 
 function ended(sample: SpawnedSample) {
-  const text = ['', ''];
-  for (const [i, s] of sample.stdio.slice(1).entries())
-    s?.on('data', (d) => {
-      text[i] = (text[i] ?? '') + d;
-    });
   return new Promise<{ out: string; err: string; code: number | null; signal: string | null }>((resolve) =>
     sample.on('close', () =>
-      resolve({ out: text[0] ?? '', err: text[1] ?? '', code: sample.exitCode, signal: sample.signalCode }),
+      resolve({
+        out: sample.output.stdout,
+        err: sample.output.stderr,
+        code: sample.exitCode,
+        signal: sample.signalCode,
+      }),
     ),
   );
 }
@@ -102,6 +102,19 @@ test('a stop without the byte is not a handshake: left stopped, and no status on
   process.kill(sample.pid, 'SIGKILL');
   expect(await sample.held).toBeNull();
   expect(await end).toMatchObject({ out: '', code: null, signal: 'SIGKILL' });
+});
+
+test('the output is the last MiB of stdout and 8 KiB of stderr, whatever bytes; a pipe left open does not hold the end', async () => {
+  const big = await run(
+    'head -c 1500000 /dev/zero | tr "\\0" a; printf "\\001\\nend"; head -c 9000 /dev/zero | tr "\\0" b >&2; echo E >&2',
+  );
+  expect(big.out.length).toBe(1 << 20);
+  expect(big.out.endsWith('a\u0001\nend')).toBe(true);
+  expect(big.err).toBe(`${'b'.repeat(8190)}E\n`);
+  const t = Date.now();
+  const left = await run('sleep 5 & echo started');
+  expect(left).toMatchObject({ out: 'started\n', code: 0 });
+  expect(Date.now() - t).toBeLessThan(4000);
 });
 
 test('an exit code and a signal are told as node tells them; an exec that fails is 127 with why', async () => {

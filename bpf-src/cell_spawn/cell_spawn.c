@@ -18,15 +18,19 @@
  *
  * Requests on stdin: "<length>\n" and then <length> bytes of NUL-terminated fields:
  *   SEQ CGROUP_DIR|"" UID GID CWD NENV ENV... NARGV ARGV...   (ARGV[0] an absolute path)
- * Answers on stdout, one line each:
- *   "spawned SEQ PID OUT_FD ERR_FD"         stdout's and stderr's read ends, held here until the
- *                                           next request: the agent opens /proc/<this pid>/fd/<fd>
- *                                           (a new open of the same pipe) and reads from that
+ * Answers on stdout, one line each (HEX: bytes hex-encoded, "-" for none, so a line is a line
+ * whatever the child wrote):
+ *   "spawned SEQ PID"                       the child is running
  *   "held PID HEX"                          the child stopped itself after its byte on fd 3: its
- *                                           /proc/<pid>/status then, hex-encoded (one line
- *                                           whatever it holds); it was continued after the read
+ *                                           /proc/<pid>/status then; it was continued after the read
  *   "failed SEQ REASON"                     no child (a malformed request, fork refused)
- *   "exit PID CODE SIGNAL"                  a child ended (CODE -1 when a signal ended it)
+ *   "exit PID CODE SIGNAL OUT ERR"          a child ended (CODE -1 when a signal ended it), and
+ *                                           the last OUT_TAIL bytes it wrote on stdout and the
+ *                                           last ERR_TAIL on stderr (read as they came, and
+ *                                           what was left in the pipes at its end; what anything
+ *                                           it left running writes after that is not read)
+ * The output is read here rather than by the agent: opening the pipes in node and their events
+ * cost the agent ~3 ms a cell under TCG.
  * A child that cannot be set up writes why on its stderr pipe and exits with 127.
  * It exits when stdin closes (the agent is gone).
  * Usage: cell_spawn */
@@ -48,6 +52,8 @@
 
 #define REQUEST_MAX (1 << 20)
 #define FIELDS_MAX 4096
+#define OUT_TAIL (1 << 20)
+#define ERR_TAIL 8192
 
 struct request {
 	const char *seq, *cgroup, *cwd;
@@ -56,15 +62,21 @@ struct request {
 	char **env, **argv;
 };
 
-/* The read ends of the last child's stdout and stderr: open until the agent has opened its own. */
-static int held[2] = { -1, -1 };
+/* The last bytes a child wrote on one of its pipes, and the pipe's read end (-1 once closed). */
+struct tail {
+	int fd;
+	size_t limit, len;
+	char *buf;
+};
 
-/* The children not yet reaped and the read end of each one's fd 3 (-1 once its handshake is
- * done). The agent runs one sample at a time; a table, so a child left over is still reaped. */
+/* The children not yet reaped: the read end of each one's fd 3 (-1 once its handshake is done)
+ * and of its stdout and stderr. The agent runs one sample at a time; a table, so a child left
+ * over is still reaped. */
 #define CHILDREN_MAX 64
-static struct {
+static struct child {
 	pid_t pid;
 	int hs;
+	struct tail out, err;
 } children[CHILDREN_MAX];
 
 static void answer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -175,17 +187,70 @@ static int parse(char *buf, size_t len, struct request *r, char **fields)
 	return 0;
 }
 
+/* Keeps the last `limit` bytes of what was read. */
+static void tail_add(struct tail *t, const char *data, size_t n)
+{
+	if (n >= t->limit) {
+		data += n - t->limit;
+		n = t->limit;
+	}
+	if (t->len + n > t->limit) {
+		size_t drop = t->len + n - t->limit;
+		memmove(t->buf, t->buf + drop, t->len - drop);
+		t->len -= drop;
+	}
+	memcpy(t->buf + t->len, data, n);
+	t->len += n;
+}
+
+/* Reads what the pipe has now (it is non-blocking); closes it at its end or error. */
+static void tail_read(struct tail *t)
+{
+	static char chunk[65536];
+	ssize_t n;
+
+	while (t->fd >= 0 && (n = read(t->fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return;
+			break;
+		}
+		tail_add(t, chunk, (size_t)n);
+	}
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
+static void tail_open(struct tail *t, int fd, size_t limit)
+{
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	*t = (struct tail){ .fd = fd, .limit = limit, .buf = malloc(limit) };
+	if (!t->buf)
+		t->limit = 0; /* read and dropped: the cell then has no output to judge */
+}
+
+/* " HEX" of the tail, "-" when empty; frees it. */
+static void tail_print(struct tail *t)
+{
+	printf(" ");
+	if (!t->len)
+		printf("-");
+	for (size_t i = 0; i < t->len; i++)
+		printf("%02x", (unsigned char)t->buf[i]);
+	free(t->buf);
+	t->buf = NULL;
+	t->len = 0;
+}
+
 static void spawn(char *buf, size_t len)
 {
 	static char *fields[FIELDS_MAX + 1];
 	struct request r;
 	int pipes[3][2];
 
-	for (int i = 0; i < 2; i++) {
-		if (held[i] >= 0)
-			close(held[i]);
-		held[i] = -1;
-	}
 	if (parse(buf, len, &r, fields)) {
 		answer("failed %s malformed request\n", memchr(buf, '\0', len) ? buf : "?");
 		return;
@@ -212,17 +277,18 @@ static void spawn(char *buf, size_t len)
 		child(&r, pipes);
 	for (int i = 0; i < 3; i++)
 		close(pipes[i][1]);
-	held[0] = pipes[0][0];
-	held[1] = pipes[1][0];
 	if (pid < 0) {
-		close(pipes[2][0]);
+		for (int i = 0; i < 3; i++)
+			close(pipes[i][0]);
 		answer("failed %s fork: %s\n", r.seq, strerror(errno));
 		return;
 	}
 	fcntl(pipes[2][0], F_SETFL, O_NONBLOCK);
 	children[slot].pid = pid;
 	children[slot].hs = pipes[2][0];
-	answer("spawned %s %d %d %d\n", r.seq, pid, held[0], held[1]);
+	tail_open(&children[slot].out, pipes[0][0], OUT_TAIL);
+	tail_open(&children[slot].err, pipes[1][0], ERR_TAIL);
+	answer("spawned %s %d\n", r.seq, pid);
 }
 
 static int slot_of(pid_t pid)
@@ -271,16 +337,26 @@ static void reap(void)
 				stopped(slot);
 			continue;
 		}
-		if (slot >= 0) {
-			if (children[slot].hs >= 0)
-				close(children[slot].hs);
-			children[slot].pid = 0;
-			children[slot].hs = -1;
-		}
+		if (slot < 0 || !(WIFEXITED(status) || WIFSIGNALED(status)))
+			continue;
+		struct child *c = &children[slot];
+		if (c->hs >= 0)
+			close(c->hs);
+		/* what it wrote is in the pipes: read it, whoever else still holds them */
+		tail_read(&c->out);
+		tail_read(&c->err);
+		if (c->out.fd >= 0)
+			close(c->out.fd);
+		if (c->err.fd >= 0)
+			close(c->err.fd);
 		if (WIFEXITED(status))
-			answer("exit %d %d 0\n", pid, WEXITSTATUS(status));
-		else if (WIFSIGNALED(status))
-			answer("exit %d -1 %d\n", pid, WTERMSIG(status));
+			printf("exit %d %d 0", pid, WEXITSTATUS(status));
+		else
+			printf("exit %d -1 %d", pid, WTERMSIG(status));
+		tail_print(&c->out);
+		tail_print(&c->err);
+		answer("\n");
+		*c = (struct child){ .hs = -1, .out.fd = -1, .err.fd = -1 };
 	}
 }
 
@@ -322,12 +398,25 @@ int main(void)
 	}
 	answer("ready\n");
 	for (;;) {
-		struct pollfd fds[2] = { { .fd = 0, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
-		if (poll(fds, 2, -1) < 0) {
+		struct pollfd fds[2 + 2 * CHILDREN_MAX] = { { .fd = 0, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+		struct tail *of[2 + 2 * CHILDREN_MAX] = { NULL };
+		nfds_t n = 2;
+		for (int i = 0; i < CHILDREN_MAX; i++) {
+			struct tail *pipes[2] = { &children[i].out, &children[i].err };
+			for (int j = 0; j < 2; j++)
+				if (children[i].pid && pipes[j]->fd >= 0) {
+					of[n] = pipes[j];
+					fds[n++] = (struct pollfd){ .fd = pipes[j]->fd, .events = POLLIN };
+				}
+		}
+		if (poll(fds, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 1;
 		}
+		for (nfds_t i = 2; i < n; i++)
+			if (fds[i].revents)
+				tail_read(of[i]);
 		if (fds[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) < 0 && errno != EAGAIN)

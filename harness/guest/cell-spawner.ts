@@ -5,16 +5,13 @@
 // cell's uid with exactly the cell's capabilities is still read from /proc by the agent
 // (exec-sample.ts's handshake, judge.ts), so a launcher that got anything wrong is an infra error.
 //
-// The child's stdout and stderr are pipes the launcher made; the agent opens their read ends
-// through /proc/<launcher>/fd/<n> (a new open of the same pipe), so nothing of an earlier cell can
-// reach a later cell's pipes. The handshake (the sample's byte on fd 3 and its stop) is the
-// launcher's: it says what /proc/<pid>/status held while the sample was stopped. The launcher says
-// when a child exits; a launcher that died or stopped answering (a root cell can kill it) ends the
-// boot.
+// The child's stdout and stderr are pipes only the launcher reads: it says what the child wrote
+// when it says the child ended, so nothing of an earlier cell can reach a later cell's output.
+// The handshake (the sample's byte on fd 3 and its stop) is the launcher's too: it says what
+// /proc/<pid>/status held while the sample was stopped. A launcher that died or stopped answering
+// (a root cell can kill it) ends the boot.
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,32 +38,30 @@ export interface SpawnRequest {
 const signalName = (n: number): NodeJS.Signals | null =>
   (Object.entries(os.constants.signals).find(([, v]) => v === n)?.[0] as NodeJS.Signals | undefined) ?? null;
 
-/** A started sample, shaped as much like node's ChildProcess as exec-sample.ts uses: 'exit'
- * (code, signal), then 'close' once it exited and its two pipes are closed. */
+/** What a sample wrote, as the launcher kept it: the last MiB of stdout (its result line comes
+ * last) and the last 8 KiB of stderr (cell_spawn.c's OUT_TAIL and ERR_TAIL). */
+export interface SampleOutput {
+  stdout: string;
+  stderr: string;
+}
+
+/** A started sample: 'exit' (code, signal) and then 'close' when the launcher says it ended, with
+ * its output in `output`. */
 export class SpawnedSample extends EventEmitter {
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
-  readonly stdio: [null, net.Socket, net.Socket];
+  output: SampleOutput = { stdout: '', stderr: '' };
   /** /proc/<pid>/status while the sample was stopped at its handshake; null once it exited
    * without one (it never stopped, or the launcher is gone). */
   readonly held: Promise<Record<string, string> | null>;
   private settleHeld: (status: Record<string, string> | null) => void = () => {};
-  private open = 2;
   private ended = false;
 
-  constructor(
-    readonly pid: number,
-    pipes: [net.Socket, net.Socket],
-  ) {
+  constructor(readonly pid: number) {
     super();
-    this.stdio = [null, ...pipes];
     this.held = new Promise((resolve) => {
       this.settleHeld = resolve;
     });
-    for (const p of pipes)
-      p.once('close', () => {
-        if (--this.open === 0) this.closeIfDone();
-      });
   }
 
   /** The launcher's "held": the status it read while the sample was stopped. */
@@ -74,30 +69,26 @@ export class SpawnedSample extends EventEmitter {
     this.settleHeld(status);
   }
 
-  get stdout(): net.Socket {
-    return this.stdio[1];
-  }
-
-  get stderr(): net.Socket {
-    return this.stdio[2];
-  }
-
   /** `code` -1: a signal ended it; null: the launcher is gone and will never say (the reset
    * after the cell blames it, cell.ts). */
-  exited(code: number | null, signal: number): void {
+  exited(code: number | null, signal: number, output?: SampleOutput): void {
     if (this.ended) return;
     this.ended = true;
     this.settleHeld(null);
+    if (output) this.output = output;
     this.exitCode = code === null || code < 0 ? null : code;
     this.signalCode = code === -1 ? signalName(signal) : null;
-    this.emit('exit', this.exitCode, this.signalCode);
-    this.closeIfDone();
-  }
-
-  private closeIfDone(): void {
-    if (this.open === 0 && this.ended) this.emit('close');
+    // told on the next turn: the launcher can say a quick sample ended in the same read as the
+    // answer to its spawn, before the caller of spawn() has its listeners on
+    setImmediate(() => {
+      this.emit('exit', this.exitCode, this.signalCode);
+      this.emit('close');
+    });
   }
 }
+
+/** A launcher's HEX field: the bytes it stands for ("-": none). */
+const unhex = (field: string | undefined) => (field && field !== '-' ? Buffer.from(field, 'hex').toString('utf8') : '');
 
 /** A request as the launcher reads it: its length, then NUL-terminated fields. */
 function encode(seq: number, r: SpawnRequest): Buffer {
@@ -163,16 +154,12 @@ export class CellSpawner {
     const seq = ++this.seq;
     this.helper.stdin?.write(encode(seq, r));
     const line = await this.answer(seq);
-    const [word, of, pid, ...fds] = line.split(' ');
-    if (word !== 'spawned' || of !== String(seq) || fds.length !== 2) {
+    const [word, of, pid, ...rest] = line.split(' ');
+    if (word !== 'spawned' || of !== String(seq) || rest.length !== 0 || !/^\d+$/.test(pid ?? '')) {
       if (!this.broken && word !== 'failed') this.fail(`the cell launcher answered "${line}"`);
       throw new ToolError(this.broken ?? `the cell launcher: ${line}`);
     }
-    const pipes = fds.map((fd) => {
-      const own = fs.openSync(`/proc/${this.helper.pid}/fd/${fd}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-      return new net.Socket({ fd: own, readable: true, writable: false });
-    }) as [net.Socket, net.Socket];
-    const sample = new SpawnedSample(Number(pid), pipes);
+    const sample = new SpawnedSample(Number(pid));
     this.running.set(sample.pid, sample);
     for (const said of this.early.get(sample.pid) ?? []) this.onLine(said);
     this.early.delete(sample.pid);
@@ -213,19 +200,19 @@ export class CellSpawner {
   }
 
   private onLine(line: string): void {
-    const [word, a, b, c] = line.split(' ');
+    const [word, a, b, c, out, err] = line.split(' ');
     if ((word === 'held' || word === 'exit') && !this.running.has(Number(a))) {
       this.early.set(Number(a), [...(this.early.get(Number(a)) ?? []), line]);
       return;
     }
     if (word === 'held') {
       // read while it was stopped; a status that says otherwise was not a handshake's
-      const status = parseStatus(Buffer.from(b ?? '', 'hex').toString('utf8'));
+      const status = parseStatus(unhex(b));
       this.running.get(Number(a))?.wasHeld(/^[tT]/.test(status.State ?? '') ? status : null);
     } else if (word === 'exit') {
       const sample = this.running.get(Number(a));
       this.running.delete(Number(a));
-      sample?.exited(Number(b), Number(c));
+      sample?.exited(Number(b), Number(c), { stdout: unhex(out), stderr: unhex(err) });
     } else this.pending?.resolve(line);
   }
 

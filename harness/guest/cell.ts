@@ -287,6 +287,9 @@ export async function runAndRecord(
   if (launcher) {
     problems.push(launcher);
     boot.endReason ??= `after ${cell.key}: ${launcher}`;
+    // what the sample wrote was the launcher's to read: lost with it, and this cell is why
+    if (!('observed' in ran.judged))
+      ran.judged = infra('state-not-reset', `${launcher}, and the cell's output with it`);
   }
   // a cell that detached, stopped or killed the recorder: the same
   const recorder = boot.capWatch?.check();

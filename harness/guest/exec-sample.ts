@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { type CellCgroup, spawnOomKillable } from './cell-cgroup.js';
-import { type CellSpawner, SpawnedSample } from './cell-spawner.js';
+import { type CellSpawner, type SampleOutput, SpawnedSample } from './cell-spawner.js';
 import { agentTool, type CellPaths } from './commands.js';
 import { ExecHolds } from './exec-hold.js';
 import { PATH_ENV, procState } from './proc.js';
@@ -85,9 +85,10 @@ function firstBpfSince(stdout: string, spawnedNs: bigint): number | null {
   return ms >= 0 ? Math.round(ms) : null;
 }
 
-/** What the sample writes, as it comes: the last MiB of stdout (its result line comes last), the
- * last 8 KiB of stderr, and a spawn that failed as a line of stderr. Read it once the sample closed. */
-function collectOutput(child: CellChild): { stdout: string; stderr: string } {
+/** What strace and the loader write, as it comes: the last MiB of stdout (as the launcher keeps a
+ * sample's), the last 8 KiB of stderr, and a spawn that failed as a line of stderr. Read it once
+ * the process closed. */
+function collectOutput(child: ChildProcess): SampleOutput {
   const out = { stdout: '', stderr: '' };
   child.stdout?.on('data', (d) => {
     out.stdout = (out.stdout + d).slice(-STDOUT_TAIL);
@@ -165,8 +166,10 @@ export async function execSample(
         })
       : spawnTraced(cell, at, args, cwd, cgroup, launch.traceFile);
   const spawned = child instanceof SpawnedSample ? child : null;
+  const traced = child instanceof SpawnedSample ? null : child;
   return new Promise<ExecResult>((resolve) => {
-    const output = collectOutput(child);
+    // a sample's output comes with its end, from the launcher
+    const output = traced ? collectOutput(traced) : null;
     let timedOut = false;
     let leftovers: number[] = [];
     let exited: { code: number | null; signal: string | null } | null = null;
@@ -183,7 +186,7 @@ export async function execSample(
       clearTimeout(closeGuard);
       const { code = null, signal = null } = exited ?? {};
       const execMs = Math.round(performance.now() - started);
-      const { stdout, stderr } = output;
+      const { stdout, stderr } = output ?? spawned?.output ?? { stdout: '', stderr: '' };
       const firstBpfMs = traceFile ? null : firstBpfSince(stdout, startedNs);
       resolve({ status: await status, code, signal, stdout, stderr, timedOut, leftovers, execMs, startMs, firstBpfMs });
     };
@@ -197,11 +200,13 @@ export async function execSample(
       holds?.close();
       leftovers = cgroup?.pids() ?? [];
       if (leftovers.length) killCell(child, cgroup);
-      // a pipe still held by something outside the cgroup must not hang the cell
-      closeGuard = setTimeout(() => {
-        for (const s of child.stdio) s?.destroy();
-        void finish();
-      }, 2000);
+      // a pipe still held by something outside the cgroup must not hang the cell (a sample's
+      // pipes are the launcher's, read to their end when it says the sample ended)
+      if (traced)
+        closeGuard = setTimeout(() => {
+          for (const s of traced.stdio) s?.destroy();
+          void finish();
+        }, 2000);
     });
     child.on('close', () => void finish());
   });
