@@ -2,8 +2,9 @@
 // not by node: under TCG node's spawn forks the ~60 MB agent and moves it into the cell's cgroup
 // and back (8-18 ms a cell), where the launcher forks a small process (2-3 ms). What the child
 // gets is what node's spawn gave it (cell_spawn.c says each step); whether it really ran as the
-// cell's uid with exactly the cell's capabilities is still read from /proc by the agent
-// (exec-sample.ts's handshake, judge.ts), so a launcher that got anything wrong is an infra error.
+// cell's uid with exactly the cell's capabilities is what the kernel's /proc status says while it
+// is stopped at its start (below), judged by the agent (judge.ts), so a launcher that got
+// anything wrong is an infra error.
 //
 // The child's stdout and stderr are pipes only the launcher reads: it says what the child wrote
 // when it says the child ended, so nothing of an earlier cell can reach a later cell's output.

@@ -1,6 +1,6 @@
 // Runs one sample: as the cell's uid (the launcher sets no groups, the cell's gid and uid before
 // the exec; the agent holds no inheritable or ambient capabilities, agent.ts checks), inside the
-// cell's cgroup, with the handshake that lets the agent read what the kernel says the running
+// cell's cgroup, with the handshake that lets the agent judge what the kernel says the running
 // process holds. A sample is started by the agent's launcher (cell-spawner.ts); a user's loader
 // runs under strace, through setpriv, spawned by node. When the sample's own process exits,
 // whatever it left running is killed, so nothing it started can hold its stdout open and hang
