@@ -23,9 +23,9 @@ beforeAll(async () => {
 });
 afterAll(() => spawner.close());
 
-/** Runs `script` under /bin/sh; resolves with what it wrote on each pipe and how it ended. */
-async function run(script: string, more: Partial<SpawnRequest> = {}) {
-  const sample = await spawner.spawn({
+/** Starts `script` under /bin/sh. */
+const start = (script: string, more: Partial<SpawnRequest> = {}) =>
+  spawner.spawn({
     file: '/bin/sh',
     args: ['-c', script],
     cwd: '/',
@@ -34,8 +34,9 @@ async function run(script: string, more: Partial<SpawnRequest> = {}) {
     cgroup: null,
     ...more,
   });
-  return ended(sample);
-}
+
+/** Runs `script` under /bin/sh; resolves with what it wrote on each pipe and how it ended. */
+const run = async (script: string, more: Partial<SpawnRequest> = {}) => ended(await start(script, more));
 
 function ended(sample: SpawnedSample) {
   return new Promise<{ out: string; err: string; code: number | null; signal: string | null }>((resolve) =>
@@ -73,14 +74,7 @@ test("a child gets its two pipes and the handshake's fd 3, /dev/null, its direct
 });
 
 test('the stop after the byte on fd 3 is held: the status read while stopped, then it goes on', async () => {
-  const sample = await spawner.spawn({
-    file: '/bin/sh',
-    args: ['-c', 'printf s >&3; kill -STOP $$; echo went on'],
-    cwd: '/',
-    ...own,
-    env: {},
-    cgroup: null,
-  });
+  const sample = await start('printf s >&3; kill -STOP $$; echo went on');
   const end = ended(sample);
   const status = await sample.held;
   expect(status).toMatchObject({ Pid: String(sample.pid), Uid: expect.stringMatching(new RegExp(`^${own.uid}\\s`)) });
@@ -89,14 +83,7 @@ test('the stop after the byte on fd 3 is held: the status read while stopped, th
 });
 
 test('a stop without the byte is not a handshake: left stopped, and no status once it ends', async () => {
-  const sample = await spawner.spawn({
-    file: '/bin/sh',
-    args: ['-c', 'kill -STOP $$; echo never'],
-    cwd: '/',
-    ...own,
-    env: {},
-    cgroup: null,
-  });
+  const sample = await start('kill -STOP $$; echo never');
   const end = ended(sample);
   await expect.poll(() => procState(sample.pid)).toBe('T');
   process.kill(sample.pid, 'SIGKILL');
