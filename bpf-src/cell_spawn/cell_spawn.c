@@ -3,8 +3,9 @@
  * Under TCG node's spawn forks a ~60 MB process and moves the agent into the cell's cgroup and
  * back: 8-18 ms a cell where a small process forks and execs in 2-3 ms. It runs as root, started
  * by the agent before any cell, and does for each request what node's spawn did:
- *   the child: a session of its own (setsid), moved into the cell's cgroup and made killable by
- *   the OOM killer (oom_score_adj 0) before the sample's first instruction, stdin /dev/null, fds
+ *   the child: born in the cell's cgroup (clone3's CLONE_INTO_CGROUP; before 5.7 it moves
+ *   itself), a session of its own (setsid), made killable by the OOM killer (oom_score_adj 0)
+ *   before the sample's first instruction, stdin /dev/null, fds
  *   1, 2, 3 three new pipes and nothing else open, the cell's directory, then (another uid than
  *   the launcher's) no supplementary groups, the cell's gid and uid (which empties the permitted, effective and
  *   ambient sets), every signal at its default and none blocked, and execve with the given
@@ -38,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -114,8 +116,9 @@ static void close_from(unsigned int first)
 		close(fd);
 }
 
-/* The child between fork and execve: only async-signal-safe calls. */
-static void _Noreturn child(const struct request *r, int pipes[3][2])
+/* The child between fork and execve: only async-signal-safe calls. `born_inside`: clone3 made it
+ * in the cell's cgroup already. */
+static void _Noreturn child(const struct request *r, int pipes[3][2], int born_inside)
 {
 	char procs[4096];
 	sigset_t none;
@@ -129,7 +132,7 @@ static void _Noreturn child(const struct request *r, int pipes[3][2])
 	if (null < 0 || dup2(null, 0) < 0)
 		child_fail("/dev/null");
 	close_from(4);
-	if (r->cgroup[0]) {
+	if (r->cgroup[0] && !born_inside) {
 		snprintf(procs, sizeof(procs), "%s/cgroup.procs", r->cgroup);
 		write_file(procs, "0", "joining the cell's cgroup");
 	}
@@ -245,6 +248,36 @@ static void tail_print(struct tail *t)
 	t->len = 0;
 }
 
+/* fork(), the child born in `cgroup` when the kernel can (clone3's CLONE_INTO_CGROUP, 5.7): a
+ * write to cgroup.procs takes the cgroups' write lock, which waits for an RCU grace period, 8-12 ms
+ * a cell under TCG (BENCHMARKS.md). Before 5.7 the child joins it itself (*born_inside 0). */
+static pid_t fork_into(const char *cgroup, int *born_inside)
+{
+	static int unsupported;
+
+	*born_inside = 0;
+	if (!cgroup[0] || unsupported)
+		return fork();
+	int dir = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return fork(); /* the child's own join then says why */
+	struct clone_args args = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (__u64)dir };
+	long pid = syscall(SYS_clone3, &args, sizeof(args));
+	int err = errno;
+	if (pid != 0)
+		close(dir);
+	if (pid >= 0) {
+		*born_inside = 1;
+		return (pid_t)pid;
+	}
+	if (err == ENOSYS || err == E2BIG || err == EINVAL) {
+		unsupported = 1; /* an older kernel: the child joins by itself */
+		return fork();
+	}
+	errno = err;
+	return -1;
+}
+
 static void spawn(char *buf, size_t len)
 {
 	static char *fields[FIELDS_MAX + 1];
@@ -272,9 +305,10 @@ static void spawn(char *buf, size_t len)
 		answer("failed %s %d children not reaped\n", r.seq, CHILDREN_MAX);
 		return;
 	}
-	pid_t pid = fork();
+	int born_inside = 0;
+	pid_t pid = fork_into(r.cgroup, &born_inside);
 	if (pid == 0)
-		child(&r, pipes);
+		child(&r, pipes, born_inside);
 	for (int i = 0; i < 3; i++)
 		close(pipes[i][1]);
 	if (pid < 0) {
