@@ -50,6 +50,39 @@ test.runIf(isRoot)(
   },
 );
 
+test.runIf(isRoot)(
+  "after each cell: the state helper's word for the tools it watches, node's own stat for the rest",
+  () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o755);
+    const tool = path.join(dir, 'tool');
+    writeFileSync(tool, '#!/bin/sh\n', { mode: 0o755 });
+    const watching = new RootTools('unchecked');
+    const asked: string[][] = [];
+    watching.watchWith({ watchFiles: (paths) => asked.push(paths) > 0 });
+    watching.resolve(tool);
+    expect(asked).toEqual([[tool]]);
+    expect(watching.changed(new Set())).toEqual([]);
+    expect(watching.changed(new Set([tool]))).toEqual([
+      `the root tool ${tool} (${tool}) was changed or replaced: the agent no longer runs it`,
+    ]);
+    expect(() => watching.resolve(tool)).toThrow(/a cell of this boot changed it/);
+    // the helper did not take it, or gave no answer: node stats it
+    for (const helper of [{ watchFiles: () => false }, null]) {
+      const tools = new RootTools('unchecked');
+      if (helper) tools.watchWith(helper);
+      tools.resolve(tool);
+      writeFileSync(tool, '#!/bin/sh\n\n');
+      expect(tools.changed(helper ? new Set() : null)).toHaveLength(1);
+    }
+    // tools known before the helper started are given to it when it starts
+    const early = new RootTools('unchecked');
+    early.resolve(tool);
+    early.watchWith({ watchFiles: (paths) => paths.includes(tool) });
+    expect(early.changed(new Set([tool]))).toHaveLength(1);
+  },
+);
+
 describe("the tool's content is the file the host vouched for", () => {
   const real = () => readFileSync('/usr/bin/true');
   const trueSha = createHash('sha256').update(real()).digest('hex');

@@ -77,6 +77,11 @@ async function main(): Promise<void> {
   const capWatch = cg.dir && !noScratch ? await CapWatch.start(fs.mkdtempSync(`${SCRATCH_DIR}/cap-watch-`)) : null;
   // from here on sysctls are read through the agent's own procfs
   const watch = await StateWatch.start(cg.dir);
+  // the helper checks the copies and the root tools after each cell from here on
+  if (!('error' in watch)) {
+    copies.watchWith(watch.reader);
+    rootTools.watchWith(watch.reader);
+  }
   const boot: BootState = {
     sysctls: bootSysctls(plan),
     unsafe:

@@ -273,7 +273,9 @@ export async function runAndRecord(
   const reset = resetState(boot.watch?.reader ?? null);
   const problems = reset.problems;
   if (reset.fatal) boot.endReason ??= `after ${cell.key}: ${reset.fatal}`;
-  problems.push(...boot.copies.changed(), ...rootTools.changed());
+  // the copies and the root tools the state helper watches (null: node stats them itself)
+  const helperSaw = boot.watch?.reader.changedFiles() ?? null;
+  problems.push(...boot.copies.changed(helperSaw), ...rootTools.changed(helperSaw));
   // after the uid's processes are gone, so nothing pins again; before the fingerprint, so what
   // the pins held is gone too
   const tornDown = cell.setupScope === 'cell' && cell.teardown.length > 0;

@@ -10,6 +10,7 @@ import type { InfraKind } from '../dsl/vocabulary.js';
 import { since } from './clock.js';
 import { runAsRoot } from './commands.js';
 import type { GuestCell, PrepareFigures } from './protocol.js';
+import type { FileWatcher } from './state-reader.js';
 
 /** Caps listed by `getcap FILE` ("FILE cap_a,cap_b=ep"), as sorted upper-case names. */
 export function parseGetcap(text: string): string[] {
@@ -31,6 +32,8 @@ interface Copy {
   want: string[];
   /** stat of the copy as verified: any write, chmod, xattr, rename or mount over it changes it. */
   fingerprint: string;
+  /** The state helper watches it and its directory (else node compares `fingerprint`). */
+  watched: boolean;
   error: PrepError | null;
 }
 
@@ -55,7 +58,10 @@ export class SampleCopies {
   readonly dir = fs.mkdtempSync('/tmp/capmatrix-samples-');
   private readonly copies = new Map<string, Copy>();
   /** Each binary's one local copy read from the host (no capabilities, never run). */
-  private readonly sources = new Map<string, { file: string; fingerprint: string }>();
+  private readonly sources = new Map<string, { file: string; fingerprint: string; watched: boolean }>();
+  /** The state helper, once it runs: it checks the files after each cell (one round trip where
+   * node's stat of each cost ~8 ms a cell under TCG). */
+  private watcher: FileWatcher | null = null;
   private sourcesMade = 0;
   /** What the copies cost this boot, for the bench (BENCHMARKS.md). */
   readonly figures: PrepareFigures = { files: 0, copyMs: 0, setcapMs: 0, verifyMs: 0 };
@@ -77,7 +83,17 @@ export class SampleCopies {
     const withCaps = fresh.filter((c) => c.caps && !c.error);
     this.setcap(withCaps);
     this.verify(withCaps);
-    for (const c of fresh) if (!c.error) c.fingerprint = fingerprint(c.file);
+    const made = fresh.filter((c) => !c.error);
+    for (const c of made) c.fingerprint = fingerprint(c.file);
+    const sources = [...this.sources.values()].filter((s) => !s.watched);
+    const paths = [...sources.map((s) => s.file), ...made.flatMap((c) => [c.file, path.dirname(c.file)])];
+    const watched = paths.length > 0 && (this.watcher?.watchFiles(paths) ?? false);
+    for (const x of [...sources, ...made]) x.watched = watched;
+  }
+
+  /** From now on the state helper checks the copies made after this. */
+  watchWith(watcher: FileWatcher): void {
+    this.watcher = watcher;
   }
 
   /** The copy a cell runs, made now if the plan did not have it (a search's cells). */
@@ -88,16 +104,23 @@ export class SampleCopies {
     return copy.error ?? { file: copy.file };
   }
 
-  /** Copies that changed since they were verified: forgotten (made again when next used). */
-  changed(): string[] {
+  /** Copies that changed since they were verified: forgotten (made again when next used).
+   * `helperSaw`: what the state helper found changed of what it watches (null: no answer). */
+  changed(helperSaw: Set<string> | null = null): string[] {
     const problems: string[] = [];
+    const byHelper = (watched: boolean) => watched && helperSaw !== null;
     for (const [binary, src] of this.sources) {
-      if (statOf(src.file) === src.fingerprint) continue;
+      const same = byHelper(src.watched) ? !helperSaw?.has(src.file) : statOf(src.file) === src.fingerprint;
+      if (same) continue;
       this.sources.delete(binary);
       problems.push(`the local copy ${src.file} of ${binary} was changed: read again from the host for later cells`);
     }
     for (const [key, c] of this.copies) {
-      if (c.error || fingerprint(c.file) === c.fingerprint) continue;
+      if (c.error) continue;
+      const same = byHelper(c.watched)
+        ? !helperSaw?.has(c.file) && !helperSaw?.has(path.dirname(c.file))
+        : fingerprint(c.file) === c.fingerprint;
+      if (same) continue;
       this.copies.delete(key);
       problems.push(`the sample copy ${c.file} was changed (write, chmod, xattr or mount): made again for later cells`);
     }
@@ -113,6 +136,7 @@ export class SampleCopies {
       caps: capsText(cell),
       want: cell.caps === 'root' ? [] : [...cell.caps].sort(),
       fingerprint: '',
+      watched: false,
       error: null,
     };
     try {
@@ -133,7 +157,7 @@ export class SampleCopies {
     fs.rmSync(file, { force: true }); // whatever a cell put there is not followed
     fs.copyFileSync(binary, file);
     fs.chmodSync(file, 0o644);
-    this.sources.set(binary, { file, fingerprint: statOf(file) });
+    this.sources.set(binary, { file, fingerprint: statOf(file), watched: false });
     return file;
   }
 

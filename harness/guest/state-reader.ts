@@ -41,7 +41,31 @@ function parseAnswer(text: string): { sysctls: [string, string][]; parts: Map<st
   return { sysctls, parts };
 }
 
-export class StateReader {
+/** The helper reads a line of up to 8 KiB: "watch" lines are cut below it. */
+const LINE_MAX_CHARS = 7000;
+const PATH_MAX_CHARS = 4000;
+
+function chunksOf(paths: string[]): string[][] {
+  const chunks: string[][] = [];
+  let chars = LINE_MAX_CHARS;
+  for (const p of paths) {
+    if (chars + p.length + 1 > LINE_MAX_CHARS) {
+      chunks.push([]);
+      chars = 0;
+    }
+    chunks.at(-1)?.push(p);
+    chars += p.length + 1;
+  }
+  return chunks;
+}
+
+/** What checks files for the agent after each cell (the state helper): false when it could not
+ * take them. */
+export interface FileWatcher {
+  watchFiles(paths: string[]): boolean;
+}
+
+export class StateReader implements FileWatcher {
   // replaced, never changed in place, when an answer changes them: a fingerprint keeps the maps
   // it was given, and an unchanged part is the same object in the next one (fingerprint.ts
   // compares those by identity)
@@ -55,10 +79,10 @@ export class StateReader {
   }
 
   /** Starts the helper over FIFOs in `fifoDir` (a directory only root can enter). */
-  static async start(proc: string, excludedSysctls: string[], cgroups: string[], fifoDir: string) {
+  static async start(proc: string, excludedSysctls: string[], cgroups: string[], fifoDir: string, file = STATE_HELPER) {
     const reader = new StateReader();
     const args = [...cgroups.flatMap((c) => ['-c', c]), ...excludedSysctls.flatMap((x) => ['-x', x]), proc];
-    reader.helper = await FifoHelper.start('state helper', STATE_HELPER, args, fifoDir);
+    reader.helper = await FifoHelper.start('state helper', file, args, fifoDir);
     return reader;
   }
 
@@ -85,6 +109,27 @@ export class StateReader {
     const lines = parseAnswer(text).parts.get('reaped') ?? [];
     const error = lines.find((l) => l.startsWith('error '));
     return error ? { error: error.slice(6) } : { pids: lines.map(Number) };
+  }
+
+  /** Watches these files from now on (their identity now: see state_watch.c); false when the
+   * helper did not take them (the caller then checks them itself). */
+  watchFiles(paths: string[]): boolean {
+    if (paths.some((p) => /[\t\n]/.test(p) || p.length > PATH_MAX_CHARS)) return false;
+    for (const chunk of chunksOf(paths)) {
+      const text = this.helper?.ask(`watch ${chunk.join('\t')}`) ?? null;
+      const answer = text === null ? null : parseAnswer(text).parts.get('watched');
+      if (!answer || answer.length) return false; // no answer, or "error …"
+    }
+    return true;
+  }
+
+  /** The watched files changed since they were watched (each said once, then no longer watched);
+   * null when the helper cannot answer. */
+  changedFiles(): Set<string> | null {
+    const text = this.helper?.ask('changed') ?? null;
+    if (text === null) return null;
+    const lines = parseAnswer(text).parts.get('changed');
+    return lines ? new Set(lines) : null;
   }
 
   close(): void {

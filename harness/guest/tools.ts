@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SYSTEM_DIRS, type ToolDigest, toolCandidates } from './protocol.js';
+import type { FileWatcher } from './state-reader.js';
 
 /** A tool's identity: what a replaced or rewritten file cannot keep, nor a link to it redirected. */
 function identity(file: string): string | null {
@@ -41,10 +42,20 @@ const sha256Of = (file: string) => createHash('sha256').update(fs.readFileSync(f
 export type Vouched = Record<string, ToolDigest> | 'unchecked';
 
 export class RootTools {
-  /** name → absolute path and identity at first use. */
-  private readonly known = new Map<string, { file: string; id: string }>();
+  /** name → absolute path and identity at first use; `watched`: the state helper checks it. */
+  private readonly known = new Map<string, { file: string; id: string; watched: boolean }>();
+  private watcher: FileWatcher | null = null;
   /** Tools a cell changed: never run again in this boot. */
   private readonly poisoned = new Set<string>();
+
+  /** From now on the state helper checks the tools (those known already too): one round trip
+   * after each cell where node's stats cost ~2 ms under TCG. */
+  watchWith(watcher: FileWatcher): void {
+    this.watcher = watcher;
+    const known = [...this.known.values()];
+    const watched = known.length > 0 && watcher.watchFiles(known.map((k) => k.file));
+    for (const k of known) k.watched = watched;
+  }
 
   /** `{}` until the plan's digests are given: no tool is vouched for, every one is refused. */
   constructor(private vouched: Vouched = {}) {}
@@ -78,8 +89,9 @@ export class RootTools {
     if (unsafe) throw new ToolError(`${name}: refused to run it as root: ${unsafe}`);
     // taken before the content is read: a change while it is hashed shows in changed()
     const id = identity(found) ?? '';
+    const watched = this.watcher?.watchFiles([found]) ?? false;
     compare(found);
-    this.known.set(name, { file: found, id });
+    this.known.set(name, { file: found, id, watched });
     return found;
   }
 
@@ -97,11 +109,13 @@ export class RootTools {
     );
   }
 
-  /** Tools that changed since their first use (each a line for the cell that changed them). */
-  changed(): string[] {
+  /** Tools that changed since their first use (each a line for the cell that changed them).
+   * `helperSaw`: what the state helper found changed of what it watches (null: no answer). */
+  changed(helperSaw: Set<string> | null = null): string[] {
     const problems: string[] = [];
-    for (const [name, { file, id }] of this.known) {
-      if (identity(file) !== id) {
+    for (const [name, { file, id, watched }] of this.known) {
+      const moved = watched && helperSaw ? helperSaw.has(file) : identity(file) !== id;
+      if (moved) {
         problems.push(`the root tool ${file} (${name}) was changed or replaced: the agent no longer runs it`);
         this.known.delete(name);
         this.poisoned.add(name);
