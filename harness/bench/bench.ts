@@ -171,6 +171,8 @@ const MINIMIZE_OBJECT = path.join(SAMPLES_BUILD_DIR, 'sockex1.bpf.o');
 const plannedSteps: Record<Step, number>[] = [];
 /** Each boot's fingerprint parts (its agent's medians per cell, ms), planned runs only. */
 const fingerprintParts: Record<string, number>[] = [];
+/** Each boot's cell housekeeping parts (its agent's medians per cell, ms), planned runs only. */
+const cellParts: Record<string, number>[] = [];
 /** Each boot's phases until the agent's first record (ms: outcome/boot-phases.ts), all runs. */
 const bootPhases: Record<string, number>[] = [];
 /** The host's speed at each repeat's start (host-speed.ts). */
@@ -185,6 +187,7 @@ for (let i = 0; i < opts.repeat; i++) {
   planned.push(figures(a.run, a.wallMs, opts.jobs));
   plannedSteps.push(steps(a.run));
   for (const b of a.run.provenance.boots) if (b.fingerprint) fingerprintParts.push(b.fingerprint);
+  for (const b of a.run.provenance.boots) if (b.cellParts) cellParts.push(b.cellParts);
   for (const b of a.run.provenance.boots) if (b.phases) bootPhases.push(b.phases);
   process.stderr.write(
     `bench ${i + 1}/${opts.repeat}: naive, one boot per cell, ${naiveIds.length} cells on ${opts.naiveKernel}\n`,
@@ -251,9 +254,16 @@ const rows = [
 const table = rows.map((r, i) => `| ${r.join(' | ')} |${i === 0 ? `\n|---|---|---|` : ''}`).join('\n');
 const stepRows = STEPS.map((k) => `| ${k} | ${median(plannedSteps.map((x) => x[k])).toFixed(1)} ms |`);
 const stepTable = ['| step of a cell (planned run, medians) | |', '|---|---|', ...stepRows].join('\n');
-const partNames = [...new Set(fingerprintParts.flatMap((p) => Object.keys(p)))];
-const partsLine = partNames.length
-  ? `The fingerprint's parts (medians over the boots of each boot's median per cell; "answer" is the helper's round trip as the agent waits for it, "helper …" its own time per group, "parse" node's reading): ${partNames.map((k) => `${k} ${median(fingerprintParts.map((p) => p[k] ?? 0)).toFixed(1)} ms`).join(', ')}.`
+/** "name 1.2 ms, …": each part's median over the boots' medians, or '' when no boot said. */
+function partMedians(parts: Record<string, number>[]): string {
+  const names = [...new Set(parts.flatMap((p) => Object.keys(p)))];
+  return names.map((k) => `${k} ${median(parts.map((p) => p[k] ?? 0)).toFixed(1)} ms`).join(', ');
+}
+const partsLine = fingerprintParts.length
+  ? `The fingerprint's parts (medians over the boots of each boot's median per cell; "answer" is the helper's round trip as the agent waits for it, "helper …" its own time per group, "parse" node's reading): ${partMedians(fingerprintParts)}.`
+  : '';
+const cellPartsLine = cellParts.length
+  ? `A cell's housekeeping by part (medians over the boots of each boot's median per cell; "reset: …" are the parts of "reset and check"): ${partMedians(cellParts)}.`
   : '';
 const phaseNames = ['qemu', 'kernel', 'initramfs', 'init', 'agent', 'prepare'];
 const phaseRows = phaseNames.map((k) => {
@@ -301,6 +311,7 @@ const report = [
   stepTable,
   '',
   ...(partsLine ? [partsLine, ''] : []),
+  ...(cellPartsLine ? [cellPartsLine, ''] : []),
   ...(phaseTable ? [phaseTable, ''] : []),
   oneLine,
   '',

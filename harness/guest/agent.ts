@@ -40,7 +40,7 @@ function inheritedCaps(): string | null {
 
 /** Each fingerprint part's median cost over the boot's cells (ms). */
 function medians(parts: Record<string, number>[]): Record<string, number> {
-  const keys = Object.keys(parts[0] ?? {});
+  const keys = [...new Set(parts.flatMap((p) => Object.keys(p)))];
   const mid = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   return Object.fromEntries(keys.map((k) => [k, Math.round(mid(parts.map((p) => p[k] ?? 0)) * 10) / 10]));
 }
@@ -100,6 +100,7 @@ async function main(): Promise<void> {
     spawner: spawner.broken ? null : spawner,
     capWatch: capWatch?.broken ? null : capWatch,
     fingerprintParts: [],
+    cellParts: [],
     bpffs: noBpffs === null,
     pinsAtStart: null,
     endReason: null,
@@ -118,6 +119,7 @@ async function main(): Promise<void> {
     prepare: boot.copies.figures,
     ...(plan.cells.length ? { firstCellMs } : {}),
     fingerprint: medians(boot.fingerprintParts),
+    cellParts: medians(boot.cellParts),
     ...(capWatch?.broken || !capWatch
       ? { capWatch: capWatch?.broken ?? 'not started: no cgroup v2 (cells cannot be told apart) or no scratch' }
       : {}),

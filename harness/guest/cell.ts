@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { CapWatch } from './cap-watch.js';
 import { CellCgroup } from './cell-cgroup.js';
 import type { CellSpawner } from './cell-spawner.js';
-import { since } from './clock.js';
+import { Laps, since } from './clock.js';
 import { type CellPaths, expandArg, runRootCommands } from './commands.js';
 import { execSample } from './exec-sample.js';
 import { clearNewPins, type Pins, pinsNow } from './host-bpffs.js';
@@ -48,6 +48,8 @@ export interface BootState {
   watch: StateWatch | null;
   /** What each fingerprint part cost, per cell (ms), for the end record. */
   fingerprintParts: Record<string, number>[];
+  /** Each cell's housekeeping by part (Laps), for the end record's medians. */
+  cellParts: Record<string, number>[];
   /** The host-like bpffs at /sys/fs/bpf is mounted (host-bpffs.ts): cells' pins are cleared. */
   bpffs: boolean;
   /** What it held when this cell's program started (after the scenario's setup); null before. */
@@ -150,7 +152,7 @@ function recordedChecks(recorder: CapWatch, cgroup: bigint, started: boolean) {
   return taken.execSeen && !recorder.broken ? taken.checks : null;
 }
 
-async function runSample(cell: GuestCell, at: CellPaths, boot: BootState, t0: number) {
+async function runSample(cell: GuestCell, at: CellPaths, boot: BootState, t0: number, laps: Laps) {
   const tSetup = performance.now();
   const setupErr = setUp(cell, at, boot);
   await boot.watch?.rebaseIfDirty();
@@ -164,7 +166,9 @@ async function runSample(cell: GuestCell, at: CellPaths, boot: BootState, t0: nu
   }
   // the harness's own fixed cost before the sample runs; the scenario's setup is counted apart
   const overheadMs = Math.max(0, since(t0) - setupMs);
+  laps.start();
   const cgroup = boot.cgroupDir ? new CellCgroup(boot.cgroupDir, `capmatrix-cell-${++boot.cellsRun}`) : null;
+  laps.lap('cgroup made');
   try {
     const cwdErr = cell.cwd ? unreachableDir(cell.cwd) : null;
     if (cwdErr) return { judged: infra('setup-failed', cwdErr), figures: { setupMs }, leftovers: [] };
@@ -183,11 +187,15 @@ async function runSample(cell: GuestCell, at: CellPaths, boot: BootState, t0: nu
       return { judged: infra('setup-failed', e.message), figures: { setupMs }, leftovers: [] };
     }
     const { r, trace } = traced;
+    laps.start();
     if (cgroup && !(await cgroup.emptied(2000))) r.leftovers.push(...cgroup.pids());
+    laps.lap('cgroup emptied');
     const tTake = performance.now();
     const capChecks = recorder && cgroup ? recordedChecks(recorder, cgroup.id, r.status !== null) : null;
     capWatchMs += performance.now() - tTake;
+    laps.start();
     const limitHit = cgroup?.limitHit() ?? null;
+    laps.lap('cgroup limits read');
     const stderrTail = r.stderr.trim().split('\n').slice(-12).join('\n');
     const figures: Figures = {
       overheadMs,
@@ -210,25 +218,29 @@ async function runSample(cell: GuestCell, at: CellPaths, boot: BootState, t0: nu
         : judgeExec(cell, r, trace, stderrTail, capChecks);
     return { judged, figures, leftovers: r.leftovers };
   } finally {
+    laps.start();
     cgroup?.remove();
+    laps.lap('cgroup removed');
   }
 }
 
-export async function runCell(cell: GuestCell, boot: BootState): Promise<CellRun> {
+export async function runCell(cell: GuestCell, boot: BootState, laps: Laps): Promise<CellRun> {
   const t0 = performance.now();
   if (boot.unsafe) return { judged: infra('setup-failed', boot.unsafe), figures: {}, teardownMs: 0, leftovers: [] };
   const sysErr = applySysctls(boot.sysctls, cell.sysctl);
   const sysctlMs = since(t0);
   if (sysErr) return { judged: infra('setup-failed', sysErr), figures: { sysctlMs }, teardownMs: 0, leftovers: [] };
   // the cell's own directory: its cwd and HOME, and where `{copy:}` inputs go
+  laps.start();
   const dir = fs.mkdtempSync('/tmp/capmatrix-cell-');
   try {
     fs.chmodSync(dir, 0o755);
+    laps.lap('cell dir');
     const copy = boot.copies.fileFor(cell);
     if ('kind' in copy)
       return { judged: infra(copy.kind, copy.detail), figures: { sysctlMs }, teardownMs: 0, leftovers: [] };
     const at = { sample: copy.file, dir };
-    const ran = await runSample(cell, at, boot, t0);
+    const ran = await runSample(cell, at, boot, t0, laps);
     const tTeardown = performance.now();
     const teardownError = cell.setupScope === 'cell' ? runRootCommands(cell.teardown, at) : null;
     return {
@@ -238,7 +250,9 @@ export async function runCell(cell: GuestCell, boot: BootState): Promise<CellRun
       ...(teardownError ? { teardownError } : {}),
     };
   } finally {
+    laps.start();
     fs.rmSync(dir, { recursive: true, force: true });
+    laps.lap('cell dir');
   }
 }
 
@@ -259,8 +273,9 @@ export async function runAndRecord(
   // the cell-start record's write and fsync: what each of a cell's two records costs
   const recordMs = out.emit({ type: 'cell-start', id: cell.id, key: cell.key, t: Date.now() });
   let ran: CellRun;
+  const laps = new Laps();
   try {
-    ran = await runCell(cell, boot);
+    ran = await runCell(cell, boot, laps);
   } catch (e) {
     ran = {
       judged: infra('agent-crash', `agent: ${(e as Error).stack ?? e}`),
@@ -270,22 +285,28 @@ export async function runAndRecord(
     };
   }
   const tReset = performance.now();
+  laps.start();
   const reset = resetState(boot.watch?.reader ?? null);
+  laps.lap('reset: uid');
   const problems = reset.problems;
   if (reset.fatal) boot.endReason ??= `after ${cell.key}: ${reset.fatal}`;
   // the copies and the root tools the state helper watches (null: node stats them itself)
   const helperSaw = boot.watch?.reader.changedFiles() ?? null;
   problems.push(...boot.copies.changed(helperSaw), ...rootTools.changed(helperSaw));
+  laps.lap('reset: copies and tools');
   // after the uid's processes are gone, so nothing pins again; before the fingerprint, so what
   // the pins held is gone too
   const tornDown = cell.setupScope === 'cell' && cell.teardown.length > 0;
   const pins = boot.pinsAtStart ? clearNewPins(boot.pinsAtStart, tornDown) : { removed: [], problems: [] };
+  laps.lap('reset: pins');
   if (pins.problems.length) {
     problems.push(...pins.problems);
     boot.endReason ??= `after ${cell.key}: ${pins.problems.join('; ')}`;
   }
   // a cell that killed, stopped or traced the launcher: this cell is not trusted, no other runs
+  laps.start();
   const launcher = boot.spawner?.check();
+  laps.lap('reset: launcher');
   if (launcher) {
     problems.push(launcher);
     boot.endReason ??= `after ${cell.key}: ${launcher}`;
@@ -294,12 +315,16 @@ export async function runAndRecord(
       ran.judged = infra('state-not-reset', `${launcher}, and the cell's output with it`);
   }
   // a cell that detached, stopped or killed the recorder: the same
+  laps.start();
   const recorder = boot.capWatch?.check();
+  laps.lap('reset: recorder');
   if (recorder) {
     problems.push(recorder);
     boot.endReason ??= `after ${cell.key}: ${recorder}`;
   }
+  laps.start();
   const overlay = boot.overlays?.check() ?? { problems: [], undoable: true };
+  laps.lap('reset: overlays');
   problems.push(...overlay.problems);
   if (!overlay.undoable) boot.endReason ??= `after ${cell.key}: a file it wrote could not be undone`;
   const resetMs = since(tReset);
@@ -336,6 +361,7 @@ export async function runAndRecord(
     ...(teardownError ? { teardownError } : {}),
   };
   out.emit(record);
+  boot.cellParts.push(laps.ms);
   return record;
 }
 

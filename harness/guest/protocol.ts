@@ -284,6 +284,9 @@ export const EndRecordSchema = z.strictObject({
   firstCellMs: z.optional(ms),
   /** Each fingerprint part's median cost per cell (ms). */
   fingerprint: z.optional(z.record(z.string(), ms)),
+  /** Each part of a cell's housekeeping (its directory, its cgroup, the reset's checks): its
+   * median cost per cell (ms). */
+  cellParts: z.optional(z.record(z.string(), ms)),
   /** Why the capability recorder (guest/cap-watch.ts) did not record this boot's cells, or
    * stopped doing so: their capChecks are absent from then on. */
   capWatch: z.optional(z.string()),

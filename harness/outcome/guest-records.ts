@@ -47,6 +47,8 @@ export interface GuestRecords {
   firstCellMs: number | null;
   /** Each fingerprint part's median cost per cell (ms), from the end record. */
   fingerprint: Record<string, number> | null;
+  /** Each part of a cell's housekeeping: its median cost per cell (ms), from the end record. */
+  cellParts: Record<string, number> | null;
   violations: Violation[];
   /** The last line was cut short (the VM died mid-write): not a violation. */
   torn: boolean;
@@ -71,6 +73,7 @@ export class GuestRecordReader {
     prepare: null,
     firstCellMs: null,
     fingerprint: null,
+    cellParts: null,
     violations: [],
     torn: false,
     stopped: null,
@@ -210,6 +213,7 @@ export class GuestRecordReader {
       r0.prepare = r.prepare ?? null;
       r0.firstCellMs = r.firstCellMs ?? null;
       r0.fingerprint = r.fingerprint ?? null;
+      r0.cellParts = r.cellParts ?? null;
       if (r.reason) r0.endReason = r.reason;
     }
   }

@@ -23,6 +23,9 @@ export const BootProvenanceSchema = z.looseObject({
   prepare: z.optional(PrepareFiguresSchema),
   /** Each part of the guest's fingerprint: its median cost per cell (ms). */
   fingerprint: z.record(z.string(), z.number()).optional(),
+  /** Each part of a cell's housekeeping (its directory, cgroup, the reset's checks): its median
+   * cost per cell (ms). */
+  cellParts: z.record(z.string(), z.number()).optional(),
   /** Where the boot's time went until its first cell (ms by phase: outcome/boot-phases.ts). */
   phases: z.record(z.string(), z.number()).optional(),
   vm: z.looseObject({ ended: z.string(), wallMs: z.number(), bootMs: z.number().nullable() }).optional(),

@@ -267,6 +267,7 @@ export async function runBoot(boot: BootRuns, o: BootOptions): Promise<BootResul
       agentFinished: records.ended,
       ...(records.prepare ? { prepare: records.prepare } : {}),
       ...(records.fingerprint ? { fingerprint: records.fingerprint } : {}),
+      ...(records.cellParts ? { cellParts: records.cellParts } : {}),
       phases: bootPhases(consoleText, records.provenance?.uptimeMs ?? null, vm.bootMs, records.firstCellMs),
       ...(records.violations.length ? { violations: records.violations } : {}),
       consoleLog: path.relative(o.runDir, files.console),
