@@ -116,6 +116,53 @@ describe('expansion', () => {
   });
 });
 
+describe('the grant axis', () => {
+  const granted = (): Scenario => ({ ...base(), axes: { ...base().axes, grant: ['file', 'ambient'] } });
+
+  test('each capability set once more as ambient; root and the empty set once; every cell says its grant', () => {
+    const cells = expandScenario(granted(), 'scenarios/demo.ts');
+    expect(cells.map((c) => `${c.id} ${c.grant}`)).toEqual([
+      'demo/none/ubd=0 file',
+      'demo/none/ubd=2 file',
+      'demo/BPF/ubd=0 file',
+      'demo/BPF/ubd=2 file',
+      'demo/ambient:BPF/ubd=0 ambient',
+      'demo/ambient:BPF/ubd=2 ambient',
+      'demo/root/ubd=0 file',
+      'demo/root/ubd=2 file',
+    ]);
+    expect(expandScenario(base(), 'scenarios/demo.ts').every((c) => c.grant === 'file')).toBe(true);
+  });
+
+  test('a rule may test the grant; one without `grant` takes both', () => {
+    const s = granted();
+    s.expect.unshift({ when: { grant: 'ambient' }, outcome: 'EPERM@prog_load', reason: 'ambient only' });
+    const byId = new Map(expandScenario(s, 'scenarios/demo.ts').map((c) => [c.id, c]));
+    const reason = (id: string) => {
+      const cell = byId.get(id);
+      if (!cell) throw new Error(`no cell ${id}`);
+      return expectationFor(cell, '6.12').reason;
+    };
+    expect([reason('demo/ambient:BPF/ubd=0'), reason('demo/BPF/ubd=0')]).toEqual(['ambient only', 'rest']);
+    expect(validateScenario(s, 'scenarios/demo.ts', BPF_SRC).axes.grant).toEqual(['file', 'ambient']);
+  });
+
+  test('ambient in a container or an exec scenario, or a grant twice, is an error naming the field', () => {
+    const boxed = { ...granted(), context: 'container' as const, container: { seccomp: 'runtime-default' as const } };
+    expect(() => validateScenario(boxed, 'scenarios/demo.ts', BPF_SRC)).toThrow(
+      /axes\.grant: 'ambient' is not for a container scenario/,
+    );
+    const { sample: _sample, ...noSample } = granted();
+    expect(() => validateScenario({ ...noSample, exec: ['/bin/true'] }, 'scenarios/demo.ts', BPF_SRC)).toThrow(
+      /axes\.grant: 'ambient' is not measured for an exec scenario yet/,
+    );
+    const twice = { ...base(), axes: { ...base().axes, grant: ['file', 'file'] } };
+    expect(() => validateScenario(twice, 'scenarios/demo.ts', BPF_SRC)).toThrow(/axes\.grant: a grant listed twice/);
+    const unknown = { ...base(), axes: { ...base().axes, grant: ['setuid'] } };
+    expect(() => validateScenario(unknown, 'scenarios/demo.ts', BPF_SRC)).toThrow(/axes\.grant\[0\]/);
+  });
+});
+
 describe('container cells', () => {
   const scenario = (): Scenario => ({
     name: 'box',

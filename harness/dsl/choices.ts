@@ -12,6 +12,12 @@ export type SetupScope = (typeof SETUP_SCOPES)[number];
 export const CONTEXTS = ['host', 'userns', 'container'] as const;
 export type Context = (typeof CONTEXTS)[number];
 
+/** `axes.grant`: how a cell's capabilities reach its program: file capabilities on its binary
+ * (`setcap …+ep`), or ambient capabilities the uid is given before the exec, as systemd gives
+ * `User=` with `AmbientCapabilities=` (the binary then has none). */
+export const GRANTS = ['file', 'ambient'] as const;
+export type Grant = (typeof GRANTS)[number];
+
 /** `socket`: what an object's socket filter is attached to. */
 export const SOCKETS = ['udp', 'packet'] as const;
 export type Socket = (typeof SOCKETS)[number];

@@ -6,7 +6,7 @@ import { SAMPLES_BUILD_DIR } from '../paths.js';
 import { compareVersions } from '../version.js';
 import { type Capability, type CapSet, capSetName, UNPRIVILEGED_UID } from './capabilities.js';
 import { cellId, sysctlLabel } from './cell-id.js';
-import type { Context, SetupScope } from './choices.js';
+import type { Context, Grant, SetupScope } from './choices.js';
 import { capAddName, containerArgs, insideCaps } from './container.js';
 import type { ExpectRule, OkWhen, Scenario } from './scenario.js';
 import { ScenarioError } from './scenario-error.js';
@@ -31,6 +31,8 @@ export interface Cell {
   file: string;
   capsName: string;
   caps: CapSet;
+  /** How `caps` reach the program (axes.grant). */
+  grant: Grant;
   uid: number;
   sysctl: Partial<Record<SysctlName, number>>;
   context: Context;
@@ -101,6 +103,15 @@ export function programOf(
   return { sample: s.sample ?? '', mode: 'sample', args: s.args ?? [] };
 }
 
+/** The grants a capability set is tried with: root and the empty set are granted nothing. */
+function grantsOf(s: Scenario, caps: CapSet): Grant[] {
+  if (caps === 'root' || caps.length === 0 || s.context === 'container') return ['file'];
+  return s.axes.grant ?? ['file'];
+}
+
+/** A cell's capability set as its id and the grids name it: an ambient grant says so. */
+export const grantedName = (setName: string, grant: Grant) => (grant === 'file' ? setName : `ambient:${setName}`);
+
 /** The cells of a validated scenario (validateScenario has checked its axes make distinct cells). */
 export function expandScenario(s: Scenario, file: string): Cell[] {
   const program = programOf(s);
@@ -110,8 +121,9 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
       s.context === 'container' && s.container && caps !== 'root'
         ? { spec: s.container, inside: insideCaps(caps) }
         : undefined;
-    return cross(s.axes.sysctl).map((sysctl): Cell => {
-      const capsName = box && caps !== 'root' ? capAddName(caps) : capSetName(caps);
+    const combos = grantsOf(s, caps).flatMap((grant) => cross(s.axes.sysctl).map((sysctl) => ({ grant, sysctl })));
+    return combos.map(({ grant, sysctl }): Cell => {
+      const capsName = grantedName(box && caps !== 'root' ? capAddName(caps) : capSetName(caps), grant);
       return {
         id: cellId(s.name, capsName, sysctlLabel(sysctl)),
         scenario: s.name,
@@ -119,6 +131,7 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
         file,
         capsName,
         caps: box ? 'root' : caps,
+        grant,
         uid: caps === 'root' || box ? 0 : UNPRIVILEGED_UID,
         sysctl,
         context: s.context ?? 'host',
@@ -161,8 +174,12 @@ function ruleMatches(rule: ExpectRule, cell: Cell, kernelVersion: string, config
 }
 
 /** The rule's `when` alone, on every kernel. */
-export function whenMatches(rule: ExpectRule, cell: Pick<Cell, 'id' | 'caps' | 'sysctl' | 'inside'>): boolean {
+export function whenMatches(
+  rule: ExpectRule,
+  cell: Pick<Cell, 'id' | 'caps' | 'sysctl' | 'inside'> & { grant?: Grant },
+): boolean {
   const w = rule.when ?? {};
+  if (w.grant && (cell.grant ?? 'file') !== w.grant) return false;
   // a container cell's rules are about what the container holds
   const caps = cell.inside ?? cell.caps;
   if (w.cells && !w.cells.includes(cell.id)) return false;

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { KERNEL_VERSION } from '../version.js';
 import type { Capability, CapSet } from './capabilities.js';
-import { CONTEXTS, OkWhenSchema, SETUP_SCOPES, SOCKETS } from './choices.js';
+import { CONTEXTS, GRANTS, OkWhenSchema, SETUP_SCOPES, SOCKETS } from './choices.js';
 import { type ContainerSpec, SECCOMP_PROFILE_NAMES } from './container.js';
 import type { SysctlName } from './sysctls.js';
 
@@ -51,6 +51,8 @@ const WhenSchema = z.strictObject({
   has: capList.optional(),
   /** The cell has none of these. */
   lacks: capList.optional(),
+  /** How the cell's capabilities were granted (axes.grant; root and the empty set: 'file'). */
+  grant: z.enum(GRANTS).optional(),
   /** The cell's value of each named sysctl is one of these. */
   sysctl: sysctlMap.optional(),
   /** Exactly these cells (by id); what learn mode writes. */
@@ -157,6 +159,10 @@ export const ScenarioSchema = z.strictObject({
     caps: z.array(z.union([z.literal('root'), capList])).min(1),
     /** Each sysctl's values; the cells are the cross product with `caps`. */
     sysctl: sysctlMap,
+    /** How each capability set is granted (default ['file']): 'file', file capabilities on the
+     * binary; 'ambient', the uid's ambient capabilities before the exec (systemd's `User=` and
+     * `AmbientCapabilities=`). Root and the empty set are granted nothing: one cell each. */
+    grant: z.array(z.enum(GRANTS)).min(1).optional(),
   }),
   /** First match wins: the first rule whose `when` (and gates) hold decides a cell's expectation. */
   expect: z.array(ExpectRuleSchema).min(1),

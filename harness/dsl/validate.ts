@@ -144,6 +144,22 @@ function checkProgram(
   }
 }
 
+/** `axes.grant` 'ambient' is given by capmatrix's launcher to a uid-65534 program: a container's
+ * capabilities are its runtime's, and a user's loader runs under strace through setpriv. */
+function grantProblems(s: Scenario): string[] {
+  const grants = s.axes.grant ?? [];
+  const problems: string[] = [];
+  if (new Set(grants).size !== grants.length) problems.push(`axes.grant: a grant listed twice (${grants.join(', ')})`);
+  if (!grants.includes('ambient')) return problems;
+  if (s.context === 'container')
+    problems.push("axes.grant: 'ambient' is not for a container scenario (its capabilities are what --cap-add adds)");
+  if (s.exec)
+    problems.push(
+      "axes.grant: 'ambient' is not measured for an exec scenario yet (its loader runs under strace through setpriv); allowed: ['file']",
+    );
+  return problems;
+}
+
 /** Validates untrusted module data; returns the typed scenario or throws ScenarioError.
  * `object` and `exec` paths come back absolute, resolved from `projectDir`. */
 export function validateScenario(data: unknown, file: string, bpfSrcDir: string, projectDir = process.cwd()): Scenario {
@@ -161,6 +177,7 @@ export function validateScenario(data: unknown, file: string, bpfSrcDir: string,
     if (set !== 'root') checkCaps(set, `axes.caps[${i}]`, problems);
   });
   checkSysctls(s.axes.sysctl, 'axes.sysctl', problems);
+  problems.push(...grantProblems(s));
   s.expect.forEach((rule, i) => {
     const parsedOutcome = parseExpectation(rule.outcome);
     if (typeof parsedOutcome === 'string') problems.push(`expect[${i}].outcome: ${parsedOutcome}`);

@@ -1,7 +1,7 @@
 // A cell's attempts → its result and verdict: `match`, `mismatch`, `flaky` (the outcome changed
 // between attempts, never a silent match) or `infra-error` with its kind.
 import { z } from 'zod';
-import { CONTEXTS } from '../dsl/choices.js';
+import { CONTEXTS, GRANTS } from '../dsl/choices.js';
 import { formatOutcome, INFRA_KINDS, type InfraKind } from '../dsl/vocabulary.js';
 import { ObservedSchema } from '../guest/protocol.js';
 import type { PlannedCell } from '../plan/plan.js';
@@ -17,6 +17,8 @@ export const CellResultSchema = RunFiguresSchema.extend({
   sample: z.string(),
   caps: z.union([z.literal('root'), z.array(z.string())]),
   capsName: z.string(),
+  /** 'ambient': the set was given as ambient capabilities (absent: file capabilities). */
+  grant: z.enum(GRANTS).optional(),
   uid: z.number().int(),
   sysctl: z.record(z.string(), z.number()),
   context: z.enum(CONTEXTS),
@@ -86,6 +88,7 @@ export function finalizeCell(cell: PlannedCell, attempts: Attempt[]): CellResult
     sample: cell.sample,
     caps: cell.caps === 'root' ? 'root' : [...cell.caps],
     capsName: cell.capsName,
+    ...(cell.grant === 'ambient' ? { grant: cell.grant } : {}),
     uid: cell.uid,
     sysctl: cell.sysctl as Record<string, number>,
     context: cell.context,
