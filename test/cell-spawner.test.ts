@@ -30,6 +30,7 @@ const start = (script: string, more: Partial<SpawnRequest> = {}) =>
     args: ['-c', script],
     cwd: '/',
     ...own,
+    ambient: 0n,
     env: { PATH: '/usr/bin:/bin' },
     cgroup: null,
     ...more,
@@ -111,9 +112,9 @@ test('an exit code and a signal are told as node tells them; an exec that fails 
   expect(missing).toMatchObject({ code: 127, signal: null });
   expect(missing.err).toMatch(/cell_spawn: \/nonexistent\/capmatrix-sample: No such file or directory/);
   // a relative path is refused before any fork, and the launcher goes on
-  await expect(spawner.spawn({ file: 'sh', args: [], cwd: '/', ...own, env: {}, cgroup: null })).rejects.toThrow(
-    /malformed request/,
-  );
+  await expect(
+    spawner.spawn({ file: 'sh', args: [], cwd: '/', ...own, ambient: 0n, env: {}, cgroup: null }),
+  ).rejects.toThrow(/malformed request/);
   expect(spawner.check()).toBeNull();
 });
 
@@ -141,6 +142,31 @@ test.runIf(isRoot)('as root it starts the child as the cell uid: no groups, no c
   });
 });
 
+test.runIf(isRoot)(
+  "an ambient grant: the uid holds exactly the set as ambient, inheritable, permitted and effective (systemd's AmbientCapabilities=)",
+  async () => {
+    // CAP_NET_RAW (13) and CAP_BPF (39): one in each of the two 32-bit words capset takes
+    const set = (1n << 13n) | (1n << 39n);
+    const r = await run('grep -E "^(Uid|CapInh|CapPrm|CapEff|CapAmb):" /proc/self/status', {
+      uid: 65534,
+      gid: 65534,
+      ambient: set,
+    });
+    const hex = set.toString(16).padStart(16, '0');
+    expect(r.out.trim().split('\n')).toEqual([
+      'Uid:\t65534\t65534\t65534\t65534',
+      `CapInh:\t${hex}`,
+      `CapPrm:\t${hex}`,
+      `CapEff:\t${hex}`,
+      `CapAmb:\t${hex}`,
+    ]);
+    // for the launcher's own uid there is nothing to grant: refused, not ignored
+    const own0 = await run('true', { uid: 0, gid: 0, ambient: set });
+    expect(own0).toMatchObject({ code: 127 });
+    expect(own0.err).toMatch(/an ambient grant for the launcher's own uid/);
+  },
+);
+
 test('a launcher killed under a running sample ends it and every later spawn, never hangs', async () => {
   const doomed = await CellSpawner.start(path.join(SAMPLES_BUILD_DIR, 'cell_spawn'));
   const sample = await doomed.spawn({
@@ -148,6 +174,7 @@ test('a launcher killed under a running sample ends it and every later spawn, ne
     args: ['-c', 'exec sleep 30 >/dev/null 2>&1 3>&-'],
     cwd: '/',
     ...own,
+    ambient: 0n,
     env: {},
     cgroup: null,
   });
@@ -155,8 +182,8 @@ test('a launcher killed under a running sample ends it and every later spawn, ne
   if (doomed.pid) process.kill(doomed.pid, 'SIGKILL');
   expect(await end).toMatchObject({ code: null, signal: null });
   expect(doomed.check()).toMatch(/cell launcher (exited|is no longer running)/);
-  await expect(doomed.spawn({ file: '/bin/true', args: [], cwd: '/', ...own, env: {}, cgroup: null })).rejects.toThrow(
-    ToolError,
-  );
+  await expect(
+    doomed.spawn({ file: '/bin/true', args: [], cwd: '/', ...own, ambient: 0n, env: {}, cgroup: null }),
+  ).rejects.toThrow(ToolError);
   process.kill(-sample.pid, 'SIGKILL'); // its own session and process group
 });

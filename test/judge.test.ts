@@ -90,6 +90,57 @@ describe('judge()', () => {
   });
 });
 
+describe('judge(): how the capabilities were granted is what the kernel shows', () => {
+  const BPF = '0000008000000000'; // CAP_BPF, bit 39
+  const NONE = '0000000000000000';
+  const ambientBpf = guestCell({ id: 'sample/ambient:BPF/default', caps: ['CAP_BPF'], uid: 65534, grant: 'ambient' });
+  /** A uid-65534 sample that held `sets` at its start and reported CAP_BPF at its end. */
+  const held = (sets: { CapInh: string; CapPrm: string; CapAmb: string }): ExecResult =>
+    ran(
+      { uid: 65534, capEff: BPF },
+      {
+        status: {
+          Uid: '65534\t65534\t65534\t65534',
+          Gid: '65534\t65534\t65534\t65534',
+          Groups: '',
+          CapEff: BPF,
+          ...sets,
+        },
+      },
+    );
+  const fileCaps = held({ CapInh: NONE, CapPrm: BPF, CapAmb: NONE });
+  const ambientCaps = held({ CapInh: BPF, CapPrm: BPF, CapAmb: BPF });
+
+  test.each<[string, GuestCell, ExecResult, string, unknown]>([
+    ['file capabilities, as a file grant gives them', bpfOnly, fileCaps, 'observed.outcome', 'ok'],
+    ['ambient capabilities, as an ambient grant gives them', ambientBpf, ambientCaps, 'observed.outcome', 'ok'],
+    [
+      'file capabilities where the cell asks for an ambient grant',
+      ambientBpf,
+      fileCaps,
+      'infraKind',
+      'caps-not-applied',
+    ],
+    ['ambient capabilities where the cell asks for file ones', bpfOnly, ambientCaps, 'infraKind', 'caps-not-applied'],
+    [
+      'a permitted set wider than the effective one',
+      bpfOnly,
+      held({ CapInh: NONE, CapPrm: '000000c000000000', CapAmb: NONE }),
+      'infraKind',
+      'caps-not-applied',
+    ],
+  ])('%s', (_what, cell, result, property, value) => {
+    expect(judge(cell, result, '')).toHaveProperty(property, value);
+  });
+
+  test('the mismatch names each set and the grant', () => {
+    expect(judge(ambientBpf, fileCaps, '')).toHaveProperty(
+      'infraError',
+      `/proc/<pid>/status of the running sample: CapPrm ${BPF}, CapInh ${NONE}, CapAmb ${NONE}; the cell (grant ambient) asks for permitted ${BPF}, inheritable and ambient ${BPF}`,
+    );
+  });
+});
+
 describe('judgeExec(): a loader that failed with no refusal to name', () => {
   const loader = guestCell({ id: 'tool/SYS_ADMIN/default', mode: 'exec' });
   const failed = ran({}, { code: 1, stdout: '', stderr: 'this tool must be run as root\n' });

@@ -9,7 +9,10 @@
  *   1, 2, 3 three new pipes and nothing else open, the cell's directory, then (another uid than
  *   the launcher's) no supplementary groups, the cell's gid and uid (which empties the permitted, effective and
  *   ambient sets), every signal at its default and none blocked, and execve with the given
- *   environment only.
+ *   environment only. With an AMBIENT set (another uid than the launcher's), the child keeps its
+ *   permitted set across the uid change (PR_SET_KEEPCAPS), narrows permitted and inheritable to
+ *   the set and raises each as ambient, as systemd does for User= with AmbientCapabilities=: a
+ *   binary without file capabilities then runs with exactly the set.
  * The handshake is here too: a sample under the agent writes a byte on fd 3 and stops itself
  * (capmatrix_result.h's cm_init). At that stop, seen by waitpid(WUNTRACED) with the byte in its
  * pipe, the launcher (its parent) reads /proc/<pid>/status, says it to the agent and continues it.
@@ -18,7 +21,8 @@
  * agent ~5 ms a cell under TCG (BENCHMARKS.md).
  *
  * Requests on stdin: "<length>\n" and then <length> bytes of NUL-terminated fields:
- *   SEQ CGROUP_DIR|"" UID GID CWD NENV ENV... NARGV ARGV...   (ARGV[0] an absolute path)
+ *   SEQ CGROUP_DIR|"" UID GID AMBIENT CWD NENV ENV... NARGV ARGV...   (AMBIENT a capability mask
+ *   in hex, "0" for none; ARGV[0] an absolute path)
  * Answers on stdout, one line each (HEX: bytes hex-encoded, "-" for none, so a line is a line
  * whatever the child wrote):
  *   "spawned SEQ PID"                       the child is running
@@ -39,6 +43,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
@@ -61,6 +66,7 @@ struct request {
 	const char *seq, *cgroup, *cwd;
 	uid_t uid;
 	gid_t gid;
+	unsigned long long ambient;
 	char **env, **argv;
 };
 
@@ -108,6 +114,22 @@ static void write_file(const char *file, const char *value, const char *step)
 	close(fd);
 }
 
+/* In the child, after the uid changed with PR_SET_KEEPCAPS: permitted and inheritable become
+ * the set, and each of it is raised as ambient. */
+static void grant_ambient(unsigned long long set)
+{
+	struct __user_cap_header_struct head = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { { 0 } };
+
+	for (int i = 0; i < 2; i++)
+		data[i].permitted = data[i].inheritable = (__u32)(set >> (32 * i));
+	if (syscall(SYS_capset, &head, data))
+		child_fail("capset");
+	for (int cap = 0; cap < 64; cap++)
+		if (set & (1ULL << cap) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0))
+			child_fail("PR_CAP_AMBIENT_RAISE");
+}
+
 static void close_from(unsigned int first)
 {
 	if (syscall(SYS_close_range, first, ~0U, 0) == 0)
@@ -141,12 +163,19 @@ static void _Noreturn child(const struct request *r, int pipes[3][2], int born_i
 		child_fail("chdir");
 	/* the agent is root: a uid 0 cell keeps root's groups, as node's spawn without uid did */
 	if (r->uid != getuid() || r->gid != getgid()) {
+		if (r->ambient && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0))
+			child_fail("PR_SET_KEEPCAPS");
 		if (setgroups(0, NULL) < 0)
 			child_fail("setgroups");
 		if (setgid(r->gid) < 0)
 			child_fail("setgid");
 		if (setuid(r->uid) < 0)
 			child_fail("setuid");
+		if (r->ambient)
+			grant_ambient(r->ambient);
+	} else if (r->ambient) {
+		errno = EINVAL; /* root's cell keeps root's own sets: an ambient grant there is a mistake */
+		child_fail("an ambient grant for the launcher's own uid");
 	}
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL); /* SIGKILL, SIGSTOP and the libc's own refuse: harmless */
@@ -168,24 +197,25 @@ static int parse(char *buf, size_t len, struct request *r, char **fields)
 		fields[n++] = buf + at;
 		at = (size_t)(end - buf) + 1;
 	}
-	if (at != len || n < 8)
+	if (at != len || n < 9)
 		return -1;
 	r->seq = fields[0];
 	r->cgroup = fields[1];
 	r->uid = (uid_t)strtoul(fields[2], NULL, 10);
 	r->gid = (gid_t)strtoul(fields[3], NULL, 10);
-	r->cwd = fields[4];
-	size_t nenv = strtoul(fields[5], NULL, 10);
-	if (6 + nenv >= n)
+	r->ambient = strtoull(fields[4], NULL, 16);
+	r->cwd = fields[5];
+	size_t nenv = strtoul(fields[6], NULL, 10);
+	if (7 + nenv >= n)
 		return -1;
-	size_t nargv = strtoul(fields[6 + nenv], NULL, 10);
-	if (nargv < 1 || 7 + nenv + nargv != n || fields[7 + nenv][0] != '/')
+	size_t nargv = strtoul(fields[7 + nenv], NULL, 10);
+	if (nargv < 1 || 8 + nenv + nargv != n || fields[8 + nenv][0] != '/')
 		return -1;
 	/* each list NULL-terminated in place: the count fields before them are no longer needed */
-	memmove(fields + 5, fields + 6, nenv * sizeof(char *));
-	fields[5 + nenv] = NULL;
-	r->env = fields + 5;
-	r->argv = fields + 7 + nenv;
+	memmove(fields + 6, fields + 7, nenv * sizeof(char *));
+	fields[6 + nenv] = NULL;
+	r->env = fields + 6;
+	r->argv = fields + 8 + nenv;
 	fields[n] = NULL;
 	return 0;
 }

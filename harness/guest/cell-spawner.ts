@@ -31,6 +31,8 @@ export interface SpawnRequest {
   cwd: string;
   uid: number;
   gid: number;
+  /** Capabilities the uid is given as ambient before the exec (a mask; 0n: none). */
+  ambient: bigint;
   env: Record<string, string>;
   /** The cell's cgroup directory, or null (process groups only). */
   cgroup: string | null;
@@ -95,7 +97,18 @@ const unhex = (field: string | undefined) => (field && field !== '-' ? Buffer.fr
 function encode(seq: number, r: SpawnRequest): Buffer {
   const env = Object.entries(r.env).map(([k, v]) => `${k}=${v}`);
   const argv = [r.file, ...r.args];
-  const fields = [seq, r.cgroup ?? '', r.uid, r.gid, r.cwd, env.length, ...env, argv.length, ...argv];
+  const fields = [
+    seq,
+    r.cgroup ?? '',
+    r.uid,
+    r.gid,
+    r.ambient.toString(16),
+    r.cwd,
+    env.length,
+    ...env,
+    argv.length,
+    ...argv,
+  ];
   const body = Buffer.from(fields.map((f) => `${f}\0`).join(''));
   return Buffer.concat([Buffer.from(`${body.length}\n`), body]);
 }

@@ -11,6 +11,7 @@ import { type CellCgroup, spawnOomKillable } from './cell-cgroup.js';
 import { type CellSpawner, type SampleOutput, SpawnedSample } from './cell-spawner.js';
 import { agentTool, type CellPaths } from './commands.js';
 import { ExecHolds } from './exec-hold.js';
+import { ambientMask } from './judge.js';
 import { PATH_ENV, procState } from './proc.js';
 import { type GuestCell, sampleResult } from './protocol.js';
 import { straceArgv } from './syscall-trace.js';
@@ -161,6 +162,7 @@ export async function execSample(
           cwd,
           uid: cell.uid,
           gid: cell.uid,
+          ambient: ambientMask(cell),
           env: { PATH: PATH_ENV, HOME: at.dir, CAPMATRIX_CELL: cell.id, CAPMATRIX_HANDSHAKE: '1' },
           cgroup: cgroup?.dir ?? null,
         })

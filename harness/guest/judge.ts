@@ -17,14 +17,22 @@ export function wantedMask(cell: GuestCell): bigint {
   return capMask(cell.caps.map((c: Capability) => capNumber(c)));
 }
 
+/** What the cell's uid is given as ambient (and inheritable) capabilities before the exec: its
+ * set under an ambient grant, else nothing. */
+export function ambientMask(cell: GuestCell): bigint {
+  if (cell.grant !== 'ambient' || cell.caps === 'root') return 0n;
+  return capMask(cell.caps.map((c: Capability) => capNumber(c)));
+}
+
 /** The kernel's view of the running sample against the cell; an error message or null. */
 export function statusMismatch(cell: GuestCell, st: Record<string, string>, want: bigint): string | null {
   const uids = (st.Uid ?? '').split(/\s+/).map(Number);
   if (uids.length !== 4 || uids.some((u) => u !== cell.uid) || hexMask(st.CapEff) !== want)
     return `/proc/<pid>/status of the running sample: Uid ${st.Uid}, CapEff ${st.CapEff}; the cell asks for uid ${cell.uid}, CapEff ${maskHex(want)}`;
   if (cell.uid === 0) return null;
-  if (hexMask(st.CapInh) !== 0n || hexMask(st.CapAmb) !== 0n)
-    return `inheritable ${st.CapInh} / ambient ${st.CapAmb} capabilities are not empty`;
+  const ambient = ambientMask(cell);
+  if (hexMask(st.CapInh) !== ambient || hexMask(st.CapAmb) !== ambient || hexMask(st.CapPrm) !== want)
+    return `/proc/<pid>/status of the running sample: CapPrm ${st.CapPrm}, CapInh ${st.CapInh}, CapAmb ${st.CapAmb}; the cell (grant ${cell.grant ?? 'file'}) asks for permitted ${maskHex(want)}, inheritable and ambient ${maskHex(ambient)}`;
   // the uid's own group and no supplementary ones (as setpriv --regid --clear-groups gave)
   const gids = (st.Gid ?? '').split(/\s+/).map(Number);
   if (gids.length !== 4 || gids.some((g) => g !== cell.uid) || (st.Groups ?? '') !== '')

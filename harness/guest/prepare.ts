@@ -46,8 +46,9 @@ function statOf(file: string): string {
 /** The file and the directory that holds only it: an entry added, a mode opened, a mount over either. */
 const fingerprint = (file: string) => `${statOf(file)} ${statOf(path.dirname(file))}`;
 
+/** What `setcap` gives the cell's copy; null: none (root, the empty set, an ambient grant). */
 function capsText(cell: GuestCell): string | null {
-  if (cell.caps === 'root' || cell.caps.length === 0) return null;
+  if (cell.caps === 'root' || cell.caps.length === 0 || cell.grant === 'ambient') return null;
   return `${cell.caps.map((c) => c.toLowerCase()).join(',')}+ep`;
 }
 
@@ -134,7 +135,7 @@ export class SampleCopies {
     const copy: Copy = {
       file,
       caps: capsText(cell),
-      want: cell.caps === 'root' ? [] : [...cell.caps].sort(),
+      want: capsText(cell) && cell.caps !== 'root' ? [...cell.caps].sort() : [],
       fingerprint: '',
       watched: false,
       error: null,

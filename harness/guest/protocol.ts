@@ -11,7 +11,7 @@ import { createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } fr
 // boot to load under TCG (measured); the host mixes these schemas into its own zod ones.
 import * as z from 'zod/mini';
 import { CAPABILITIES } from '../dsl/capabilities.js';
-import { OkWhenSchema, SETUP_SCOPES } from '../dsl/choices.js';
+import { GRANTS, OkWhenSchema, SETUP_SCOPES } from '../dsl/choices.js';
 import { SYSCTL_NAMES } from '../dsl/sysctls.js';
 import { INFRA_KINDS, OBSERVABLE_OUTCOMES, STAGES } from '../dsl/vocabulary.js';
 
@@ -62,6 +62,9 @@ export const GuestCellSchema = z.strictObject({
   cwd: z.optional(z.string()),
   okWhen: z.optional(OkWhenSchema),
   caps: capSet,
+  /** 'ambient': the launcher gives the uid `caps` as ambient capabilities before the exec, and
+   * the binary has no file capabilities (absent: 'file'). */
+  grant: z.optional(z.enum(GRANTS)),
   uid: z.int().check(z.nonnegative()),
   /** A container cell: the capabilities the container must hold (its sample reports `inside`). */
   inside: z.optional(z.array(capability)),

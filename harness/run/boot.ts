@@ -40,6 +40,7 @@ export function guestCell(c: PlannedCell, key: string): GuestCell {
     ...(c.cwd ? { cwd: c.cwd } : {}),
     ...(c.okWhen ? { okWhen: c.okWhen } : {}),
     caps: c.caps === 'root' ? 'root' : [...c.caps],
+    ...(c.grant === 'ambient' ? { grant: c.grant } : {}),
     uid: c.uid,
     ...(c.inside ? { inside: c.inside } : {}),
     sysctl: c.sysctl,
