@@ -313,6 +313,24 @@ describe('Markdown and JUnit', () => {
     expect(xml).not.toContain('<b>');
   });
 
+  test('an ambient cell is set against the file cell of the same set: agreeing pairs counted, a difference named', () => {
+    const ambient = { grant: 'ambient' as const };
+    const agree = run([
+      cell('debian-6.12', 'xdp/BPF/ubd=2', 'EPERM@prog_load', 'EPERM@prog_load'),
+      cell('debian-6.12', 'xdp/ambient:BPF/ubd=2', 'EPERM@prog_load', 'EPERM@prog_load', ambient),
+      cell('debian-6.12', 'xdp/ambient:BPF/ubd=0', 'INFRA', 'EPERM@prog_load', ambient),
+    ]);
+    expect(renderMarkdown(agree)).toContain('The same answer granted either way in all 1 pairs of cells');
+    const differ = run([
+      cell('debian-6.12', 'loader/BPF/ubd=2', 'EPERM@prog_load', 'EPERM@prog_load'),
+      cell('debian-6.12', 'loader/ambient:BPF/ubd=2', 'ok', 'EPERM@prog_load', ambient),
+    ]);
+    expect(renderMarkdown(differ)).toContain(
+      '- `debian-6.12` `loader/BPF/ubd=2`: EPERM@prog_load with file capabilities, ok with ambient ones (`loader/ambient:BPF/ubd=2`).',
+    );
+    expect(renderMarkdown(run([cell('debian-6.12', 'xdp/BPF/ubd=2', 'ok', 'ok')]))).not.toContain('ambient');
+  });
+
   test('a cell that does not match says which capability check the kernel denied, in report.md and junit.xml', () => {
     const capChecks = [
       {

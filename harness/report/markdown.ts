@@ -5,6 +5,7 @@ import type { CellResult } from '../outcome/verdict.js';
 import { cellLabel, verdictCounts } from './cell-label.js';
 import { crossKernelDiffs, markedOutcome } from './cross-kernel.js';
 import { findingLines, groupFindings } from './findings.js';
+import { grantDiffs } from './grant-diffs.js';
 import { gridLayout } from './grid-layout.js';
 import { kernelChecksLine } from './kernel-checks.js';
 import { ruleFindings } from './reason-checks.js';
@@ -67,6 +68,18 @@ export function renderMarkdown(run: RunResults): string {
     for (const f of rules)
       out.push(
         `- ${markdownSpan(f.kernel)} ${markdownSpan(f.scenario)} (${f.cells.length} cell${f.cells.length === 1 ? '' : 's'}, e.g. ${markdownSpan(f.cells[0] ?? '')}): the rule ${markdownSpan(f.why)}. Its reason: ${markdownSpan(f.reason)}`,
+      );
+  }
+  const grants = grantDiffs(run.cells);
+  if (grants.pairs) {
+    out.push('', '### File and ambient capabilities', '');
+    if (!grants.diffs.length)
+      out.push(
+        `The same answer granted either way in all ${grants.pairs} pairs of cells (a set as file capabilities on the binary, or as ambient capabilities of the uid: systemd's \`AmbientCapabilities=\`).`,
+      );
+    for (const d of grants.diffs)
+      out.push(
+        `- ${markdownSpan(d.kernel)} ${markdownSpan(d.file.id)}: ${formatOutcome(d.file.observed ?? d.file.expected)} with file capabilities, ${formatOutcome(d.ambient.observed ?? d.ambient.expected)} with ambient ones (${markdownSpan(d.ambient.id)}).`,
       );
   }
   const diffs = crossKernelDiffs(run);
