@@ -7,11 +7,11 @@
 // the cell.
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { ambientMask } from './cell-caps.js';
 import { type CellCgroup, spawnOomKillable } from './cell-cgroup.js';
 import { type CellSpawner, type SampleOutput, SpawnedSample } from './cell-spawner.js';
 import { agentTool, type CellPaths } from './commands.js';
 import { ExecHolds } from './exec-hold.js';
-import { ambientMask } from './judge.js';
 import { PATH_ENV, procState } from './proc.js';
 import { type GuestCell, sampleResult } from './protocol.js';
 import { straceArgv } from './syscall-trace.js';

@@ -4,8 +4,9 @@
 // it was held at its execve.
 import { ERRNOS, type ErrnoName, REFUSED, UNKNOWN_ERRNO } from '../dsl/vocabulary.js';
 import { decisiveDenials } from './cap-askers.js';
+import { wantedMask } from './cell-caps.js';
 import type { ExecResult } from './exec-sample.js';
-import { type Judged, statusMismatch, wantedMask } from './judge.js';
+import { type Judged, statusMismatch } from './judge.js';
 import { maskHex } from './proc.js';
 import type { CapCheck, GuestCell, ObservedOutcome } from './protocol.js';
 import { decisiveRefusal } from './syscall-trace.js';

@@ -3,26 +3,15 @@
 // what the kernel showed while it ran (the handshake), then what it saw itself when it reported.
 import { type Capability, capNumber } from '../dsl/capabilities.js';
 import type { InfraKind } from '../dsl/vocabulary.js';
+import { ambientMask, wantedMask } from './cell-caps.js';
 import type { ExecResult } from './exec-sample.js';
-import { capMask, hexMask, maskHex, procStatus } from './proc.js';
+import { capMask, hexMask, maskHex } from './proc.js';
 import { type GuestCell, type ObservedOutcome, sampleResult } from './protocol.js';
 
 export type Judged = { observed: ObservedOutcome } | { infraKind: InfraKind; infraError: string };
 
 /** A cell without an observation, and why. */
 export const infra = (infraKind: InfraKind, infraError: string): Judged => ({ infraKind, infraError });
-
-export function wantedMask(cell: GuestCell): bigint {
-  if (cell.caps === 'root') return hexMask(procStatus('self')?.CapEff);
-  return capMask(cell.caps.map((c: Capability) => capNumber(c)));
-}
-
-/** What the cell's uid is given as ambient (and inheritable) capabilities before the exec: its
- * set under an ambient grant, else nothing. */
-export function ambientMask(cell: GuestCell): bigint {
-  if (cell.grant !== 'ambient' || cell.caps === 'root') return 0n;
-  return capMask(cell.caps.map((c: Capability) => capNumber(c)));
-}
 
 /** The kernel's view of the running sample against the cell; an error message or null. */
 export function statusMismatch(cell: GuestCell, st: Record<string, string>, want: bigint): string | null {
