@@ -36,6 +36,8 @@ export default [
         'root',
       ],
       sysctl: ubdAll,
+      // as a systemd service with User= and AmbientCapabilities= would run it: the same answers
+      grant: ['file', 'ambient'],
     },
     expect: [
       { when: { caps: 'root' }, outcome: 'ok', reason: 'root (talk l.856: `sudo ip link set … xdpgeneric` works)' },
@@ -84,6 +86,37 @@ export default [
         outcome: 'EACCES@verifier',
         reason:
           'root without CAP_PERFMON and CAP_SYS_ADMIN has no allow_ptr_leaks: "R3 pointer -= pointer prohibited" (talk l.817-855)',
+      },
+    ],
+  }),
+  defineScenario({
+    name: 'xdp_adjust_tail-ip-helper',
+    sample: 'xdp_adjust_tail',
+    description:
+      "the loader (uid 65534) runs the same ip command itself, through capsh dropping nothing: a helper it execs holds what the uid was granted as ambient capabilities, and none of the loader's file capabilities",
+    args: ['iproute2', ''],
+    ...bpffs,
+    axes: {
+      caps: [['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON'], 'root'],
+      sysctl: { 'kernel.unprivileged_bpf_disabled': [2] },
+      grant: ['file', 'ambient'],
+    },
+    expect: [
+      {
+        when: { caps: 'root' },
+        outcome: 'ok',
+        reason: 'full root: `sudo ip link set dev lo xdpgeneric obj … sec xdp_icmp` works (talk l.856)',
+      },
+      {
+        when: { grant: 'file' },
+        outcome: 'EPERM@prog_load',
+        reason:
+          "file capabilities stay with the file that has them: capsh and ip, exec'd by the loader, have none (security/commoncap.c cap_bprm_creds_from_file: pP' = (pI & fI) | (fP & bset) | pA'), so at unprivileged_bpf_disabled=2 ip's bpf(2) gets EPERM (kernel/bpf/syscall.c)",
+      },
+      {
+        outcome: 'ok',
+        reason:
+          "ambient capabilities go through an exec of a file without capabilities (security/commoncap.c: pA' = pA, pP' = pE' = pA'): ip holds CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON, as a systemd service's ExecStart= children do with AmbientCapabilities=",
       },
     ],
   }),

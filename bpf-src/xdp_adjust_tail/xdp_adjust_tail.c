@@ -63,7 +63,10 @@ static int ping_and_count(void)
 	return answers;
 }
 
-/* The `answered` counter of whatever XDP program is attached to lo (we are root in iproute2 mode). */
+/* The `answered` counter of whatever XDP program is attached to lo; -1 when there is none, -2
+ * when this loader may not read it (a program by id needs CAP_SYS_ADMIN: an unprivileged loader
+ * in iproute2 mode, whose ip attached it). */
+#define COUNTER_UNREADABLE (-2)
 static long attached_counter(int ifindex)
 {
 	struct bpf_prog_info info = { 0 };
@@ -74,6 +77,8 @@ static long attached_counter(int ifindex)
 	if (bpf_xdp_query_id(ifindex, XDP_FLAGS_SKB_MODE, &prog_id) || !prog_id)
 		return -1;
 	fd = bpf_prog_get_fd_by_id(prog_id);
+	if (fd < 0 && errno == EPERM)
+		return COUNTER_UNREADABLE;
 	info.nr_map_ids = 4;
 	info.map_ids = (unsigned long)map_ids;
 	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
@@ -98,28 +103,40 @@ static int report_traffic(int answers, long rewritten, const char *how)
 		cm_result(-answers, "traffic", extra, "ping socket: %s (net.ipv4.ping_group_range?)", strerror(-answers));
 		return 1;
 	}
-	if (answers == 0 || rewritten <= 0) {
+	if (answers == 0 || (rewritten <= 0 && rewritten != COUNTER_UNREADABLE)) {
 		cm_result(ENODATA, "run", extra, "attached, but %d answers / %ld packets rewritten", answers, rewritten);
 		return 1;
 	}
-	cm_result(0, "run", extra, "%d frag-needed answers to %d oversized pings; %ld packets rewritten", answers, PINGS,
-		  rewritten);
+	/* only the program answers an echo request with "fragmentation needed": the answers are its */
+	if (rewritten == COUNTER_UNREADABLE)
+		cm_result(0, "run", extra,
+			  "%d frag-needed answers to %d oversized pings; its counter not read (a program by id needs CAP_SYS_ADMIN)",
+			  answers, PINGS);
+	else
+		cm_result(0, "run", extra, "%d frag-needed answers to %d oversized pings; %ld packets rewritten", answers,
+			  PINGS, rewritten);
 	return 0;
 }
 
-/* Run `capsh --drop=CAPS --shell=ip -- link set dev lo xdpgeneric obj FILE sec xdp`, stderr kept. */
+/* Run `capsh --drop=CAPS --shell=ip -- link set dev lo xdpgeneric obj FILE sec xdp`, stderr kept.
+ * FILE is written in a directory of its own under /tmp (the cell's directory is root's), removed
+ * once ip is done with it. */
 static int iproute2_mode(const char *drop)
 {
 	const void *elf;
 	size_t size = 0;
-	char obj[] = "xdp_adjust_tail.bpf.o", dropopt[256], errbuf[4096] = "";
+	char dir[] = "/tmp/capmatrix-ip-XXXXXX", obj[64], dropopt[256], errbuf[4096] = "";
 	int err_pipe[2], status, ifindex = if_nametoindex("lo");
-	FILE *f = fopen(obj, "w");
+	FILE *f = NULL;
 	pid_t pid;
 
 	elf = xdp_adjust_tail_bpf__elf_bytes(&size);
+	if (mkdtemp(dir)) {
+		snprintf(obj, sizeof(obj), "%s/xdp_adjust_tail.bpf.o", dir);
+		f = fopen(obj, "w");
+	}
 	if (!f || fwrite(elf, 1, size, f) != size || fclose(f)) {
-		cm_result(errno, "open", NULL, "writing %s: %s", obj, strerror(errno));
+		cm_result(errno, "open", NULL, "writing the object under %s: %s", dir, strerror(errno));
 		return 1;
 	}
 	snprintf(dropopt, sizeof(dropopt), "--drop=%s", drop);
@@ -141,6 +158,8 @@ static int iproute2_mode(const char *drop)
 		len += n;
 	errbuf[len] = 0;
 	waitpid(pid, &status, 0);
+	unlink(obj);
+	rmdir(dir);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		const char *tail = len > 500 ? errbuf + len - 500 : errbuf;
 		if (strstr(errbuf, "pointer -= pointer prohibited") || strstr(errbuf, "Permission denied"))
