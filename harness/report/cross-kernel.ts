@@ -132,9 +132,14 @@ export function baselineOf(run: RunResults, kernel: string): RunResults {
     kernels: run.kernels.filter((k) => k.id === kernel),
     cells: run.cells.filter((c) => c.kernel === kernel).map(({ stderrTail: _drop, ...c }) => c),
     provenance: { boots: run.provenance.boots.filter((b) => b.kernel === kernel) },
-    // every run of every cell of that kernel, and of no other (a run of 8 kernels has 8× as many)
+    // every run of every cell of that kernel, and of no other (a run of 8 kernels has 8× as many);
+    // the kernel's checks stay with the cell (its last run's): each run's copy doubled the file
     ...(run.attempts
-      ? { attempts: run.attempts.filter((a) => a.kernel === kernel).map(({ stderrTail: _drop, ...a }) => a) }
+      ? {
+          attempts: run.attempts
+            .filter((a) => a.kernel === kernel)
+            .map(({ stderrTail: _drop, capChecks: _kept, ...a }) => a),
+        }
       : {}),
   };
 }
