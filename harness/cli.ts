@@ -32,9 +32,11 @@ import { runMatrix } from './run/matrix.js';
 import * as flag from './run/matrix-options.js';
 import {
   DEFAULT_UNIVERSE,
+  EMIT_FORMS,
   minimizeJson,
   minimizeSubject,
   parseCapsFlag,
+  parseEmitFlag,
   parseSysctlFlags,
   runMinimize,
 } from './run/minimize.js';
@@ -179,6 +181,12 @@ program
   )
   .addOption(new Option('--scenario-dir <dir>', 'another directory of scenario files').argParser(flag.directory))
   .addOption(new Option('--results <dir>', 'where the minimize-<run-id> directory goes').argParser(flag.text))
+  .addOption(
+    new Option(
+      '--emit <forms>',
+      `deployment forms for each minimal set, comma-separated, each checked in the same boot: ${EMIT_FORMS.join(', ')} (systemd: run again as the uid's ambient capabilities)`,
+    ).argParser(parseEmitFlag),
+  )
   .option('--no-other-settings', "skip the scenario's other sysctl values")
   .option('--json', 'print the result as JSON')
   .action(async (operands, opts) => {

@@ -4,7 +4,15 @@
 import { describe, expect, test } from 'vitest';
 import { minimalSets } from '../harness/guest/minimal-sets.js';
 import type { CellRecord } from '../harness/outcome/guest-records.js';
-import { DEFAULT_UNIVERSE, settingNotes, tellingLine } from '../harness/run/minimize.js';
+import { renderMinimize } from '../harness/report/minimize-report.js';
+import {
+  DEFAULT_UNIVERSE,
+  type FormCheck,
+  type MinimizeResult,
+  parseEmitFlag,
+  settingNotes,
+  tellingLine,
+} from '../harness/run/minimize.js';
 
 type Run = (caps: string[]) => Promise<boolean>;
 const has = (s: string[], c: string) => s.includes(`CAP_${c}`);
@@ -131,5 +139,53 @@ describe("minimize's note on Debian's perf_event_paranoid=3", () => {
     expect(settingNotes([run(2, 'CAP_SYS_ADMIN', 'perf_event_open')], {})).toEqual([]);
     expect(settingNotes([run(3, 'CAP_PERFMON', 'perf_event_open')], {})).toEqual([]);
     expect(settingNotes([run(3, 'CAP_SYS_ADMIN', 'bpf_prog_load')], {})).toEqual([]);
+  });
+});
+
+describe('--emit: the deployment forms', () => {
+  const result = (systemd: FormCheck): MinimizeResult => ({
+    runDir: '/tmp/x',
+    dimension: 'caps',
+    kernel: { id: 'debian-6.12', release: '6.12' },
+    sample: 'loader',
+    universe: ['CAP_BPF', 'CAP_NET_ADMIN'],
+    bootSysctls: {},
+    searches: [
+      {
+        kind: 'asked',
+        scenario: 's',
+        sysctl: {},
+        minimal: [{ caps: ['CAP_BPF', 'CAP_NET_ADMIN'], shortfalls: [], systemd }],
+        violations: [],
+        runs: 4,
+        skippedByChecks: 0,
+        bruteForce: 4,
+      },
+    ],
+    bootMs: null,
+    wallMs: 1,
+  });
+
+  test('a form that failed in the guest is said with its cell and outcome, and no fragment is shown', () => {
+    const failed = renderMinimize(
+      result({
+        ok: false,
+        outcome: 'EPERM@prog_load',
+        detail: 'load: Operation not permitted',
+        cell: 's/ambient:X/s1',
+      }),
+    );
+    expect(failed).toContain(
+      'systemd (AmbientCapabilities=CAP_BPF CAP_NET_ADMIN): fails as ambient capabilities, EPERM@prog_load load: Operation not permitted (cell s/ambient:X/s1): no fragment',
+    );
+    expect(failed).not.toContain('[Service]');
+    const ok = renderMinimize(result({ ok: true, outcome: 'ok', detail: '', cell: 's/ambient:X/s1' }));
+    expect(ok).toContain('[Service]');
+    expect(ok).toContain('AmbientCapabilities=CAP_BPF CAP_NET_ADMIN');
+  });
+
+  test('--emit takes the known forms only, naming the allowed ones', () => {
+    expect(parseEmitFlag('setcap,systemd,systemd')).toEqual(['setcap', 'systemd']);
+    expect(() => parseEmitFlag('systemd,k8s')).toThrow('--emit: unknown form "k8s" (allowed: setcap, systemd)');
   });
 });

@@ -221,6 +221,22 @@ describe('outcome', () => {
     expect(['s2-x#root', 's1-default#', 's3#1', 's1-default#root2'].map(accepts)).toEqual([false, false, false, false]);
   });
 
+  test('a search that checks a form (--emit systemd) may record its ambient runs; no other search may', () => {
+    const accepts = keysOfBoot({
+      runs: [],
+      searches: [
+        { label: 's1-default', dimension: 'caps', forms: ['ambient'] },
+        { label: 's2-x', dimension: 'caps' },
+      ],
+    });
+    expect(['s1-default#ambient-1', 's1-default#ambient-12', 's1-default#3'].map(accepts)).toEqual([true, true, true]);
+    expect(['s2-x#ambient-1', 's1-default#ambient-', 's1-default#ambient-1x'].map(accepts)).toEqual([
+      false,
+      false,
+      false,
+    ]);
+  });
+
   test('--repeat puts the runs of a cell next to each other, so the phase order holds', () => {
     const r = runsOf(boot.cells, 2);
     expect(r.map((x) => x.key).slice(0, 2)).toEqual([

@@ -88,8 +88,14 @@ export const SearchSchema = z.strictObject({
   universe: z.array(z.string()),
   baseArgs: z.optional(argv),
   template: GuestCellSchema,
+  /** Each minimal set run once more granted this way (`minimize --emit systemd`: 'ambient'), its
+   * key `<label>#ambient-<n>` for the n-th minimal set. */
+  forms: z.optional(z.array(z.enum(['ambient']))),
 });
 export type Search = z.infer<typeof SearchSchema>;
+
+/** The key of the ambient run of a search's n-th minimal set (`minimize --emit systemd`). */
+export const ambientKey = (label: string, n: number) => `${label}#ambient-${n}`;
 
 /** The key of a capability search's one run as root (when no set of its universe was ok). */
 export const searchRootKey = (label: string) => `${label}#root`;
@@ -249,6 +255,8 @@ export const CellRecordSchema = z.strictObject({
   id: z.string(),
   key: z.string(),
   caps: capSet,
+  /** 'ambient': the caps were the uid's ambient capabilities (absent: file capabilities). */
+  grant: z.optional(z.enum(GRANTS)),
   delegation: z.optional(z.array(z.string())),
   /** null: the cell ended in an infra error. */
   observed: z.nullable(ObservedSchema),

@@ -6,7 +6,7 @@ import { cellId } from '../dsl/cell-id.js';
 import { delegationArgs, delegationSetName } from '../dsl/delegation.js';
 import { type BootState, endGroup, runAndRecord } from './cell.js';
 import { minimalSets } from './minimal-sets.js';
-import { type CapCheck, type GuestCell, type Search, searchRootKey } from './protocol.js';
+import { ambientKey, type CapCheck, type GuestCell, type Search, searchRootKey } from './protocol.js';
 import type { RecordWriter } from './record-writer.js';
 
 /** The cell that runs one set of a search. */
@@ -23,6 +23,20 @@ export function searchCell(search: Search, set: string[], n: number): GuestCell 
     };
   const caps = set as Capability[];
   return { ...t, id: cellId(t.scenario, capSetName(caps), search.label), key, caps };
+}
+
+/** A minimal set granted as the uid's ambient capabilities, as a systemd unit's `User=` and
+ * `AmbientCapabilities=` give it (`minimize --emit systemd`): the form checked before it is shown. */
+export function ambientCell(search: Search, set: string[], n: number): GuestCell {
+  const t = search.template;
+  const caps = set as Capability[];
+  return {
+    ...t,
+    id: cellId(t.scenario, `ambient:${capSetName(caps)}`, search.label),
+    key: ambientKey(search.label, n),
+    caps,
+    grant: 'ambient',
+  };
 }
 
 const deniedCaps = (checks: CapCheck[]) => [...new Set(checks.filter((c) => !c.granted).map((c) => c.cap))];
@@ -47,6 +61,9 @@ export async function runSearch(search: Search, boot: BootState, out: RecordWrit
   });
   if (result.minimal.length === 0 && search.dimension === 'caps')
     await runAndRecord(rootCell(search), search.template, boot, out);
+  if (search.dimension === 'caps' && search.forms?.includes('ambient'))
+    for (const [i, set] of result.minimal.entries())
+      await runAndRecord(ambientCell(search, set, i + 1), search.template, boot, out);
   const teardownError = endGroup(boot);
   out.emit({ type: 'search', label: search.label, ...result, ...(teardownError ? { teardownError } : {}) });
 }

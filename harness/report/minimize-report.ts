@@ -1,7 +1,7 @@
 // `capmatrix minimize` in the terminal: the minimal sets as setcap lines, why each smaller set
 // fails, the alternatives, and how many runs it took against brute force.
 import { delegationMountOptions } from '../dsl/delegation.js';
-import type { MinimalSet, MinimizeResult, SearchResult } from '../run/minimize.js';
+import type { FormCheck, MinimalSet, MinimizeResult, SearchResult } from '../run/minimize.js';
 import { terminalLine } from './untrusted-text.js';
 
 const setcap = (caps: string[], sample: string) =>
@@ -34,6 +34,22 @@ function askedLines(m: MinimalSet): string[] {
   ];
 }
 
+/** `--emit systemd`: the unit fragment, shown only when the set ran ok as the uid's ambient
+ * capabilities in the same boot; otherwise what that run got, and no fragment. */
+function systemdLines(caps: string[], check: FormCheck): string[] {
+  const cell = terminalLine(check.cell);
+  if (!check.ok)
+    return [
+      `     systemd (AmbientCapabilities=${terminalLine(caps.join(' '))}): fails as ambient capabilities, ${check.outcome} ${terminalLine(check.detail)} (cell ${cell}): no fragment`,
+    ];
+  return [
+    `     systemd, checked (ok as ambient capabilities of a non-root uid, cell ${cell}):`,
+    '       [Service]',
+    '       User=<a user of its own, not root>',
+    `       AmbientCapabilities=${terminalLine(caps.join(' '))}`,
+  ];
+}
+
 // the sets, outcomes and details come from the guest's search record
 function searchLines(s: SearchResult, r: MinimizeResult, full: boolean): string[] {
   const line = (set: string[]) => terminalLine(r.dimension === 'delegation' ? delegation(set) : setcap(set, r.sample));
@@ -53,6 +69,7 @@ function searchLines(s: SearchResult, r: MinimizeResult, full: boolean): string[
   }
   s.minimal.forEach((m, i) => {
     out.push(`  ${i + 1}. ${line(m.caps)}`);
+    if (m.systemd) out.push(...systemdLines(m.caps, m.systemd));
     if (!full) return;
     out.push(...askedLines(m));
     for (const f of m.shortfalls) {
@@ -109,6 +126,7 @@ export function renderMinimize(r: MinimizeResult): string {
   const runs = r.searches.reduce((n, s) => n + s.runs + (s.root ? 1 : 0), 0);
   const brute = r.searches.reduce((n, s) => n + s.bruteForce, 0);
   const spared = r.searches.reduce((n, s) => n + s.skippedByChecks, 0);
+  const formRuns = r.searches.reduce((n, s) => n + s.minimal.filter((m) => m.systemd).length, 0);
   const violations = r.searches.reduce((n, s) => n + s.violations.length, 0);
   out.push(
     '',
@@ -118,6 +136,9 @@ export function renderMinimize(r: MinimizeResult): string {
       ? [
           `the kernel's checks spared ${plural(spared, 'run')}: sets that add only capabilities a failing run's kernel never denied (${runs + spared} without them).`,
         ]
+      : []),
+    ...(formRuns
+      ? [`${plural(formRuns, 'cell')} more in the same boot to check the systemd form of each minimal set.`]
       : []),
     violations
       ? `monotonicity: ${violations} violation(s) above: a capability more turned ok into a failure.`

@@ -83,19 +83,24 @@ export function guestPlan(boot: BootRuns, files: BootFiles): Plan {
   };
 }
 
-/** The run keys a boot's records may carry: its runs', `<label>#<n>` for its searches, and a
+/** The run keys a boot's records may carry: its runs', `<label>#<n>` for its searches (and
+ * `<label>#ambient-<n>` for one that checks a form), and a
  * capability search's root run. */
 export function keysOfBoot(boot: {
   runs: Pick<BootRuns['runs'][number], 'key'>[];
-  searches?: Pick<GuestSearch, 'label' | 'dimension'>[];
+  searches?: Pick<GuestSearch, 'label' | 'dimension' | 'forms'>[];
 }): (key: string) => boolean {
   const runs = new Set(boot.runs.map((r) => r.key));
   for (const s of boot.searches ?? []) if (s.dimension === 'caps') runs.add(searchRootKey(s.label));
   const labels = new Set((boot.searches ?? []).map((s) => s.label));
+  // a search that checks a form runs each minimal set once more: `<label>#ambient-<n>`
+  const withForms = new Set((boot.searches ?? []).filter((s) => s.forms?.includes('ambient')).map((s) => s.label));
   return (key) => {
     if (runs.has(key)) return true;
     const hash = key.lastIndexOf('#');
-    return hash > 0 && labels.has(key.slice(0, hash)) && /^\d+$/.test(key.slice(hash + 1));
+    const [label, n] = [key.slice(0, hash), key.slice(hash + 1)];
+    if (hash <= 0) return false;
+    return (labels.has(label) && /^\d+$/.test(n)) || (withForms.has(label) && /^ambient-\d+$/.test(n));
   };
 }
 

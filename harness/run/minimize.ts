@@ -14,7 +14,7 @@ import { closest } from '../dsl/suggest.js';
 import { SYSCTL_NAMES, SYSCTLS, type SysctlName, ubdPhaseRank } from '../dsl/sysctls.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
 import { askedBy, deniedChecks } from '../guest/cap-askers.js';
-import { type CapCheck, searchRootKey } from '../guest/protocol.js';
+import { ambientKey, type CapCheck, searchRootKey } from '../guest/protocol.js';
 import { type Catalog, loadCatalog, selectKernels } from '../kernels/catalog.js';
 import { kernelConfig } from '../kernels/kernel-config.js';
 import type { KernelInfo } from '../kernels/kernel-info.js';
@@ -57,6 +57,22 @@ export interface MinimizeOptions {
   resultsDir?: string;
   catalog?: Catalog;
   log?: (msg: string) => void;
+  /** The deployment forms to give for each minimal set, each checked in the same boot
+   * (EMIT_FORMS); the setcap line is the search's own runs. */
+  emit?: EmitForm[];
+}
+
+/** `--emit`: `setcap` (file capabilities, what the search ran) and `systemd` (a unit's `User=`
+ * and `AmbientCapabilities=`, checked by running the set as the uid's ambient capabilities). */
+export const EMIT_FORMS = ['setcap', 'systemd'] as const;
+export type EmitForm = (typeof EMIT_FORMS)[number];
+
+/** A form run in the guest: what it got, in which cell. */
+export interface FormCheck {
+  ok: boolean;
+  outcome: string;
+  detail: string;
+  cell: string;
 }
 
 /** Why a set one capability short of a minimal set fails. */
@@ -75,6 +91,8 @@ export interface MinimalSet {
   caps: string[];
   shortfalls: Shortfall[];
   askedFor?: Record<string, string[]>;
+  /** `--emit systemd`: the set run as the uid's ambient capabilities. */
+  systemd?: FormCheck;
 }
 
 export interface SearchResult {
@@ -135,7 +153,7 @@ export function minimizeJson(r: MinimizeResult) {
         ...(f.denied ? { denied: f.denied } : {}),
       })),
     ),
-    cells: r.searches.reduce((n, s) => n + s.runs + (s.root ? 1 : 0), 0),
+    cells: r.searches.reduce((n, s) => n + s.runs + (s.root ? 1 : 0) + s.minimal.filter((m) => m.systemd).length, 0),
     ...(asked?.withAll ? { withAll: asked.withAll } : {}),
     ...r,
   };
@@ -171,6 +189,15 @@ export function parseCapsFlag(list: string): Capability[] {
   const set = [...new Set(caps.map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`)))] as Capability[];
   if (set.length === 0 || set.length > 12) throw new UsageError('--caps: give 1 to 12 capabilities');
   return set;
+}
+
+/** `--emit a,b`: the forms, each one of EMIT_FORMS. */
+export function parseEmitFlag(list: string): EmitForm[] {
+  const forms = [...new Set(list.split(',').map((f) => f.trim()))];
+  for (const f of forms)
+    if (!(EMIT_FORMS as readonly string[]).includes(f))
+      throw new UsageError(`--emit: unknown form "${f}" (allowed: ${EMIT_FORMS.join(', ')})`);
+  return forms as EmitForm[];
 }
 
 /** The command's operands and flags → what to minimize: one scenario by name, or the user's object
@@ -291,7 +318,10 @@ function planSearches(t: Target, asked: Partial<Record<SysctlName, number>>, oth
 }
 
 /** The guest's side of each plan: its template cell, expected outcome on this kernel, and label. */
-function guestSearches(t: Target, plans: SearchPlan[], kernel: KernelInfo): GuestSearch[] {
+function guestSearches(t: Target, plans: SearchPlan[], kernel: KernelInfo, emit: EmitForm[]): GuestSearch[] {
+  // a user's loader runs under strace through setpriv: no ambient grant there yet
+  const forms =
+    emit.includes('systemd') && t.dimension === 'caps' && !t.main?.scenario.exec ? { forms: ['ambient' as const] } : {};
   return plans.map((p, i) => {
     const template = templateCell(t, p.scenario);
     const cell: PlannedCell = {
@@ -305,6 +335,7 @@ function guestSearches(t: Target, plans: SearchPlan[], kernel: KernelInfo): Gues
       dimension: t.dimension,
       universe: t.universe,
       ...(t.dimension === 'delegation' ? { baseArgs: template.args.filter((a) => !DELEGATION_ARG.test(a)) } : {}),
+      ...forms,
       template: cell,
     };
   });
@@ -340,8 +371,10 @@ function searchResult(
   mine: CellRecord[],
   boot: Record<string, number | null>,
 ): SearchResult {
+  // the search's own runs (file capabilities), not the forms checked after it
   const runOf = (set: string[]): CellRecord | undefined =>
     mine.find((c) => {
+      if (c.grant === 'ambient') return false;
       const of = t.dimension === 'delegation' ? c.delegation : c.caps;
       return Array.isArray(of) && same(of, set);
     });
@@ -364,12 +397,16 @@ function searchResult(
     ...(scenario?.description && p.kind === 'scenario' ? { description: scenario.description } : {}),
     sysctl: p.sysctl,
     ...(mine[0]?.sysctlNow ? { effectiveSysctl: mine[0].sysctlNow } : {}),
-    minimal: rec.minimal.map((m) => {
+    minimal: rec.minimal.map((m, i) => {
       const checks = t.dimension === 'caps' ? runOf(m)?.capChecks : undefined;
+      const ambient = mine.find((c) => c.key === ambientKey(rec.label, i + 1));
       return {
         caps: m,
         shortfalls: m.map((c) => shortfall(m, c)),
         ...(checks ? { askedFor: askedFor(m, checks) } : {}),
+        ...(ambient
+          ? { systemd: { ok: ambient.observed?.outcome === 'ok', ...describe(ambient), cell: ambient.id } }
+          : {}),
       };
     }),
     ...(rec.minimal.length === 0 ? { withAll: describe(runOf(t.universe)) } : {}),
@@ -394,7 +431,7 @@ export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
   await ensureRunnable();
   const kernel = await fetchKernel(entry, log);
   const plans = planSearches(target, o.sysctl ?? {}, o.otherSettings !== false);
-  const searches = guestSearches(target, plans, kernel);
+  const searches = guestSearches(target, plans, kernel, o.emit ?? []);
 
   const accel = decideAccel();
   const runDir = path.join(o.resultsDir ?? RESULTS_DIR, `minimize-${newRunId()}`);

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { renderMinimize } from '../../harness/report/minimize-report.js';
-import { type MinimizeResult, runMinimize } from '../../harness/run/minimize.js';
+import { type MinimizeResult, minimizeJson, runMinimize } from '../../harness/run/minimize.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-minimize-'));
 const PARANOID_2 = { 'kernel.perf_event_paranoid': 2 } as const;
@@ -19,7 +19,13 @@ describe('on the real default kernel', () => {
   beforeAll(async () => {
     const quiet = { resultsDir: dir, log: () => {} };
     [xdp, tracepoint, sockex1, token] = await Promise.all([
-      runMinimize({ scenario: 'xdp_adjust_tail', sysctl: PARANOID_2, otherSettings: false, ...quiet }),
+      runMinimize({
+        scenario: 'xdp_adjust_tail',
+        sysctl: PARANOID_2,
+        otherSettings: false,
+        emit: ['systemd'],
+        ...quiet,
+      }),
       runMinimize({ scenario: 'trace_output-tracepoint', sysctl: PARANOID_2, otherSettings: false, ...quiet }),
       runMinimize({ scenario: 'sockex1', sysctl: { 'kernel.unprivileged_bpf_disabled': 0 }, ...quiet }),
       runMinimize({ scenario: 'token-queue', otherSettings: false, ...quiet }),
@@ -40,6 +46,27 @@ describe('on the real default kernel', () => {
     // the same sets, with runs spared where a failing run's kernel never denied what a set adds
     expect(xdp.searches[0]?.skippedByChecks).toBeGreaterThan(0);
     expect(renderMinimize(xdp)).toMatch(/the kernel's checks spared \d+ runs?: /);
+  });
+
+  test("--emit systemd: each minimal set ran again in the same boot as the uid's ambient capabilities, ok, and only then is the unit fragment shown", () => {
+    const [first, second] = xdp.searches[0]?.minimal ?? [];
+    expect(first?.systemd).toMatchObject({
+      ok: true,
+      outcome: 'ok',
+      cell: expect.stringMatching(/^xdp_adjust_tail\/ambient:NET_ADMIN\+SYS_ADMIN\//),
+    });
+    expect(second?.systemd).toMatchObject({
+      ok: true,
+      outcome: 'ok',
+      cell: expect.stringMatching(/^xdp_adjust_tail\/ambient:NET_ADMIN\+PERFMON\+BPF\//),
+    });
+    const text = renderMinimize(xdp);
+    expect(text).toContain('AmbientCapabilities=CAP_BPF CAP_NET_ADMIN CAP_PERFMON');
+    expect(text).toMatch(
+      /systemd, checked \(ok as ambient capabilities of a non-root uid, cell xdp_adjust_tail\/ambient:/,
+    );
+    // the search itself ran file capabilities only: its count is unchanged by the checks after it
+    expect(minimizeJson(xdp).cells).toBe((xdp.searches[0]?.runs ?? 0) + 2);
   });
 
   test("the kernel's own checks: the verifier asked for CAP_PERFMON and was denied without it; each capability of the set was asked for", () => {
