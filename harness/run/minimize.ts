@@ -294,7 +294,8 @@ function templateCell(t: Target, scenario: string): Cell {
   const cell = t.dimension === 'delegation' ? cells[0] : cells.find((c) => c.caps !== 'root');
   if (!cell)
     throw new UsageError(`minimize: ${scenario} has no cell that runs as uid 65534 (only root): nothing to minimize`);
-  return cell;
+  // the search runs file capabilities (its setcap lines), whatever grants the scenario's axes list
+  return { ...cell, grant: 'file' };
 }
 
 /** What to search: the settings asked for, each other value of the scenario's own sysctl axes,
