@@ -4,7 +4,7 @@
 // commander's extra-typings, and a bad flag or input exits 2 before anything starts (the catch at
 // the end).
 
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { SEED_CLAIMS } from '../scenarios/claims/seed-claims.js';
@@ -22,6 +22,7 @@ import { renderBisect } from './report/bisect-report.js';
 import { renderClaims } from './report/claims.js';
 import { expectedJson, renderExpected, renderRuleFindings } from './report/expected.js';
 import { exitCodeFor, renderGrid, runSummary } from './report/grid.js';
+import { minimizeAcrossExit, minimizeAcrossJson, renderMinimizeAcross } from './report/minimize-across-report.js';
 import { renderMinimize } from './report/minimize-report.js';
 import { reportRun } from './report/report-run.js';
 import { mergeRuns, RESULTS_SCHEMA_REF, readResults, resultsJsonSchema, writeResults } from './report/results-json.js';
@@ -39,7 +40,9 @@ import {
   parseEmitFlag,
   parseSysctlFlags,
   runMinimize,
+  runMinimizeKernels,
 } from './run/minimize.js';
+import { isMinimizeFile, mergeMinimizeFiles } from './run/minimize-across.js';
 import { ensureAll } from './setup/ensure.js';
 import { UsageError } from './usage-error.js';
 import { writeFileAtomic } from './write-atomic.js';
@@ -163,8 +166,14 @@ program
   .addOption(new Option('--iface <name>', 'with --object: the interface for XDP, tc and packet sockets (default lo)'))
   .addOption(new Option('--uprobe <path:function>', 'with --object: where a bare SEC("uprobe") goes'))
   .addOption(
-    new Option('--kernel <id>', 'a kernel id from kernels/catalog.json (default: the default kernel)').argParser(
-      flag.kernelIds,
+    new Option(
+      '--kernel <ids>',
+      'kernel ids from kernels/catalog.json, comma-separated, or all: one boot each, one answer with kernel ranges (default: the default kernel)',
+    ).argParser(flag.kernelIds),
+  )
+  .addOption(
+    new Option('--jobs <n>', 'with several kernels: boots at once (default: the number of cores)').argParser(
+      flag.count(1, 64),
     ),
   )
   .addOption(
@@ -191,12 +200,19 @@ program
   .option('--json', 'print the result as JSON')
   .action(async (operands, opts) => {
     const { object, exec, program: programs, loadOnly, socket, iface, uprobe, ...rest } = opts;
-    const r = await runMinimize({
+    const o = {
       ...minimizeSubject(operands, { object, exec, programs, loadOnly, socket, iface, uprobe }),
       ...rest,
       universe: opts.caps,
       resultsDir: opts.results,
-    });
+    };
+    if (selectKernels(loadCatalog(), opts.kernel).length > 1) {
+      const a = await runMinimizeKernels(o);
+      process.stdout.write(`${opts.json ? JSON.stringify(minimizeAcrossJson(a), null, 2) : renderMinimizeAcross(a)}\n`);
+      process.exitCode = minimizeAcrossExit(a);
+      return;
+    }
+    const r = await runMinimize(o);
     process.stdout.write(`${opts.json ? JSON.stringify(minimizeJson(r), null, 2) : renderMinimize(r)}\n`);
     process.exitCode = r.searches[0]?.minimal.length ? EXIT.ok : EXIT.findings;
   });
@@ -298,10 +314,21 @@ program
 
 program
   .command('merge')
-  .description('merge runs of different kernels (e.g. CI jobs) into one run, with its reports')
-  .argument('<results...>', 'results.json files')
+  .description(
+    'merge runs of different kernels (e.g. CI jobs) into one run, with its reports; or minimize results into one answer with kernel ranges',
+  )
+  .argument('<results...>', 'results.json files, or minimize.json files')
   .requiredOption('--out <dir>', 'the merged run directory')
+  .option('--json', 'minimize results: print the answer as JSON')
   .action((files, opts) => {
+    if (files.some(isMinimizeFile)) {
+      const a = mergeMinimizeFiles(files, opts.out);
+      mkdirSync(opts.out, { recursive: true });
+      writeFileAtomic(path.join(opts.out, 'minimize.json'), `${JSON.stringify(a, null, 2)}\n`);
+      process.stdout.write(`${opts.json ? JSON.stringify(minimizeAcrossJson(a), null, 2) : renderMinimizeAcross(a)}\n`);
+      process.exitCode = minimizeAcrossExit(a);
+      return;
+    }
     const runs = files.map((f) => readResults(f));
     const merged = mergeRuns(runs);
     writeResults(opts.out, merged);

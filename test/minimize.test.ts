@@ -5,14 +5,8 @@ import { describe, expect, test } from 'vitest';
 import { minimalSets } from '../harness/guest/minimal-sets.js';
 import type { CellRecord } from '../harness/outcome/guest-records.js';
 import { renderMinimize } from '../harness/report/minimize-report.js';
-import {
-  DEFAULT_UNIVERSE,
-  type FormCheck,
-  type MinimizeResult,
-  parseEmitFlag,
-  settingNotes,
-  tellingLine,
-} from '../harness/run/minimize.js';
+import { DEFAULT_UNIVERSE, parseEmitFlag, settingNotes, tellingLine } from '../harness/run/minimize.js';
+import type { FormCheck, MinimizeResult } from '../harness/run/minimize-result.js';
 
 type Run = (caps: string[]) => Promise<boolean>;
 const has = (s: string[], c: string) => s.includes(`CAP_${c}`);

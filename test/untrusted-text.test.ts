@@ -26,7 +26,7 @@ import {
   visibleControls,
   xmlText,
 } from '../harness/report/untrusted-text.js';
-import type { MinimizeResult } from '../harness/run/minimize.js';
+import type { MinimizeResult } from '../harness/run/minimize-result.js';
 import { CHROMIUM } from './chromium.js';
 
 /** Everything a program can print to upset a renderer, then 100 KB more. */

@@ -1,21 +1,21 @@
 // `capmatrix minimize` in the terminal: the minimal sets as setcap lines, why each smaller set
 // fails, the alternatives, and how many runs it took against brute force.
 import { delegationMountOptions } from '../dsl/delegation.js';
-import type { FormCheck, MinimalSet, MinimizeResult, SearchResult } from '../run/minimize.js';
+import type { FormCheck, MinimalSet, MinimizeResult, SearchResult } from '../run/minimize-result.js';
 import { terminalLine } from './untrusted-text.js';
 
-const setcap = (caps: string[], sample: string) =>
+export const setcap = (caps: string[], sample: string) =>
   `setcap ${caps.map((c) => c.toLowerCase()).join(',')}+ep ./${sample}`;
-const delegation = (items: string[]) => `bpffs delegation: ${delegationMountOptions(items) || '(nothing)'}`;
+export const delegation = (items: string[]) => `bpffs delegation: ${delegationMountOptions(items) || '(nothing)'}`;
 const pairs = (o: Record<string, number | null | undefined>) =>
   Object.entries(o)
     .map(([k, v]) => `${k}=${v ?? '?'}`)
     .join(', ');
 /** The settings asked for; where none were, the boot's own values as the guest had them. */
-const settings = (s: SearchResult, boot: Record<string, number | null> = {}) =>
+export const settings = (s: Pick<SearchResult, 'sysctl'>, boot: Record<string, number | null> = {}) =>
   pairs(s.sysctl) || `boot defaults${Object.keys(boot).length ? ` (${pairs(boot)})` : ''}`;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-const short = (caps: string[]) => `{${caps.map((c) => c.replace(/^CAP_/, '')).join(', ') || '∅'}}`;
+export const short = (caps: string[]) => `{${caps.map((c) => c.replace(/^CAP_/, '')).join(', ') || '∅'}}`;
 
 /** What the kernel asked of each capability of a minimal set in its own run; one it never asked
  * for is said apart (the set works, but nothing in the kernel checked that capability). */
@@ -36,7 +36,7 @@ function askedLines(m: MinimalSet): string[] {
 
 /** `--emit systemd`: the unit fragment, shown only when the set ran ok as the uid's ambient
  * capabilities in the same boot; otherwise what that run got, and no fragment. */
-function systemdLines(caps: string[], check: FormCheck): string[] {
+export function systemdLines(caps: string[], check: FormCheck): string[] {
   const cell = terminalLine(check.cell);
   if (!check.ok)
     return [

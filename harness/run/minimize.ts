@@ -3,6 +3,7 @@
 // side plans it (the asked-for settings, then the scenario's other sysctl values and its declared
 // non-capability alternatives), and explains each result with the runs that failed.
 import { mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { type AdhocProgram, adhocScenario } from '../dsl/adhoc.js';
 import { type Capability, isCapability } from '../dsl/capabilities.js';
@@ -15,7 +16,7 @@ import { SYSCTL_NAMES, SYSCTLS, type SysctlName, ubdPhaseRank } from '../dsl/sys
 import { formatOutcome } from '../dsl/vocabulary.js';
 import { askedBy, deniedChecks } from '../guest/cap-askers.js';
 import { ambientKey, type CapCheck, searchRootKey } from '../guest/protocol.js';
-import { type Catalog, loadCatalog, selectKernels } from '../kernels/catalog.js';
+import { type Catalog, type KernelEntry, loadCatalog, selectKernels } from '../kernels/catalog.js';
 import { kernelConfig } from '../kernels/kernel-config.js';
 import type { KernelInfo } from '../kernels/kernel-info.js';
 import { fetchKernel } from '../kernels/providers.js';
@@ -28,6 +29,8 @@ import { UsageError } from '../usage-error.js';
 import { decideAccel } from '../vm/accel.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import { type GuestSearch, runBoot } from './boot.js';
+import { type KernelFailure, type MinimizeAcross, minimizeAcross } from './minimize-across.js';
+import type { MinimizeResult, SearchResult, Shortfall } from './minimize-result.js';
 
 /** The sysctls that decide who may use BPF, said with "boot defaults". */
 const PRIVILEGE_SYSCTLS = ['kernel.unprivileged_bpf_disabled', 'kernel.perf_event_paranoid'];
@@ -66,77 +69,6 @@ export interface MinimizeOptions {
  * and `AmbientCapabilities=`, checked by running the set as the uid's ambient capabilities). */
 export const EMIT_FORMS = ['setcap', 'systemd'] as const;
 export type EmitForm = (typeof EMIT_FORMS)[number];
-
-/** A form run in the guest: what it got, in which cell. */
-export interface FormCheck {
-  ok: boolean;
-  outcome: string;
-  detail: string;
-  cell: string;
-}
-
-/** Why a set one capability short of a minimal set fails. */
-export interface Shortfall {
-  without: string;
-  outcome: string;
-  detail: string;
-  /** The checks the kernel denied in that run (of the missing capability where it asked for it),
-   * by who asked; absent when not recorded or none was denied. */
-  denied?: string;
-}
-
-/** A minimal set, and what the kernel asked of each of its capabilities in the set's own run:
- * who asked, or [] for a capability it never asked for (a finding). */
-export interface MinimalSet {
-  caps: string[];
-  shortfalls: Shortfall[];
-  askedFor?: Record<string, string[]>;
-  /** `--emit systemd`: the set run as the uid's ambient capabilities. */
-  systemd?: FormCheck;
-}
-
-export interface SearchResult {
-  /** 'asked' (the settings given), 'sysctl' (another value of the scenario's axis), 'scenario'
-   * (a declared alternative). */
-  kind: 'asked' | 'sysctl' | 'scenario';
-  scenario: string;
-  description?: string;
-  sysctl: Partial<Record<SysctlName, number>>;
-  /** The values the guest really had during the search. */
-  effectiveSysctl?: Record<string, number | null>;
-  minimal: MinimalSet[];
-  /** What the whole universe gets, when no subset is ok. */
-  withAll?: { outcome: string; detail: string };
-  /** What root (uid 0, every capability) gets, run once when no subset is ok. */
-  root?: { outcome: string; detail: string };
-  /** What the kernel's checks say about other settings (Debian's paranoid patch). */
-  notes?: string[];
-  violations: { caps: string[]; within: string[] }[];
-  /** The group teardown after the search failed: later searches ran on state nobody reset. */
-  teardownError?: string;
-  runs: number;
-  /** Sets not run because the kernel's checks of a failing run said they fail too: the search
-   * without the checks runs `runs + skippedByChecks`. */
-  skippedByChecks: number;
-  bruteForce: number;
-}
-
-export interface MinimizeResult {
-  runDir: string;
-  /** Sets of capabilities, or (token scenarios) of delegation items. */
-  dimension: 'caps' | 'delegation';
-  kernel: { id: string; release: string };
-  sample: string;
-  /** The user's object or loader, when minimize was asked about one. */
-  object?: string;
-  exec?: string[];
-  universe: string[];
-  /** The privilege sysctls as the guest booted with them (Debian's defaults, unless a search set them). */
-  bootSysctls?: Record<string, number | null>;
-  searches: SearchResult[];
-  bootMs: number | null;
-  wallMs: number;
-}
 
 /** `--json`: the answer first (every minimal set of the asked settings, why each one-smaller set
  * fails, how many cells it took), then everything else. */
@@ -422,20 +354,57 @@ function searchResult(
 }
 
 /** Runs every search in one boot and keeps the answer as minimize.json in its run directory;
- * rendering it is the command's. */
+ * rendering it is the command's. One kernel (runMinimizeKernels for more). */
 export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
-  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const target = await findTarget(o);
-  const { name, main, dimension, universe } = target;
-  const [entry] = selectKernels(o.catalog ?? loadCatalog(), o.kernel);
-  if (!entry) throw new UsageError('--kernel: no kernel');
+  const entries = selectKernels(o.catalog ?? loadCatalog(), o.kernel);
+  const [entry] = entries;
+  if (!entry || entries.length > 1) throw new Error(`runMinimize: one kernel, not ${entries.length}`);
   await ensureRunnable();
+  return minimizeOn(target, entry, o, newRunDir(o));
+}
+
+/** Every kernel `kernel` names, each in a boot of its own, `jobs` at once; one answer with the
+ * kernel ranges where it holds. A kernel whose boot or search fails is said, not guessed. */
+export async function runMinimizeKernels(o: MinimizeOptions & { jobs?: number }): Promise<MinimizeAcross> {
+  const target = await findTarget(o);
+  const entries = selectKernels(o.catalog ?? loadCatalog(), o.kernel);
+  await ensureRunnable();
+  const runDir = newRunDir(o);
+  const perKernel: MinimizeResult[] = [];
+  const failed: KernelFailure[] = [];
+  const queue = [...entries];
+  const lane = async () => {
+    for (let entry = queue.shift(); entry; entry = queue.shift()) {
+      try {
+        perKernel.push(await minimizeOn(target, entry, o, path.join(runDir, entry.id)));
+      } catch (e) {
+        if (e instanceof UsageError) throw e;
+        failed.push({ kernel: entry.id, error: (e as Error).message });
+      }
+    }
+  };
+  const jobs = Math.max(1, Math.min(o.jobs ?? os.availableParallelism(), entries.length));
+  await Promise.all(Array.from({ length: jobs }, lane));
+  // the catalog lists kernels oldest first
+  const across = minimizeAcross({ runDir, perKernel, failed }, { order: entries.map((e) => e.id) });
+  writeFileAtomic(path.join(runDir, 'minimize.json'), `${JSON.stringify(across, null, 2)}\n`);
+  return across;
+}
+
+function newRunDir(o: MinimizeOptions): string {
+  return path.join(o.resultsDir ?? RESULTS_DIR, `minimize-${newRunId()}`);
+}
+
+/** The searches of one kernel in one boot; minimize.json in `runDir`. */
+async function minimizeOn(target: Target, entry: KernelEntry, o: MinimizeOptions, runDir: string) {
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const { name, main, dimension, universe } = target;
   const kernel = await fetchKernel(entry, log);
   const plans = planSearches(target, o.sysctl ?? {}, o.otherSettings !== false);
   const searches = guestSearches(target, plans, kernel, o.emit ?? []);
 
   const accel = decideAccel();
-  const runDir = path.join(o.resultsDir ?? RESULTS_DIR, `minimize-${newRunId()}`);
   mkdirSync(runDir, { recursive: true });
   const bootId = `${kernel.id}-minimize`;
   log(

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { renderMinimize } from '../../harness/report/minimize-report.js';
-import { type MinimizeResult, minimizeJson, runMinimize } from '../../harness/run/minimize.js';
+import { minimizeJson, runMinimize } from '../../harness/run/minimize.js';
+import type { MinimizeResult } from '../../harness/run/minimize-result.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-minimize-'));
 const PARANOID_2 = { 'kernel.perf_event_paranoid': 2 } as const;

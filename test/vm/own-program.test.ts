@@ -175,7 +175,8 @@ type Ran = { code: number | null; stdout: string; stderr: string };
 let shipped: string[] = [];
 /** `capmatrix expected` on capmatrix's own scenarios before anything of the package is built. */
 let expectedFresh = '';
-let searches: Promise<Ran[]>;
+let xdpAcross: Promise<Ran>;
+let sockSearch: Promise<Ran>;
 let coreSearch: Promise<Ran>;
 let matrixRun: Promise<Ran>;
 
@@ -205,14 +206,24 @@ beforeAll(() => {
     project,
   );
   writeExtraScenarios();
-  // the three VMs at once (two minimize searches and the exec scenarios' matrix)
-  searches = Promise.all(
-    ['count_packets', 'xdp_len'].map((p) =>
-      npx(['minimize', '--object', 'build/prog.bpf.o', '--program', p, '--caps', CANDIDATES, '--json']),
-    ),
+  // three VMs at once: the XDP program's search on two kernels (a boot each) and the exec
+  // scenarios' matrix; the other two searches after it
+  xdpAcross = npx([
+    'minimize',
+    '--object',
+    'build/prog.bpf.o',
+    '--program',
+    'xdp_len',
+    '--caps',
+    CANDIDATES,
+    '--kernel',
+    'debian-5.10,debian-6.12',
+    '--json',
+  ]);
+  sockSearch = xdpAcross.then(() =>
+    npx(['minimize', '--object', 'build/prog.bpf.o', '--program', 'count_packets', '--caps', CANDIDATES, '--json']),
   );
-  // after the first search, not beside it: three VMs at once on two cores are enough
-  coreSearch = searches.then(() =>
+  coreSearch = xdpAcross.then(() =>
     npx(['minimize', '--object', 'build/labels.bpf.o', '--program', 'core_missing', '--caps', 'CAP_BPF,CAP_SYS_ADMIN']),
   );
   // --share-boots: the hostile loaders share the honest ones' boot, to show what holds inside one
@@ -237,20 +248,45 @@ describe('a project of its own, capmatrix installed from npm pack', () => {
     );
   });
 
-  test('minimize --object finds what the socket filter and the XDP program need, in parallel boots', async () => {
-    const [sock, xdp] = await searches;
-    for (const r of [sock, xdp]) expect(r?.code, r?.stderr).toBe(0);
-    const sockJson = JSON.parse(sock?.stdout ?? '');
-    const xdpJson = JSON.parse(xdp?.stdout ?? '');
+  test('minimize --object finds what the socket filter needs', async () => {
+    const sock = await sockSearch;
+    expect(sock.code, sock.stderr).toBe(0);
+    const sockJson = JSON.parse(sock.stdout);
     // unprivileged_bpf_disabled=2 (Debian's boot default): CAP_BPF, or CAP_SYS_ADMIN which implies it
     expect(sorted(sockJson.minimalSets)).toEqual(['CAP_BPF', 'CAP_SYS_ADMIN']);
-    // XDP is a network program type (bpf_net_capable: CAP_NET_ADMIN or CAP_SYS_ADMIN), and
-    // data_end - data is pointer arithmetic (allow_ptr_leaks: CAP_PERFMON or CAP_SYS_ADMIN)
-    expect(sorted(xdpJson.minimalSets)).toEqual(['CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON', 'CAP_SYS_ADMIN']);
-    const why = xdpJson.why.find((w: { without: string }) => w.without === 'CAP_PERFMON');
-    expect(why.outcome).toBe('EACCES@verifier');
-    expect(why.line).toMatch(/pointer -= pointer prohibited/);
     expect(sockJson.cells).toBeGreaterThan(0);
+  }, 900_000);
+
+  test('minimize --kernel debian-5.10,debian-6.12: the XDP program on both kernels in one command, one answer with its range', async () => {
+    const xdp = await xdpAcross;
+    expect(xdp.code, xdp.stderr).toBe(0);
+    const a = JSON.parse(xdp.stdout);
+    expect(a.kernels).toEqual(['debian-5.10', 'debian-6.12']);
+    expect(a.failed).toEqual([]);
+    // XDP is a network program type (5.10: CAP_NET_ADMIN or CAP_SYS_ADMIN; 6.12: bpf_net_capable,
+    // the same two), and data_end - data is pointer arithmetic (allow_ptr_leaks: CAP_PERFMON or
+    // CAP_SYS_ADMIN) on both
+    expect(a.answers.map((x: { range: string; minimalSets: string[][] }) => [x.range, sorted(x.minimalSets)])).toEqual([
+      ['5.10–6.12', ['CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON', 'CAP_SYS_ADMIN']],
+    ]);
+    // each kernel's own search, in a boot of its own: the verifier's refusal without CAP_PERFMON
+    expect(a.perKernel.map((k: { kernel: { id: string } }) => k.kernel.id)).toEqual(['debian-5.10', 'debian-6.12']);
+    for (const k of a.perKernel) {
+      expect(k.runDir).toMatch(new RegExp(`/${k.kernel.id}$`));
+      const why = k.why.find((w: { without: string }) => w.without === 'CAP_PERFMON');
+      expect(why.outcome, k.kernel.id).toBe('EACCES@verifier');
+      expect(why.line).toMatch(/pointer -= pointer prohibited/);
+    }
+    // a CI job per kernel: `capmatrix merge` of their minimize.json gives the same answer
+    const merged = await npx([
+      'merge',
+      '--json',
+      '--out',
+      path.join(work, 'merged-minimize'),
+      ...[...a.perKernel].reverse().map((k: { runDir: string }) => path.join(k.runDir, 'minimize.json')),
+    ]);
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(JSON.parse(merged.stdout).answers).toEqual(a.answers);
   }, 900_000);
 
   test("a CO-RE relocation that cannot resolve: libbpf's line, not the errno, and even root fails", async () => {

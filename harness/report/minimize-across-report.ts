@@ -1,0 +1,111 @@
+// `capmatrix minimize --kernel a,b` (or `merge` of per-kernel minimize results) in the terminal
+// and as JSON: the answer by kernel range, each minimal set with the ranges it holds on, its
+// checked forms with theirs, then each kernel's own details.
+import { EXIT } from '../exit-codes.js';
+import { minimizeJson } from '../run/minimize.js';
+import type { MinimizeAcross, RangeAnswer, SearchAcross, SetAcross } from '../run/minimize-across.js';
+import type { MinimizeResult } from '../run/minimize-result.js';
+import { delegation, setcap, settings, short } from './minimize-report.js';
+import { terminalLine } from './untrusted-text.js';
+
+const rangesText = (ranges: { range: string }[]) => ranges.map((r) => r.range).join(', ') || 'no kernel';
+
+/** "5.10–6.1: {BPF, NET_ADMIN}, {SYS_ADMIN}"; where no subset works, what all the candidates got. */
+function answerLine(a: RangeAnswer, s: SearchAcross, perKernel: MinimizeResult[]): string {
+  if (a.minimalSets.length) return `${a.range}: ${a.minimalSets.map(short).join(', ')}`;
+  const withAll = a.kernels.map((k) => {
+    const mine = perKernel.find((r) => r.kernel.id === k)?.searches.find((x) => x.scenario === s.scenario);
+    return mine?.withAll?.outcome ?? '?';
+  });
+  return `${a.range}: no subset of the candidates works (with all of them: ${[...new Set(withAll)].join(', ')})`;
+}
+
+/** `--emit systemd` over kernels: the fragment once, with the ranges where the ambient run was
+ * ok; each kernel where it failed with its outcome and cell. */
+function systemdLines(set: SetAcross): string[] {
+  const check = set.systemd;
+  if (!check) return [];
+  const out = check.ok.length
+    ? [
+        `     systemd, checked on ${rangesText(check.ok)} (ok as ambient capabilities of a non-root uid):`,
+        '       [Service]',
+        '       User=<a user of its own, not root>',
+        `       AmbientCapabilities=${terminalLine(set.caps.join(' '))}`,
+      ]
+    : [`     systemd (AmbientCapabilities=${terminalLine(set.caps.join(' '))}): fails on every kernel: no fragment`];
+  for (const f of check.failing)
+    out.push(
+      `     systemd fails on ${terminalLine(f.kernel)}: ${f.outcome}${f.detail ? ` ${terminalLine(f.detail)}` : ''} (cell ${terminalLine(f.cell)})`,
+    );
+  return out;
+}
+
+function searchLines(s: SearchAcross, a: MinimizeAcross, full: boolean): string[] {
+  const first = a.perKernel[0];
+  const line = (caps: string[]) =>
+    terminalLine(first?.dimension === 'delegation' ? delegation(caps) : setcap(caps, first?.sample ?? ''));
+  const out = s.answers.map((x) => `  ${terminalLine(answerLine(x, s, a.perKernel))}`);
+  if (s.missing.length) out.push(`  not searched on: ${s.missing.join(', ')}`);
+  if (!full) return out;
+  out.push('', 'each minimal set, with the kernels it is minimal on:');
+  s.sets.forEach((set, i) => {
+    out.push(`  ${i + 1}. ${line(set.caps)}    on ${rangesText(set.ranges)}`, ...systemdLines(set));
+  });
+  return out;
+}
+
+export function renderMinimizeAcross(a: MinimizeAcross): string {
+  const [asked, ...others] = a.searches;
+  const first = a.perKernel[0];
+  const out: string[] = [];
+  if (asked && first) {
+    out.push(
+      `${terminalLine(asked.scenario)} on ${a.perKernel.length} kernel(s): ${a.perKernel.map((r) => `${r.kernel.id} (${r.kernel.release})`).join(', ')}; ${settings(asked)}`,
+      `candidates: ${first.universe.join(' ')}`,
+      ...(first.object ? [`object: ${terminalLine(first.object)}`] : []),
+      ...(first.exec ? [`loader: ${terminalLine(first.exec.join(' '))}`] : []),
+      'a range is over the kernels measured, oldest first; it says nothing of a kernel between two of them',
+      '',
+      `${first.dimension === 'delegation' ? 'minimal delegations' : 'minimal capability sets'} by kernel range:`,
+      ...searchLines(asked, a, true),
+    );
+  }
+  if (others.length) {
+    out.push('', 'other settings, and alternatives:');
+    for (const s of others)
+      out.push(
+        `- ${s.kind === 'scenario' ? `scenario ${terminalLine(s.scenario)}` : `with ${settings(s)}`}:`,
+        ...searchLines(s, a, false),
+      );
+  }
+  for (const f of a.failed) out.push(`! ${terminalLine(f.kernel)}: no answer (${terminalLine(f.error)})`);
+  const cells = a.perKernel.map((r) => minimizeJson(r).cells);
+  out.push(
+    '',
+    `${cells.reduce((n, c) => n + c, 0)} cells in ${a.perKernel.length} boot(s) (${a.perKernel.map((r, i) => `${r.kernel.id} ${cells[i]} in ${(r.wallMs / 1000).toFixed(0)} s`).join(', ')}).`,
+    `details: ${a.runDir}/minimize.json; each kernel's: ${a.perKernel.map((r) => r.runDir).join(', ')}`,
+  );
+  return out.join('\n');
+}
+
+/** `--json`: the answer by range first, each set with its ranges, then each kernel's own JSON. */
+export function minimizeAcrossJson(a: MinimizeAcross) {
+  const [asked] = a.searches;
+  return {
+    kernels: a.order,
+    answers: asked?.answers ?? [],
+    sets: asked?.sets ?? [],
+    failed: a.failed,
+    searches: a.searches,
+    perKernel: a.perKernel.map(minimizeJson),
+    runDir: a.runDir,
+  };
+}
+
+/** An answer from every kernel: 0; a kernel where no subset works: 1 (a finding); a kernel that
+ * gave no answer: 3 (infra). */
+export function minimizeAcrossExit(a: MinimizeAcross): number {
+  if (a.failed.length) return EXIT.infra;
+  const none = a.perKernel.some((r) => !r.searches[0]?.minimal.length);
+  return none ? EXIT.findings : EXIT.ok;
+}

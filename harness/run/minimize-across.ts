@@ -1,0 +1,225 @@
+// One minimize answer over several kernels: the per-kernel results (parallel boots, or CI jobs
+// joined by `capmatrix merge`), grouped into the kernel ranges where the answer is the same, and
+// each minimal set with the ranges it was measured minimal on, its forms with theirs.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { UsageError } from '../usage-error.js';
+import { compareVersions, kernelVersionOf, majorMinor } from '../version.js';
+import { type FormCheck, type MinimizeResult, MinimizeResultSchema, readMinimizeResult } from './minimize-result.js';
+
+/** A kernel that was asked for and gave no answer (its boot or its search failed). */
+export const KernelFailureSchema = z.object({ kernel: z.string(), error: z.string() });
+export type KernelFailure = z.infer<typeof KernelFailureSchema>;
+
+/** What minimize.json holds for more than one kernel: each kernel's own result, in version order. */
+export const MinimizeAcrossSchema = z.object({
+  runDir: z.string(),
+  perKernel: z.array(MinimizeResultSchema),
+  failed: z.array(KernelFailureSchema),
+});
+export type MinimizeAcrossInput = z.infer<typeof MinimizeAcrossSchema>;
+
+/** Kernels in a row (in the order measured) with the same answer. */
+export interface KernelRange {
+  /** e.g. "5.10–6.1", or "6.12" for one kernel. */
+  range: string;
+  kernels: string[];
+}
+
+/** One answer of a search, and the consecutive kernels that gave it. */
+export interface RangeAnswer extends KernelRange {
+  /** The minimal sets; [] where no subset of the candidates worked. */
+  minimalSets: string[][];
+}
+
+/** A set that is minimal on some kernels: where, and where each checked form ran ok or failed. */
+export interface SetAcross {
+  caps: string[];
+  ranges: KernelRange[];
+  /** `--emit systemd`: the kernels where the ambient run was ok, and each one that failed. */
+  systemd?: { ok: KernelRange[]; failing: (FormCheck & { kernel: string })[] };
+}
+
+/** One search (the asked settings, another sysctl value, an alternative scenario) over the kernels. */
+export interface SearchAcross {
+  kind: MinimizeResult['searches'][number]['kind'];
+  scenario: string;
+  sysctl: Record<string, number>;
+  answers: RangeAnswer[];
+  sets: SetAcross[];
+  /** Kernels where this search was not run (a sysctl the kernel lacks, say). */
+  missing: string[];
+}
+
+export interface MinimizeAcross extends MinimizeAcrossInput {
+  /** Every kernel asked for, in version order (the failed ones too: they break a range). */
+  order: string[];
+  searches: SearchAcross[];
+}
+
+const setKey = (caps: string[]) => [...caps].sort().join('+');
+const answerKey = (sets: string[][]) => sets.map(setKey).sort().join(' | ');
+const searchKey = (s: { scenario: string; sysctl: Record<string, number> }) =>
+  `${s.scenario} ${JSON.stringify(Object.entries(s.sysctl).sort())}`;
+
+/** Splits the kernels that hold (in `order`) into runs of neighbours, each said as a range of
+ * series: a kernel not holding (or failed) between two breaks the run. */
+export function rangesOf(holds: Set<string>, order: string[], release: Map<string, string>): KernelRange[] {
+  const runs: string[][] = [];
+  let current: string[] = [];
+  for (const id of order) {
+    if (holds.has(id)) current.push(id);
+    else if (current.length) {
+      runs.push(current);
+      current = [];
+    }
+  }
+  if (current.length) runs.push(current);
+  const series = (id: string) => majorMinor(release.get(id) ?? id);
+  return runs.map((kernels) => {
+    const first = series(kernels[0] ?? '');
+    const last = series(kernels.at(-1) ?? '');
+    return { range: first === last ? first : `${first}–${last}`, kernels };
+  });
+}
+
+/** The results must be one question (the same program, candidates and settings) on different kernels. */
+function checkSameQuestion(results: MinimizeResult[], names: string[]): void {
+  const question = (r: MinimizeResult) => ({
+    scenario: r.searches[0]?.scenario,
+    object: r.object,
+    exec: r.exec,
+    dimension: r.dimension,
+    universe: [...r.universe].sort(),
+    sysctl: r.searches[0]?.sysctl,
+  });
+  const first = results[0];
+  if (!first) throw new UsageError('minimize: no kernel gave a result');
+  const want = question(first);
+  results.forEach((r, i) => {
+    const got = question(r);
+    for (const field of Object.keys(want) as (keyof typeof want)[]) {
+      if (JSON.stringify(got[field]) !== JSON.stringify(want[field]))
+        throw new UsageError(
+          `${names[i]}: another question than ${names[0]}'s: ${field} is ${JSON.stringify(got[field])}, not ${JSON.stringify(want[field])}`,
+        );
+    }
+    const twice = results.findIndex((o) => o.kernel.id === r.kernel.id);
+    if (twice !== i) throw new UsageError(`${names[i]}: kernel ${r.kernel.id} again (already in ${names[twice]})`);
+  });
+}
+
+/** One search over the kernels that ran it. */
+function searchAcross(
+  key: string,
+  results: MinimizeResult[],
+  order: string[],
+  release: Map<string, string>,
+): SearchAcross {
+  const mine = results.flatMap((r) => {
+    const s = r.searches.find((x) => searchKey(x) === key);
+    return s ? [{ kernel: r.kernel.id, search: s }] : [];
+  });
+  const [head] = mine;
+  const byAnswer = new Map<string, { sets: string[][]; kernels: Set<string> }>();
+  for (const { kernel, search } of mine) {
+    const sets = search.minimal.map((m) => m.caps);
+    const entry = byAnswer.get(answerKey(sets)) ?? { sets, kernels: new Set() };
+    entry.kernels.add(kernel);
+    byAnswer.set(answerKey(sets), entry);
+  }
+  const answers = [...byAnswer.values()]
+    .flatMap((a) => rangesOf(a.kernels, order, release).map((r) => ({ ...r, minimalSets: a.sets })))
+    .sort((a, b) => order.indexOf(a.kernels[0] ?? '') - order.indexOf(b.kernels[0] ?? ''));
+  const bySet = new Map<string, { caps: string[]; on: { kernel: string; systemd?: FormCheck }[] }>();
+  for (const { kernel, search } of mine)
+    for (const m of search.minimal) {
+      const entry = bySet.get(setKey(m.caps)) ?? { caps: m.caps, on: [] };
+      entry.on.push({ kernel, ...(m.systemd ? { systemd: m.systemd } : {}) });
+      bySet.set(setKey(m.caps), entry);
+    }
+  const sets = [...bySet.values()].map(({ caps, on }): SetAcross => {
+    const checked = on.filter((o) => o.systemd);
+    return {
+      caps,
+      ranges: rangesOf(new Set(on.map((o) => o.kernel)), order, release),
+      ...(checked.length
+        ? {
+            systemd: {
+              ok: rangesOf(new Set(checked.filter((o) => o.systemd?.ok).map((o) => o.kernel)), order, release),
+              failing: checked.flatMap((o) => (o.systemd && !o.systemd.ok ? [{ kernel: o.kernel, ...o.systemd }] : [])),
+            },
+          }
+        : {}),
+    };
+  });
+  return {
+    kind: head?.search.kind ?? 'asked',
+    scenario: head?.search.scenario ?? '',
+    sysctl: head?.search.sysctl ?? {},
+    answers,
+    sets: sets.sort((a, b) => a.caps.length - b.caps.length),
+    missing: order.filter((k) => !mine.some((m) => m.kernel === k)),
+  };
+}
+
+/** The per-kernel results → one answer with ranges. `names` say where each came from (for
+ * errors); `order` is every kernel asked for, oldest first (by default the results' releases,
+ * then the failed ones). */
+export function minimizeAcross(
+  input: MinimizeAcrossInput,
+  { names, order: asked }: { names?: string[]; order?: string[] } = {},
+): MinimizeAcross {
+  checkSameQuestion(input.perKernel, names ?? input.perKernel.map((r) => r.kernel.id));
+  const byRelease = [...input.perKernel].sort((a, b) =>
+    compareVersions(kernelVersionOf(a.kernel.release), kernelVersionOf(b.kernel.release)),
+  );
+  const order = asked ?? [...byRelease.map((r) => r.kernel.id), ...input.failed.map((f) => f.kernel)];
+  const results = order.flatMap((id) => byRelease.filter((r) => r.kernel.id === id));
+  const release = new Map(results.map((r) => [r.kernel.id, r.kernel.release]));
+  const keys = [...new Set(results.flatMap((r) => r.searches.map(searchKey)))];
+  return {
+    ...input,
+    perKernel: results,
+    order,
+    searches: keys.map((k) => searchAcross(k, results, order, release)),
+  };
+}
+
+/** Whether a file given to `merge` is a minimize.json (of one kernel or several), not a results.json. */
+export function isMinimizeFile(file: string): boolean {
+  try {
+    const raw = JSON.parse(readFileSync(file, 'utf8'));
+    return typeof raw === 'object' && raw !== null && ('searches' in raw || 'perKernel' in raw) && !('cells' in raw);
+  } catch {
+    return false;
+  }
+}
+
+/** minimize.json files (CI jobs, one kernel each, or earlier joins) → one answer over their kernels. */
+export function mergeMinimizeFiles(files: string[], runDir: string): MinimizeAcross {
+  const perKernel: MinimizeResult[] = [];
+  const names: string[] = [];
+  const failed: KernelFailure[] = [];
+  for (const file of files) {
+    const raw = JSON.parse(readFileSync(file, 'utf8'));
+    if ('perKernel' in raw) {
+      const parsed = MinimizeAcrossSchema.safeParse(raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new UsageError(`${file}: not a minimize.json: ${issue?.path.join('.') || 'the file'}: ${issue?.message}`);
+      }
+      for (const r of parsed.data.perKernel) {
+        perKernel.push(r);
+        names.push(`${file} (${r.kernel.id})`);
+      }
+      failed.push(...parsed.data.failed);
+    } else {
+      perKernel.push(readMinimizeResult(file));
+      names.push(file);
+    }
+  }
+  // a kernel that failed in one input and answered in another has an answer
+  const answered = new Set(perKernel.map((r) => r.kernel.id));
+  return minimizeAcross({ runDir, perKernel, failed: failed.filter((f) => !answered.has(f.kernel)) }, { names });
+}

@@ -1,0 +1,101 @@
+// What `capmatrix minimize` answers on one kernel (minimize.json), defined once: written by the
+// search, read back by `merge` (a CI job per kernel) and rendered by the report.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { UsageError } from '../usage-error.js';
+
+/** A form run in the guest: what it got, in which cell. */
+export const FormCheckSchema = z.object({
+  ok: z.boolean(),
+  outcome: z.string(),
+  detail: z.string(),
+  cell: z.string(),
+});
+export type FormCheck = z.infer<typeof FormCheckSchema>;
+
+/** Why a set one capability short of a minimal set fails. */
+export const ShortfallSchema = z.object({
+  without: z.string(),
+  outcome: z.string(),
+  detail: z.string(),
+  /** The checks the kernel denied in that run (of the missing capability where it asked for it),
+   * by who asked; absent when not recorded or none was denied. */
+  denied: z.string().optional(),
+});
+export type Shortfall = z.infer<typeof ShortfallSchema>;
+
+/** A minimal set, and what the kernel asked of each of its capabilities in the set's own run:
+ * who asked, or [] for a capability it never asked for (a finding). */
+export const MinimalSetSchema = z.object({
+  caps: z.array(z.string()),
+  shortfalls: z.array(ShortfallSchema),
+  askedFor: z.record(z.string(), z.array(z.string())).optional(),
+  /** `--emit systemd`: the set run as the uid's ambient capabilities. */
+  systemd: FormCheckSchema.optional(),
+});
+export type MinimalSet = z.infer<typeof MinimalSetSchema>;
+
+const OutcomeLineSchema = z.object({ outcome: z.string(), detail: z.string() });
+
+export const SearchResultSchema = z.object({
+  /** 'asked' (the settings given), 'sysctl' (another value of the scenario's axis), 'scenario'
+   * (a declared alternative). */
+  kind: z.enum(['asked', 'sysctl', 'scenario']),
+  scenario: z.string(),
+  description: z.string().optional(),
+  sysctl: z.record(z.string(), z.number()),
+  /** The values the guest really had during the search. */
+  effectiveSysctl: z.record(z.string(), z.nullable(z.number())).optional(),
+  minimal: z.array(MinimalSetSchema),
+  /** What the whole universe gets, when no subset is ok. */
+  withAll: OutcomeLineSchema.optional(),
+  /** What root (uid 0, every capability) gets, run once when no subset is ok. */
+  root: OutcomeLineSchema.optional(),
+  /** What the kernel's checks say about other settings (Debian's paranoid patch). */
+  notes: z.array(z.string()).optional(),
+  violations: z.array(z.object({ caps: z.array(z.string()), within: z.array(z.string()) })),
+  /** The group teardown after the search failed: later searches ran on state nobody reset. */
+  teardownError: z.string().optional(),
+  runs: z.number().int(),
+  /** Sets not run because the kernel's checks of a failing run said they fail too: the search
+   * without the checks runs `runs + skippedByChecks`. */
+  skippedByChecks: z.number().int(),
+  bruteForce: z.number().int(),
+});
+export type SearchResult = z.infer<typeof SearchResultSchema>;
+
+export const MinimizeResultSchema = z.object({
+  runDir: z.string(),
+  /** Sets of capabilities, or (token scenarios) of delegation items. */
+  dimension: z.enum(['caps', 'delegation']),
+  kernel: z.object({ id: z.string(), release: z.string() }),
+  sample: z.string(),
+  /** The user's object or loader, when minimize was asked about one. */
+  object: z.string().optional(),
+  exec: z.array(z.string()).optional(),
+  universe: z.array(z.string()),
+  /** The privilege sysctls as the guest booted with them (Debian's defaults, unless a search set them). */
+  bootSysctls: z.record(z.string(), z.nullable(z.number())).optional(),
+  searches: z.array(SearchResultSchema),
+  bootMs: z.nullable(z.number()),
+  wallMs: z.number(),
+});
+export type MinimizeResult = z.infer<typeof MinimizeResultSchema>;
+
+/** A minimize.json of one kernel, checked; a bad one is a usage error naming the file and field. */
+export function readMinimizeResult(file: string): MinimizeResult {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`${file}: not a minimize.json (${(e as Error).message})`);
+  }
+  const parsed = MinimizeResultSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError(
+      `${file}: not a minimize.json of one kernel: ${issue?.path.join('.') || 'the file'}: ${issue?.message}`,
+    );
+  }
+  return parsed.data;
+}
