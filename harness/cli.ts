@@ -33,7 +33,6 @@ import { runMatrix } from './run/matrix.js';
 import * as flag from './run/matrix-options.js';
 import {
   DEFAULT_UNIVERSE,
-  EMIT_FORMS,
   minimizeJson,
   minimizeSubject,
   parseCapsFlag,
@@ -43,6 +42,7 @@ import {
   runMinimizeKernels,
 } from './run/minimize.js';
 import { isMinimizeFile, mergeMinimizeFiles } from './run/minimize-across.js';
+import { EMIT_FORMS } from './run/minimize-result.js';
 import { ensureAll } from './setup/ensure.js';
 import { UsageError } from './usage-error.js';
 import { writeFileAtomic } from './write-atomic.js';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { CellSpawner, type SpawnedSample, type SpawnRequest } from '../harness/guest/cell-spawner.js';
-import { procState } from '../harness/guest/proc.js';
+import { procState, procStatus } from '../harness/guest/proc.js';
 import { ToolError } from '../harness/guest/tools.js';
 import { SAMPLES_BUILD_DIR } from '../harness/paths.js';
 
@@ -164,6 +164,59 @@ test.runIf(isRoot)(
     const own0 = await run('true', { uid: 0, gid: 0, ambient: set });
     expect(own0).toMatchObject({ code: 127 });
     expect(own0.err).toMatch(/an ambient grant for the launcher's own uid/);
+  },
+);
+
+test.runIf(isRoot)(
+  "a rootful container's shape: uid 0 holds exactly the bounding set it was cut to, under a seccomp filter refusing what it names",
+  async () => {
+    const set = (1n << 13n) | (1n << 39n);
+    const hex = set.toString(16).padStart(16, '0');
+    const r = await run(
+      'grep -E "^(Uid|CapPrm|CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status; unshare -U true 2>&1; echo "unshare $?"',
+      { uid: 0, gid: 0, bounding: set, deny: ['unshare'] },
+    );
+    expect(r.out.trim().split('\n')).toEqual([
+      'Uid:\t0\t0\t0\t0',
+      `CapPrm:\t${hex}`,
+      `CapEff:\t${hex}`,
+      `CapBnd:\t${hex}`,
+      'NoNewPrivs:\t0',
+      'Seccomp:\t2',
+      expect.stringMatching(/Operation not permitted/),
+      'unshare 1',
+    ]);
+  },
+);
+
+test.runIf(isRoot)(
+  'memlock unlimited where the launcher may raise it; where it may not (no CAP_SYS_RESOURCE), the child is not run',
+  async () => {
+    const r = await run('grep "^Max locked memory" /proc/self/limits', { uid: 0, gid: 0, memlockUnlimited: true });
+    const mayRaise = (BigInt(`0x${procStatus('self')?.CapEff ?? '0'}`) >> 24n) & 1n;
+    if (mayRaise) expect(r.out).toMatch(/^Max locked memory\s+unlimited\s+unlimited\s+bytes\s*$/);
+    else expect(r).toMatchObject({ code: 127, err: expect.stringMatching(/RLIMIT_MEMLOCK: Operation not permitted/) });
+  },
+);
+
+test.runIf(isRoot)(
+  "a pod's user without file capabilities, under no_new_privs: the bounding set cut, nothing held (what capabilities.add alone gives)",
+  async () => {
+    const set = (1n << 13n) | (1n << 39n);
+    const r = await run('grep -E "^(Uid|CapPrm|CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status', {
+      uid: 65534,
+      gid: 65534,
+      bounding: set,
+      noNewPrivs: true,
+    });
+    expect(r.out.trim().split('\n')).toEqual([
+      'Uid:\t65534\t65534\t65534\t65534',
+      'CapPrm:\t0000000000000000',
+      'CapEff:\t0000000000000000',
+      `CapBnd:\t${set.toString(16).padStart(16, '0')}`,
+      'NoNewPrivs:\t1',
+      'Seccomp:\t0',
+    ]);
   },
 );
 

@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { capSetName } from '../harness/dsl/capabilities.js';
-import { deniedSyscalls, insideCaps } from '../harness/dsl/container.js';
+import { DENIABLE_SYSCALLS, deniedSyscalls, insideCaps } from '../harness/dsl/container.js';
 import { expandScenario, expectationFor } from '../harness/dsl/expand.js';
 import { pendingReviews } from '../harness/dsl/learned.js';
 import { loadScenarioFile, loadScenarios } from '../harness/dsl/load.js';
@@ -160,6 +161,29 @@ describe('the grant axis', () => {
     expect(() => validateScenario(twice, 'scenarios/demo.ts', BPF_SRC)).toThrow(/axes\.grant: a grant listed twice/);
     const unknown = { ...base(), axes: { ...base().axes, grant: ['setuid'] } };
     expect(() => validateScenario(unknown, 'scenarios/demo.ts', BPF_SRC)).toThrow(/axes\.grant\[0\]/);
+    const token = { ...base(), context: 'userns' as const, axes: { ...base().axes, grant: ['file', 'pod'] } };
+    expect(() => validateScenario(token, 'scenarios/demo.ts', BPF_SRC)).toThrow(
+      /axes\.grant: 'pod' is not for a token scenario/,
+    );
+  });
+
+  test("the deployment shapes: a rootful container's cells run as uid 0, a pod's as the unprivileged uid", () => {
+    const s = { ...base(), axes: { ...base().axes, grant: ['rootful', 'pod', 'pod-no-setcap'] } } as Scenario;
+    const cells = expandScenario(s, 'scenarios/demo.ts').filter((c) => c.caps !== 'root' && c.caps.length);
+    expect(cells.map((c) => `${c.id} uid ${c.uid}`)).toEqual([
+      'demo/rootful:BPF/ubd=0 uid 0',
+      'demo/rootful:BPF/ubd=2 uid 0',
+      'demo/pod:BPF/ubd=0 uid 65534',
+      'demo/pod:BPF/ubd=2 uid 65534',
+      'demo/pod-no-setcap:BPF/ubd=0 uid 65534',
+      'demo/pod-no-setcap:BPF/ubd=2 uid 65534',
+    ]);
+  });
+
+  test("the syscalls a runtime's seccomp rules may refuse are the ones the launchers' filter knows", () => {
+    const table = readFileSync(path.join(PACKAGE_ROOT, 'bpf-src', 'common', 'seccomp_deny.h'), 'utf8');
+    const known = [...table.matchAll(/\{ "([a-z_0-9]+)", /g)].map((m) => m[1]);
+    expect(known.sort()).toEqual([...DENIABLE_SYSCALLS].sort());
   });
 });
 

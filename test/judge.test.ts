@@ -141,6 +141,82 @@ describe('judge(): how the capabilities were granted is what the kernel shows', 
   });
 });
 
+describe("judge(): a deployment form's locks are what the kernel shows", () => {
+  const BPF = '0000008000000000';
+  const NONE = '0000000000000000';
+  const rootful = guestCell({ id: 's/rootful:BPF/default', caps: ['CAP_BPF'], uid: 0, grant: 'rootful' });
+  const noSetcap = guestCell({
+    id: 's/pod-no-setcap:BPF/default',
+    caps: ['CAP_BPF'],
+    uid: 65534,
+    grant: 'pod-no-setcap',
+  });
+  /** A sample of uid `uid` that held CapEff `eff` and these locks. */
+  const locked = (uid: number, eff: string, locks: Record<string, string>): ExecResult =>
+    ran(
+      { uid, capEff: eff },
+      {
+        status: {
+          Uid: `${uid}\t${uid}\t${uid}\t${uid}`,
+          Gid: `${uid}\t${uid}\t${uid}\t${uid}`,
+          Groups: '',
+          CapEff: eff,
+          CapPrm: eff,
+          CapInh: NONE,
+          CapAmb: NONE,
+          ...locks,
+        },
+      },
+    );
+
+  test.each<[string, GuestCell, ExecResult, string, unknown]>([
+    [
+      'uid 0 cut to the set under the seccomp filter',
+      rootful,
+      locked(0, BPF, { CapBnd: BPF, NoNewPrivs: '0', Seccomp: '2' }),
+      'observed.outcome',
+      'ok',
+    ],
+    [
+      'uid 0 without the seccomp filter',
+      rootful,
+      locked(0, BPF, { CapBnd: BPF, NoNewPrivs: '0', Seccomp: '0' }),
+      'infraKind',
+      'caps-not-applied',
+    ],
+    [
+      'uid 0 with the whole bounding set',
+      rootful,
+      locked(0, BPF, { CapBnd: '000001ffffffffff', NoNewPrivs: '0', Seccomp: '2' }),
+      'infraKind',
+      'caps-not-applied',
+    ],
+    [
+      "a pod's uid holding nothing, as capabilities.add alone gives it",
+      noSetcap,
+      locked(65534, NONE, { CapBnd: BPF, NoNewPrivs: '0', Seccomp: '0' }),
+      'observed.outcome',
+      'ok',
+    ],
+    [
+      "a pod's uid holding the set it should not",
+      noSetcap,
+      locked(65534, BPF, { CapBnd: BPF, NoNewPrivs: '0', Seccomp: '0' }),
+      'infraKind',
+      'caps-not-applied',
+    ],
+    [
+      'a file grant under no_new_privs it did not ask for',
+      bpfOnly,
+      locked(65534, BPF, { NoNewPrivs: '1', Seccomp: '0' }),
+      'infraKind',
+      'caps-not-applied',
+    ],
+  ])('%s', (_what, cell, result, property, value) => {
+    expect(judge(cell, result, '')).toHaveProperty(property, value);
+  });
+});
+
 describe('judgeExec(): a loader that failed with no refusal to name', () => {
   const loader = guestCell({ id: 'tool/SYS_ADMIN/default', mode: 'exec' });
   const failed = ran({}, { code: 1, stdout: '', stderr: 'this tool must be run as root\n' });

@@ -11,7 +11,7 @@ import type { FormCheck, MinimizeResult } from '../harness/run/minimize-result.j
 
 const OK: FormCheck = { ok: true, outcome: 'ok', detail: '', cell: 'x/ambient:NET_ADMIN+BPF/default' };
 
-/** A kernel's result: its minimal sets, each with the systemd check `systemd` gives it. */
+/** A kernel's result: its minimal sets, each with the systemd check (its `unit` run) `systemd` gives it. */
 function kernel(
   id: string,
   release: string,
@@ -25,12 +25,17 @@ function kernel(
     sample: 'your-loader',
     object: 'prog.bpf.o',
     universe: ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_SYS_ADMIN'],
+    emit: ['systemd'],
     searches: [
       {
         kind: 'asked',
         scenario: 'object-xdp',
         sysctl: {},
-        minimal: sets.map((caps) => ({ caps, shortfalls: [], ...(systemd ? { systemd: systemd(caps) } : {}) })),
+        minimal: sets.map((caps) => ({
+          caps,
+          shortfalls: [],
+          ...(systemd ? { checks: { file: OK, unit: systemd(caps) } } : {}),
+        })),
         ...(sets.length ? {} : { withAll: { outcome: 'EPERM@prog_load', detail: '' } }),
         violations: [],
         runs: 5,
@@ -75,9 +80,11 @@ describe('one answer over kernels', () => {
   test("a form's fragment carries the range it ran ok on; a kernel where it failed is named with its cell", () => {
     const a = minimizeAcross({ runDir: '/tmp/m', perKernel: [K510, K612], failed: [] });
     const text = renderMinimizeAcross(a);
-    expect(text).toContain('systemd, checked on 5.10–6.12 (ok as ambient capabilities of a non-root uid):');
     expect(text).toContain(
-      'systemd (AmbientCapabilities=CAP_SYS_ADMIN): fails on every kernel: no fragment\n     systemd fails on debian-6.12: EPERM@prog_load (cell x/ambient:SYS_ADMIN/default)',
+      'systemd, checked on 5.10–6.12 (ok as uid 65534 given the set as ambient capabilities, the bounding set cut to it, no_new_privs):',
+    );
+    expect(text).toContain(
+      'systemd: fails on every kernel, as uid 65534 given the set as ambient capabilities, the bounding set cut to it, no_new_privs: nothing to paste\n     systemd fails on debian-6.12: EPERM@prog_load (cell x/ambient:SYS_ADMIN/default)',
     );
   });
 

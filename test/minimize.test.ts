@@ -137,19 +137,26 @@ describe("minimize's note on Debian's perf_event_paranoid=3", () => {
 });
 
 describe('--emit: the deployment forms', () => {
-  const result = (systemd: FormCheck): MinimizeResult => ({
+  const result = (unit: FormCheck): MinimizeResult => ({
     runDir: '/tmp/x',
     dimension: 'caps',
     kernel: { id: 'debian-6.12', release: '6.12' },
     sample: 'loader',
     universe: ['CAP_BPF', 'CAP_NET_ADMIN'],
+    emit: ['setcap', 'systemd'],
     bootSysctls: {},
     searches: [
       {
         kind: 'asked',
         scenario: 's',
         sysctl: {},
-        minimal: [{ caps: ['CAP_BPF', 'CAP_NET_ADMIN'], shortfalls: [], systemd }],
+        minimal: [
+          {
+            caps: ['CAP_BPF', 'CAP_NET_ADMIN'],
+            shortfalls: [],
+            checks: { file: { ok: true, outcome: 'ok', detail: '', cell: 's/NET_ADMIN+BPF/s1' }, unit },
+          },
+        ],
         violations: [],
         runs: 4,
         skippedByChecks: 0,
@@ -166,20 +173,24 @@ describe('--emit: the deployment forms', () => {
         ok: false,
         outcome: 'EPERM@prog_load',
         detail: 'load: Operation not permitted',
-        cell: 's/ambient:X/s1',
+        cell: 's/unit:X/s1',
       }),
     );
     expect(failed).toContain(
-      'systemd (AmbientCapabilities=CAP_BPF CAP_NET_ADMIN): fails as ambient capabilities, EPERM@prog_load load: Operation not permitted (cell s/ambient:X/s1): no fragment',
+      'systemd: fails as uid 65534 given the set as ambient capabilities, the bounding set cut to it, no_new_privs: EPERM@prog_load load: Operation not permitted (cell s/unit:X/s1): nothing to paste',
     );
     expect(failed).not.toContain('[Service]');
-    const ok = renderMinimize(result({ ok: true, outcome: 'ok', detail: '', cell: 's/ambient:X/s1' }));
+    const ok = renderMinimize(result({ ok: true, outcome: 'ok', detail: '', cell: 's/unit:X/s1' }));
     expect(ok).toContain('[Service]');
     expect(ok).toContain('AmbientCapabilities=CAP_BPF CAP_NET_ADMIN');
+    expect(ok).toContain('CapabilityBoundingSet=CAP_BPF CAP_NET_ADMIN');
+    expect(ok).toContain('NoNewPrivileges=yes');
   });
 
   test('--emit takes the known forms only, naming the allowed ones', () => {
     expect(parseEmitFlag('setcap,systemd,systemd')).toEqual(['setcap', 'systemd']);
-    expect(() => parseEmitFlag('systemd,k8s')).toThrow('--emit: unknown form "k8s" (allowed: setcap, systemd)');
+    expect(() => parseEmitFlag('systemd,k8s')).toThrow(
+      '--emit: unknown form "k8s" (allowed: setcap, systemd, docker, podman, kubernetes)',
+    );
   });
 });

@@ -12,7 +12,15 @@
  *   environment only. With an AMBIENT set (another uid than the launcher's), the child keeps its
  *   permitted set across the uid change (PR_SET_KEEPCAPS), narrows permitted and inheritable to
  *   the set and raises each as ambient, as systemd does for User= with AmbientCapabilities=: a
- *   binary without file capabilities then runs with exactly the set.
+ *   binary without file capabilities then runs with exactly the set. Other shapes a deployment
+ *   gives (harness/dsl/grants.ts): a BOUNDING set the bounding set is cut to before the uid
+ *   changes (for uid 0, as a rootful container runtime does, the exec then gives exactly it),
+ *   NNP (no_new_privs just before the exec: file capabilities are not gained) and SECCOMP (a
+ *   filter refusing the named syscalls, installed while the child still holds CAP_SYS_ADMIN,
+ *   as runc does without no_new_privs; common/seccomp_deny.h) and MEMLOCK (RLIMIT_MEMLOCK
+ *   made unlimited: before 5.11 BPF memory is counted against it per uid, and uid 0's count is
+ *   every root process's, so without it a uid-0 cell's result would depend on what else root
+ *   has locked, the harness's own recorder included).
  * The handshake is here too: a sample under the agent writes a byte on fd 3 and stops itself
  * (capmatrix_result.h's cm_init). At that stop, seen by waitpid(WUNTRACED) with the byte in its
  * pipe, the launcher (its parent) reads /proc/<pid>/status, says it to the agent and continues it.
@@ -21,8 +29,10 @@
  * agent ~5 ms a cell under TCG (BENCHMARKS.md).
  *
  * Requests on stdin: "<length>\n" and then <length> bytes of NUL-terminated fields:
- *   SEQ CGROUP_DIR|"" UID GID AMBIENT CWD NENV ENV... NARGV ARGV...   (AMBIENT a capability mask
- *   in hex, "0" for none; ARGV[0] an absolute path)
+ *   SEQ CGROUP_DIR|"" UID GID AMBIENT BOUNDING NNP SECCOMP MEMLOCK CWD NENV ENV... NARGV ARGV...
+ *   (AMBIENT a capability mask in hex, "0" for none; BOUNDING a mask in hex, "-" to leave the
+ *   bounding set whole; NNP "1" or "0"; SECCOMP "-" for no filter, else "deny:" and the
+ *   syscalls it refuses, comma-separated; MEMLOCK "-" or "unlimited"; ARGV[0] an absolute path)
  * Answers on stdout, one line each (HEX: bytes hex-encoded, "-" for none, so a line is a line
  * whatever the child wrote):
  *   "spawned SEQ PID"                       the child is running
@@ -52,10 +62,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "seccomp_deny.h"
 
 #define REQUEST_MAX (1 << 20)
 #define FIELDS_MAX 4096
@@ -66,7 +78,9 @@ struct request {
 	const char *seq, *cgroup, *cwd;
 	uid_t uid;
 	gid_t gid;
-	unsigned long long ambient;
+	unsigned long long ambient, bounding;
+	int cut_bounding, nnp, memlock_unlimited;
+	const char *seccomp;
 	char **env, **argv;
 };
 
@@ -130,6 +144,15 @@ static void grant_ambient(unsigned long long set)
 			child_fail("PR_CAP_AMBIENT_RAISE");
 }
 
+/* In the child, still root: the bounding set cut to `keep` (a capability the kernel does not
+ * know reads < 0 and ends the walk). */
+static void cut_bounding(unsigned long long keep)
+{
+	for (int cap = 0; cap < 64 && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0))
+			child_fail("PR_CAPBSET_DROP");
+}
+
 static void close_from(unsigned int first)
 {
 	if (syscall(SYS_close_range, first, ~0U, 0) == 0)
@@ -161,6 +184,20 @@ static void _Noreturn child(const struct request *r, int pipes[3][2], int born_i
 	write_file("/proc/self/oom_score_adj", "0", "oom_score_adj");
 	if (chdir(r->cwd) < 0)
 		child_fail("chdir");
+	if (strcmp(r->seccomp, "-")) {
+		char why[256];
+		if (strncmp(r->seccomp, "deny:", 5) || install_deny_filter(r->seccomp + 5, 0, why, sizeof(why))) {
+			dprintf(2, "capmatrix cell_spawn: seccomp %s: %s\n", r->seccomp, why);
+			_exit(127);
+		}
+	}
+	if (r->memlock_unlimited) {
+		struct rlimit all = { RLIM_INFINITY, RLIM_INFINITY };
+		if (setrlimit(RLIMIT_MEMLOCK, &all))
+			child_fail("RLIMIT_MEMLOCK");
+	}
+	if (r->cut_bounding)
+		cut_bounding(r->bounding);
 	/* the agent is root: a uid 0 cell keeps root's groups, as node's spawn without uid did */
 	if (r->uid != getuid() || r->gid != getgid()) {
 		if (r->ambient && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0))
@@ -177,6 +214,8 @@ static void _Noreturn child(const struct request *r, int pipes[3][2], int born_i
 		errno = EINVAL; /* root's cell keeps root's own sets: an ambient grant there is a mistake */
 		child_fail("an ambient grant for the launcher's own uid");
 	}
+	if (r->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		child_fail("PR_SET_NO_NEW_PRIVS");
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL); /* SIGKILL, SIGSTOP and the libc's own refuse: harmless */
 	sigemptyset(&none);
@@ -197,25 +236,30 @@ static int parse(char *buf, size_t len, struct request *r, char **fields)
 		fields[n++] = buf + at;
 		at = (size_t)(end - buf) + 1;
 	}
-	if (at != len || n < 9)
+	if (at != len || n < 13)
 		return -1;
 	r->seq = fields[0];
 	r->cgroup = fields[1];
 	r->uid = (uid_t)strtoul(fields[2], NULL, 10);
 	r->gid = (gid_t)strtoul(fields[3], NULL, 10);
 	r->ambient = strtoull(fields[4], NULL, 16);
-	r->cwd = fields[5];
-	size_t nenv = strtoul(fields[6], NULL, 10);
-	if (7 + nenv >= n)
+	r->cut_bounding = strcmp(fields[5], "-") != 0;
+	r->bounding = strtoull(fields[5], NULL, 16);
+	r->nnp = !strcmp(fields[6], "1");
+	r->seccomp = fields[7];
+	r->memlock_unlimited = !strcmp(fields[8], "unlimited");
+	r->cwd = fields[9];
+	size_t nenv = strtoul(fields[10], NULL, 10);
+	if (11 + nenv >= n)
 		return -1;
-	size_t nargv = strtoul(fields[7 + nenv], NULL, 10);
-	if (nargv < 1 || 8 + nenv + nargv != n || fields[8 + nenv][0] != '/')
+	size_t nargv = strtoul(fields[11 + nenv], NULL, 10);
+	if (nargv < 1 || 12 + nenv + nargv != n || fields[12 + nenv][0] != '/')
 		return -1;
 	/* each list NULL-terminated in place: the count fields before them are no longer needed */
-	memmove(fields + 6, fields + 7, nenv * sizeof(char *));
-	fields[6 + nenv] = NULL;
-	r->env = fields + 6;
-	r->argv = fields + 8 + nenv;
+	memmove(fields + 10, fields + 11, nenv * sizeof(char *));
+	fields[10 + nenv] = NULL;
+	r->env = fields + 10;
+	r->argv = fields + 12 + nenv;
 	fields[n] = NULL;
 	return 0;
 }

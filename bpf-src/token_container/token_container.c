@@ -16,10 +16,7 @@
 #define _GNU_SOURCE /* unshare, setresuid, fsopen */
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/audit.h>
 #include <linux/capability.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
 #include <stddef.h>
@@ -34,6 +31,7 @@
 #include "token_delegation.h"
 #include "token_libbpf.skel.h"
 #include "priv_map.h"
+#include "seccomp_deny.h"
 
 #define OUTSIDE_UID 65534
 
@@ -41,55 +39,6 @@ struct container_args {
 	const char *variant, *deny, *uds;
 	unsigned long long caps;
 };
-
-/* The syscalls deny= may name: harness/dsl/container.ts DENIABLE_SYSCALLS. */
-static const struct { const char *name; int nr; } SYSCALLS[] = {
-	{ "unshare", __NR_unshare },	   { "setns", __NR_setns },
-	{ "mount", __NR_mount },	   { "umount2", __NR_umount2 },
-	{ "fsopen", __NR_fsopen },	   { "fsconfig", __NR_fsconfig },
-	{ "fsmount", __NR_fsmount },	   { "fspick", __NR_fspick },
-	{ "open_tree", __NR_open_tree },   { "move_mount", __NR_move_mount },
-	{ "mount_setattr", 442 },	   { "bpf", __NR_bpf },
-	{ "perf_event_open", __NR_perf_event_open },
-};
-
-static int syscall_nr(const char *name)
-{
-	for (size_t i = 0; i < sizeof(SYSCALLS) / sizeof(SYSCALLS[0]); i++)
-		if (!strcmp(SYSCALLS[i].name, name))
-			return SYSCALLS[i].nr;
-	return -1;
-}
-
-/* x86-64 only (anything else is killed); each denied syscall answers EPERM, the rest run. */
-static int install_seccomp(const char *deny, char *why, size_t len)
-{
-	struct sock_filter f[64];
-	unsigned n = 0;
-	char list[512], *save = NULL;
-
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
-	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	snprintf(list, sizeof(list), "%s", strcmp(deny, "-") ? deny : "");
-	for (char *s = strtok_r(list, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
-		int nr = syscall_nr(s);
-		if (nr < 0 || n > 60) {
-			snprintf(why, len, "deny=: unknown or too many syscalls at \"%s\"", s);
-			return -EINVAL;
-		}
-		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1);
-		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
-	}
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	struct sock_fprog prog = { .len = n, .filter = f };
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) {
-		snprintf(why, len, "installing the seccomp filter: %s", strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
 
 /* The container's capabilities: exactly MASK in every set, the bounding set cut to it. */
 static int cut_caps(unsigned long long mask, char *why, size_t len)
@@ -185,7 +134,7 @@ static void container_init(const char *sock_path, struct container_args *a, int 
 	if ((err = cut_caps(a->caps, why, sizeof(why))))
 		FAIL(-err, "open", "the runtime: %s", why);
 	cap_eff_inside(rep->inside, sizeof(rep->inside));
-	if ((err = install_seccomp(a->deny, why, sizeof(why))))
+	if ((err = install_deny_filter(a->deny, 1, why, sizeof(why))))
 		FAIL(-err, "open", "the runtime: %s", why);
 	child2(sock_path, a, argc, argv, rep);
 }

@@ -1,6 +1,7 @@
 // A cell's id, `<scenario>/<capability set>/<settings>`: made by the expander for a scenario's
 // cells and by the guest agent for a search's, so it is a leaf the agent's bundle can import
 // without the scenario's schema and checks; and the --cells value that selects ids exactly.
+import type { Grant } from './choices.js';
 import { SYSCTLS, type SysctlName } from './sysctls.js';
 
 /** A cell's sysctl values as its id and reports show them: `ubd=2,paranoid=2`. */
@@ -14,6 +15,9 @@ export function sysctlLabel(sysctl: Partial<Record<SysctlName, number>>): string
 export function cellId(scenario: string, setName: string, settings: string): string {
   return `${scenario}/${setName}/${settings || 'default'}`;
 }
+
+/** A cell's capability set as its id and the grids name it: a grant other than file says so. */
+export const grantedName = (setName: string, grant: Grant) => (grant === 'file' ? setName : `${grant}:${setName}`);
 
 /** A `--cells` value that selects exactly these cell ids (bisect's steps, a bundle's README). */
 export function exactCells(ids: string[]): string {

@@ -12,10 +12,16 @@ export type SetupScope = (typeof SETUP_SCOPES)[number];
 export const CONTEXTS = ['host', 'userns', 'container'] as const;
 export type Context = (typeof CONTEXTS)[number];
 
-/** `axes.grant`: how a cell's capabilities reach its program: file capabilities on its binary
- * (`setcap …+ep`), or ambient capabilities the uid is given before the exec, as systemd gives
- * `User=` with `AmbientCapabilities=` (the binary then has none). */
-export const GRANTS = ['file', 'ambient'] as const;
+/** `axes.grant`: how a cell's capabilities reach its program, as the ways users deploy one give
+ * them (each one's process shape: grants.ts): `file` (`setcap …+ep` on the binary), `ambient`
+ * (systemd's `User=` + `AmbientCapabilities=`), `unit` (the same locked: `CapabilityBoundingSet=`
+ * the set, `NoNewPrivileges=yes`), `rootful` (docker/podman run as uid 0, `--cap-drop ALL
+ * --cap-add` the set, the runtime's default seccomp rules), `pod` (Kubernetes, a non-root
+ * `runAsUser`, `capabilities: {drop: [ALL], add: set}`, the image's binary given the set by
+ * `setcap`), `pod-no-setcap` (the same without file capabilities: the uid gets none) and
+ * `pod-no-escalation` (with `allowPrivilegeEscalation: false`: no_new_privs, file capabilities
+ * not gained). */
+export const GRANTS = ['file', 'ambient', 'unit', 'rootful', 'pod', 'pod-no-setcap', 'pod-no-escalation'] as const;
 export type Grant = (typeof GRANTS)[number];
 
 /** `socket`: what an object's socket filter is attached to. */

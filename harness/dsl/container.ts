@@ -52,7 +52,7 @@ export const SECCOMP_PROFILES = {
 export type SeccompProfile = keyof typeof SECCOMP_PROFILES;
 export const SECCOMP_PROFILE_NAMES = Object.keys(SECCOMP_PROFILES) as SeccompProfile[];
 
-/** The syscalls token_container understands in deny= (bpf-src/token_container: its table). */
+/** The syscalls token_container and cell_spawn can refuse (bpf-src/common/seccomp_deny.h: its table). */
 export const DENIABLE_SYSCALLS = [
   ...new Set(Object.values(SECCOMP_PROFILES).flatMap((rules) => rules.flatMap((r) => [...r.syscalls]))),
 ];

@@ -5,9 +5,10 @@ import path from 'node:path';
 import { SAMPLES_BUILD_DIR } from '../paths.js';
 import { compareVersions } from '../version.js';
 import { type Capability, type CapSet, capSetName, UNPRIVILEGED_UID } from './capabilities.js';
-import { cellId, sysctlLabel } from './cell-id.js';
+import { cellId, grantedName, sysctlLabel } from './cell-id.js';
 import type { Context, Grant, SetupScope } from './choices.js';
 import { capAddName, containerArgs, insideCaps } from './container.js';
+import { runsAsRoot } from './grants.js';
 import type { ExpectRule, OkWhen, Scenario } from './scenario.js';
 import { ScenarioError } from './scenario-error.js';
 import type { SysctlName } from './sysctls.js';
@@ -109,9 +110,6 @@ function grantsOf(s: Scenario, caps: CapSet): Grant[] {
   return s.axes.grant ?? ['file'];
 }
 
-/** A cell's capability set as its id and the grids name it: an ambient grant says so. */
-export const grantedName = (setName: string, grant: Grant) => (grant === 'file' ? setName : `ambient:${setName}`);
-
 /** The cells of a validated scenario (validateScenario has checked its axes make distinct cells). */
 export function expandScenario(s: Scenario, file: string): Cell[] {
   const program = programOf(s);
@@ -132,7 +130,7 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
         capsName,
         caps: box ? 'root' : caps,
         grant,
-        uid: caps === 'root' || box ? 0 : UNPRIVILEGED_UID,
+        uid: caps === 'root' || box || runsAsRoot(grant) ? 0 : UNPRIVILEGED_UID,
         sysctl,
         context: s.context ?? 'host',
         ...(box ? { inside: box.inside, args: [...program.args, ...containerArgs(box.spec, box.inside)] } : {}),

@@ -144,18 +144,22 @@ function checkProgram(
   }
 }
 
-/** `axes.grant` 'ambient' is given by capmatrix's launcher to a uid-65534 program: a container's
- * capabilities are its runtime's, and a user's loader runs under strace through setpriv. */
+/** A grant other than `file` is given by capmatrix's launcher to a program of the host: a
+ * container's capabilities are its runtime's, a token scenario's its parent's, and a user's
+ * loader runs under strace through setpriv. */
 function grantProblems(s: Scenario): string[] {
   const grants = s.axes.grant ?? [];
   const problems: string[] = [];
   if (new Set(grants).size !== grants.length) problems.push(`axes.grant: a grant listed twice (${grants.join(', ')})`);
-  if (!grants.includes('ambient')) return problems;
+  const other = grants.find((g) => g !== 'file');
+  if (!other) return problems;
   if (s.context === 'container')
-    problems.push("axes.grant: 'ambient' is not for a container scenario (its capabilities are what --cap-add adds)");
+    problems.push(`axes.grant: '${other}' is not for a container scenario (its capabilities are what --cap-add adds)`);
+  if (s.context === 'userns')
+    problems.push(`axes.grant: '${other}' is not for a token scenario (its capabilities are its parent's)`);
   if (s.exec)
     problems.push(
-      "axes.grant: 'ambient' is not measured for an exec scenario yet (its loader runs under strace through setpriv); allowed: ['file']",
+      `axes.grant: '${other}' is not measured for an exec scenario yet (its loader runs under strace through setpriv); allowed: ['file']`,
     );
   return problems;
 }

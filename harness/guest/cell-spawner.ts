@@ -33,6 +33,14 @@ export interface SpawnRequest {
   gid: number;
   /** Capabilities the uid is given as ambient before the exec (a mask; 0n: none). */
   ambient: bigint;
+  /** The bounding set is cut to this mask (absent: left whole). */
+  bounding?: bigint;
+  /** no_new_privs set just before the exec. */
+  noNewPrivs?: boolean;
+  /** A seccomp filter refusing these syscalls with EPERM (absent: no filter; []: one refusing none). */
+  deny?: string[];
+  /** RLIMIT_MEMLOCK made unlimited before the exec. */
+  memlockUnlimited?: boolean;
   env: Record<string, string>;
   /** The cell's cgroup directory, or null (process groups only). */
   cgroup: string | null;
@@ -103,6 +111,10 @@ function encode(seq: number, r: SpawnRequest): Buffer {
     r.uid,
     r.gid,
     r.ambient.toString(16),
+    r.bounding === undefined ? '-' : r.bounding.toString(16),
+    r.noNewPrivs ? 1 : 0,
+    r.deny ? `deny:${r.deny.join(',') || '-'}` : '-',
+    r.memlockUnlimited ? 'unlimited' : '-',
     r.cwd,
     env.length,
     ...env,

@@ -347,7 +347,7 @@ export async function runAndRecord(
     id: cell.id,
     key: cell.key,
     caps: cell.caps,
-    ...(cell.grant === 'ambient' ? { grant: cell.grant } : {}),
+    ...(cell.grant && cell.grant !== 'file' ? { grant: cell.grant } : {}),
     ...(cell.delegation ? { delegation: cell.delegation } : {}),
     ...('observed' in ran.judged ? { observed: ran.judged.observed } : { observed: null, ...ran.judged }),
     ...ran.figures,

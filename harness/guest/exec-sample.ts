@@ -7,7 +7,7 @@
 // the cell.
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { ambientMask } from './cell-caps.js';
+import { launcherShape } from './cell-caps.js';
 import { type CellCgroup, spawnOomKillable } from './cell-cgroup.js';
 import { type CellSpawner, type SampleOutput, SpawnedSample } from './cell-spawner.js';
 import { agentTool, type CellPaths } from './commands.js';
@@ -162,7 +162,7 @@ export async function execSample(
           cwd,
           uid: cell.uid,
           gid: cell.uid,
-          ambient: ambientMask(cell),
+          ...launcherShape(cell),
           env: { PATH: PATH_ENV, HOME: at.dir, CAPMATRIX_CELL: cell.id, CAPMATRIX_HANDSHAKE: '1' },
           cgroup: cgroup?.dir ?? null,
         })

@@ -2,8 +2,9 @@
 // process must really have run as the cell's uid with exactly the cell's capabilities: first
 // what the kernel showed while it ran (the handshake), then what it saw itself when it reported.
 import { type Capability, capNumber } from '../dsl/capabilities.js';
+import { shapeOf } from '../dsl/grants.js';
 import type { InfraKind } from '../dsl/vocabulary.js';
-import { ambientMask, wantedMask } from './cell-caps.js';
+import { ambientMask, boundingMask, noNewPrivs, wantedMask } from './cell-caps.js';
 import type { ExecResult } from './exec-sample.js';
 import { capMask, hexMask, maskHex } from './proc.js';
 import { type GuestCell, type ObservedOutcome, sampleResult } from './protocol.js';
@@ -13,11 +14,26 @@ export type Judged = { observed: ObservedOutcome } | { infraKind: InfraKind; inf
 /** A cell without an observation, and why. */
 export const infra = (infraKind: InfraKind, infraError: string): Judged => ({ infraKind, infraError });
 
+/** The locks of the cell's grant as the kernel shows them: the bounding set (when the grant cuts
+ * it), no_new_privs and a seccomp filter (exactly when the grant sets them). */
+function lockMismatch(cell: GuestCell, st: Record<string, string>): string | null {
+  const bounding = boundingMask(cell);
+  const nnp = noNewPrivs(cell) ? '1' : '0';
+  const seccomp = shapeOf(cell.grant).runtimeSeccomp && cell.caps !== 'root' ? '2' : '0';
+  // a field the kernel does not show cannot say a lock is there
+  const shows = (field: string | undefined, want: string) => field === want || (field === undefined && want === '0');
+  if ((bounding === null || hexMask(st.CapBnd) === bounding) && shows(st.NoNewPrivs, nnp) && shows(st.Seccomp, seccomp))
+    return null;
+  return `/proc/<pid>/status of the running sample: CapBnd ${st.CapBnd}, NoNewPrivs ${st.NoNewPrivs}, Seccomp ${st.Seccomp}; the cell (grant ${cell.grant ?? 'file'}) asks for ${bounding === null ? 'the whole bounding set' : `CapBnd ${maskHex(bounding)}`}, NoNewPrivs ${nnp}, Seccomp ${seccomp}`;
+}
+
 /** The kernel's view of the running sample against the cell; an error message or null. */
 export function statusMismatch(cell: GuestCell, st: Record<string, string>, want: bigint): string | null {
   const uids = (st.Uid ?? '').split(/\s+/).map(Number);
   if (uids.length !== 4 || uids.some((u) => u !== cell.uid) || hexMask(st.CapEff) !== want)
     return `/proc/<pid>/status of the running sample: Uid ${st.Uid}, CapEff ${st.CapEff}; the cell asks for uid ${cell.uid}, CapEff ${maskHex(want)}`;
+  const locks = lockMismatch(cell, st);
+  if (locks) return locks;
   if (cell.uid === 0) return null;
   const ambient = ambientMask(cell);
   if (hexMask(st.CapInh) !== ambient || hexMask(st.CapAmb) !== ambient || hexMask(st.CapPrm) !== want)

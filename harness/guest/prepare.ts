@@ -6,6 +6,7 @@
 // rename or mount over one, and the next cell must not run what it left.
 import fs from 'node:fs';
 import path from 'node:path';
+import { shapeOf } from '../dsl/grants.js';
 import type { InfraKind } from '../dsl/vocabulary.js';
 import { since } from './clock.js';
 import { runAsRoot } from './commands.js';
@@ -46,9 +47,9 @@ function statOf(file: string): string {
 /** The file and the directory that holds only it: an entry added, a mode opened, a mount over either. */
 const fingerprint = (file: string) => `${statOf(file)} ${statOf(path.dirname(file))}`;
 
-/** What `setcap` gives the cell's copy; null: none (root, the empty set, an ambient grant). */
+/** What `setcap` gives the cell's copy; null: none (root, the empty set, a grant without file capabilities). */
 function capsText(cell: GuestCell): string | null {
-  if (cell.caps === 'root' || cell.caps.length === 0 || cell.grant === 'ambient') return null;
+  if (cell.caps === 'root' || cell.caps.length === 0 || !shapeOf(cell.grant).fileCaps) return null;
   return `${cell.caps.map((c) => c.toLowerCase()).join(',')}+ep`;
 }
 

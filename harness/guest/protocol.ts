@@ -88,14 +88,14 @@ export const SearchSchema = z.strictObject({
   universe: z.array(z.string()),
   baseArgs: z.optional(argv),
   template: GuestCellSchema,
-  /** Each minimal set run once more granted this way (`minimize --emit systemd`: 'ambient'), its
-   * key `<label>#ambient-<n>` for the n-th minimal set. */
-  forms: z.optional(z.array(z.enum(['ambient']))),
+  /** Each minimal set run once more granted each of these ways (`minimize --emit`: a deployment
+   * form's shape, dsl/grants.ts), its key formKey(label, grant, n) for the n-th minimal set. */
+  forms: z.optional(z.array(z.enum(GRANTS))),
 });
 export type Search = z.infer<typeof SearchSchema>;
 
-/** The key of the ambient run of a search's n-th minimal set (`minimize --emit systemd`). */
-export const ambientKey = (label: string, n: number) => `${label}#ambient-${n}`;
+/** The key of the run of a search's n-th minimal set granted as `grant` (`minimize --emit`). */
+export const formKey = (label: string, grant: string, n: number) => `${label}#${grant}-${n}`;
 
 /** The key of a capability search's one run as root (when no set of its universe was ok). */
 export const searchRootKey = (label: string) => `${label}#root`;

@@ -2,11 +2,13 @@
 // delegation items) of one cell template, choosing the next set from the last outcome, so it
 // runs here, in the boot. Sets are named as the DSL names them (cell ids, capability order).
 import { type Capability, capSetName } from '../dsl/capabilities.js';
-import { cellId } from '../dsl/cell-id.js';
+import { cellId, grantedName } from '../dsl/cell-id.js';
+import type { Grant } from '../dsl/choices.js';
 import { delegationArgs, delegationSetName } from '../dsl/delegation.js';
+import { runsAsRoot } from '../dsl/grants.js';
 import { type BootState, endGroup, runAndRecord } from './cell.js';
 import { minimalSets } from './minimal-sets.js';
-import { ambientKey, type CapCheck, type GuestCell, type Search, searchRootKey } from './protocol.js';
+import { type CapCheck, formKey, type GuestCell, type Search, searchRootKey } from './protocol.js';
 import type { RecordWriter } from './record-writer.js';
 
 /** The cell that runs one set of a search. */
@@ -25,17 +27,18 @@ export function searchCell(search: Search, set: string[], n: number): GuestCell 
   return { ...t, id: cellId(t.scenario, capSetName(caps), search.label), key, caps };
 }
 
-/** A minimal set granted as the uid's ambient capabilities, as a systemd unit's `User=` and
- * `AmbientCapabilities=` give it (`minimize --emit systemd`): the form checked before it is shown. */
-export function ambientCell(search: Search, set: string[], n: number): GuestCell {
+/** A minimal set granted as a deployment form gives it (`minimize --emit`: a unit's ambient
+ * capabilities, a rootful container, a pod; dsl/grants.ts): the form checked before it is shown. */
+export function formCell(search: Search, set: string[], n: number, grant: Grant): GuestCell {
   const t = search.template;
   const caps = set as Capability[];
   return {
     ...t,
-    id: cellId(t.scenario, `ambient:${capSetName(caps)}`, search.label),
-    key: ambientKey(search.label, n),
+    id: cellId(t.scenario, grantedName(capSetName(caps), grant), search.label),
+    key: formKey(search.label, grant, n),
     caps,
-    grant: 'ambient',
+    grant,
+    uid: runsAsRoot(grant) ? 0 : t.uid,
   };
 }
 
@@ -61,9 +64,10 @@ export async function runSearch(search: Search, boot: BootState, out: RecordWrit
   });
   if (result.minimal.length === 0 && search.dimension === 'caps')
     await runAndRecord(rootCell(search), search.template, boot, out);
-  if (search.dimension === 'caps' && search.forms?.includes('ambient'))
-    for (const [i, set] of result.minimal.entries())
-      await runAndRecord(ambientCell(search, set, i + 1), search.template, boot, out);
+  if (search.dimension === 'caps')
+    for (const grant of search.forms ?? [])
+      for (const [i, set] of result.minimal.entries())
+        await runAndRecord(formCell(search, set, i + 1, grant), search.template, boot, out);
   const teardownError = endGroup(boot);
   out.emit({ type: 'search', label: search.label, ...result, ...(teardownError ? { teardownError } : {}) });
 }

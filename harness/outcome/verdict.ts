@@ -88,7 +88,7 @@ export function finalizeCell(cell: PlannedCell, attempts: Attempt[]): CellResult
     sample: cell.sample,
     caps: cell.caps === 'root' ? 'root' : [...cell.caps],
     capsName: cell.capsName,
-    ...(cell.grant === 'ambient' ? { grant: cell.grant } : {}),
+    ...(cell.grant && cell.grant !== 'file' ? { grant: cell.grant } : {}),
     uid: cell.uid,
     sysctl: cell.sysctl as Record<string, number>,
     context: cell.context,

@@ -33,8 +33,8 @@ export function renderGrid(cells: CellResult[], colour = wantColour()): string {
         ? 'root parent, uid 65534 child in a user namespace'
         : group[0]?.context === 'container'
           ? "root parent; rootless container of uid 65534: the runtime's default capabilities + --cap-add"
-          : group.some((c) => c.grant === 'ambient')
-            ? 'uid 65534 with file capabilities, ambient: as ambient capabilities; root = uid 0'
+          : group.some((c) => (c.grant ?? 'file') !== 'file')
+            ? 'uid 65534 with file capabilities; GRANT:SET another grant (docs/scenarios.md); root = uid 0'
             : 'uid 65534 with file capabilities; root = uid 0';
     out.push(`${title}  (${who})`);
     out.push(...textTable(group, cellLabel, paint));

@@ -72,14 +72,14 @@ export function renderMarkdown(run: RunResults): string {
   }
   const grants = grantDiffs(run.cells);
   if (grants.pairs) {
-    out.push('', '### File and ambient capabilities', '');
+    out.push('', '### File capabilities and other grants', '');
     if (!grants.diffs.length)
       out.push(
-        `The same answer granted either way in all ${grants.pairs} pairs of cells (a set as file capabilities on the binary, or as ambient capabilities of the uid: systemd's \`AmbientCapabilities=\`).`,
+        `The same answer granted either way in all ${grants.pairs} pairs of cells (a set as file capabilities on the binary, or granted another way: ambient capabilities of the uid as systemd's \`AmbientCapabilities=\`, a unit's, a container's or a pod's).`,
       );
     for (const d of grants.diffs)
       out.push(
-        `- ${markdownSpan(d.kernel)} ${markdownSpan(d.file.id)}: ${formatOutcome(d.file.observed ?? d.file.expected)} with file capabilities, ${formatOutcome(d.ambient.observed ?? d.ambient.expected)} with ambient ones (${markdownSpan(d.ambient.id)}).`,
+        `- ${markdownSpan(d.kernel)} ${markdownSpan(d.file.id)}: ${formatOutcome(d.file.observed ?? d.file.expected)} with file capabilities, ${formatOutcome(d.other.observed ?? d.other.expected)} ${d.other.grant === 'ambient' ? 'with ambient ones' : `granted as ${d.other.grant}`} (${markdownSpan(d.other.id)}).`,
       );
   }
   const diffs = crossKernelDiffs(run);

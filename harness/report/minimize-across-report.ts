@@ -5,6 +5,7 @@ import { EXIT } from '../exit-codes.js';
 import { minimizeJson } from '../run/minimize.js';
 import type { MinimizeAcross, RangeAnswer, SearchAcross, SetAcross } from '../run/minimize-across.js';
 import type { MinimizeResult } from '../run/minimize-result.js';
+import { nearMissLine } from './deploy-forms.js';
 import { delegation, setcap, settings, short } from './minimize-report.js';
 import { terminalLine } from './untrusted-text.js';
 
@@ -20,23 +21,27 @@ function answerLine(a: RangeAnswer, s: SearchAcross, perKernel: MinimizeResult[]
   return `${a.range}: no subset of the candidates works (with all of them: ${[...new Set(withAll)].join(', ')})`;
 }
 
-/** `--emit systemd` over kernels: the fragment once, with the ranges where the ambient run was
- * ok; each kernel where it failed with its outcome and cell. */
-function systemdLines(set: SetAcross): string[] {
-  const check = set.systemd;
-  if (!check) return [];
-  const out = check.ok.length
-    ? [
-        `     systemd, checked on ${rangesText(check.ok)} (ok as ambient capabilities of a non-root uid):`,
-        '       [Service]',
-        '       User=<a user of its own, not root>',
-        `       AmbientCapabilities=${terminalLine(set.caps.join(' '))}`,
-      ]
-    : [`     systemd (AmbientCapabilities=${terminalLine(set.caps.join(' '))}): fails on every kernel: no fragment`];
-  for (const f of check.failing)
-    out.push(
-      `     systemd fails on ${terminalLine(f.kernel)}: ${f.outcome}${f.detail ? ` ${terminalLine(f.detail)}` : ''} (cell ${terminalLine(f.cell)})`,
-    );
+/** `--emit` over kernels: each form's text once, with the ranges where its run was ok; each
+ * kernel where it failed with its outcome and cell. */
+function formLines(set: SetAcross): string[] {
+  const out: string[] = [];
+  for (const f of set.forms) {
+    if (f.form === 'setcap') continue;
+    if (f.text)
+      out.push(
+        `     ${f.form}, checked on ${rangesText(f.ok)} (ok as ${f.checkedAs}):`,
+        ...f.text.split('\n').map((l) => `       ${terminalLine(l)}`),
+      );
+    else out.push(`     ${f.form}: fails on every kernel, as ${f.checkedAs}: nothing to paste`);
+    for (const m of f.nearMisses) {
+      const line = nearMissLine(m.grant, { ok: false, outcome: m.outcome, detail: m.detail, cell: m.cells[0] ?? '' });
+      if (line) out.push(`       ${terminalLine(line)} on ${rangesText(m.ranges)}`);
+    }
+    for (const x of f.failing)
+      out.push(
+        `     ${f.form} fails on ${terminalLine(x.kernel)}: ${x.outcome}${x.detail ? ` ${terminalLine(x.detail)}` : ''} (cell ${terminalLine(x.cell)})`,
+      );
+  }
   return out;
 }
 
@@ -49,7 +54,7 @@ function searchLines(s: SearchAcross, a: MinimizeAcross, full: boolean): string[
   if (!full) return out;
   out.push('', 'each minimal set, with the kernels it is minimal on:');
   s.sets.forEach((set, i) => {
-    out.push(`  ${i + 1}. ${line(set.caps)}    on ${rangesText(set.ranges)}`, ...systemdLines(set));
+    out.push(`  ${i + 1}. ${line(set.caps)}    on ${rangesText(set.ranges)}`, ...formLines(set));
   });
   return out;
 }

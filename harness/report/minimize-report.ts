@@ -1,7 +1,9 @@
 // `capmatrix minimize` in the terminal: the minimal sets as setcap lines, why each smaller set
 // fails, the alternatives, and how many runs it took against brute force.
 import { delegationMountOptions } from '../dsl/delegation.js';
-import type { FormCheck, MinimalSet, MinimizeResult, SearchResult } from '../run/minimize-result.js';
+import { formRuns } from '../run/minimize.js';
+import type { MinimalSet, MinimizeResult, SearchResult } from '../run/minimize-result.js';
+import { type EmittedForm, emittedForms, nearMissLine } from './deploy-forms.js';
 import { terminalLine } from './untrusted-text.js';
 
 export const setcap = (caps: string[], sample: string) =>
@@ -34,20 +36,31 @@ function askedLines(m: MinimalSet): string[] {
   ];
 }
 
-/** `--emit systemd`: the unit fragment, shown only when the set ran ok as the uid's ambient
- * capabilities in the same boot; otherwise what that run got, and no fragment. */
-export function systemdLines(caps: string[], check: FormCheck): string[] {
-  const cell = terminalLine(check.cell);
-  if (!check.ok)
-    return [
-      `     systemd (AmbientCapabilities=${terminalLine(caps.join(' '))}): fails as ambient capabilities, ${check.outcome} ${terminalLine(check.detail)} (cell ${cell}): no fragment`,
-    ];
-  return [
-    `     systemd, checked (ok as ambient capabilities of a non-root uid, cell ${cell}):`,
-    '       [Service]',
-    '       User=<a user of its own, not root>',
-    `       AmbientCapabilities=${terminalLine(caps.join(' '))}`,
-  ];
+/** `--emit`: each form of a minimal set, what to paste only when its run was ok (with what was
+ * run and its cell), else its outcome and cell; then the near misses' runs. The setcap form is
+ * the set's own line. */
+export function formLines(forms: EmittedForm[]): string[] {
+  const out: string[] = [];
+  for (const f of forms) {
+    if (f.form === 'setcap') continue;
+    const [decides, ...nearMisses] = f.checks;
+    if (!decides) continue;
+    const cell = terminalLine(decides.check.cell);
+    if (f.ok && f.text)
+      out.push(
+        `     ${f.form}, checked (ok as ${f.checkedAs}; cell ${cell}):`,
+        ...f.text.split('\n').map((l) => `       ${terminalLine(l)}`),
+      );
+    else
+      out.push(
+        `     ${f.form}: fails as ${f.checkedAs}: ${decides.check.outcome} ${terminalLine(decides.check.detail)} (cell ${cell}): nothing to paste`,
+      );
+    for (const n of nearMisses) {
+      const line = nearMissLine(n.grant, n.check);
+      if (line) out.push(`       ${terminalLine(line)}`);
+    }
+  }
+  return out;
 }
 
 // the sets, outcomes and details come from the guest's search record
@@ -69,7 +82,7 @@ function searchLines(s: SearchResult, r: MinimizeResult, full: boolean): string[
   }
   s.minimal.forEach((m, i) => {
     out.push(`  ${i + 1}. ${line(m.caps)}`);
-    if (m.systemd) out.push(...systemdLines(m.caps, m.systemd));
+    out.push(...formLines(emittedForms(r.emit ?? [], m.caps, r.sample, m.checks ?? {})));
     if (!full) return;
     out.push(...askedLines(m));
     for (const f of m.shortfalls) {
@@ -126,7 +139,7 @@ export function renderMinimize(r: MinimizeResult): string {
   const runs = r.searches.reduce((n, s) => n + s.runs + (s.root ? 1 : 0), 0);
   const brute = r.searches.reduce((n, s) => n + s.bruteForce, 0);
   const spared = r.searches.reduce((n, s) => n + s.skippedByChecks, 0);
-  const formRuns = r.searches.reduce((n, s) => n + s.minimal.filter((m) => m.systemd).length, 0);
+  const checks = r.searches.reduce((n, s) => n + formRuns(s), 0);
   const violations = r.searches.reduce((n, s) => n + s.violations.length, 0);
   out.push(
     '',
@@ -137,8 +150,10 @@ export function renderMinimize(r: MinimizeResult): string {
           `the kernel's checks spared ${plural(spared, 'run')}: sets that add only capabilities a failing run's kernel never denied (${runs + spared} without them).`,
         ]
       : []),
-    ...(formRuns
-      ? [`${plural(formRuns, 'cell')} more in the same boot to check the systemd form of each minimal set.`]
+    ...(checks
+      ? [
+          `${plural(checks, 'cell')} more in the same boot to check the forms (${(r.emit ?? []).join(', ')}) of each minimal set.`,
+        ]
       : []),
     violations
       ? `monotonicity: ${violations} violation(s) above: a capability more turned ok into a failure.`

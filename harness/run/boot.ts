@@ -84,8 +84,7 @@ export function guestPlan(boot: BootRuns, files: BootFiles): Plan {
 }
 
 /** The run keys a boot's records may carry: its runs', `<label>#<n>` for its searches (and
- * `<label>#ambient-<n>` for one that checks a form), and a
- * capability search's root run. */
+ * `<label>#<grant>-<n>` for each form one checks), and a capability search's root run. */
 export function keysOfBoot(boot: {
   runs: Pick<BootRuns['runs'][number], 'key'>[];
   searches?: Pick<GuestSearch, 'label' | 'dimension' | 'forms'>[];
@@ -93,14 +92,15 @@ export function keysOfBoot(boot: {
   const runs = new Set(boot.runs.map((r) => r.key));
   for (const s of boot.searches ?? []) if (s.dimension === 'caps') runs.add(searchRootKey(s.label));
   const labels = new Set((boot.searches ?? []).map((s) => s.label));
-  // a search that checks a form runs each minimal set once more: `<label>#ambient-<n>`
-  const withForms = new Set((boot.searches ?? []).filter((s) => s.forms?.includes('ambient')).map((s) => s.label));
+  // a search that checks forms runs each minimal set once more for each: `<label>#<grant>-<n>`
+  const forms = new Map((boot.searches ?? []).map((s) => [s.label, new Set<string>(s.forms ?? [])]));
   return (key) => {
     if (runs.has(key)) return true;
     const hash = key.lastIndexOf('#');
     const [label, n] = [key.slice(0, hash), key.slice(hash + 1)];
     if (hash <= 0) return false;
-    return (labels.has(label) && /^\d+$/.test(n)) || (withForms.has(label) && /^ambient-\d+$/.test(n));
+    const form = /^([a-z-]+)-\d+$/.exec(n)?.[1];
+    return (labels.has(label) && /^\d+$/.test(n)) || (form !== undefined && forms.get(label)?.has(form) === true);
   };
 }
 

@@ -3,9 +3,17 @@
 // each minimal set with the ranges it was measured minimal on, its forms with theirs.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import type { Grant } from '../dsl/choices.js';
+import { type EmittedForm, emittedForms } from '../report/deploy-forms.js';
 import { UsageError } from '../usage-error.js';
 import { compareVersions, kernelVersionOf, majorMinor } from '../version.js';
-import { type FormCheck, type MinimizeResult, MinimizeResultSchema, readMinimizeResult } from './minimize-result.js';
+import {
+  type EmitForm,
+  type FormCheck,
+  type MinimizeResult,
+  MinimizeResultSchema,
+  readMinimizeResult,
+} from './minimize-result.js';
 
 /** A kernel that was asked for and gave no answer (its boot or its search failed). */
 export const KernelFailureSchema = z.object({ kernel: z.string(), error: z.string() });
@@ -32,12 +40,23 @@ export interface RangeAnswer extends KernelRange {
   minimalSets: string[][];
 }
 
-/** A set that is minimal on some kernels: where, and where each checked form ran ok or failed. */
+/** One emitted form of a set over the kernels: where its run was ok, and each kernel where it failed. */
+export interface FormAcross {
+  form: EmitForm;
+  checkedAs: string;
+  ok: KernelRange[];
+  failing: (FormCheck & { kernel: string })[];
+  /** What to paste (the same on every kernel where it was ok). */
+  text?: string;
+  /** The near misses' runs (a pod's binary without its setcap line, say): each outcome, where. */
+  nearMisses: { grant: Grant; outcome: string; detail: string; cells: string[]; ranges: KernelRange[] }[];
+}
+
+/** A set that is minimal on some kernels: where, and its forms (`--emit`) over them. */
 export interface SetAcross {
   caps: string[];
   ranges: KernelRange[];
-  /** `--emit systemd`: the kernels where the ambient run was ok, and each one that failed. */
-  systemd?: { ok: KernelRange[]; failing: (FormCheck & { kernel: string })[] };
+  forms: FormAcross[];
 }
 
 /** One search (the asked settings, another sysctl value, an alternative scenario) over the kernels. */
@@ -92,6 +111,7 @@ function checkSameQuestion(results: MinimizeResult[], names: string[]): void {
     dimension: r.dimension,
     universe: [...r.universe].sort(),
     sysctl: r.searches[0]?.sysctl,
+    emit: [...(r.emit ?? [])].sort(),
   });
   const first = results[0];
   if (!first) throw new UsageError('minimize: no kernel gave a result');
@@ -109,6 +129,50 @@ function checkSameQuestion(results: MinimizeResult[], names: string[]): void {
   });
 }
 
+/** Each form of a set over the kernels where the set is minimal. */
+function formsAcross(
+  on: { kernel: string; forms: EmittedForm[] }[],
+  order: string[],
+  release: Map<string, string>,
+): FormAcross[] {
+  const names = [...new Set(on.flatMap((o) => o.forms.map((f) => f.form)))];
+  return names.map((form) => {
+    const runs = on.flatMap((o) => o.forms.filter((f) => f.form === form).map((f) => ({ kernel: o.kernel, f })));
+    const ok = runs.filter((r) => r.f.ok);
+    const text = ok[0]?.f.text;
+    const misses = new Map<string, FormAcross['nearMisses'][number] & { kernels: Set<string> }>();
+    for (const r of runs)
+      for (const { grant, check } of r.f.checks.slice(1)) {
+        const key = `${grant} ${check.outcome}`;
+        const entry = misses.get(key) ?? {
+          grant,
+          outcome: check.outcome,
+          detail: check.detail,
+          cells: [],
+          ranges: [],
+          kernels: new Set(),
+        };
+        entry.cells.push(check.cell);
+        entry.kernels.add(r.kernel);
+        misses.set(key, entry);
+      }
+    return {
+      form,
+      checkedAs: runs[0]?.f.checkedAs ?? '',
+      ok: rangesOf(new Set(ok.map((r) => r.kernel)), order, release),
+      failing: runs.flatMap((r) => {
+        const decides = r.f.checks[0]?.check;
+        return !r.f.ok && decides ? [{ kernel: r.kernel, ...decides }] : [];
+      }),
+      ...(text ? { text } : {}),
+      nearMisses: [...misses.values()].map(({ kernels, ...m }) => ({
+        ...m,
+        ranges: rangesOf(kernels, order, release),
+      })),
+    };
+  });
+}
+
 /** One search over the kernels that ran it. */
 function searchAcross(
   key: string,
@@ -118,7 +182,7 @@ function searchAcross(
 ): SearchAcross {
   const mine = results.flatMap((r) => {
     const s = r.searches.find((x) => searchKey(x) === key);
-    return s ? [{ kernel: r.kernel.id, search: s }] : [];
+    return s ? [{ kernel: r.kernel.id, search: s, result: r }] : [];
   });
   const [head] = mine;
   const byAnswer = new Map<string, { sets: string[][]; kernels: Set<string> }>();
@@ -131,28 +195,20 @@ function searchAcross(
   const answers = [...byAnswer.values()]
     .flatMap((a) => rangesOf(a.kernels, order, release).map((r) => ({ ...r, minimalSets: a.sets })))
     .sort((a, b) => order.indexOf(a.kernels[0] ?? '') - order.indexOf(b.kernels[0] ?? ''));
-  const bySet = new Map<string, { caps: string[]; on: { kernel: string; systemd?: FormCheck }[] }>();
-  for (const { kernel, search } of mine)
+  const bySet = new Map<string, { caps: string[]; on: { kernel: string; forms: EmittedForm[] }[] }>();
+  for (const { kernel, search, result } of mine)
     for (const m of search.minimal) {
       const entry = bySet.get(setKey(m.caps)) ?? { caps: m.caps, on: [] };
-      entry.on.push({ kernel, ...(m.systemd ? { systemd: m.systemd } : {}) });
+      entry.on.push({ kernel, forms: emittedForms(result.emit ?? [], m.caps, result.sample, m.checks ?? {}) });
       bySet.set(setKey(m.caps), entry);
     }
-  const sets = [...bySet.values()].map(({ caps, on }): SetAcross => {
-    const checked = on.filter((o) => o.systemd);
-    return {
+  const sets = [...bySet.values()].map(
+    ({ caps, on }): SetAcross => ({
       caps,
       ranges: rangesOf(new Set(on.map((o) => o.kernel)), order, release),
-      ...(checked.length
-        ? {
-            systemd: {
-              ok: rangesOf(new Set(checked.filter((o) => o.systemd?.ok).map((o) => o.kernel)), order, release),
-              failing: checked.flatMap((o) => (o.systemd && !o.systemd.ok ? [{ kernel: o.kernel, ...o.systemd }] : [])),
-            },
-          }
-        : {}),
-    };
-  });
+      forms: formsAcross(on, order, release),
+    }),
+  );
   return {
     kind: head?.search.kind ?? 'asked',
     scenario: head?.search.scenario ?? '',

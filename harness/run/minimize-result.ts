@@ -2,7 +2,13 @@
 // search, read back by `merge` (a CI job per kernel) and rendered by the report.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { GRANTS } from '../dsl/choices.js';
 import { UsageError } from '../usage-error.js';
+
+/** `--emit`: the deployment forms given for each minimal set, each checked in the same boot
+ * (report/deploy-forms.ts: how each is run and printed). */
+export const EMIT_FORMS = ['setcap', 'systemd', 'docker', 'podman', 'kubernetes'] as const;
+export type EmitForm = (typeof EMIT_FORMS)[number];
 
 /** A form run in the guest: what it got, in which cell. */
 export const FormCheckSchema = z.object({
@@ -30,8 +36,8 @@ export const MinimalSetSchema = z.object({
   caps: z.array(z.string()),
   shortfalls: z.array(ShortfallSchema),
   askedFor: z.record(z.string(), z.array(z.string())).optional(),
-  /** `--emit systemd`: the set run as the uid's ambient capabilities. */
-  systemd: FormCheckSchema.optional(),
+  /** `--emit`: the set's runs by grant: the search's own (`file`) and each form's (dsl/grants.ts). */
+  checks: z.partialRecord(z.enum(GRANTS), FormCheckSchema).optional(),
 });
 export type MinimalSet = z.infer<typeof MinimalSetSchema>;
 
@@ -74,6 +80,8 @@ export const MinimizeResultSchema = z.object({
   object: z.string().optional(),
   exec: z.array(z.string()).optional(),
   universe: z.array(z.string()),
+  /** The forms asked for (`--emit`), each checked in the boot. */
+  emit: z.array(z.enum(EMIT_FORMS)).optional(),
   /** The privilege sysctls as the guest booted with them (Debian's defaults, unless a search set them). */
   bootSysctls: z.record(z.string(), z.nullable(z.number())).optional(),
   searches: z.array(SearchResultSchema),

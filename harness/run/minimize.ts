@@ -8,6 +8,7 @@ import path from 'node:path';
 import { type AdhocProgram, adhocScenario } from '../dsl/adhoc.js';
 import { type Capability, isCapability } from '../dsl/capabilities.js';
 import { sysctlLabel } from '../dsl/cell-id.js';
+import type { Grant } from '../dsl/choices.js';
 import { DEFAULT_DELEGATION, DELEGATION_ARG } from '../dsl/delegation.js';
 import { type Cell, expectationFor } from '../dsl/expand.js';
 import { checkScenarioNames, type LoadedScenario, loadScenarios } from '../dsl/load.js';
@@ -15,7 +16,7 @@ import { closest } from '../dsl/suggest.js';
 import { SYSCTL_NAMES, SYSCTLS, type SysctlName, ubdPhaseRank } from '../dsl/sysctls.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
 import { askedBy, deniedChecks } from '../guest/cap-askers.js';
-import { ambientKey, type CapCheck, searchRootKey } from '../guest/protocol.js';
+import { type CapCheck, formKey, searchRootKey } from '../guest/protocol.js';
 import { type Catalog, type KernelEntry, loadCatalog, selectKernels } from '../kernels/catalog.js';
 import { kernelConfig } from '../kernels/kernel-config.js';
 import type { KernelInfo } from '../kernels/kernel-info.js';
@@ -23,6 +24,7 @@ import { fetchKernel } from '../kernels/providers.js';
 import type { CellRecord, SearchRecord } from '../outcome/guest-records.js';
 import { PROJECT_DIR, RESULTS_DIR } from '../paths.js';
 import type { PlannedCell } from '../plan/plan.js';
+import { emittedForms, FORM_GRANTS } from '../report/deploy-forms.js';
 import { newRunId } from '../report/results-json.js';
 import { ensureRunnable } from '../setup/ensure.js';
 import { UsageError } from '../usage-error.js';
@@ -30,7 +32,14 @@ import { decideAccel } from '../vm/accel.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import { type GuestSearch, runBoot } from './boot.js';
 import { type KernelFailure, type MinimizeAcross, minimizeAcross } from './minimize-across.js';
-import type { MinimizeResult, SearchResult, Shortfall } from './minimize-result.js';
+import {
+  EMIT_FORMS,
+  type EmitForm,
+  type FormCheck,
+  type MinimizeResult,
+  type SearchResult,
+  type Shortfall,
+} from './minimize-result.js';
 
 /** The sysctls that decide who may use BPF, said with "boot defaults". */
 const PRIVILEGE_SYSCTLS = ['kernel.unprivileged_bpf_disabled', 'kernel.perf_event_paranoid'];
@@ -65,10 +74,9 @@ export interface MinimizeOptions {
   emit?: EmitForm[];
 }
 
-/** `--emit`: `setcap` (file capabilities, what the search ran) and `systemd` (a unit's `User=`
- * and `AmbientCapabilities=`, checked by running the set as the uid's ambient capabilities). */
-export const EMIT_FORMS = ['setcap', 'systemd'] as const;
-export type EmitForm = (typeof EMIT_FORMS)[number];
+/** The runs a search made after it, to check the forms of its minimal sets. */
+export const formRuns = (s: SearchResult) =>
+  s.minimal.reduce((n, m) => n + Object.keys(m.checks ?? {}).filter((g) => g !== 'file').length, 0);
 
 /** `--json`: the answer first (every minimal set of the asked settings, why each one-smaller set
  * fails, how many cells it took), then everything else. */
@@ -85,8 +93,17 @@ export function minimizeJson(r: MinimizeResult) {
         ...(f.denied ? { denied: f.denied } : {}),
       })),
     ),
-    cells: r.searches.reduce((n, s) => n + s.runs + (s.root ? 1 : 0) + s.minimal.filter((m) => m.systemd).length, 0),
+    cells: r.searches.reduce((n, s) => n + s.runs + (s.root ? 1 : 0) + formRuns(s), 0),
     ...(asked?.withAll ? { withAll: asked.withAll } : {}),
+    // each asked form of each minimal set: ok and what to paste, or failing with its cells
+    ...(r.emit?.length
+      ? {
+          forms: (asked?.minimal ?? []).map((m) => ({
+            set: m.caps,
+            forms: emittedForms(r.emit ?? [], m.caps, r.sample, m.checks ?? {}),
+          })),
+        }
+      : {}),
     ...r,
   };
 }
@@ -252,9 +269,9 @@ function planSearches(t: Target, asked: Partial<Record<SysctlName, number>>, oth
 
 /** The guest's side of each plan: its template cell, expected outcome on this kernel, and label. */
 function guestSearches(t: Target, plans: SearchPlan[], kernel: KernelInfo, emit: EmitForm[]): GuestSearch[] {
-  // a user's loader runs under strace through setpriv: no ambient grant there yet
-  const forms =
-    emit.includes('systemd') && t.dimension === 'caps' && !t.main?.scenario.exec ? { forms: ['ambient' as const] } : {};
+  // a user's loader runs under strace through setpriv: no other grant there yet
+  const grants = [...new Set(emit.flatMap((f) => FORM_GRANTS[f]))].filter((g) => g !== 'file');
+  const forms = grants.length && t.dimension === 'caps' && !t.main?.scenario.exec ? { forms: grants } : {};
   return plans.map((p, i) => {
     const template = templateCell(t, p.scenario);
     const cell: PlannedCell = {
@@ -303,6 +320,7 @@ function searchResult(
   rec: SearchRecord,
   mine: CellRecord[],
   boot: Record<string, number | null>,
+  forms: Grant[],
 ): SearchResult {
   // the search's own runs (file capabilities), not the forms checked after it
   const runOf = (set: string[]): CellRecord | undefined =>
@@ -321,6 +339,7 @@ function searchResult(
     const denied = deniedChecks(checks.filter((k) => k.cap === without)) ?? deniedChecks(checks);
     return { without, ...describe(run), ...(denied ? { denied } : {}) };
   };
+  const checkOf = (c: CellRecord): FormCheck => ({ ok: c.observed?.outcome === 'ok', ...describe(c), cell: c.id });
   const scenario = t.all.find((l) => l.scenario.name === p.scenario)?.scenario;
   const rootRun = mine.find((c) => c.key === searchRootKey(rec.label));
   const notes = settingNotes(mine, boot);
@@ -332,14 +351,18 @@ function searchResult(
     ...(mine[0]?.sysctlNow ? { effectiveSysctl: mine[0].sysctlNow } : {}),
     minimal: rec.minimal.map((m, i) => {
       const checks = t.dimension === 'caps' ? runOf(m)?.capChecks : undefined;
-      const ambient = mine.find((c) => c.key === ambientKey(rec.label, i + 1));
+      const own = runOf(m);
+      const formChecks = Object.fromEntries(
+        forms.flatMap((grant) => {
+          const run = mine.find((c) => c.key === formKey(rec.label, grant, i + 1));
+          return run ? [[grant, checkOf(run)]] : [];
+        }),
+      );
       return {
         caps: m,
         shortfalls: m.map((c) => shortfall(m, c)),
         ...(checks ? { askedFor: askedFor(m, checks) } : {}),
-        ...(ambient
-          ? { systemd: { ok: ambient.observed?.outcome === 'ok', ...describe(ambient), cell: ambient.id } }
-          : {}),
+        ...(forms.length && own ? { checks: { file: checkOf(own), ...formChecks } } : {}),
       };
     }),
     ...(rec.minimal.length === 0 ? { withAll: describe(runOf(t.universe)) } : {}),
@@ -434,6 +457,7 @@ async function minimizeOn(target: Target, entry: KernelEntry, o: MinimizeOptions
       rec,
       cells.filter((c) => c.key.startsWith(`${label}#`)),
       bootSysctls,
+      searches[i]?.forms ?? [],
     );
   });
   const result: MinimizeResult = {
@@ -445,6 +469,7 @@ async function minimizeOn(target: Target, entry: KernelEntry, o: MinimizeOptions
     ...(main?.scenario.object ? { object: main.scenario.object } : {}),
     ...(main?.scenario.exec ? { exec: main.scenario.exec } : {}),
     universe,
+    ...(o.emit?.length ? { emit: o.emit } : {}),
     bootSysctls,
     searches: results,
     bootMs: done.provenance.vm?.bootMs ?? null,

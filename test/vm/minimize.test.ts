@@ -49,22 +49,24 @@ describe('on the real default kernel', () => {
     expect(renderMinimize(xdp)).toMatch(/the kernel's checks spared \d+ runs?: /);
   });
 
-  test("--emit systemd: each minimal set ran again in the same boot as the uid's ambient capabilities, ok, and only then is the unit fragment shown", () => {
+  test("--emit systemd: each minimal set ran again in the same boot as a locked unit's ambient capabilities, ok, and only then is the unit fragment shown", () => {
     const [first, second] = xdp.searches[0]?.minimal ?? [];
-    expect(first?.systemd).toMatchObject({
+    expect(first?.checks?.unit).toMatchObject({
       ok: true,
       outcome: 'ok',
-      cell: expect.stringMatching(/^xdp_adjust_tail\/ambient:NET_ADMIN\+SYS_ADMIN\//),
+      cell: expect.stringMatching(/^xdp_adjust_tail\/unit:NET_ADMIN\+SYS_ADMIN\//),
     });
-    expect(second?.systemd).toMatchObject({
+    expect(second?.checks?.unit).toMatchObject({
       ok: true,
       outcome: 'ok',
-      cell: expect.stringMatching(/^xdp_adjust_tail\/ambient:NET_ADMIN\+PERFMON\+BPF\//),
+      cell: expect.stringMatching(/^xdp_adjust_tail\/unit:NET_ADMIN\+PERFMON\+BPF\//),
     });
     const text = renderMinimize(xdp);
-    expect(text).toContain('AmbientCapabilities=CAP_BPF CAP_NET_ADMIN CAP_PERFMON');
+    expect(text).toContain(
+      '       AmbientCapabilities=CAP_BPF CAP_NET_ADMIN CAP_PERFMON\n       CapabilityBoundingSet=CAP_BPF CAP_NET_ADMIN CAP_PERFMON\n       NoNewPrivileges=yes',
+    );
     expect(text).toMatch(
-      /systemd, checked \(ok as ambient capabilities of a non-root uid, cell xdp_adjust_tail\/ambient:/,
+      /systemd, checked \(ok as uid 65534 given the set as ambient capabilities, .*; cell xdp_adjust_tail\/unit:/,
     );
     // the search itself ran file capabilities only: its count is unchanged by the checks after it
     expect(minimizeJson(xdp).cells).toBe((xdp.searches[0]?.runs ?? 0) + 2);

@@ -218,6 +218,8 @@ beforeAll(() => {
     CANDIDATES,
     '--kernel',
     'debian-5.10,debian-6.12',
+    '--emit',
+    'setcap,systemd,docker,podman,kubernetes',
     '--json',
   ]);
   sockSearch = xdpAcross.then(() =>
@@ -277,6 +279,44 @@ describe('a project of its own, capmatrix installed from npm pack', () => {
       expect(why.outcome, k.kernel.id).toBe('EACCES@verifier');
       expect(why.line).toMatch(/pointer -= pointer prohibited/);
     }
+    // every form of each set, run in the same boot as its search, on each kernel: ok on both
+    for (const set of a.sets) {
+      const forms = Object.fromEntries(set.forms.map((f: { form: string }) => [f.form, f]));
+      expect(Object.keys(forms).sort()).toEqual(['docker', 'kubernetes', 'podman', 'setcap', 'systemd']);
+      for (const f of Object.values(forms) as { form: string; ok: { range: string }[]; failing: unknown[] }[]) {
+        expect(
+          f.ok.map((r) => r.range),
+          `${set.caps} ${f.form}`,
+        ).toEqual(['5.10–6.12']);
+        expect(f.failing, `${set.caps} ${f.form}`).toEqual([]);
+      }
+      expect(forms.systemd.text).toContain(`CapabilityBoundingSet=${set.caps.join(' ')}`);
+      expect(forms.docker.text).toMatch(/^docker run --cap-drop ALL --cap-add /);
+      expect(forms.kubernetes.text).toContain('# Dockerfile: RUN setcap ');
+    }
+    // each kernel's runs: the form's own cell ok, and the pod without its setcap line (what
+    // capabilities.add alone gives a non-root uid) and with allowPrivilegeEscalation: false failing
+    for (const k of a.perKernel) {
+      for (const entry of k.forms) {
+        const kube = entry.forms.find((f: { form: string }) => f.form === 'kubernetes');
+        const [pod, noSetcap, noEscalation] = kube.checks;
+        expect(pod).toMatchObject({ grant: 'pod', check: { ok: true, cell: expect.stringMatching(/\/pod:/) } });
+        for (const miss of [noSetcap, noEscalation]) {
+          expect(miss.check.ok, `${k.kernel.id} ${miss.grant}`).toBe(false);
+          expect(miss.check.outcome).toMatch(/^EPERM@/);
+          expect(miss.check.cell).toContain(`/${miss.grant}:`);
+        }
+        const docker = entry.forms.find((f: { form: string }) => f.form === 'docker');
+        expect(docker.checks[0].check.cell).toMatch(/\/rootful:/);
+      }
+    }
+    const text = await npx([
+      'merge',
+      '--out',
+      path.join(work, 'merged-text'),
+      ...a.perKernel.map((k: { runDir: string }) => path.join(k.runDir, 'minimize.json')),
+    ]);
+    expect(text.stdout).toMatch(/kubernetes, checked on 5\.10–6\.12 \(ok as uid 65534, /);
     // a CI job per kernel: `capmatrix merge` of their minimize.json gives the same answer
     const merged = await npx([
       'merge',
