@@ -190,7 +190,64 @@ describe('--emit: the deployment forms', () => {
   test('--emit takes the known forms only, naming the allowed ones', () => {
     expect(parseEmitFlag('setcap,systemd,systemd')).toEqual(['setcap', 'systemd']);
     expect(() => parseEmitFlag('systemd,k8s')).toThrow(
-      '--emit: unknown form "k8s" (allowed: setcap, systemd, docker, podman, kubernetes)',
+      '--emit: unknown form "k8s" (allowed: setcap, systemd, docker, podman, kubernetes, lxd, incus)',
     );
+  });
+});
+
+describe('--emit on the token route: the delegation as a unit, an LXD and an Incus container ask for it', () => {
+  const token: MinimizeResult = {
+    runDir: '/tmp/x',
+    dimension: 'delegation',
+    kernel: { id: 'debian-6.12', release: '6.12' },
+    sample: 'token',
+    universe: ['cmds=map_create', 'maps=queue', 'attachs=any'],
+    emit: ['systemd', 'lxd', 'incus', 'docker'],
+    searches: [
+      {
+        kind: 'asked',
+        scenario: 'token-queue',
+        sysctl: {},
+        minimal: [
+          {
+            caps: ['cmds=map_create', 'maps=queue', 'attachs=any'],
+            shortfalls: [],
+            checks: {
+              file: { ok: true, outcome: 'ok', detail: '', cell: 'token-queue/cmds=map_create+maps=queue/s1' },
+            },
+          },
+        ],
+        violations: [],
+        runs: 4,
+        skippedByChecks: 0,
+        bruteForce: 8,
+      },
+    ],
+    bootMs: null,
+    wallMs: 1,
+  };
+
+  test("each form's text from the search's own run; a form of the capability route is not given", () => {
+    const text = renderMinimize(token);
+    expect(text).toContain(
+      [
+        '       [Service]',
+        '       PrivateUsers=yes',
+        '       PrivateMounts=yes',
+        '       DelegateNamespaces=mnt',
+        '       PrivateBPF=yes',
+        '       BPFDelegateCommands=BPFMapCreate',
+        '       BPFDelegateMaps=BPFMapTypeQueue',
+        '       BPFDelegateAttachments=any',
+      ].join('\n'),
+    );
+    expect(text).toContain(
+      '       lxc config set <instance> security.delegate_bpf=true\n       lxc config set <instance> security.delegate_bpf.cmd_types=map_create\n       lxc config set <instance> security.delegate_bpf.map_types=queue\n       lxc config set <instance> security.delegate_bpf.attach_types=any',
+    );
+    expect(text).toContain('       incus config set <instance> security.bpffs.delegate_cmds=map_create');
+    expect(text).toMatch(
+      /incus, checked \(ok as the search's own run: a bpffs mounted with exactly these delegate options/,
+    );
+    expect(text).not.toContain('docker');
   });
 });

@@ -2,20 +2,36 @@
 // that checked it in the same boot (dsl/grants.ts: the process shape each form gives). A form
 // whose run failed is given as failing, with its outcome and cell, and nothing to paste.
 import type { Grant } from '../dsl/choices.js';
-import type { EmitForm, FormCheck } from '../run/minimize-result.js';
+import { delegationMountOptions } from '../dsl/delegation.js';
+import type { EmitForm, FormCheck, MinimalSet, MinimizeResult } from '../run/minimize-result.js';
 
-/** The grants each form is checked with: the first must be ok for the form to be given; the
- * others show what a near miss of it gets (a pod's binary without its setcap line, say). */
+/** The grants each form of a capability set is checked with: the first must be ok for the form
+ * to be given; the others show what a near miss of it gets (a pod's binary without its setcap
+ * line, say). Forms of the token route are the delegation search's own run (`file` here: the
+ * bpffs mounted with exactly those delegate options for a child in a user namespace). */
 export const FORM_GRANTS: Record<EmitForm, Grant[]> = {
   setcap: ['file'],
   systemd: ['unit'],
   docker: ['rootful'],
   podman: ['rootful'],
   kubernetes: ['pod', 'pod-no-setcap', 'pod-no-escalation'],
+  lxd: [],
+  incus: [],
 };
+
+/** The forms of each route: capabilities, or a token's delegation. */
+const ROUTE_FORMS: Record<MinimizeResult['dimension'], readonly EmitForm[]> = {
+  caps: ['setcap', 'systemd', 'docker', 'podman', 'kubernetes'],
+  delegation: ['systemd', 'lxd', 'incus'],
+};
+
+const TOKEN_CHECK =
+  "the search's own run: a bpffs mounted with exactly these delegate options, the loader's child in a user namespace making its token from it";
 
 /** What each form's run was, said where it is shown. */
 const CHECKED_AS: Record<EmitForm, string> = {
+  lxd: TOKEN_CHECK,
+  incus: TOKEN_CHECK,
   setcap: 'the search itself: file capabilities on the binary, uid 65534',
   systemd: 'uid 65534 given the set as ambient capabilities, the bounding set cut to it, no_new_privs',
   docker:
@@ -44,6 +60,63 @@ export interface EmittedForm {
 
 const bare = (caps: string[]) => caps.map((c) => c.replace(/^CAP_/, ''));
 
+/** A delegation kind's systemd value: `cmds=map_create` → BPFMapCreate, `maps=queue` →
+ * BPFMapTypeQueue, `progs=socket_filter` → BPFProgTypeSocketFilter, `attachs=cgroup_inet_ingress`
+ * → BPFCgroupInetIngress (the enum names systemd 258 reads); `any` stays `any`. */
+const SYSTEMD_KINDS: Record<string, [directive: string, prefix: string]> = {
+  cmds: ['BPFDelegateCommands', 'BPF'],
+  maps: ['BPFDelegateMaps', 'BPFMapType'],
+  progs: ['BPFDelegatePrograms', 'BPFProgType'],
+  attachs: ['BPFDelegateAttachments', 'BPF'],
+};
+const camel = (value: string) =>
+  value
+    .split('_')
+    .map((w) => (w[0] ?? '').toUpperCase() + w.slice(1))
+    .join('');
+
+/** Delegation items → [kind, values] in the order the kinds first appear. */
+function kinds(items: string[]): [string, string[]][] {
+  const out = new Map<string, string[]>();
+  for (const item of items) {
+    const [kind = '', value = ''] = item.split('=');
+    out.set(kind, [...(out.get(kind) ?? []), value]);
+  }
+  return [...out];
+}
+
+/** The token route's forms: the bpffs delegation a unit, an LXD or an Incus container asks for. */
+function tokenText(form: EmitForm, items: string[]): string {
+  const byKind = kinds(items);
+  switch (form) {
+    case 'systemd':
+      return [
+        '[Service]',
+        'PrivateUsers=yes',
+        'PrivateMounts=yes',
+        'DelegateNamespaces=mnt',
+        'PrivateBPF=yes',
+        ...byKind.map(([kind, values]) => {
+          const [directive, prefix] = SYSTEMD_KINDS[kind] ?? [kind, ''];
+          return `${directive}=${values.map((v) => (v === 'any' ? 'any' : `${prefix}${camel(v)}`)).join(',')}`;
+        }),
+      ].join('\n');
+    case 'lxd':
+      return [
+        'security.delegate_bpf=true',
+        ...byKind.map(([kind, values]) => `security.delegate_bpf.${kind.replace(/s$/, '')}_types=${values.join(':')}`),
+      ]
+        .map((kv) => `lxc config set <instance> ${kv}`)
+        .join('\n');
+    case 'incus':
+      return byKind
+        .map(([kind, values]) => `incus config set <instance> security.bpffs.delegate_${kind}=${values.join(',')}`)
+        .join('\n');
+    default:
+      return `bpffs delegation: ${delegationMountOptions(items)}`;
+  }
+}
+
 /** The text of a form for a set (`sample`: the binary the setcap lines name). */
 function formText(form: EmitForm, caps: string[], sample: string): string {
   const setcap = `setcap ${caps.map((c) => c.toLowerCase()).join(',')}+ep`;
@@ -63,6 +136,9 @@ function formText(form: EmitForm, caps: string[], sample: string): string {
       return `${form === 'podman' ? 'sudo podman' : 'docker'} run --cap-drop ALL ${bare(caps)
         .map((c) => `--cap-add ${c}`)
         .join(' ')} --ulimit memlock=-1:-1 <image>`;
+    case 'lxd':
+    case 'incus':
+      return '';
     case 'kubernetes':
       return [
         `# Dockerfile: RUN ${setcap} /usr/local/bin/${sample}`,
@@ -78,30 +154,25 @@ function formText(form: EmitForm, caps: string[], sample: string): string {
 }
 
 /** Each asked form of a minimal set, from its runs (`checks` by grant; the search's own run of
- * the set is the `file` one). A form none of whose runs came back is not given. */
+ * the set is the `file` one). A form none of whose runs came back, or of the other route, is not given. */
 export function emittedForms(
-  forms: readonly EmitForm[],
-  caps: string[],
-  sample: string,
-  checks: Partial<Record<Grant, FormCheck>>,
+  r: Pick<MinimizeResult, 'emit' | 'sample' | 'dimension'>,
+  m: Pick<MinimalSet, 'caps' | 'checks'>,
 ): EmittedForm[] {
-  return forms.flatMap((form) => {
-    const runs = FORM_GRANTS[form].flatMap((grant) => {
+  const checks = m.checks ?? {};
+  const token = r.dimension === 'delegation';
+  return (r.emit ?? []).flatMap((form) => {
+    if (!ROUTE_FORMS[r.dimension].includes(form)) return [];
+    const grants: Grant[] = token ? ['file'] : FORM_GRANTS[form];
+    const runs = grants.flatMap((grant) => {
       const check = checks[grant];
       return check ? [{ grant, check }] : [];
     });
     const [decides] = runs;
-    if (!decides || decides.grant !== FORM_GRANTS[form][0]) return [];
+    if (!decides || decides.grant !== grants[0]) return [];
     const ok = decides.check.ok;
-    return [
-      {
-        form,
-        ok,
-        checkedAs: CHECKED_AS[form],
-        checks: runs,
-        ...(ok ? { text: formText(form, caps, sample) } : {}),
-      },
-    ];
+    const text = token ? tokenText(form, m.caps) : formText(form, m.caps, r.sample);
+    return [{ form, ok, checkedAs: token ? TOKEN_CHECK : CHECKED_AS[form], checks: runs, ...(ok ? { text } : {}) }];
   });
 }
 

@@ -82,7 +82,7 @@ function searchLines(s: SearchResult, r: MinimizeResult, full: boolean): string[
   }
   s.minimal.forEach((m, i) => {
     out.push(`  ${i + 1}. ${line(m.caps)}`);
-    out.push(...formLines(emittedForms(r.emit ?? [], m.caps, r.sample, m.checks ?? {})));
+    out.push(...formLines(emittedForms(r, m)));
     if (!full) return;
     out.push(...askedLines(m));
     for (const f of m.shortfalls) {

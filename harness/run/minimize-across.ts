@@ -199,7 +199,7 @@ function searchAcross(
   for (const { kernel, search, result } of mine)
     for (const m of search.minimal) {
       const entry = bySet.get(setKey(m.caps)) ?? { caps: m.caps, on: [] };
-      entry.on.push({ kernel, forms: emittedForms(result.emit ?? [], m.caps, result.sample, m.checks ?? {}) });
+      entry.on.push({ kernel, forms: emittedForms(result, m) });
       bySet.set(setKey(m.caps), entry);
     }
   const sets = [...bySet.values()].map(

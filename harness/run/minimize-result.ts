@@ -7,7 +7,7 @@ import { UsageError } from '../usage-error.js';
 
 /** `--emit`: the deployment forms given for each minimal set, each checked in the same boot
  * (report/deploy-forms.ts: how each is run and printed). */
-export const EMIT_FORMS = ['setcap', 'systemd', 'docker', 'podman', 'kubernetes'] as const;
+export const EMIT_FORMS = ['setcap', 'systemd', 'docker', 'podman', 'kubernetes', 'lxd', 'incus'] as const;
 export type EmitForm = (typeof EMIT_FORMS)[number];
 
 /** A form run in the guest: what it got, in which cell. */

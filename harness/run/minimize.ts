@@ -100,7 +100,7 @@ export function minimizeJson(r: MinimizeResult) {
       ? {
           forms: (asked?.minimal ?? []).map((m) => ({
             set: m.caps,
-            forms: emittedForms(r.emit ?? [], m.caps, r.sample, m.checks ?? {}),
+            forms: emittedForms(r, m),
           })),
         }
       : {}),
@@ -320,7 +320,7 @@ function searchResult(
   rec: SearchRecord,
   mine: CellRecord[],
   boot: Record<string, number | null>,
-  forms: Grant[],
+  emit: { forms: Grant[]; asked: boolean },
 ): SearchResult {
   // the search's own runs (file capabilities), not the forms checked after it
   const runOf = (set: string[]): CellRecord | undefined =>
@@ -353,7 +353,7 @@ function searchResult(
       const checks = t.dimension === 'caps' ? runOf(m)?.capChecks : undefined;
       const own = runOf(m);
       const formChecks = Object.fromEntries(
-        forms.flatMap((grant) => {
+        emit.forms.flatMap((grant) => {
           const run = mine.find((c) => c.key === formKey(rec.label, grant, i + 1));
           return run ? [[grant, checkOf(run)]] : [];
         }),
@@ -362,7 +362,7 @@ function searchResult(
         caps: m,
         shortfalls: m.map((c) => shortfall(m, c)),
         ...(checks ? { askedFor: askedFor(m, checks) } : {}),
-        ...(forms.length && own ? { checks: { file: checkOf(own), ...formChecks } } : {}),
+        ...(emit.asked && own ? { checks: { file: checkOf(own), ...formChecks } } : {}),
       };
     }),
     ...(rec.minimal.length === 0 ? { withAll: describe(runOf(t.universe)) } : {}),
@@ -457,7 +457,7 @@ async function minimizeOn(target: Target, entry: KernelEntry, o: MinimizeOptions
       rec,
       cells.filter((c) => c.key.startsWith(`${label}#`)),
       bootSysctls,
-      searches[i]?.forms ?? [],
+      { forms: searches[i]?.forms ?? [], asked: (o.emit ?? []).length > 0 },
     );
   });
   const result: MinimizeResult = {

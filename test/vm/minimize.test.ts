@@ -29,7 +29,7 @@ describe('on the real default kernel', () => {
       }),
       runMinimize({ scenario: 'trace_output-tracepoint', sysctl: PARANOID_2, otherSettings: false, ...quiet }),
       runMinimize({ scenario: 'sockex1', sysctl: { 'kernel.unprivileged_bpf_disabled': 0 }, ...quiet }),
-      runMinimize({ scenario: 'token-queue', otherSettings: false, ...quiet }),
+      runMinimize({ scenario: 'token-queue', otherSettings: false, emit: ['systemd', 'lxd', 'incus'], ...quiet }),
     ]);
   }, 1_200_000);
 
@@ -113,6 +113,14 @@ describe('on the real default kernel', () => {
       ['maps=queue', 'EPERM@map_create'],
     ]);
     expect(renderMinimize(token)).toContain('bpffs delegation: delegate_cmds=map_create,delegate_maps=queue');
+    // the token route's forms, from the run of that delegation in this boot
+    expect(token.searches[0]?.minimal[0]?.checks?.file).toMatchObject({ ok: true });
+    const text = renderMinimize(token);
+    expect(text).toContain(
+      '       PrivateBPF=yes\n       BPFDelegateCommands=BPFMapCreate\n       BPFDelegateMaps=BPFMapTypeQueue',
+    );
+    expect(text).toContain('lxc config set <instance> security.delegate_bpf.map_types=queue');
+    expect(text).toContain('incus config set <instance> security.bpffs.delegate_maps=queue');
   });
 
   test('far fewer cells than brute force, each search in one boot', () => {
