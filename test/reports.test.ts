@@ -331,6 +331,18 @@ describe('Markdown and JUnit', () => {
     expect(renderMarkdown(run([cell('debian-6.12', 'xdp/BPF/ubd=2', 'ok', 'ok')]))).not.toContain('ambient');
   });
 
+  test("a boot whose capability recorder did not run is named: its cells' silence about the kernel's checks is not an answer", () => {
+    const r = run([cell('debian-6.12', 'xdp/BPF/ubd=2', 'ok', 'ok')]);
+    expect(renderMarkdown(r)).not.toContain("without the kernel's checks");
+    const [boot] = r.provenance.boots;
+    if (!boot) throw new Error('no boot');
+    boot.recorderOff =
+      'the capability recorder exited (1): libbpf: prog on_exec: load failed\nline 2\nline 3\ncap_watch: load or attach: Invalid argument';
+    expect(renderMarkdown(r)).toContain(
+      '- `debian-6.12-boot1`: the capability recorder did not run, so its cells say nothing of what the kernel asked (`the capability recorder exited (1): libbpf: prog on_exec: load failed … cap_watch: load or attach: Invalid argument`).',
+    );
+  });
+
   test('a cell that does not match says which capability check the kernel denied, in report.md and junit.xml', () => {
     const capChecks = [
       {

@@ -49,6 +49,9 @@ export interface GuestRecords {
   fingerprint: Record<string, number> | null;
   /** Each part of a cell's housekeeping: its median cost per cell (ms), from the end record. */
   cellParts: Record<string, number> | null;
+  /** Why the capability recorder did not run in this boot (the end record): its cells carry no
+   * kernel checks, which the reports must say rather than show nothing. */
+  recorderOff: string | null;
   violations: Violation[];
   /** The last line was cut short (the VM died mid-write): not a violation. */
   torn: boolean;
@@ -74,6 +77,7 @@ export class GuestRecordReader {
     firstCellMs: null,
     fingerprint: null,
     cellParts: null,
+    recorderOff: null,
     violations: [],
     torn: false,
     stopped: null,
@@ -214,6 +218,7 @@ export class GuestRecordReader {
       r0.firstCellMs = r.firstCellMs ?? null;
       r0.fingerprint = r.fingerprint ?? null;
       r0.cellParts = r.cellParts ?? null;
+      r0.recorderOff = r.capWatch ?? null;
       if (r.reason) r0.endReason = r.reason;
     }
   }

@@ -37,6 +37,12 @@ function grid(cells: CellResult[]): string[] {
   return lines;
 }
 
+/** A long message (a verifier log) cut to its first and last lines. */
+const firstLines = (text: string) => {
+  const lines = text.split('\n').filter(Boolean);
+  return lines.length > 3 ? `${lines[0]} … ${lines.at(-1)}` : lines.join(' ');
+};
+
 export function renderMarkdown(run: RunResults): string {
   const out = [
     `## capmatrix run ${run.runId}`,
@@ -52,6 +58,14 @@ export function renderMarkdown(run: RunResults): string {
     out.push(
       `| ${k.id} | ${k.release} | ${k.accel} | ${cells.length} | ${cells.filter((c) => c.verdict === 'match').length} | ${g.sysctls?.['kernel.perf_event_paranoid'] ?? '?'} | ${g.sysctls?.['kernel.unprivileged_bpf_disabled'] ?? '?'} | ${markdownCell(g.tracefs?.mode ?? '?')} |`,
     );
+  }
+  const unrecorded = run.provenance.boots.filter((b) => b.recorderOff);
+  if (unrecorded.length) {
+    out.push('', "### Boots without the kernel's checks", '');
+    for (const b of unrecorded)
+      out.push(
+        `- ${markdownSpan(b.boot)}: the capability recorder did not run, so its cells say nothing of what the kernel asked (${markdownSpan(firstLines(b.recorderOff ?? ''))}).`,
+      );
   }
   const bad = run.cells.filter((c) => c.verdict !== 'match');
   if (bad.length) {

@@ -26,6 +26,9 @@ export const BootProvenanceSchema = z.looseObject({
   /** Each part of a cell's housekeeping (its directory, cgroup, the reset's checks): its median
    * cost per cell (ms). */
   cellParts: z.record(z.string(), z.number()).optional(),
+  /** Why the capability recorder did not run in this boot (its cells carry no kernel checks):
+   * lockdown=confidentiality refuses its probe reads, say. */
+  recorderOff: z.string().optional(),
   /** Where the boot's time went until its first cell (ms by phase: outcome/boot-phases.ts). */
   phases: z.record(z.string(), z.number()).optional(),
   vm: z.looseObject({ ended: z.string(), wallMs: z.number(), bootMs: z.number().nullable() }).optional(),

@@ -274,6 +274,7 @@ export async function runBoot(boot: BootRuns, o: BootOptions): Promise<BootResul
       ...(records.prepare ? { prepare: records.prepare } : {}),
       ...(records.fingerprint ? { fingerprint: records.fingerprint } : {}),
       ...(records.cellParts ? { cellParts: records.cellParts } : {}),
+      ...(records.recorderOff ? { recorderOff: records.recorderOff } : {}),
       phases: bootPhases(consoleText, records.provenance?.uptimeMs ?? null, vm.bootMs, records.firstCellMs),
       ...(records.violations.length ? { violations: records.violations } : {}),
       consoleLog: path.relative(o.runDir, files.console),

@@ -85,6 +85,8 @@ export const MinimizeResultSchema = z.object({
   /** The privilege sysctls as the guest booted with them (Debian's defaults, unless a search set them). */
   bootSysctls: z.record(z.string(), z.nullable(z.number())).optional(),
   searches: z.array(SearchResultSchema),
+  /** Why the capability recorder did not run in the boot (no kernel checks, none spared runs). */
+  recorderOff: z.string().optional(),
   bootMs: z.nullable(z.number()),
   wallMs: z.number(),
 });

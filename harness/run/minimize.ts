@@ -472,6 +472,7 @@ async function minimizeOn(target: Target, entry: KernelEntry, o: MinimizeOptions
     ...(o.emit?.length ? { emit: o.emit } : {}),
     bootSysctls,
     searches: results,
+    ...(records.recorderOff ? { recorderOff: records.recorderOff } : {}),
     bootMs: done.provenance.vm?.bootMs ?? null,
     wallMs: Date.now() - t0,
   };
