@@ -45,6 +45,19 @@ describe('planner', () => {
     expect(() => checkPhaseOrder(boot)).not.toThrow();
   });
 
+  test('a lockdown level is a boot of its own, with lockdown= on its command line; none shares the boot', () => {
+    const locked: Scenario = {
+      ...scenario,
+      axes: { caps: ['root'], sysctl: {}, lockdown: ['none', 'integrity', 'confidentiality'] },
+    };
+    const boots = planBoots(expandScenario(locked, 'scenarios/s.ts'), [kernel]);
+    expect(boots.map((b) => [b.id, b.kernelArgs, b.cells.map((c) => c.id)])).toEqual([
+      ['debian-6.12-boot1', undefined, ['s/root/lockdown=none']],
+      ['debian-6.12-lockdown-integrity', ['lockdown=integrity'], ['s/root/lockdown=integrity']],
+      ['debian-6.12-lockdown-confidentiality', ['lockdown=confidentiality'], ['s/root/lockdown=confidentiality']],
+    ]);
+  });
+
   test('a plan that lowers the sysctl after 1 is refused', () => {
     const bad = { ...boot, cells: [...boot.cells].reverse() };
     expect(() => checkPhaseOrder(bad)).toThrow(

@@ -24,6 +24,11 @@ export type Context = (typeof CONTEXTS)[number];
 export const GRANTS = ['file', 'ambient', 'unit', 'rootful', 'pod', 'pod-no-setcap', 'pod-no-escalation'] as const;
 export type Grant = (typeof GRANTS)[number];
 
+/** `axes.lockdown`: the kernel's lockdown level the cell runs under (`lockdown=` on the kernel
+ * command line: a boot of its own for each level; absent, the boot's default). */
+export const LOCKDOWNS = ['none', 'integrity', 'confidentiality'] as const;
+export type Lockdown = (typeof LOCKDOWNS)[number];
+
 /** `socket`: what an object's socket filter is attached to. */
 export const SOCKETS = ['udp', 'packet'] as const;
 export type Socket = (typeof SOCKETS)[number];

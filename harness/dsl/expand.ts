@@ -5,8 +5,8 @@ import path from 'node:path';
 import { SAMPLES_BUILD_DIR } from '../paths.js';
 import { compareVersions } from '../version.js';
 import { type Capability, type CapSet, capSetName, UNPRIVILEGED_UID } from './capabilities.js';
-import { cellId, grantedName, sysctlLabel } from './cell-id.js';
-import type { Context, Grant, SetupScope } from './choices.js';
+import { cellId, grantedName, settingsLabel } from './cell-id.js';
+import type { Context, Grant, Lockdown, SetupScope } from './choices.js';
 import { capAddName, containerArgs, insideCaps } from './container.js';
 import { runsAsRoot } from './grants.js';
 import type { ExpectRule, OkWhen, Scenario } from './scenario.js';
@@ -34,6 +34,8 @@ export interface Cell {
   caps: CapSet;
   /** How `caps` reach the program (axes.grant). */
   grant: Grant;
+  /** The kernel lockdown level it runs under (axes.lockdown; absent: the boot's default). */
+  lockdown?: Lockdown;
   uid: number;
   sysctl: Partial<Record<SysctlName, number>>;
   context: Context;
@@ -119,17 +121,21 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
       s.context === 'container' && s.container && caps !== 'root'
         ? { spec: s.container, inside: insideCaps(caps) }
         : undefined;
-    const combos = grantsOf(s, caps).flatMap((grant) => cross(s.axes.sysctl).map((sysctl) => ({ grant, sysctl })));
-    return combos.map(({ grant, sysctl }): Cell => {
+    const levels: (Lockdown | undefined)[] = s.axes.lockdown ?? [undefined];
+    const combos = grantsOf(s, caps).flatMap((grant) =>
+      cross(s.axes.sysctl).flatMap((sysctl) => levels.map((lockdown) => ({ grant, sysctl, lockdown }))),
+    );
+    return combos.map(({ grant, sysctl, lockdown }): Cell => {
       const capsName = grantedName(box && caps !== 'root' ? capAddName(caps) : capSetName(caps), grant);
       return {
-        id: cellId(s.name, capsName, sysctlLabel(sysctl)),
+        id: cellId(s.name, capsName, settingsLabel(sysctl, lockdown)),
         scenario: s.name,
         ...program,
         file,
         capsName,
         caps: box ? 'root' : caps,
         grant,
+        ...(lockdown ? { lockdown } : {}),
         uid: caps === 'root' || box || runsAsRoot(grant) ? 0 : UNPRIVILEGED_UID,
         sysctl,
         context: s.context ?? 'host',
@@ -174,10 +180,11 @@ function ruleMatches(rule: ExpectRule, cell: Cell, kernelVersion: string, config
 /** The rule's `when` alone, on every kernel. */
 export function whenMatches(
   rule: ExpectRule,
-  cell: Pick<Cell, 'id' | 'caps' | 'sysctl' | 'inside'> & { grant?: Grant },
+  cell: Pick<Cell, 'id' | 'caps' | 'sysctl' | 'inside'> & { grant?: Grant; lockdown?: Lockdown },
 ): boolean {
   const w = rule.when ?? {};
   if (w.grant && (cell.grant ?? 'file') !== w.grant) return false;
+  if (w.lockdown && (cell.lockdown ?? 'none') !== w.lockdown) return false;
   // a container cell's rules are about what the container holds
   const caps = cell.inside ?? cell.caps;
   if (w.cells && !w.cells.includes(cell.id)) return false;

@@ -13,6 +13,7 @@ import { execSample } from './exec-sample.js';
 import { clearNewPins, type Pins, pinsNow } from './host-bpffs.js';
 import { infra, type Judged, judge } from './judge.js';
 import { judgeExec } from './judge-exec.js';
+import { lockdownMismatch } from './lockdown.js';
 import type { OverlayWrites } from './overlay-writes.js';
 import type { SampleCopies } from './prepare.js';
 import type { CellRecord, GuestCell } from './protocol.js';
@@ -227,6 +228,8 @@ async function runSample(cell: GuestCell, at: CellPaths, boot: BootState, t0: nu
 export async function runCell(cell: GuestCell, boot: BootState, laps: Laps): Promise<CellRun> {
   const t0 = performance.now();
   if (boot.unsafe) return { judged: infra('setup-failed', boot.unsafe), figures: {}, teardownMs: 0, leftovers: [] };
+  const locked = lockdownMismatch(cell);
+  if (locked) return { judged: infra('setup-failed', locked), figures: {}, teardownMs: 0, leftovers: [] };
   const sysErr = applySysctls(boot.sysctls, cell.sysctl);
   const sysctlMs = since(t0);
   if (sysErr) return { judged: infra('setup-failed', sysErr), figures: { sysctlMs }, teardownMs: 0, leftovers: [] };

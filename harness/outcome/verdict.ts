@@ -1,7 +1,7 @@
 // A cell's attempts → its result and verdict: `match`, `mismatch`, `flaky` (the outcome changed
 // between attempts, never a silent match) or `infra-error` with its kind.
 import { z } from 'zod';
-import { CONTEXTS, GRANTS } from '../dsl/choices.js';
+import { CONTEXTS, GRANTS, LOCKDOWNS } from '../dsl/choices.js';
 import { formatOutcome, INFRA_KINDS, type InfraKind } from '../dsl/vocabulary.js';
 import { ObservedSchema } from '../guest/protocol.js';
 import type { PlannedCell } from '../plan/plan.js';
@@ -19,6 +19,8 @@ export const CellResultSchema = RunFiguresSchema.extend({
   capsName: z.string(),
   /** 'ambient': the set was given as ambient capabilities (absent: file capabilities). */
   grant: z.enum(GRANTS).optional(),
+  /** The kernel lockdown level it ran under (axes.lockdown; absent: the boot's default). */
+  lockdown: z.enum(LOCKDOWNS).optional(),
   uid: z.number().int(),
   sysctl: z.record(z.string(), z.number()),
   context: z.enum(CONTEXTS),
@@ -89,6 +91,7 @@ export function finalizeCell(cell: PlannedCell, attempts: Attempt[]): CellResult
     caps: cell.caps === 'root' ? 'root' : [...cell.caps],
     capsName: cell.capsName,
     ...(cell.grant && cell.grant !== 'file' ? { grant: cell.grant } : {}),
+    ...(cell.lockdown ? { lockdown: cell.lockdown } : {}),
     uid: cell.uid,
     sysctl: cell.sysctl as Record<string, number>,
     context: cell.context,

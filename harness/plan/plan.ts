@@ -29,6 +29,8 @@ export interface Boot {
   id: string;
   kernel: KernelInfo;
   cells: PlannedCell[];
+  /** Its own kernel command line arguments (`lockdown=integrity`: axes.lockdown). */
+  kernelArgs?: string[];
 }
 
 function phaseRank(c: Cell): number {
@@ -40,9 +42,17 @@ function phaseRank(c: Cell): number {
  * isolation, and (unless the user vouches for them: `shareBoots`) each program of the user's,
  * get one of their own, so that a program that takes over its guest decides only its own cells. */
 function bootKey(c: Cell, shareBoots: boolean): string | null {
-  if (c.isolate) return c.scenario;
-  return shareBoots ? null : c.trustDomain;
+  const key = c.isolate ? c.scenario : shareBoots ? null : c.trustDomain;
+  // a lockdown level is the boot's (its command line): cells of another level cannot share it
+  const level = c.lockdown && c.lockdown !== 'none' ? `lockdown-${c.lockdown}` : null;
+  return [key, level].filter(Boolean).join('-') || null;
 }
+
+/** The boot's own command line for its cells' lockdown level (one level a boot: bootKey). */
+const argsOf = (cells: Cell[]): string[] => {
+  const level = cells.find((c) => c.lockdown && c.lockdown !== 'none')?.lockdown;
+  return level ? [`lockdown=${level}`] : [];
+};
 
 /** A boot is split only when each part keeps at least this many cells: a boot costs ~8 s under
  * TCG, about as much as 60 cells. */
@@ -113,7 +123,9 @@ function perKernel(cells: Cell[], kernels: KernelInfo[], o: { bootPerCell?: bool
     const shared = planned.filter((c) => keyOf(c) === null);
     const boots: Boot[] = shared.length ? [{ id: `${kernel.id}-boot1`, kernel, cells: shared }] : [];
     for (const key of new Set(planned.map(keyOf).filter((k) => k !== null))) {
-      boots.push({ id: `${kernel.id}-${key}`, kernel, cells: planned.filter((c) => keyOf(c) === key) });
+      const mine = planned.filter((c) => keyOf(c) === key);
+      const args = argsOf(mine);
+      boots.push({ id: `${kernel.id}-${key}`, kernel, cells: mine, ...(args.length ? { kernelArgs: args } : {}) });
     }
     return boots;
   });

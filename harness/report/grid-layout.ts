@@ -1,10 +1,13 @@
-// The shape every report shares: capability sets down, sysctl settings across, one cell each.
-import { sysctlLabel } from '../dsl/cell-id.js';
+// The shape every report shares: capability sets down, settings (sysctls, a lockdown level)
+// across, one cell each.
+import { settingsLabel } from '../dsl/cell-id.js';
+import type { Lockdown } from '../dsl/choices.js';
 import type { SysctlName } from '../dsl/sysctls.js';
 
 interface Placed {
   capsName: string;
   sysctl: Partial<Record<SysctlName, number>>;
+  lockdown?: Lockdown;
 }
 
 export interface GridLayout<C> {
@@ -13,7 +16,7 @@ export interface GridLayout<C> {
   at(row: string, col: string): C | undefined;
 }
 
-const colOf = (c: Placed) => sysctlLabel(c.sysctl) || 'default';
+const colOf = (c: Placed) => settingsLabel(c.sysctl, c.lockdown) || 'default';
 
 export function gridLayout<C extends Placed>(cells: C[]): GridLayout<C> {
   return {

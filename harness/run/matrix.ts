@@ -231,7 +231,8 @@ async function runTries(boot: Boot, ctx: RunContext): Promise<void> {
         bootTimeoutSec: ctx.o.bootTimeoutSec,
         stallSec: ctx.o.stallSec,
         memory: ctx.o.memory,
-        kernelArgs: ctx.o.kernelArgs,
+        // the boot's own (a lockdown level) after the user's: the guest checks the level it got
+        kernelArgs: [...(ctx.o.kernelArgs ?? []), ...(boot.kernelArgs ?? [])],
         onCells: (k) => progress.update(boot.id, before + k),
         onReader: (reader) => {
           entry.reader = reader;
