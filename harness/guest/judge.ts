@@ -34,10 +34,12 @@ export function statusMismatch(cell: GuestCell, st: Record<string, string>, want
     return `/proc/<pid>/status of the running sample: Uid ${st.Uid}, CapEff ${st.CapEff}; the cell asks for uid ${cell.uid}, CapEff ${maskHex(want)}`;
   const locks = lockMismatch(cell, st);
   if (locks) return locks;
-  if (cell.uid === 0) return null;
+  // a root cell holds the agent's own sets; a rootful container's uid 0 exactly its set
+  if (cell.caps === 'root') return null;
   const ambient = ambientMask(cell);
   if (hexMask(st.CapInh) !== ambient || hexMask(st.CapAmb) !== ambient || hexMask(st.CapPrm) !== want)
     return `/proc/<pid>/status of the running sample: CapPrm ${st.CapPrm}, CapInh ${st.CapInh}, CapAmb ${st.CapAmb}; the cell (grant ${cell.grant ?? 'file'}) asks for permitted ${maskHex(want)}, inheritable and ambient ${maskHex(ambient)}`;
+  if (cell.uid === 0) return null;
   // the uid's own group and no supplementary ones (as setpriv --regid --clear-groups gave)
   const gids = (st.Gid ?? '').split(/\s+/).map(Number);
   if (gids.length !== 4 || gids.some((g) => g !== cell.uid) || (st.Groups ?? '') !== '')
