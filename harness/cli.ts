@@ -193,7 +193,7 @@ program
   .addOption(
     new Option(
       '--emit <forms>',
-      `deployment forms for each minimal set, comma-separated, each checked in the same boot: ${EMIT_FORMS.join(', ')} (systemd: run again as the uid's ambient capabilities)`,
+      `deployment forms for each minimal set, comma-separated, each run in the same boot as that deployment shapes the process: ${EMIT_FORMS.join(', ')} (lxd, incus: token scenarios)`,
     ).argParser(parseEmitFlag),
   )
   .option('--no-other-settings', "skip the scenario's other sysctl values")

@@ -88,15 +88,23 @@ describe('one answer over kernels', () => {
     );
   });
 
-  test('a kernel that gave no answer breaks a range and is said; the exit is an infra error', () => {
-    const a = minimizeAcross(
-      { runDir: '/tmp/m', perKernel: [K510, K612], failed: [{ kernel: 'debian-6.1', error: 'boot timed out' }] },
-      { order: ['debian-5.10', 'debian-6.1', 'debian-6.12'] },
-    );
+  test('a kernel that gave no answer breaks a range and is said, in a run and in a merge alike; the exit is an infra error', () => {
+    const failed = [{ kernel: 'debian-6.1', error: 'boot timed out', series: '6.1' }];
+    const a = minimizeAcross({ runDir: '/tmp/m', perKernel: [K612, K510], failed });
+    expect(a.order).toEqual(['debian-5.10', 'debian-6.1', 'debian-6.12']);
     const sets = a.searches[0]?.sets.find((s) => s.caps.length === 2);
     expect(sets?.ranges.map((r) => r.range)).toEqual(['5.10', '6.12']);
     expect(renderMinimizeAcross(a)).toContain('! debian-6.1: no answer (boot timed out)');
     expect(minimizeAcrossExit(a)).toBe(3);
+    // every kernel failed: still an answer that says so, not a usage error
+    const none = minimizeAcross({ runDir: '/tmp/m', perKernel: [], failed });
+    expect(minimizeAcrossExit(none)).toBe(3);
+    expect(renderMinimizeAcross(none)).toContain('! debian-6.1: no answer (boot timed out)');
+  });
+
+  test('kernels given newest first are still ranged oldest first', () => {
+    const a = minimizeAcross({ runDir: '/tmp/m', perKernel: [K612, K510], failed: [] });
+    expect(a.searches[0]?.sets.find((s) => s.caps.length === 2)?.ranges.map((r) => r.range)).toEqual(['5.10–6.12']);
   });
 
   test('a kernel where no subset works is a finding, with what all the candidates got', () => {

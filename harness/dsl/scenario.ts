@@ -163,7 +163,8 @@ export const ScenarioSchema = z.strictObject({
     sysctl: sysctlMap,
     /** How each capability set is granted (default ['file']): 'file', file capabilities on the
      * binary; 'ambient', the uid's ambient capabilities before the exec (systemd's `User=` and
-     * `AmbientCapabilities=`). Root and the empty set are granted nothing: one cell each. */
+     * `AmbientCapabilities=`); the deployment shapes of choices.ts's GRANTS (dsl/grants.ts). Root
+     * and the empty set are granted nothing: one cell each. */
     grant: z.array(z.enum(GRANTS)).min(1).optional(),
     /** The kernel lockdown levels to run each cell under (a boot of its own for each level,
      * `lockdown=` on its command line); absent, the boot's default and no check of it. */

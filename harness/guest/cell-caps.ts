@@ -32,11 +32,13 @@ export function boundingMask(cell: GuestCell): bigint | null {
 /** Whether the launcher sets no_new_privs before the exec. */
 export const noNewPrivs = (cell: GuestCell) => shapeOf(cell.grant).noNewPrivs;
 
+/** Whether the cell runs under the runtime's default seccomp rules (its grant's shape). */
+export const underRuntimeSeccomp = (cell: GuestCell) => cell.caps !== 'root' && shapeOf(cell.grant).runtimeSeccomp;
+
 /** The syscalls the runtime's default seccomp rules refuse a process holding the cell's set
  * (container.ts), for a grant that runs under them; [] for none. */
 export function deniedByRuntime(cell: GuestCell): string[] {
-  if (cell.caps === 'root' || !shapeOf(cell.grant).runtimeSeccomp) return [];
-  return deniedSyscalls('runtime-default', cell.caps);
+  return cell.caps !== 'root' && underRuntimeSeccomp(cell) ? deniedSyscalls('runtime-default', cell.caps) : [];
 }
 
 /** The launcher's request fields for the cell's grant (cell-spawner.ts's SpawnRequest). */
@@ -46,7 +48,7 @@ export function launcherShape(cell: GuestCell) {
     ambient: ambientMask(cell),
     ...(bounding === null ? {} : { bounding }),
     ...(noNewPrivs(cell) ? { noNewPrivs: true } : {}),
-    ...(shapeOf(cell.grant).runtimeSeccomp && cell.caps !== 'root' ? { deny: deniedByRuntime(cell) } : {}),
+    ...(underRuntimeSeccomp(cell) ? { deny: deniedByRuntime(cell) } : {}),
     ...(shapeOf(cell.grant).memlockUnlimited ? { memlockUnlimited: true } : {}),
   };
 }

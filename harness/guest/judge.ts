@@ -2,9 +2,8 @@
 // process must really have run as the cell's uid with exactly the cell's capabilities: first
 // what the kernel showed while it ran (the handshake), then what it saw itself when it reported.
 import { type Capability, capNumber } from '../dsl/capabilities.js';
-import { shapeOf } from '../dsl/grants.js';
 import type { InfraKind } from '../dsl/vocabulary.js';
-import { ambientMask, boundingMask, noNewPrivs, wantedMask } from './cell-caps.js';
+import { ambientMask, boundingMask, noNewPrivs, underRuntimeSeccomp, wantedMask } from './cell-caps.js';
 import type { ExecResult } from './exec-sample.js';
 import { capMask, hexMask, maskHex } from './proc.js';
 import { type GuestCell, type ObservedOutcome, sampleResult } from './protocol.js';
@@ -19,7 +18,7 @@ export const infra = (infraKind: InfraKind, infraError: string): Judged => ({ in
 function lockMismatch(cell: GuestCell, st: Record<string, string>): string | null {
   const bounding = boundingMask(cell);
   const nnp = noNewPrivs(cell) ? '1' : '0';
-  const seccomp = shapeOf(cell.grant).runtimeSeccomp && cell.caps !== 'root' ? '2' : '0';
+  const seccomp = underRuntimeSeccomp(cell) ? '2' : '0';
   // a field the kernel does not show cannot say a lock is there
   const shows = (field: string | undefined, want: string) => field === want || (field === undefined && want === '0');
   if ((bounding === null || hexMask(st.CapBnd) === bounding) && shows(st.NoNewPrivs, nnp) && shows(st.Seccomp, seccomp))

@@ -62,8 +62,8 @@ export const GuestCellSchema = z.strictObject({
   cwd: z.optional(z.string()),
   okWhen: z.optional(OkWhenSchema),
   caps: capSet,
-  /** 'ambient': the launcher gives the uid `caps` as ambient capabilities before the exec, and
-   * the binary has no file capabilities (absent: 'file'). */
+  /** How the launcher gives `caps` (dsl/grants.ts: ambient capabilities, a cut bounding set,
+   * no_new_privs, a seccomp filter, uid 0; absent: 'file', the copy's file capabilities). */
   grant: z.optional(z.enum(GRANTS)),
   uid: z.int().check(z.nonnegative()),
   /** The kernel lockdown level the cell must run under (the boot's `lockdown=`): checked before it runs. */
@@ -257,7 +257,7 @@ export const CellRecordSchema = z.strictObject({
   id: z.string(),
   key: z.string(),
   caps: capSet,
-  /** 'ambient': the caps were the uid's ambient capabilities (absent: file capabilities). */
+  /** How the caps were given (dsl/grants.ts; absent: file capabilities). */
   grant: z.optional(z.enum(GRANTS)),
   delegation: z.optional(z.array(z.string())),
   /** null: the cell ended in an infra error. */

@@ -17,7 +17,7 @@ export const CellResultSchema = RunFiguresSchema.extend({
   sample: z.string(),
   caps: z.union([z.literal('root'), z.array(z.string())]),
   capsName: z.string(),
-  /** 'ambient': the set was given as ambient capabilities (absent: file capabilities). */
+  /** How the set was given (dsl/grants.ts: ambient, a unit's, a container's, a pod's; absent: file capabilities). */
   grant: z.enum(GRANTS).optional(),
   /** The kernel lockdown level it ran under (axes.lockdown; absent: the boot's default). */
   lockdown: z.enum(LOCKDOWNS).optional(),

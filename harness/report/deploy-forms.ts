@@ -35,9 +35,9 @@ const CHECKED_AS: Record<EmitForm, string> = {
   setcap: 'the search itself: file capabilities on the binary, uid 65534',
   systemd: 'uid 65534 given the set as ambient capabilities, the bounding set cut to it, no_new_privs',
   docker:
-    "uid 0 holding exactly the set (bounding set cut to it), the runtime's default seccomp rules for it, memlock unlimited",
+    "uid 0 holding exactly the set (bounding set cut to it), the modelled rules of the runtime's default seccomp profile (bpf, perf_event_open, the mount calls), memlock unlimited, in the guest's namespaces",
   podman:
-    "uid 0 holding exactly the set (bounding set cut to it), the runtime's default seccomp rules for it, memlock unlimited",
+    "uid 0 holding exactly the set (bounding set cut to it), the modelled rules of the runtime's default seccomp profile (bpf, perf_event_open, the mount calls), memlock unlimited, in the guest's namespaces",
   kubernetes: 'uid 65534, the bounding set cut to the set, the binary given it as file capabilities',
 };
 
@@ -87,6 +87,7 @@ function kinds(items: string[]): [string, string[]][] {
 
 /** The token route's forms: the bpffs delegation a unit, an LXD or an Incus container asks for. */
 function tokenText(form: EmitForm, items: string[]): string {
+  if (items.length === 0) return '# no delegation: the loader needs no bpffs delegated';
   const byKind = kinds(items);
   switch (form) {
     case 'systemd':
@@ -119,16 +120,20 @@ function tokenText(form: EmitForm, items: string[]): string {
 
 /** The text of a form for a set (`sample`: the binary the setcap lines name). */
 function formText(form: EmitForm, caps: string[], sample: string): string {
+  // the empty set: nothing to grant (an empty `setcap +ep` is refused; systemd reads an empty
+  // CapabilityBoundingSet= as "reset to the whole set")
+  const none = caps.length === 0;
   const setcap = `setcap ${caps.map((c) => c.toLowerCase()).join(',')}+ep`;
   switch (form) {
     case 'setcap':
-      return `${setcap} ./${sample}`;
+      return none ? `# no capability: ./${sample} needs no setcap` : `${setcap} ./${sample}`;
     case 'systemd':
       return [
         '[Service]',
         'User=<a user of its own, not root>',
-        `AmbientCapabilities=${caps.join(' ')}`,
-        `CapabilityBoundingSet=${caps.join(' ')}`,
+        ...(none
+          ? ['# no capability: no AmbientCapabilities=']
+          : [`AmbientCapabilities=${caps.join(' ')}`, `CapabilityBoundingSet=${caps.join(' ')}`]),
         'NoNewPrivileges=yes',
       ].join('\n');
     case 'docker':
@@ -141,7 +146,7 @@ function formText(form: EmitForm, caps: string[], sample: string): string {
       return '';
     case 'kubernetes':
       return [
-        `# Dockerfile: RUN ${setcap} /usr/local/bin/${sample}`,
+        none ? '# no capability: no setcap line in the image' : `# Dockerfile: RUN ${setcap} /usr/local/bin/${sample}`,
         'securityContext:',
         '  runAsNonRoot: true',
         '  runAsUser: 65534',

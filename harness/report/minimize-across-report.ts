@@ -3,7 +3,14 @@
 // checked forms with theirs, then each kernel's own details.
 import { EXIT } from '../exit-codes.js';
 import { minimizeJson } from '../run/minimize.js';
-import type { MinimizeAcross, RangeAnswer, SearchAcross, SetAcross } from '../run/minimize-across.js';
+import {
+  askedOf,
+  type MinimizeAcross,
+  type RangeAnswer,
+  type SearchAcross,
+  type SetAcross,
+  searchKey,
+} from '../run/minimize-across.js';
 import type { MinimizeResult } from '../run/minimize-result.js';
 import { nearMissLine } from './deploy-forms.js';
 import { delegation, setcap, settings, short } from './minimize-report.js';
@@ -15,7 +22,7 @@ const rangesText = (ranges: { range: string }[]) => ranges.map((r) => r.range).j
 function answerLine(a: RangeAnswer, s: SearchAcross, perKernel: MinimizeResult[]): string {
   if (a.minimalSets.length) return `${a.range}: ${a.minimalSets.map(short).join(', ')}`;
   const withAll = a.kernels.map((k) => {
-    const mine = perKernel.find((r) => r.kernel.id === k)?.searches.find((x) => x.scenario === s.scenario);
+    const mine = perKernel.find((r) => r.kernel.id === k)?.searches.find((x) => searchKey(x) === s.key);
     return mine?.withAll?.outcome ?? '?';
   });
   return `${a.range}: no subset of the candidates works (with all of them: ${[...new Set(withAll)].join(', ')})`;
@@ -111,6 +118,6 @@ export function minimizeAcrossJson(a: MinimizeAcross) {
  * gave no answer: 3 (infra). */
 export function minimizeAcrossExit(a: MinimizeAcross): number {
   if (a.failed.length) return EXIT.infra;
-  const none = a.perKernel.some((r) => !r.searches[0]?.minimal.length);
+  const none = a.perKernel.some((r) => !askedOf(r)?.minimal.length);
   return none ? EXIT.findings : EXIT.ok;
 }

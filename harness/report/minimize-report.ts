@@ -111,6 +111,11 @@ export function renderMinimize(r: MinimizeResult): string {
       : r.exec
         ? [`loader: ${r.exec.join(' ')} (exit status 0 = ok; a failure's stage from a syscall trace)`]
         : []),
+    ...(r.exec && (r.emit ?? []).some((f) => f !== 'setcap')
+      ? [
+          `note: --emit ${terminalLine((r.emit ?? []).join(','))}: no form is run for a loader under strace (--exec), so none is given`,
+        ]
+      : []),
     ...(r.recorderOff
       ? [
           `note: the capability recorder did not run in this boot (${terminalLine(r.recorderOff.split('\n').find(Boolean) ?? '')}): no "the kernel asked/denied" lines, and no run spared by the kernel's checks`,

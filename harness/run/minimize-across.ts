@@ -15,8 +15,9 @@ import {
   readMinimizeResult,
 } from './minimize-result.js';
 
-/** A kernel that was asked for and gave no answer (its boot or its search failed). */
-export const KernelFailureSchema = z.object({ kernel: z.string(), error: z.string() });
+/** A kernel that was asked for and gave no answer (its boot or its search failed); its series
+ * places it among the others, where it breaks a range. */
+export const KernelFailureSchema = z.object({ kernel: z.string(), error: z.string(), series: z.string().optional() });
 export type KernelFailure = z.infer<typeof KernelFailureSchema>;
 
 /** What minimize.json holds for more than one kernel: each kernel's own result, in version order. */
@@ -61,6 +62,8 @@ export interface SetAcross {
 
 /** One search (the asked settings, another sysctl value, an alternative scenario) over the kernels. */
 export interface SearchAcross {
+  /** Which search of each kernel's result this is (searchKey: its scenario and settings). */
+  key: string;
   kind: MinimizeResult['searches'][number]['kind'];
   scenario: string;
   sysctl: Record<string, number>;
@@ -76,9 +79,12 @@ export interface MinimizeAcross extends MinimizeAcrossInput {
   searches: SearchAcross[];
 }
 
+/** The search of the settings asked for (the others are other sysctl values and alternatives). */
+export const askedOf = (r: MinimizeResult) => r.searches.find((s) => s.kind === 'asked');
+
 const setKey = (caps: string[]) => [...caps].sort().join('+');
 const answerKey = (sets: string[][]) => sets.map(setKey).sort().join(' | ');
-const searchKey = (s: { scenario: string; sysctl: Record<string, number> }) =>
+export const searchKey = (s: { scenario: string; sysctl: Record<string, number> }) =>
   `${s.scenario} ${JSON.stringify(Object.entries(s.sysctl).sort())}`;
 
 /** Splits the kernels that hold (in `order`) into runs of neighbours, each said as a range of
@@ -105,16 +111,16 @@ export function rangesOf(holds: Set<string>, order: string[], release: Map<strin
 /** The results must be one question (the same program, candidates and settings) on different kernels. */
 function checkSameQuestion(results: MinimizeResult[], names: string[]): void {
   const question = (r: MinimizeResult) => ({
-    scenario: r.searches[0]?.scenario,
+    scenario: askedOf(r)?.scenario,
     object: r.object,
     exec: r.exec,
     dimension: r.dimension,
     universe: [...r.universe].sort(),
-    sysctl: r.searches[0]?.sysctl,
+    sysctl: askedOf(r)?.sysctl,
     emit: [...(r.emit ?? [])].sort(),
   });
   const first = results[0];
-  if (!first) throw new UsageError('minimize: no kernel gave a result');
+  if (!first) return;
   const want = question(first);
   results.forEach((r, i) => {
     const got = question(r);
@@ -210,6 +216,7 @@ function searchAcross(
     }),
   );
   return {
+    key,
     kind: head?.search.kind ?? 'asked',
     scenario: head?.search.scenario ?? '',
     sysctl: head?.search.sysctl ?? {},
@@ -219,21 +226,28 @@ function searchAcross(
   };
 }
 
-/** The per-kernel results → one answer with ranges. `names` say where each came from (for
- * errors); `order` is every kernel asked for, oldest first (by default the results' releases,
- * then the failed ones). */
-export function minimizeAcross(
-  input: MinimizeAcrossInput,
-  { names, order: asked }: { names?: string[]; order?: string[] } = {},
-): MinimizeAcross {
+/** The per-kernel results → one answer with ranges, the kernels oldest first (a failed one by
+ * its series, where it breaks a range). `names` say where each result came from (for errors). */
+export function minimizeAcross(input: MinimizeAcrossInput, { names }: { names?: string[] } = {}): MinimizeAcross {
+  if (!input.perKernel.length && !input.failed.length) throw new UsageError('minimize: no kernel to answer for');
   checkSameQuestion(input.perKernel, names ?? input.perKernel.map((r) => r.kernel.id));
-  const byRelease = [...input.perKernel].sort((a, b) =>
-    compareVersions(kernelVersionOf(a.kernel.release), kernelVersionOf(b.kernel.release)),
+  const versionOf = new Map<string, string>([
+    ...input.failed.map((f): [string, string] => [f.kernel, f.series ?? '999']),
+    ...input.perKernel.map((r): [string, string] => [r.kernel.id, kernelVersionOf(r.kernel.release)]),
+  ]);
+  const order = [...versionOf.keys()].sort(
+    (a, b) => compareVersions(versionOf.get(a) ?? '', versionOf.get(b) ?? '') || a.localeCompare(b),
   );
-  const order = asked ?? [...byRelease.map((r) => r.kernel.id), ...input.failed.map((f) => f.kernel)];
-  const results = order.flatMap((id) => byRelease.filter((r) => r.kernel.id === id));
+  const results = order.flatMap((id) => input.perKernel.filter((r) => r.kernel.id === id));
   const release = new Map(results.map((r) => [r.kernel.id, r.kernel.release]));
-  const keys = [...new Set(results.flatMap((r) => r.searches.map(searchKey)))];
+  // the asked settings' search first, then the others as the first kernel ran them
+  const keys = [
+    ...new Set(
+      results.flatMap((r) =>
+        [...r.searches].sort((a, b) => Number(b.kind === 'asked') - Number(a.kind === 'asked')).map(searchKey),
+      ),
+    ),
+  ];
   return {
     ...input,
     perKernel: results,

@@ -325,7 +325,7 @@ function searchResult(
   // the search's own runs (file capabilities), not the forms checked after it
   const runOf = (set: string[]): CellRecord | undefined =>
     mine.find((c) => {
-      if (c.grant === 'ambient') return false;
+      if (!/#\d+$/.test(c.key)) return false;
       const of = t.dimension === 'delegation' ? c.delegation : c.caps;
       return Array.isArray(of) && same(of, set);
     });
@@ -396,6 +396,8 @@ export async function runMinimizeKernels(o: MinimizeOptions & { jobs?: number })
   const runDir = newRunDir(o);
   const perKernel: MinimizeResult[] = [];
   const failed: KernelFailure[] = [];
+  const twice = entries.find((e, i) => entries.findIndex((x) => x.id === e.id) !== i);
+  if (twice) throw new UsageError(`--kernel: ${twice.id} named twice`);
   const queue = [...entries];
   const lane = async () => {
     for (let entry = queue.shift(); entry; entry = queue.shift()) {
@@ -403,17 +405,24 @@ export async function runMinimizeKernels(o: MinimizeOptions & { jobs?: number })
         perKernel.push(await minimizeOn(target, entry, o, path.join(runDir, entry.id)));
       } catch (e) {
         if (e instanceof UsageError) throw e;
-        failed.push({ kernel: entry.id, error: (e as Error).message });
+        failed.push({
+          kernel: entry.id,
+          error: (e as Error).message,
+          ...seriesOf(entry),
+        });
       }
     }
   };
   const jobs = Math.max(1, Math.min(o.jobs ?? os.availableParallelism(), entries.length));
   await Promise.all(Array.from({ length: jobs }, lane));
-  // the catalog lists kernels oldest first
-  const across = minimizeAcross({ runDir, perKernel, failed }, { order: entries.map((e) => e.id) });
+  const across = minimizeAcross({ runDir, perKernel, failed });
   writeFileAtomic(path.join(runDir, 'minimize.json'), `${JSON.stringify(across, null, 2)}\n`);
   return across;
 }
+
+/** Where a kernel that gave no answer sits among the others: its catalog series or version. */
+const seriesOf = (e: KernelEntry): { series?: string } =>
+  'series' in e ? { series: e.series } : 'version' in e ? { series: e.version } : {};
 
 function newRunDir(o: MinimizeOptions): string {
   return path.join(o.resultsDir ?? RESULTS_DIR, `minimize-${newRunId()}`);
