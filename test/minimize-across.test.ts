@@ -5,8 +5,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { rangesOf } from '../harness/report/kernel-ranges.js';
 import { minimizeAcrossExit, renderMinimizeAcross } from '../harness/report/minimize-across-report.js';
-import { isMinimizeFile, mergeMinimizeFiles, minimizeAcross, rangesOf } from '../harness/run/minimize-across.js';
+import { isMinimizeFile, mergeMinimizeFiles, minimizeAcross } from '../harness/run/minimize-across.js';
 import type { FormCheck, MinimizeResult } from '../harness/run/minimize-result.js';
 
 const OK: FormCheck = { ok: true, outcome: 'ok', detail: '', cell: 'x/ambient:NET_ADMIN+BPF/default' };

@@ -15,6 +15,7 @@ import { renderGrid, runSummary, wantColour } from '../harness/report/grid.js';
 import { renderHtml } from '../harness/report/html.js';
 import { renderJunit } from '../harness/report/junit.js';
 import { renderKernelReport } from '../harness/report/kernel-report.js';
+import { lockDiffs } from '../harness/report/lock-diffs.js';
 import { renderMarkdown } from '../harness/report/markdown.js';
 import { mergeRuns, type RunResults } from '../harness/report/results-json.js';
 import { CHROMIUM } from './chromium.js';
@@ -329,6 +330,40 @@ describe('Markdown and JUnit', () => {
       '- `debian-6.12` `loader/BPF/ubd=2`: EPERM@prog_load with file capabilities, ok with ambient ones (`loader/ambient:BPF/ubd=2`).',
     );
     expect(renderMarkdown(run([cell('debian-6.12', 'xdp/BPF/ubd=2', 'ok', 'ok')]))).not.toContain('ambient');
+  });
+
+  test('the kernel report says what each lock changes and on which kernels, a kernel that differs breaking the range', () => {
+    const locked = (k: string, level: 'integrity' | 'confidentiality', o: string) =>
+      cell(k, `kp/SYS_ADMIN/ubd=2,lockdown=${level}`, o, o, { lockdown: level });
+    const cells = [
+      ...['debian-6.1', 'debian-6.12'].flatMap((k) => [
+        cell(k, 'kp/SYS_ADMIN/ubd=2,lockdown=none', 'ok', 'ok', { lockdown: 'none' }),
+        locked(k, 'integrity', 'ok'),
+        locked(k, 'confidentiality', 'EPERM@perf_open'),
+      ]),
+    ];
+    const diffs = lockDiffs(cells, [
+      { id: 'debian-6.1', release: '6.1.0-50-amd64' },
+      { id: 'debian-6.12', release: '6.12.117+deb13-amd64' },
+    ]);
+    expect(diffs).toEqual([
+      {
+        scenario: 'kp',
+        lock: 'lockdown=confidentiality',
+        from: 'ok',
+        to: 'EPERM@perf_open',
+        sets: ['SYS_ADMIN'],
+        ranges: [{ range: '6.1–6.12', kernels: ['debian-6.1', 'debian-6.12'] }],
+      },
+    ]);
+    const only612 = lockDiffs(
+      cells.filter((c) => !(c.kernel === 'debian-6.1' && c.lockdown === 'confidentiality')),
+      [
+        { id: 'debian-6.1', release: '6.1.0-50-amd64' },
+        { id: 'debian-6.12', release: '6.12.117+deb13-amd64' },
+      ],
+    );
+    expect(only612[0]?.ranges.map((r) => r.range)).toEqual(['6.12']);
   });
 
   test("a boot whose capability recorder did not run is named: its cells' silence about the kernel's checks is not an answer", () => {

@@ -5,6 +5,7 @@
 import type { Catalog } from '../kernels/catalog.js';
 import { crossKernelDiffs, kernelOrder, markedOutcome } from './cross-kernel.js';
 import { findingLines, groupFindings } from './findings.js';
+import { lockDiffs } from './lock-diffs.js';
 import type { RunResults } from './results-json.js';
 import { markdownCell, markdownSpan } from './untrusted-text.js';
 
@@ -24,6 +25,23 @@ function missingLines(run: RunResults, catalog?: Catalog): string[] {
       ),
   ];
   return lines.length ? ['## Not in this report', '', ...lines, ''] : [];
+}
+
+/** What each lock (a lockdown level, a grant) changes, with the kernels where it does. */
+function lockLines(run: RunResults, kernels: { id: string; release: string }[]): string[] {
+  const diffs = lockDiffs(run.cells, kernels);
+  if (!diffs.length) return [];
+  return [
+    '## What the locks change',
+    '',
+    'Each cell under a lockdown level against the same cell under none, and each cell of another grant (ambient, a unit, a container, a pod) against its file cell: the change, the capability sets it holds for, and the kernels where it does.',
+    '',
+    ...diffs.map(
+      (d) =>
+        `- ${markdownSpan(d.scenario)} under ${markdownSpan(d.lock)}: ${d.from} → **${d.to}** (${d.sets.map((s) => markdownSpan(s)).join(', ')}) on ${d.ranges.map((r) => r.range).join(', ')}`,
+    ),
+    '',
+  ];
 }
 
 export function renderKernelReport(run: RunResults, catalog?: Catalog): string {
@@ -48,6 +66,7 @@ export function renderKernelReport(run: RunResults, catalog?: Catalog): string {
     ...findingLines(findings, Number.POSITIVE_INFINITY, markdownSpan),
     ...(notRunEverywhere ? ['', `${notRunEverywhere} cell(s) were not run on every kernel: no finding.`] : []),
     '',
+    ...lockLines(run, kernels),
     ...missingLines(run, catalog),
     '## Every changed cell',
     '',

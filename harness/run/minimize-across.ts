@@ -5,8 +5,9 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Grant } from '../dsl/choices.js';
 import { type EmittedForm, emittedForms } from '../report/deploy-forms.js';
+import { type KernelRange, rangesOf } from '../report/kernel-ranges.js';
 import { UsageError } from '../usage-error.js';
-import { compareVersions, kernelVersionOf, majorMinor } from '../version.js';
+import { compareVersions, kernelVersionOf } from '../version.js';
 import {
   type EmitForm,
   type FormCheck,
@@ -27,13 +28,6 @@ export const MinimizeAcrossSchema = z.object({
   failed: z.array(KernelFailureSchema),
 });
 export type MinimizeAcrossInput = z.infer<typeof MinimizeAcrossSchema>;
-
-/** Kernels in a row (in the order measured) with the same answer. */
-export interface KernelRange {
-  /** e.g. "5.10–6.1", or "6.12" for one kernel. */
-  range: string;
-  kernels: string[];
-}
 
 /** One answer of a search, and the consecutive kernels that gave it. */
 export interface RangeAnswer extends KernelRange {
@@ -86,27 +80,6 @@ const setKey = (caps: string[]) => [...caps].sort().join('+');
 const answerKey = (sets: string[][]) => sets.map(setKey).sort().join(' | ');
 export const searchKey = (s: { scenario: string; sysctl: Record<string, number> }) =>
   `${s.scenario} ${JSON.stringify(Object.entries(s.sysctl).sort())}`;
-
-/** Splits the kernels that hold (in `order`) into runs of neighbours, each said as a range of
- * series: a kernel not holding (or failed) between two breaks the run. */
-export function rangesOf(holds: Set<string>, order: string[], release: Map<string, string>): KernelRange[] {
-  const runs: string[][] = [];
-  let current: string[] = [];
-  for (const id of order) {
-    if (holds.has(id)) current.push(id);
-    else if (current.length) {
-      runs.push(current);
-      current = [];
-    }
-  }
-  if (current.length) runs.push(current);
-  const series = (id: string) => majorMinor(release.get(id) ?? id);
-  return runs.map((kernels) => {
-    const first = series(kernels[0] ?? '');
-    const last = series(kernels.at(-1) ?? '');
-    return { range: first === last ? first : `${first}–${last}`, kernels };
-  });
-}
 
 /** The results must be one question (the same program, candidates and settings) on different kernels. */
 function checkSameQuestion(results: MinimizeResult[], names: string[]): void {
