@@ -192,12 +192,17 @@ test.runIf(isRoot)(
 test.runIf(isRoot)(
   'memlock unlimited where the launcher may raise it; where it may not (no CAP_SYS_RESOURCE), the child is not run',
   async () => {
-    const r = await run('grep "^Max locked memory" /proc/self/limits', { uid: 0, gid: 0, memlockUnlimited: true });
+    const r = await run('grep "^Max locked memory" /proc/self/limits', { uid: 0, gid: 0, memlock: null });
     const mayRaise = (BigInt(`0x${procStatus('self')?.CapEff ?? '0'}`) >> 24n) & 1n;
     if (mayRaise) expect(r.out).toMatch(/^Max locked memory\s+unlimited\s+unlimited\s+bytes\s*$/);
     else expect(r).toMatchObject({ code: 127, err: expect.stringMatching(/RLIMIT_MEMLOCK: Operation not permitted/) });
   },
 );
+
+test('a memlock limit in bytes: soft and hard, lowered as the cell asks', async () => {
+  const r = await run('grep "^Max locked memory" /proc/self/limits', { memlock: 65536 });
+  expect(r.out).toMatch(/^Max locked memory\s+65536\s+65536\s+bytes\s*$/);
+});
 
 test.runIf(isRoot)(
   "a pod's user without file capabilities, under no_new_privs: the bounding set cut, nothing held (what capabilities.add alone gives)",

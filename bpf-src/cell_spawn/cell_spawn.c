@@ -17,10 +17,10 @@
  *   changes (for uid 0, as a rootful container runtime does, the exec then gives exactly it),
  *   NNP (no_new_privs just before the exec: file capabilities are not gained) and SECCOMP (a
  *   filter refusing the named syscalls, installed while the child still holds CAP_SYS_ADMIN,
- *   as runc does without no_new_privs; common/seccomp_deny.h) and MEMLOCK (RLIMIT_MEMLOCK
- *   made unlimited: before 5.11 BPF memory is counted against it per uid, and uid 0's count is
- *   every root process's, so without it a uid-0 cell's result would depend on what else root
- *   has locked, the harness's own recorder included).
+ *   as runc does without no_new_privs; common/seccomp_deny.h) and MEMLOCK (RLIMIT_MEMLOCK, soft
+ *   and hard: a scenario's axes.memlock, or unlimited for a rootful container: before 5.11 BPF
+ *   memory is counted against it per uid, and uid 0's count is every root process's, so without
+ *   it a uid-0 cell's result would depend on what else root has locked, the recorder included).
  * The handshake is here too: a sample under the agent writes a byte on fd 3 and stops itself
  * (capmatrix_result.h's cm_init). At that stop, seen by waitpid(WUNTRACED) with the byte in its
  * pipe, the launcher (its parent) reads /proc/<pid>/status, says it to the agent and continues it.
@@ -32,7 +32,7 @@
  *   SEQ CGROUP_DIR|"" UID GID AMBIENT BOUNDING NNP SECCOMP MEMLOCK CWD NENV ENV... NARGV ARGV...
  *   (AMBIENT a capability mask in hex, "0" for none; BOUNDING a mask in hex, "-" to leave the
  *   bounding set whole; NNP "1" or "0"; SECCOMP "-" for no filter, else "deny:" and the
- *   syscalls it refuses, comma-separated; MEMLOCK "-" or "unlimited"; ARGV[0] an absolute path)
+ *   syscalls it refuses, comma-separated; MEMLOCK "-", "unlimited" or bytes; ARGV[0] an absolute path)
  * Answers on stdout, one line each (HEX: bytes hex-encoded, "-" for none, so a line is a line
  * whatever the child wrote):
  *   "spawned SEQ PID"                       the child is running
@@ -79,7 +79,8 @@ struct request {
 	uid_t uid;
 	gid_t gid;
 	unsigned long long ambient, bounding;
-	int cut_bounding, nnp, memlock_unlimited;
+	int cut_bounding, nnp, set_memlock;
+	rlim_t memlock;
 	const char *seccomp;
 	char **env, **argv;
 };
@@ -191,9 +192,9 @@ static void _Noreturn child(const struct request *r, int pipes[3][2], int born_i
 			_exit(127);
 		}
 	}
-	if (r->memlock_unlimited) {
-		struct rlimit all = { RLIM_INFINITY, RLIM_INFINITY };
-		if (setrlimit(RLIMIT_MEMLOCK, &all))
+	if (r->set_memlock) {
+		struct rlimit lim = { r->memlock, r->memlock };
+		if (setrlimit(RLIMIT_MEMLOCK, &lim))
 			child_fail("RLIMIT_MEMLOCK");
 	}
 	if (r->cut_bounding)
@@ -247,7 +248,8 @@ static int parse(char *buf, size_t len, struct request *r, char **fields)
 	r->bounding = strtoull(fields[5], NULL, 16);
 	r->nnp = !strcmp(fields[6], "1");
 	r->seccomp = fields[7];
-	r->memlock_unlimited = !strcmp(fields[8], "unlimited");
+	r->set_memlock = strcmp(fields[8], "-") != 0;
+	r->memlock = !strcmp(fields[8], "unlimited") ? RLIM_INFINITY : (rlim_t)strtoull(fields[8], NULL, 10);
 	r->cwd = fields[9];
 	size_t nenv = strtoul(fields[10], NULL, 10);
 	if (11 + nenv >= n)

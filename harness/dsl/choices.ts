@@ -29,6 +29,13 @@ export type Grant = (typeof GRANTS)[number];
 export const LOCKDOWNS = ['none', 'integrity', 'confidentiality'] as const;
 export type Lockdown = (typeof LOCKDOWNS)[number];
 
+/** `axes.memlock`: the RLIMIT_MEMLOCK (soft and hard) the cell's program starts with: 64 KiB as
+ * older distributions and 5.10's default gave, 8 MiB as today's default, or unlimited. */
+export const MEMLOCKS = ['64k', '8m', 'unlimited'] as const;
+export type Memlock = (typeof MEMLOCKS)[number];
+/** Each MEMLOCKS value in bytes (null: RLIM_INFINITY). */
+export const MEMLOCK_BYTES: Record<Memlock, number | null> = { '64k': 65536, '8m': 8388608, unlimited: null };
+
 /** `socket`: what an object's socket filter is attached to. */
 export const SOCKETS = ['udp', 'packet'] as const;
 export type Socket = (typeof SOCKETS)[number];

@@ -6,7 +6,7 @@ import { SAMPLES_BUILD_DIR } from '../paths.js';
 import { compareVersions } from '../version.js';
 import { type Capability, type CapSet, capSetName, UNPRIVILEGED_UID } from './capabilities.js';
 import { cellId, grantedName, settingsLabel } from './cell-id.js';
-import type { Context, Grant, Lockdown, SetupScope } from './choices.js';
+import type { Context, Grant, Lockdown, Memlock, SetupScope } from './choices.js';
 import { capAddName, containerArgs, insideCaps } from './container.js';
 import { runsAsRoot } from './grants.js';
 import type { ExpectRule, OkWhen, Scenario } from './scenario.js';
@@ -36,6 +36,8 @@ export interface Cell {
   grant: Grant;
   /** The kernel lockdown level it runs under (axes.lockdown; absent: the boot's default). */
   lockdown?: Lockdown;
+  /** The RLIMIT_MEMLOCK it starts with (axes.memlock; absent: the guest's). */
+  memlock?: Memlock;
   uid: number;
   sysctl: Partial<Record<SysctlName, number>>;
   context: Context;
@@ -122,13 +124,16 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
         ? { spec: s.container, inside: insideCaps(caps) }
         : undefined;
     const levels: (Lockdown | undefined)[] = s.axes.lockdown ?? [undefined];
+    const limits: (Memlock | undefined)[] = s.axes.memlock ?? [undefined];
     const combos = grantsOf(s, caps).flatMap((grant) =>
-      cross(s.axes.sysctl).flatMap((sysctl) => levels.map((lockdown) => ({ grant, sysctl, lockdown }))),
+      cross(s.axes.sysctl).flatMap((sysctl) =>
+        levels.flatMap((lockdown) => limits.map((memlock) => ({ grant, sysctl, lockdown, memlock }))),
+      ),
     );
-    return combos.map(({ grant, sysctl, lockdown }): Cell => {
+    return combos.map(({ grant, sysctl, lockdown, memlock }): Cell => {
       const capsName = grantedName(box && caps !== 'root' ? capAddName(caps) : capSetName(caps), grant);
       return {
-        id: cellId(s.name, capsName, settingsLabel(sysctl, lockdown)),
+        id: cellId(s.name, capsName, settingsLabel(sysctl, lockdown, memlock)),
         scenario: s.name,
         ...program,
         file,
@@ -136,6 +141,7 @@ export function expandScenario(s: Scenario, file: string): Cell[] {
         caps: box ? 'root' : caps,
         grant,
         ...(lockdown ? { lockdown } : {}),
+        ...(memlock ? { memlock } : {}),
         uid: caps === 'root' || box || runsAsRoot(grant) ? 0 : UNPRIVILEGED_UID,
         sysctl,
         context: s.context ?? 'host',
@@ -180,11 +186,12 @@ function ruleMatches(rule: ExpectRule, cell: Cell, kernelVersion: string, config
 /** The rule's `when` alone, on every kernel. */
 export function whenMatches(
   rule: ExpectRule,
-  cell: Pick<Cell, 'id' | 'caps' | 'sysctl' | 'inside'> & { grant?: Grant; lockdown?: Lockdown },
+  cell: Pick<Cell, 'id' | 'caps' | 'sysctl' | 'inside'> & { grant?: Grant; lockdown?: Lockdown; memlock?: Memlock },
 ): boolean {
   const w = rule.when ?? {};
   if (w.grant && (cell.grant ?? 'file') !== w.grant) return false;
   if (w.lockdown && (cell.lockdown ?? 'none') !== w.lockdown) return false;
+  if (w.memlock && cell.memlock !== w.memlock) return false;
   // a container cell's rules are about what the container holds
   const caps = cell.inside ?? cell.caps;
   if (w.cells && !w.cells.includes(cell.id)) return false;

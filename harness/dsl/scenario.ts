@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { KERNEL_VERSION } from '../version.js';
 import type { Capability, CapSet } from './capabilities.js';
-import { CONTEXTS, GRANTS, LOCKDOWNS, OkWhenSchema, SETUP_SCOPES, SOCKETS } from './choices.js';
+import { CONTEXTS, GRANTS, LOCKDOWNS, MEMLOCKS, OkWhenSchema, SETUP_SCOPES, SOCKETS } from './choices.js';
 import { type ContainerSpec, SECCOMP_PROFILE_NAMES } from './container.js';
 import type { SysctlName } from './sysctls.js';
 
@@ -55,6 +55,8 @@ const WhenSchema = z.strictObject({
   grant: z.enum(GRANTS).optional(),
   /** The cell's lockdown level (axes.lockdown) is this one. */
   lockdown: z.enum(LOCKDOWNS).optional(),
+  /** The cell's RLIMIT_MEMLOCK (axes.memlock) is this one. */
+  memlock: z.enum(MEMLOCKS).optional(),
   /** The cell's value of each named sysctl is one of these. */
   sysctl: sysctlMap.optional(),
   /** Exactly these cells (by id); what learn mode writes. */
@@ -169,6 +171,8 @@ export const ScenarioSchema = z.strictObject({
     /** The kernel lockdown levels to run each cell under (a boot of its own for each level,
      * `lockdown=` on its command line); absent, the boot's default and no check of it. */
     lockdown: z.array(z.enum(LOCKDOWNS)).min(1).optional(),
+    /** The RLIMIT_MEMLOCK each cell starts with (the launcher sets it); absent, the guest's. */
+    memlock: z.array(z.enum(MEMLOCKS)).min(1).optional(),
   }),
   /** First match wins: the first rule whose `when` (and gates) hold decides a cell's expectation. */
   expect: z.array(ExpectRuleSchema).min(1),

@@ -3,6 +3,7 @@
 // its bounding set, no_new_privs and the seccomp rules. The launcher's request (exec-sample.ts)
 // and the judge of the kernel's view (judge.ts) take them from here.
 import { type Capability, capNumber } from '../dsl/capabilities.js';
+import { MEMLOCK_BYTES } from '../dsl/choices.js';
 import { deniedSyscalls } from '../dsl/container.js';
 import { shapeOf } from '../dsl/grants.js';
 import { capMask, hexMask, procStatus } from './proc.js';
@@ -41,6 +42,13 @@ export function deniedByRuntime(cell: GuestCell): string[] {
   return cell.caps !== 'root' && underRuntimeSeccomp(cell) ? deniedSyscalls('runtime-default', cell.caps) : [];
 }
 
+/** The RLIMIT_MEMLOCK the cell starts with: its axis value, else unlimited where its grant's
+ * shape says so (a rootful container's `--ulimit memlock=-1:-1`), else the launcher's own. */
+function memlockOf(cell: GuestCell): { memlock?: number | null } {
+  if (cell.memlock) return { memlock: MEMLOCK_BYTES[cell.memlock] };
+  return shapeOf(cell.grant).memlockUnlimited ? { memlock: null } : {};
+}
+
 /** The launcher's request fields for the cell's grant (cell-spawner.ts's SpawnRequest). */
 export function launcherShape(cell: GuestCell) {
   const bounding = boundingMask(cell);
@@ -49,6 +57,6 @@ export function launcherShape(cell: GuestCell) {
     ...(bounding === null ? {} : { bounding }),
     ...(noNewPrivs(cell) ? { noNewPrivs: true } : {}),
     ...(underRuntimeSeccomp(cell) ? { deny: deniedByRuntime(cell) } : {}),
-    ...(shapeOf(cell.grant).memlockUnlimited ? { memlockUnlimited: true } : {}),
+    ...memlockOf(cell),
   };
 }

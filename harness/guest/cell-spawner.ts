@@ -39,8 +39,8 @@ export interface SpawnRequest {
   noNewPrivs?: boolean;
   /** A seccomp filter refusing these syscalls with EPERM (absent: no filter; []: one refusing none). */
   deny?: string[];
-  /** RLIMIT_MEMLOCK made unlimited before the exec. */
-  memlockUnlimited?: boolean;
+  /** RLIMIT_MEMLOCK (soft and hard) set before the exec, in bytes (null: unlimited; absent: the launcher's). */
+  memlock?: number | null;
   env: Record<string, string>;
   /** The cell's cgroup directory, or null (process groups only). */
   cgroup: string | null;
@@ -114,7 +114,7 @@ function encode(seq: number, r: SpawnRequest): Buffer {
     r.bounding === undefined ? '-' : r.bounding.toString(16),
     r.noNewPrivs ? 1 : 0,
     r.deny ? `deny:${r.deny.join(',') || '-'}` : '-',
-    r.memlockUnlimited ? 'unlimited' : '-',
+    r.memlock === undefined ? '-' : r.memlock === null ? 'unlimited' : r.memlock,
     r.cwd,
     env.length,
     ...env,

@@ -11,7 +11,7 @@ import { createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } fr
 // boot to load under TCG (measured); the host mixes these schemas into its own zod ones.
 import * as z from 'zod/mini';
 import { CAPABILITIES } from '../dsl/capabilities.js';
-import { GRANTS, LOCKDOWNS, OkWhenSchema, SETUP_SCOPES } from '../dsl/choices.js';
+import { GRANTS, LOCKDOWNS, MEMLOCKS, OkWhenSchema, SETUP_SCOPES } from '../dsl/choices.js';
 import { SYSCTL_NAMES } from '../dsl/sysctls.js';
 import { INFRA_KINDS, OBSERVABLE_OUTCOMES, STAGES } from '../dsl/vocabulary.js';
 
@@ -68,6 +68,8 @@ export const GuestCellSchema = z.strictObject({
   uid: z.int().check(z.nonnegative()),
   /** The kernel lockdown level the cell must run under (the boot's `lockdown=`): checked before it runs. */
   lockdown: z.optional(z.enum(LOCKDOWNS)),
+  /** The RLIMIT_MEMLOCK the launcher gives the cell's process (absent: the agent's). */
+  memlock: z.optional(z.enum(MEMLOCKS)),
   /** A container cell: the capabilities the container must hold (its sample reports `inside`). */
   inside: z.optional(z.array(capability)),
   sysctl: z.partialRecord(sysctlName, z.int()),

@@ -1,7 +1,7 @@
 // A cell's attempts → its result and verdict: `match`, `mismatch`, `flaky` (the outcome changed
 // between attempts, never a silent match) or `infra-error` with its kind.
 import { z } from 'zod';
-import { CONTEXTS, GRANTS, LOCKDOWNS } from '../dsl/choices.js';
+import { CONTEXTS, GRANTS, LOCKDOWNS, MEMLOCKS } from '../dsl/choices.js';
 import { formatOutcome, INFRA_KINDS, type InfraKind } from '../dsl/vocabulary.js';
 import { ObservedSchema } from '../guest/protocol.js';
 import type { PlannedCell } from '../plan/plan.js';
@@ -21,6 +21,8 @@ export const CellResultSchema = RunFiguresSchema.extend({
   grant: z.enum(GRANTS).optional(),
   /** The kernel lockdown level it ran under (axes.lockdown; absent: the boot's default). */
   lockdown: z.enum(LOCKDOWNS).optional(),
+  /** The RLIMIT_MEMLOCK it started with (axes.memlock; absent: the guest's). */
+  memlock: z.enum(MEMLOCKS).optional(),
   uid: z.number().int(),
   sysctl: z.record(z.string(), z.number()),
   context: z.enum(CONTEXTS),
@@ -92,6 +94,7 @@ export function finalizeCell(cell: PlannedCell, attempts: Attempt[]): CellResult
     capsName: cell.capsName,
     ...(cell.grant && cell.grant !== 'file' ? { grant: cell.grant } : {}),
     ...(cell.lockdown ? { lockdown: cell.lockdown } : {}),
+    ...(cell.memlock ? { memlock: cell.memlock } : {}),
     uid: cell.uid,
     sysctl: cell.sysctl as Record<string, number>,
     context: cell.context,

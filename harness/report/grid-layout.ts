@@ -1,13 +1,14 @@
 // The shape every report shares: capability sets down, settings (sysctls, a lockdown level)
 // across, one cell each.
 import { settingsLabel } from '../dsl/cell-id.js';
-import type { Lockdown } from '../dsl/choices.js';
+import type { Lockdown, Memlock } from '../dsl/choices.js';
 import type { SysctlName } from '../dsl/sysctls.js';
 
 interface Placed {
   capsName: string;
   sysctl: Partial<Record<SysctlName, number>>;
   lockdown?: Lockdown;
+  memlock?: Memlock;
 }
 
 export interface GridLayout<C> {
@@ -16,7 +17,7 @@ export interface GridLayout<C> {
   at(row: string, col: string): C | undefined;
 }
 
-const colOf = (c: Placed) => settingsLabel(c.sysctl, c.lockdown) || 'default';
+const colOf = (c: Placed) => settingsLabel(c.sysctl, c.lockdown, c.memlock) || 'default';
 
 export function gridLayout<C extends Placed>(cells: C[]): GridLayout<C> {
   return {

@@ -34,7 +34,7 @@ function lockLines(run: RunResults, kernels: { id: string; release: string }[]):
   return [
     '## What the locks change',
     '',
-    'Each cell under a lockdown level against the same cell under none, and each cell of another grant (ambient, a unit, a container, a pod) against its file cell: the change, the capability sets it holds for, and the kernels where it does.',
+    'Each cell under a lockdown level against the same cell under none, under a memlock limit against the same cell unlimited, and each cell of another grant (ambient, a unit, a container, a pod) against its file cell: the change, the capability sets it holds for, and the kernels where it does.',
     '',
     ...diffs.map(
       (d) =>

@@ -1,13 +1,14 @@
 // What a lock changes, kernel by kernel: each cell under a lockdown level against the same cell
-// with none (axes.lockdown), and each cell of another grant against its file cell (axes.grant),
-// grouped by scenario, lock and change, with the kernel ranges where the change holds.
+// with none (axes.lockdown), under a memlock limit against the same cell unlimited
+// (axes.memlock), and each cell of another grant against its file cell (axes.grant), grouped by
+// scenario, lock and change, with the kernel ranges where the change holds.
 import { formatOutcome } from '../dsl/vocabulary.js';
 import type { CellResult } from '../outcome/verdict.js';
 import { type KernelRange, rangesOf } from './kernel-ranges.js';
 
 export interface LockDiff {
   scenario: string;
-  /** `lockdown=integrity`, or a grant (`ambient`, `rootful`, …). */
+  /** `lockdown=integrity`, `memlock=64k`, or a grant (`ambient`, `rootful`, …). */
   lock: string;
   /** The outcome without the lock, and with it. */
   from: string;
@@ -21,6 +22,8 @@ export interface LockDiff {
 function unlocked(c: CellResult): { id: string; lock: string } | null {
   if (c.lockdown && c.lockdown !== 'none')
     return { id: c.id.replace(`lockdown=${c.lockdown}`, 'lockdown=none'), lock: `lockdown=${c.lockdown}` };
+  if (c.memlock && c.memlock !== 'unlimited')
+    return { id: c.id.replace(`memlock=${c.memlock}`, 'memlock=unlimited'), lock: `memlock=${c.memlock}` };
   if (c.grant && c.grant !== 'file') return { id: c.id.replace(`/${c.grant}:`, '/'), lock: c.grant };
   return null;
 }

@@ -42,6 +42,7 @@ export function guestCell(c: PlannedCell, key: string): GuestCell {
     caps: c.caps === 'root' ? 'root' : [...c.caps],
     ...(c.grant && c.grant !== 'file' ? { grant: c.grant } : {}),
     ...(c.lockdown ? { lockdown: c.lockdown } : {}),
+    ...(c.memlock ? { memlock: c.memlock } : {}),
     uid: c.uid,
     ...(c.inside ? { inside: c.inside } : {}),
     sysctl: c.sysctl,
