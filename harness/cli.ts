@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { SEED_CLAIMS } from '../scenarios/claims/seed-claims.js';
-import { SOCKETS } from './dsl/choices.js';
+import { LOCKDOWNS, MEMLOCKS, SOCKETS } from './dsl/choices.js';
 import { loadScenarios } from './dsl/load.js';
 import { ScenarioError } from './dsl/scenario-error.js';
 import { EXIT } from './exit-codes.js';
@@ -196,6 +196,12 @@ program
       `deployment forms for each minimal set, comma-separated, each run in the same boot as that deployment shapes the process: ${EMIT_FORMS.join(', ')} (lxd, incus: token scenarios)`,
     ).argParser(parseEmitFlag),
   )
+  .addOption(
+    new Option('--lockdown <level>', 'every run under this kernel lockdown level (lockdown= on the boot)').choices(
+      LOCKDOWNS,
+    ),
+  )
+  .addOption(new Option('--memlock <limit>', 'every run with this RLIMIT_MEMLOCK (soft and hard)').choices(MEMLOCKS))
   .option('--no-other-settings', "skip the scenario's other sysctl values")
   .option('--json', 'print the result as JSON')
   .action(async (operands, opts) => {

@@ -251,3 +251,23 @@ describe('--emit on the token route: the delegation as a unit, an LXD and an Inc
     expect(text).not.toContain('docker');
   });
 });
+
+describe('--memlock: each form sets the limit its runs had', () => {
+  test('systemd LimitMEMLOCK=, docker --ulimit, a pod only says it cannot', async () => {
+    const { emittedForms } = await import('../harness/report/deploy-forms.js');
+    const ok = { ok: true, outcome: 'ok', detail: '', cell: 'c' };
+    const forms = emittedForms(
+      { emit: ['systemd', 'docker', 'kubernetes'], sample: 'x', dimension: 'caps', memlock: '64k' },
+      { caps: ['CAP_BPF'], checks: { file: ok, unit: ok, rootful: ok, pod: ok } },
+    );
+    const text = Object.fromEntries(forms.map((f) => [f.form, f.text ?? '']));
+    expect(text.systemd).toContain('LimitMEMLOCK=65536');
+    expect(text.docker).toContain('--ulimit memlock=65536:65536');
+    expect(text.kubernetes).toContain('# RLIMIT_MEMLOCK: checked at 64k');
+    const plain = emittedForms(
+      { emit: ['docker'], sample: 'x', dimension: 'caps' },
+      { caps: ['CAP_BPF'], checks: { file: ok, rootful: ok } },
+    );
+    expect(plain[0]?.text).toContain('--ulimit memlock=-1:-1');
+  });
+});

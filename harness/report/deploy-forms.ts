@@ -1,7 +1,7 @@
 // `minimize --emit`: each minimal set as the deployment forms users paste, each from the runs
 // that checked it in the same boot (dsl/grants.ts: the process shape each form gives). A form
 // whose run failed is given as failing, with its outcome and cell, and nothing to paste.
-import type { Grant } from '../dsl/choices.js';
+import { type Grant, MEMLOCK_BYTES, type Memlock } from '../dsl/choices.js';
 import { delegationMountOptions } from '../dsl/delegation.js';
 import type { EmitForm, FormCheck, MinimalSet, MinimizeResult } from '../run/minimize-result.js';
 
@@ -119,7 +119,9 @@ function tokenText(form: EmitForm, items: string[]): string {
 }
 
 /** The text of a form for a set (`sample`: the binary the setcap lines name). */
-function formText(form: EmitForm, caps: string[], sample: string): string {
+function formText(form: EmitForm, caps: string[], sample: string, memlock?: Memlock): string {
+  // --memlock: the limit each run had, as each form sets it (a pod cannot: the runtime's)
+  const bytes = memlock ? MEMLOCK_BYTES[memlock] : null;
   // the empty set: nothing to grant (an empty `setcap +ep` is refused; systemd reads an empty
   // CapabilityBoundingSet= as "reset to the whole set")
   const none = caps.length === 0;
@@ -135,12 +137,13 @@ function formText(form: EmitForm, caps: string[], sample: string): string {
           ? ['# no capability: no AmbientCapabilities=']
           : [`AmbientCapabilities=${caps.join(' ')}`, `CapabilityBoundingSet=${caps.join(' ')}`]),
         'NoNewPrivileges=yes',
+        ...(memlock ? [`LimitMEMLOCK=${bytes ?? 'infinity'}`] : []),
       ].join('\n');
     case 'docker':
     case 'podman':
       return `${form === 'podman' ? 'sudo podman' : 'docker'} run --cap-drop ALL ${bare(caps)
         .map((c) => `--cap-add ${c}`)
-        .join(' ')} --ulimit memlock=-1:-1 <image>`;
+        .join(' ')} --ulimit memlock=${bytes ?? -1}:${bytes ?? -1} <image>`;
     case 'lxd':
     case 'incus':
       return '';
@@ -154,6 +157,9 @@ function formText(form: EmitForm, caps: string[], sample: string): string {
         '  capabilities:',
         '    drop: [ALL]',
         `    add: [${bare(caps).join(', ')}]`,
+        ...(memlock
+          ? [`# RLIMIT_MEMLOCK: checked at ${memlock}; a pod has the runtime's own (no per-pod setting)`]
+          : []),
       ].join('\n');
   }
 }
@@ -161,7 +167,7 @@ function formText(form: EmitForm, caps: string[], sample: string): string {
 /** Each asked form of a minimal set, from its runs (`checks` by grant; the search's own run of
  * the set is the `file` one). A form none of whose runs came back, or of the other route, is not given. */
 export function emittedForms(
-  r: Pick<MinimizeResult, 'emit' | 'sample' | 'dimension'>,
+  r: Pick<MinimizeResult, 'emit' | 'sample' | 'dimension' | 'memlock'>,
   m: Pick<MinimalSet, 'caps' | 'checks'>,
 ): EmittedForm[] {
   const checks = m.checks ?? {};
@@ -176,7 +182,7 @@ export function emittedForms(
     const [decides] = runs;
     if (!decides || decides.grant !== grants[0]) return [];
     const ok = decides.check.ok;
-    const text = token ? tokenText(form, m.caps) : formText(form, m.caps, r.sample);
+    const text = token ? tokenText(form, m.caps) : formText(form, m.caps, r.sample, r.memlock);
     return [{ form, ok, checkedAs: token ? TOKEN_CHECK : CHECKED_AS[form], checks: runs, ...(ok ? { text } : {}) }];
   });
 }

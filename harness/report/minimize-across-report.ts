@@ -13,7 +13,7 @@ import {
 } from '../run/minimize-across.js';
 import type { MinimizeResult } from '../run/minimize-result.js';
 import { nearMissLine } from './deploy-forms.js';
-import { delegation, setcap, settings, short } from './minimize-report.js';
+import { delegation, locksText, setcap, settings, short } from './minimize-report.js';
 import { terminalLine } from './untrusted-text.js';
 
 const rangesText = (ranges: { range: string }[]) => ranges.map((r) => r.range).join(', ') || 'no kernel';
@@ -72,7 +72,7 @@ export function renderMinimizeAcross(a: MinimizeAcross): string {
   const out: string[] = [];
   if (asked && first) {
     out.push(
-      `${terminalLine(asked.scenario)} on ${a.perKernel.length} kernel(s): ${a.perKernel.map((r) => `${r.kernel.id} (${r.kernel.release})`).join(', ')}; ${settings(asked)}`,
+      `${terminalLine(asked.scenario)} on ${a.perKernel.length} kernel(s): ${a.perKernel.map((r) => `${r.kernel.id} (${r.kernel.release})`).join(', ')}; ${settings(asked)}${locksText(first)}`,
       `candidates: ${first.universe.join(' ')}`,
       ...(first.object ? [`object: ${terminalLine(first.object)}`] : []),
       ...(first.exec ? [`loader: ${terminalLine(first.exec.join(' '))}`] : []),

@@ -17,6 +17,9 @@ const pairs = (o: Record<string, number | null | undefined>) =>
 export const settings = (s: Pick<SearchResult, 'sysctl'>, boot: Record<string, number | null> = {}) =>
   pairs(s.sysctl) || `boot defaults${Object.keys(boot).length ? ` (${pairs(boot)})` : ''}`;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+/** The locks the runs were under, as the command line gave them. */
+export const locksText = (r: Pick<MinimizeResult, 'lockdown' | 'memlock'>) =>
+  `${r.lockdown ? `, lockdown=${r.lockdown}` : ''}${r.memlock ? `, memlock=${r.memlock}` : ''}`;
 export const short = (caps: string[]) => `{${caps.map((c) => c.replace(/^CAP_/, '')).join(', ') || '∅'}}`;
 
 /** What the kernel asked of each capability of a minimal set in its own run; one it never asked
@@ -104,7 +107,7 @@ export function renderMinimize(r: MinimizeResult): string {
   const [asked, ...others] = r.searches;
   if (!asked) return 'nothing searched';
   const out = [
-    `${asked.scenario} on ${r.kernel.id} (${r.kernel.release}), ${settings(asked, r.bootSysctls)}`,
+    `${asked.scenario} on ${r.kernel.id} (${r.kernel.release}), ${settings(asked, r.bootSysctls)}${locksText(r)}`,
     `candidates: ${r.universe.join(' ')}`,
     ...(r.object
       ? [`object: ${r.object} (capmatrix's generic loader: every program loaded and attached = ok)`]

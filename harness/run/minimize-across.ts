@@ -91,6 +91,8 @@ function checkSameQuestion(results: MinimizeResult[], names: string[]): void {
     universe: [...r.universe].sort(),
     sysctl: askedOf(r)?.sysctl,
     emit: [...(r.emit ?? [])].sort(),
+    lockdown: r.lockdown,
+    memlock: r.memlock,
   });
   const first = results[0];
   if (!first) return;

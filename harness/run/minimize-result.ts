@@ -2,7 +2,7 @@
 // search, read back by `merge` (a CI job per kernel) and rendered by the report.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { GRANTS } from '../dsl/choices.js';
+import { GRANTS, LOCKDOWNS, MEMLOCKS } from '../dsl/choices.js';
 import { UsageError } from '../usage-error.js';
 
 /** `--emit`: the deployment forms given for each minimal set, each checked in the same boot
@@ -80,6 +80,9 @@ export const MinimizeResultSchema = z.object({
   object: z.string().optional(),
   exec: z.array(z.string()).optional(),
   universe: z.array(z.string()),
+  /** The locks every run was under (`--lockdown`, `--memlock`). */
+  lockdown: z.enum(LOCKDOWNS).optional(),
+  memlock: z.enum(MEMLOCKS).optional(),
   /** The forms asked for (`--emit`), each checked in the boot. */
   emit: z.array(z.enum(EMIT_FORMS)).optional(),
   /** The privilege sysctls as the guest booted with them (Debian's defaults, unless a search set them). */

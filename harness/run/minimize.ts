@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { type AdhocProgram, adhocScenario } from '../dsl/adhoc.js';
 import { type Capability, isCapability } from '../dsl/capabilities.js';
-import { sysctlLabel } from '../dsl/cell-id.js';
-import type { Grant } from '../dsl/choices.js';
+import { settingsLabel } from '../dsl/cell-id.js';
+import type { Grant, Lockdown, Memlock } from '../dsl/choices.js';
 import { DEFAULT_DELEGATION, DELEGATION_ARG } from '../dsl/delegation.js';
 import { type Cell, expectationFor } from '../dsl/expand.js';
 import { checkScenarioNames, type LoadedScenario, loadScenarios } from '../dsl/load.js';
@@ -62,6 +62,10 @@ export interface MinimizeOptions {
   kernel?: string;
   /** Settings for the search (e.g. kernel.perf_event_paranoid=2); others stay at the boot default. */
   sysctl?: Partial<Record<SysctlName, number>>;
+  /** The locks every run of the search is under: a lockdown level (the boot's `lockdown=`) and
+   * an RLIMIT_MEMLOCK; absent, the boot's and the guest's own. */
+  lockdown?: Lockdown;
+  memlock?: Memlock;
   universe?: Capability[];
   /** Also search the scenario's other sysctl values (default true). */
   otherSettings?: boolean;
@@ -268,12 +272,19 @@ function planSearches(t: Target, asked: Partial<Record<SysctlName, number>>, oth
 }
 
 /** The guest's side of each plan: its template cell, expected outcome on this kernel, and label. */
-function guestSearches(t: Target, plans: SearchPlan[], kernel: KernelInfo, emit: EmitForm[]): GuestSearch[] {
+function guestSearches(
+  t: Target,
+  plans: SearchPlan[],
+  kernel: KernelInfo,
+  o: Pick<MinimizeOptions, 'emit' | 'lockdown' | 'memlock'>,
+): GuestSearch[] {
+  const emit = o.emit ?? [];
+  const locks = { ...(o.lockdown ? { lockdown: o.lockdown } : {}), ...(o.memlock ? { memlock: o.memlock } : {}) };
   // a user's loader runs under strace through setpriv: no other grant there yet
   const grants = [...new Set(emit.flatMap((f) => FORM_GRANTS[f]))].filter((g) => g !== 'file');
   const forms = grants.length && t.dimension === 'caps' && !t.main?.scenario.exec ? { forms: grants } : {};
   return plans.map((p, i) => {
-    const template = templateCell(t, p.scenario);
+    const template = { ...templateCell(t, p.scenario), ...locks };
     const cell: PlannedCell = {
       ...template,
       sysctl: p.sysctl,
@@ -281,7 +292,7 @@ function guestSearches(t: Target, plans: SearchPlan[], kernel: KernelInfo, emit:
       expected: expectationFor(template, kernel.version, kernelConfig(kernel)),
     };
     return {
-      label: `s${i + 1}-${sysctlLabel(p.sysctl) || 'default'}`,
+      label: `s${i + 1}-${settingsLabel(p.sysctl, o.lockdown, o.memlock) || 'default'}`,
       dimension: t.dimension,
       universe: t.universe,
       ...(t.dimension === 'delegation' ? { baseArgs: template.args.filter((a) => !DELEGATION_ARG.test(a)) } : {}),
@@ -434,7 +445,7 @@ async function minimizeOn(target: Target, entry: KernelEntry, o: MinimizeOptions
   const { name, main, dimension, universe } = target;
   const kernel = await fetchKernel(entry, log);
   const plans = planSearches(target, o.sysctl ?? {}, o.otherSettings !== false);
-  const searches = guestSearches(target, plans, kernel, o.emit ?? []);
+  const searches = guestSearches(target, plans, kernel, o);
 
   const accel = decideAccel();
   mkdirSync(runDir, { recursive: true });
@@ -443,7 +454,8 @@ async function minimizeOn(target: Target, entry: KernelEntry, o: MinimizeOptions
     `minimize ${name} on ${kernel.id} (${kernel.release}): ${searches.length} search(es) over ${universe.length} ${dimension === 'delegation' ? 'delegation items' : 'capabilities'}, one boot, ${accel.accel}`,
   );
   const t0 = Date.now();
-  const done = await runBoot({ id: bootId, kernel, runs: [], searches }, { runDir, accel: accel.accel });
+  const kernelArgs = o.lockdown && o.lockdown !== 'none' ? [`lockdown=${o.lockdown}`] : [];
+  const done = await runBoot({ id: bootId, kernel, runs: [], searches }, { runDir, accel: accel.accel, kernelArgs });
   const records = done.records;
   if (records.violations.length)
     throw new Error(
@@ -479,6 +491,8 @@ async function minimizeOn(target: Target, entry: KernelEntry, o: MinimizeOptions
     ...(main?.scenario.exec ? { exec: main.scenario.exec } : {}),
     universe,
     ...(o.emit?.length ? { emit: o.emit } : {}),
+    ...(o.lockdown ? { lockdown: o.lockdown } : {}),
+    ...(o.memlock ? { memlock: o.memlock } : {}),
     bootSysctls,
     searches: results,
     ...(records.recorderOff ? { recorderOff: records.recorderOff } : {}),
