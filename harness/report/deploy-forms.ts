@@ -35,9 +35,9 @@ const CHECKED_AS: Record<EmitForm, string> = {
   setcap: 'the search itself: file capabilities on the binary, uid 65534',
   systemd: 'uid 65534 given the set as ambient capabilities, the bounding set cut to it, no_new_privs',
   docker:
-    "uid 0 holding exactly the set (bounding set cut to it), the modelled rules of the runtime's default seccomp profile (bpf, perf_event_open, the mount calls), memlock unlimited, in the guest's namespaces",
+    "uid 0 holding exactly the set (bounding set cut to it), the modelled rules of the runtime's default seccomp profile (bpf, perf_event_open, the mount calls), memlock MEMLOCK, in the guest's namespaces",
   podman:
-    "uid 0 holding exactly the set (bounding set cut to it), the modelled rules of the runtime's default seccomp profile (bpf, perf_event_open, the mount calls), memlock unlimited, in the guest's namespaces",
+    "uid 0 holding exactly the set (bounding set cut to it), the modelled rules of the runtime's default seccomp profile (bpf, perf_event_open, the mount calls), memlock MEMLOCK, in the guest's namespaces",
   kubernetes: 'uid 65534, the bounding set cut to the set, the binary given it as file capabilities',
 };
 
@@ -183,7 +183,8 @@ export function emittedForms(
     if (!decides || decides.grant !== grants[0]) return [];
     const ok = decides.check.ok;
     const text = token ? tokenText(form, m.caps) : formText(form, m.caps, r.sample, r.memlock);
-    return [{ form, ok, checkedAs: token ? TOKEN_CHECK : CHECKED_AS[form], checks: runs, ...(ok ? { text } : {}) }];
+    const checkedAs = token ? TOKEN_CHECK : CHECKED_AS[form].replace('MEMLOCK', r.memlock ?? 'unlimited');
+    return [{ form, ok, checkedAs, checks: runs, ...(ok ? { text } : {}) }];
   });
 }
 
