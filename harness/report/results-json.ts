@@ -1,14 +1,14 @@
 // results/<run-id>/results.json (schemaVersion 1) and the results/latest link. Rewritten
 // (atomically) after every boot and on Ctrl-C, so finished cells are on disk whatever happens
 // next; what a killed harness did not write, the boots' guest-results.jsonl still hold (--resume).
-import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { partial } from 'zod/mini';
 import { PrepareFiguresSchema, ProvenanceRecordSchema } from '../guest/protocol.js';
 import { AttemptSchema } from '../outcome/attempts.js';
 import { CellResultSchema } from '../outcome/verdict.js';
-import { UsageError } from '../usage-error.js';
+import { readJsonFile } from '../read-json.js';
 import { writeFileAtomic } from '../write-atomic.js';
 
 /** One boot's entry in results.json provenance.boots. */
@@ -98,20 +98,7 @@ export function resultsJsonSchema(): Record<string, unknown> {
 
 /** Reads and checks a results.json; a wrong one is named with the field that is wrong. */
 export function readResults(file: string): RunResults {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UsageError(`${file}: not a results.json (${(e as Error).message})`);
-  }
-  const parsed = RunResultsSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UsageError(
-      `${file}: ${issue?.path.join('.') || 'the file'}: ${issue?.message} (see ${RESULTS_SCHEMA_REF})`,
-    );
-  }
-  return parsed.data;
+  return readJsonFile(file, RunResultsSchema, 'a results.json', ` (see ${RESULTS_SCHEMA_REF})`);
 }
 
 let runsStarted = 0;

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Grant } from '../dsl/choices.js';
+import { readJsonFile } from '../read-json.js';
 import { type EmittedForm, emittedForms } from '../report/deploy-forms.js';
 import { type KernelRange, rangesOf } from '../report/kernel-ranges.js';
 import { UsageError } from '../usage-error.js';
@@ -231,6 +232,15 @@ export function minimizeAcross(input: MinimizeAcrossInput, { names }: { names?: 
   };
 }
 
+/** Whether a minimize.json holds several kernels (a run over kernels, or an earlier merge). */
+function isAcrossFile(file: string): boolean {
+  try {
+    return 'perKernel' in JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /** Whether a file given to `merge` is a minimize.json (of one kernel or several), not a results.json. */
 export function isMinimizeFile(file: string): boolean {
   try {
@@ -247,18 +257,13 @@ export function mergeMinimizeFiles(files: string[], runDir: string): MinimizeAcr
   const names: string[] = [];
   const failed: KernelFailure[] = [];
   for (const file of files) {
-    const raw = JSON.parse(readFileSync(file, 'utf8'));
-    if ('perKernel' in raw) {
-      const parsed = MinimizeAcrossSchema.safeParse(raw);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new UsageError(`${file}: not a minimize.json: ${issue?.path.join('.') || 'the file'}: ${issue?.message}`);
-      }
-      for (const r of parsed.data.perKernel) {
+    if (isAcrossFile(file)) {
+      const joined = readJsonFile(file, MinimizeAcrossSchema, 'a minimize.json of several kernels');
+      for (const r of joined.perKernel) {
         perKernel.push(r);
         names.push(`${file} (${r.kernel.id})`);
       }
-      failed.push(...parsed.data.failed);
+      failed.push(...joined.failed);
     } else {
       perKernel.push(readMinimizeResult(file));
       names.push(file);

@@ -1,9 +1,8 @@
 // What `capmatrix minimize` answers on one kernel (minimize.json), defined once: written by the
 // search, read back by `merge` (a CI job per kernel) and rendered by the report.
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { GRANTS, LOCKDOWNS, MEMLOCKS } from '../dsl/choices.js';
-import { UsageError } from '../usage-error.js';
+import { readJsonFile } from '../read-json.js';
 
 /** `--emit`: the deployment forms given for each minimal set, each checked in the same boot
  * (report/deploy-forms.ts: how each is run and printed). */
@@ -97,18 +96,5 @@ export type MinimizeResult = z.infer<typeof MinimizeResultSchema>;
 
 /** A minimize.json of one kernel, checked; a bad one is a usage error naming the file and field. */
 export function readMinimizeResult(file: string): MinimizeResult {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UsageError(`${file}: not a minimize.json (${(e as Error).message})`);
-  }
-  const parsed = MinimizeResultSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UsageError(
-      `${file}: not a minimize.json of one kernel: ${issue?.path.join('.') || 'the file'}: ${issue?.message}`,
-    );
-  }
-  return parsed.data;
+  return readJsonFile(file, MinimizeResultSchema, 'a minimize.json of one kernel');
 }
