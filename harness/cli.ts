@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { SEED_CLAIMS } from '../scenarios/claims/seed-claims.js';
+import { writeAtlas } from './atlas/write-atlas.js';
 import { LOCKDOWNS, MEMLOCKS, SOCKETS } from './dsl/choices.js';
 import { loadScenarios } from './dsl/load.js';
 import { ScenarioError } from './dsl/scenario-error.js';
@@ -17,7 +18,7 @@ import { kernelConfig } from './kernels/kernel-config.js';
 import { cachedKernel, fetchKernel, verifyKernel } from './kernels/providers.js';
 import { updatePins, writePins } from './kernels/update-pins.js';
 import { CAPMATRIX_VERSION } from './package-info.js';
-import { PACKAGE_ROOT, PROJECT_DIR, RESULTS_DIR } from './paths.js';
+import { ATLAS_DIR, BASELINES_DIR, PACKAGE_ROOT, PROJECT_DIR, RESULTS_DIR } from './paths.js';
 import { renderBisect } from './report/bisect-report.js';
 import { renderClaims } from './report/claims.js';
 import { expectedJson, renderExpected, renderRuleFindings } from './report/expected.js';
@@ -370,6 +371,37 @@ program
     const text = `${JSON.stringify(resultsJsonSchema(), null, 2)}\n`;
     if (opts.write) writeFileSync(path.join(PACKAGE_ROOT, RESULTS_SCHEMA_REF), text);
     else process.stdout.write(text);
+  });
+
+program
+  .command('atlas')
+  .description(
+    'the privilege atlas: a static site (index.html, atlas.js, atlas.css) of what each feature needs on each kernel, from the baselines',
+  )
+  .addOption(new Option('--out <dir>', 'where the site goes').default(ATLAS_DIR).argParser(flag.text))
+  .addOption(
+    new Option('--baselines <dir>', 'the baselines/<kernel>.json directory')
+      .default(BASELINES_DIR)
+      .argParser(flag.directory),
+  )
+  .option('--results <files...>', 'results.json files whose kernels replace their baselines')
+  .addOption(
+    new Option('--scenario-dir <dir>', "the scenarios' descriptions (default: the project's)").argParser(
+      flag.directory,
+    ),
+  )
+  .action(async (opts) => {
+    const started = Date.now();
+    const w = await writeAtlas({
+      out: opts.out,
+      baselines: opts.baselines,
+      runs: opts.results,
+      scenarioDir: opts.scenarioDir,
+    });
+    const kb = w.files.map((f) => `${path.basename(f.file)} ${(f.bytes / 1024).toFixed(0)} KiB`).join(', ');
+    process.stdout.write(
+      `atlas: ${w.features} features, ${w.cells} cells on ${w.kernels} kernels in ${path.join(opts.out, 'index.html')} (${kb}; ${Date.now() - started} ms)\n`,
+    );
   });
 
 /** A catalog kernel already fetched (expected does not download). */

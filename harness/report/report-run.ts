@@ -1,11 +1,12 @@
 // `capmatrix report`: a finished run's reports rewritten from its results.json (after judging its
 // cells again, with --rediff), and on request its cross-kernel report, a bundle, a comparison with
 // other runs or the baselines, and new baselines. Nothing is booted.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadScenarios } from '../dsl/load.js';
 import { loadCatalog } from '../kernels/catalog.js';
-import { BASELINES_DIR, PROJECT_DIR } from '../paths.js';
+import { writeAtlas } from '../atlas/write-atlas.js';
+import { ATLAS_DIR, BASELINES_DIR, PROJECT_DIR } from '../paths.js';
 import { writeBundle } from './bundle.js';
 import { compareWith } from './comparison.js';
 import { baselineOf } from './cross-kernel.js';
@@ -47,7 +48,10 @@ export async function reportRun(o: ReportOptions): Promise<{ moved: number }> {
   process.stdout.write(compared.text);
   for (const m of compared.missing) process.stderr.write(`capmatrix report: warning: no baseline ${m}\n`);
   appendStepSummary(`${readFileSync(files.md, 'utf8')}\n\n${markdownBlock(compared.text)}`);
-  if (o.saveBaselines) saveBaselines(run);
+  if (o.saveBaselines) {
+    saveBaselines(run);
+    await refreshAtlas();
+  }
   return { moved: compared.moved };
 }
 
@@ -68,6 +72,17 @@ function compareTargets(run: RunResults, what: string[]): string[] {
   return what.flatMap((w) =>
     w === 'baselines' ? run.kernels.map((k) => baselineFile(k.id)) : [w.endsWith('.json') ? w : baselineFile(w)],
   );
+}
+
+/** The project's atlas (docs/atlas), generated again from the baselines just saved, so that it
+ * never shows other baselines than the committed ones; a project without one is told how. */
+async function refreshAtlas(): Promise<void> {
+  if (!existsSync(path.join(ATLAS_DIR, 'index.html'))) {
+    say(`atlas: none in ${path.relative(PROJECT_DIR, ATLAS_DIR)}; capmatrix atlas makes one from the baselines`);
+    return;
+  }
+  const w = await writeAtlas({ out: ATLAS_DIR, baselines: BASELINES_DIR });
+  say(`atlas: ${path.relative(PROJECT_DIR, ATLAS_DIR)} (${w.features} features, ${w.cells} cells, ${w.kernels} kernels)`);
 }
 
 /** `--save-baselines`: baselines/<kernel>.json for each kernel of the run. */
