@@ -101,6 +101,7 @@ test("report --save-baselines generates the project's atlas again from the basel
   const moved = run.cells.find((c) => c.id === 'sockex1/NET_RAW+BPF/ubd=2');
   if (!moved?.observed) throw new Error('the baseline lacks sockex1/NET_RAW+BPF/ubd=2');
   moved.observed = { ...moved.observed, outcome: 'EPERM', stage: 'probe', errno: 1 };
+  moved.verdict = 'mismatch';
   const results = path.join(project, 'results', 'r1', 'results.json');
   mkdirSync(path.dirname(results), { recursive: true });
   writeFileSync(results, JSON.stringify(run));
@@ -112,6 +113,10 @@ test("report --save-baselines generates the project's atlas again from the basel
   expect(r.stdout, r.stderr).toContain('baseline: baselines/debian-6.12.json');
   expect(r.stdout).toMatch(/atlas: docs\/atlas \(\d+ features, 631 cells, 1 kernels\)/);
   const html = readFileSync(path.join(project, 'docs', 'atlas', 'index.html'), 'utf8');
+  // the moved cell no longer matches its expectation: its column says so
+  expect(html).toMatch(
+    /<td class="k ok" data-kernel="debian-6\.12">[^<]*<span class="unsure" title="1 cell\(s\) here did not match/,
+  );
   expect(html).toContain('<dd>baselines/debian-6.12.json: run ');
   // the saved outcome, not the committed one
   const link = html.split(`href="${cellHash('debian-6.12', moved.id)}"`)[1] ?? '';

@@ -22,8 +22,11 @@ function summaryCell(s: AtlasSummary, left: AtlasSummary | undefined): string {
     .map((n) => ` <a class="marker" href="#finding-${n}" title="finding ${n}">▲${n}</a>`)
     .join('');
   const title = s.changed ? ` title="changed on ${esc(s.kernel)}, from ${esc(left?.text)}"` : '';
+  const unsure = s.unsure
+    ? ` <span class="unsure" title="${s.unsure} cell(s) here did not match their expectation">⚠${s.unsure}</span>`
+    : '';
   const cls = ['k', s.ok ? 'ok' : 'refused', s.changed ? PAGE.changed : ''].filter(Boolean).join(' ');
-  return `<td class="${cls}" data-kernel="${esc(s.kernel)}"${title}>${esc(s.text)}${marks}</td>`;
+  return `<td class="${cls}" data-kernel="${esc(s.kernel)}"${title}>${esc(s.text)}${marks}${unsure}</td>`;
 }
 
 function searchWords(r: AtlasRow): string {
@@ -94,7 +97,7 @@ function featuresSection(m: AtlasModel): string {
     .join('\n');
   return `<section id="features"><h2>Least privilege, by feature and kernel</h2>
 <div class="controls"><input id="${PAGE.search}" type="search" placeholder="Search: XDP, ringbuf, bpf_probe_write_user, token, container, ubd=0" aria-label="search the features"> <select id="${PAGE.kind}" aria-label="kind"><option value="">every kind</option>${kinds.map((k) => `<option>${esc(k)}</option>`).join('')}</select> <span id="${PAGE.count}">${m.rows.length} features</span></div>
-<p>Each column holds the smallest capability sets (file capabilities of an unprivileged uid) that were <em>ok</em> on that kernel under that setting: <em>unprivileged</em> needs none, <em>root only</em> means no smaller set tried was enough, <em>none ok</em> gives what even the largest set got. A shaded column changed from the kernel to its left; ▲ links the finding. Open a feature for every cell, its errno@stage and the reason; a cell's link shows the command that runs it again.</p>
+<p>Each column holds the smallest capability sets (file capabilities of an unprivileged uid) that were <em>ok</em> on that kernel under that setting: <em>unprivileged</em> needs none, <em>root only</em> means no smaller set tried was enough, <em>none ok</em> gives what even the largest set got. A shaded column changed from the kernel to its left; ▲ links the finding; ⚠ counts cells that did not match their expectation (a run given to <code>capmatrix atlas --results</code> may have them). Open a feature for every cell, its errno@stage and the reason; a cell's link shows the command that runs it again.</p>
 <div class="scroll"><table id="${PAGE.table}"><thead><tr><th>feature</th><th>setting</th>${head}</tr></thead><tbody>
 ${rows}
 </tbody></table></div></section>`;

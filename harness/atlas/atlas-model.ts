@@ -37,6 +37,9 @@ export interface AtlasSummary {
   changed: boolean;
   /** findings (1-based, as numbered) whose first change is this kernel in this row */
   findings: number[];
+  /** cells here whose verdict is not a match (a mismatch, flaky, an infra error): the text
+   * rests on outcomes no rule vouched for */
+  unsure: number;
 }
 
 export interface AtlasRow extends FeatureKind {
@@ -125,7 +128,8 @@ function summaries(cells: CellResult[], kernels: AtlasKernel[], index: Map<strin
     const left = out.at(-1);
     const changed = !!left && left.text !== NOT_RUN && text !== NOT_RUN && left.text !== text;
     const findings = [...new Set(here.flatMap((c) => index.get(`${k.id} ${c.id}`) ?? []))].sort((a, b) => a - b);
-    out.push({ kernel: k.id, text, ok, changed, findings });
+    const unsure = here.filter((c) => c.verdict !== 'match').length;
+    out.push({ kernel: k.id, text, ok, changed, findings, unsure });
   }
   return out;
 }
