@@ -398,7 +398,7 @@ function describeEntry(k: KernelEntry): string {
 
 /** The entries named by ids ("a,b", "all"; default: the default kernel). */
 function entriesFor(ids?: string): KernelEntry[] {
-  return selectKernels(loadCatalog(), ids);
+  return selectKernels(loadCatalog(), ids, (m) => process.stderr.write(`${m}\n`));
 }
 
 kernels
