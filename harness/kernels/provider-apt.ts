@@ -12,7 +12,7 @@ import { CACHE_DIR } from '../paths.js';
 import { compareVersions, kernelVersionOf } from '../version.js';
 import { suiteMirror } from './apt-sources.js';
 import type { AptKernelEntry } from './catalog.js';
-import { DebianArchive, type Stanza, UBUNTU_KEYRING, VerificationError } from './debian-archive.js';
+import { DebianArchive, type Stanza, ubuntuKeyring, VerificationError } from './debian-archive.js';
 import { installTree, type KernelInfo, kernelDir, type SourceFile } from './kernel-info.js';
 
 /** The image package names of a series and flavour. */
@@ -95,7 +95,7 @@ export function checkPin(entry: AptKernelEntry, pkgs: Stanza[]): void {
 
 /** The verified archive that serves an entry's suite (the security archive for *-security). */
 export function archiveOf(entry: AptKernelEntry): DebianArchive {
-  const keyring = entry.provider === 'ubuntu' ? UBUNTU_KEYRING : undefined;
+  const keyring = entry.provider === 'ubuntu' ? ubuntuKeyring() : undefined;
   return new DebianArchive(suiteMirror(entry.provider, entry.suite), path.join(CACHE_DIR, entry.provider), keyring);
 }
 
