@@ -22,6 +22,7 @@ import { renderBisect } from './report/bisect-report.js';
 import { renderClaims } from './report/claims.js';
 import { expectedJson, renderExpected, renderRuleFindings } from './report/expected.js';
 import { exitCodeFor, renderGrid, runSummary } from './report/grid.js';
+import { learnHintText } from './report/learn-hint.js';
 import { minimizeAcrossExit, minimizeAcrossJson, renderMinimizeAcross } from './report/minimize-across-report.js';
 import { renderMinimize } from './report/minimize-report.js';
 import { reportRun } from './report/report-run.js';
@@ -125,6 +126,7 @@ program
     if (opts.json) process.stdout.write(`${JSON.stringify(runSummary(runDir, results, process.exitCode), null, 2)}\n`);
     else {
       process.stdout.write(`${renderGrid(results.cells)}\n`);
+      if (!learned) process.stdout.write(learnHintText(results));
       process.stdout.write(`results: ${runDir}/results.json (report.md, report.html, junit.xml beside it)\n`);
     }
     if (learned) {
