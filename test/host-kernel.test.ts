@@ -4,15 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { type Catalog, parseCatalog, selectKernels } from '../harness/kernels/catalog.js';
+import { type Catalog, parseCatalog, selectKernels, withHostKernel } from '../harness/kernels/catalog.js';
 import type { Stanza } from '../harness/kernels/debian-archive.js';
-import {
-  type HostFacts,
-  hostKernelEntry,
-  osReleaseField,
-  parseUbuntuRelease,
-  withHostKernel,
-} from '../harness/kernels/host-kernel.js';
+import { type HostFacts, hostKernelEntry, osReleaseField, parseUbuntuRelease } from '../harness/kernels/host-kernel.js';
 import { packagesFor, pickKernelPackage } from '../harness/kernels/provider-apt.js';
 
 const NOBLE = 'PRETTY_NAME="Ubuntu 24.04.3 LTS"\nID=ubuntu\nID_LIKE=debian\nVERSION_CODENAME=noble\n';

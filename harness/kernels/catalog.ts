@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { PACKAGE_ROOT } from '../paths.js';
 import { UsageError } from '../usage-error.js';
 import { KERNEL_VERSION } from '../version.js';
-import { HOST_KERNEL_ID, readHostFacts, withHostKernel } from './host-kernel.js';
+import { HOST_KERNEL_ID, type HostFacts, hostKernelEntry, onlyUbuntuArchive, readHostFacts } from './host-kernel.js';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9.-]*$/);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA256 in lower-case hex');
@@ -105,6 +105,22 @@ export function parseCatalog(data: unknown, rel: string): Catalog {
 export function loadCatalog(file = CATALOG_FILE): Catalog {
   const catalog = parseCatalog(JSON.parse(readFileSync(file, 'utf8')), path.relative(PACKAGE_ROOT, file));
   return withHostKernel(catalog, readHostFacts());
+}
+
+/** The catalog with the host's kernel added (on an Ubuntu host), and as the default when the
+ * default is a Debian kernel that no configured archive can serve. `defaultWhy` says so. */
+export function withHostKernel(catalog: Catalog, facts: HostFacts): Catalog {
+  const host = hostKernelEntry(facts);
+  if (!('entry' in host)) return { ...catalog, hostWhyNot: host.why };
+  const kernels = [...catalog.kernels.filter((k) => k.id !== HOST_KERNEL_ID), host.entry];
+  const current = catalog.kernels.find((k) => k.id === catalog.default);
+  if (current?.provider !== 'debian' || !onlyUbuntuArchive(facts)) return { ...catalog, kernels };
+  return {
+    ...catalog,
+    kernels,
+    default: HOST_KERNEL_ID,
+    defaultWhy: `default kernel: ${HOST_KERNEL_ID} (this host's ${facts.release} from the Ubuntu archive in its apt sources), since no Debian archive is configured for ${current.id} (CAPMATRIX_DEBIAN_MIRROR unset, apt names none)`,
+  };
 }
 
 /** Resolves "--kernel a,b" / "all" / undefined (the default) to catalog entries; `log` hears

@@ -4,7 +4,6 @@
 // the running build (linux-image-unsigned-<uname -r>), so the guest is the runner's kernel.
 import { existsSync, readFileSync } from 'node:fs';
 import { aptSourcesMirror } from './apt-sources.js';
-import type { AptKernelEntry, Catalog } from './catalog.js';
 
 export const HOST_KERNEL_ID = 'ubuntu-host';
 
@@ -44,42 +43,45 @@ export function parseUbuntuRelease(release: string): { series: string; flavour: 
   return m?.[1] && m[2] ? { series: m[1], flavour: m[2] } : undefined;
 }
 
+/** The host's kernel as a catalog entry (catalog.ts's apt entry, by shape: catalog.ts imports this). */
+export interface HostKernelEntry {
+  id: typeof HOST_KERNEL_ID;
+  provider: 'ubuntu';
+  suite: string;
+  component: string;
+  series: string;
+  flavour: string;
+  release: string;
+  inAll: false;
+  note: string;
+}
+
 /** The host's kernel as an `ubuntu` entry, or why there is none. */
-export function hostKernelEntry(facts: HostFacts): { entry: AptKernelEntry } | { why: string } {
+export function hostKernelEntry(facts: HostFacts): { entry: HostKernelEntry } | { why: string } {
   const id = osReleaseField(facts.osRelease, 'ID');
   if (id !== 'ubuntu') return { why: `this host is not Ubuntu (os-release ID=${id ?? 'unset'})` };
   const codename = osReleaseField(facts.osRelease, 'VERSION_CODENAME');
   if (!codename) return { why: 'os-release names no VERSION_CODENAME' };
   const parsed = parseUbuntuRelease(facts.release);
   if (!parsed) return { why: `the running kernel ${facts.release || '(unknown)'} is not an Ubuntu build` };
-  const entry: AptKernelEntry = {
-    id: HOST_KERNEL_ID,
-    provider: 'ubuntu',
-    suite: `${codename}-updates`,
-    component: 'main',
-    series: parsed.series,
-    flavour: parsed.flavour,
-    release: facts.release,
-    inAll: false,
-    note: `this host's own kernel (${facts.release}), from ${codename}-updates`,
+  return {
+    entry: {
+      id: HOST_KERNEL_ID,
+      provider: 'ubuntu',
+      suite: `${codename}-updates`,
+      component: 'main',
+      series: parsed.series,
+      flavour: parsed.flavour,
+      release: facts.release,
+      inAll: false,
+      note: `this host's own kernel (${facts.release}), from ${codename}-updates`,
+    },
   };
-  return { entry };
 }
 
-/** The catalog with the host's kernel added (on an Ubuntu host), and as the default when the
- * default is a Debian kernel that no configured archive can serve. `defaultWhy` says so. */
-export function withHostKernel(catalog: Catalog, facts: HostFacts): Catalog {
-  const host = hostKernelEntry(facts);
-  if (!('entry' in host)) return { ...catalog, hostWhyNot: host.why };
-  const kernels = [...catalog.kernels.filter((k) => k.id !== HOST_KERNEL_ID), host.entry];
-  const current = catalog.kernels.find((k) => k.id === catalog.default);
+/** Whether no Debian archive is configured (setting or apt) while an Ubuntu one is: then the
+ * host's kernel stands in for a Debian default. */
+export function onlyUbuntuArchive(facts: HostFacts): boolean {
   const noDebian = !facts.debianMirrorEnv && !aptSourcesMirror('debian', facts.etcApt);
-  const hasUbuntu = Boolean(facts.ubuntuMirrorEnv || aptSourcesMirror('ubuntu', facts.etcApt));
-  if (current?.provider !== 'debian' || !noDebian || !hasUbuntu) return { ...catalog, kernels };
-  return {
-    ...catalog,
-    kernels,
-    default: HOST_KERNEL_ID,
-    defaultWhy: `default kernel: ${HOST_KERNEL_ID} (this host's ${facts.release} from the Ubuntu archive in its apt sources), since no Debian archive is configured for ${current.id} (CAPMATRIX_DEBIAN_MIRROR unset, apt names none)`,
-  };
+  return noDebian && Boolean(facts.ubuntuMirrorEnv || aptSourcesMirror('ubuntu', facts.etcApt));
 }

@@ -23,9 +23,15 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { formatOutcome } from '../../harness/dsl/vocabulary.js';
-import { type Catalog, loadCatalog, parseCatalog, selectKernels } from '../../harness/kernels/catalog.js';
+import {
+  type Catalog,
+  loadCatalog,
+  parseCatalog,
+  selectKernels,
+  withHostKernel,
+} from '../../harness/kernels/catalog.js';
 import { sha256File } from '../../harness/kernels/debian-archive.js';
-import { HOST_KERNEL_ID, withHostKernel } from '../../harness/kernels/host-kernel.js';
+import { HOST_KERNEL_ID } from '../../harness/kernels/host-kernel.js';
 import { kernelDir } from '../../harness/kernels/kernel-info.js';
 import { cachedKernel } from '../../harness/kernels/providers.js';
 import { CACHE_DIR } from '../../harness/paths.js';
