@@ -388,7 +388,7 @@ function describeEntry(k: KernelEntry): string {
   switch (k.provider) {
     case 'debian':
     case 'ubuntu':
-      return `${k.provider}:${k.suite} ${k.series}${k.pin ? ` pinned ${k.pin.version}` : ' newest'}`;
+      return `${k.provider}:${k.suite} ${k.series}${k.pin ? ` pinned ${k.pin.version}` : k.release ? ` exactly ${k.release}` : ' newest'}`;
     case 'url':
       return `url ${k.version} (${k.files.length} file${k.files.length > 1 ? 's' : ''})`;
     case 'local':
