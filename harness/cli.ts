@@ -23,6 +23,7 @@ import { renderBisect } from './report/bisect-report.js';
 import { renderClaims } from './report/claims.js';
 import { expectedJson, renderExpected, renderRuleFindings } from './report/expected.js';
 import { exitCodeFor, renderGrid, runSummary } from './report/grid.js';
+import { learnHintText } from './report/learn-hint.js';
 import { minimizeAcrossExit, minimizeAcrossJson, renderMinimizeAcross } from './report/minimize-across-report.js';
 import { renderMinimize } from './report/minimize-report.js';
 import { reportRun } from './report/report-run.js';
@@ -126,6 +127,7 @@ program
     if (opts.json) process.stdout.write(`${JSON.stringify(runSummary(runDir, results, process.exitCode), null, 2)}\n`);
     else {
       process.stdout.write(`${renderGrid(results.cells)}\n`);
+      if (!learned) process.stdout.write(learnHintText(results));
       process.stdout.write(`results: ${runDir}/results.json (report.md, report.html, junit.xml beside it)\n`);
     }
     if (learned) {
@@ -418,7 +420,7 @@ function describeEntry(k: KernelEntry): string {
   switch (k.provider) {
     case 'debian':
     case 'ubuntu':
-      return `${k.provider}:${k.suite} ${k.series}${k.pin ? ` pinned ${k.pin.version}` : ' newest'}`;
+      return `${k.provider}:${k.suite} ${k.series}${k.pin ? ` pinned ${k.pin.version}` : k.release ? ` exactly ${k.release}` : ' newest'}`;
     case 'url':
       return `url ${k.version} (${k.files.length} file${k.files.length > 1 ? 's' : ''})`;
     case 'local':
@@ -430,7 +432,7 @@ function describeEntry(k: KernelEntry): string {
 
 /** The entries named by ids ("a,b", "all"; default: the default kernel). */
 function entriesFor(ids?: string): KernelEntry[] {
-  return selectKernels(loadCatalog(), ids);
+  return selectKernels(loadCatalog(), ids, (m) => process.stderr.write(`${m}\n`));
 }
 
 kernels

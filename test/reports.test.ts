@@ -15,6 +15,7 @@ import { renderGrid, runSummary, wantColour } from '../harness/report/grid.js';
 import { renderHtml } from '../harness/report/html.js';
 import { renderJunit } from '../harness/report/junit.js';
 import { renderKernelReport } from '../harness/report/kernel-report.js';
+import { learnHint, learnHintText, shellWord } from '../harness/report/learn-hint.js';
 import { lockDiffs } from '../harness/report/lock-diffs.js';
 import { renderMarkdown } from '../harness/report/markdown.js';
 import { mergeRuns, type RunResults } from '../harness/report/results-json.js';
@@ -465,4 +466,55 @@ describe('HTML heatmap in headless Chromium', () => {
       await browser.close();
     }
   }, 60_000);
+});
+
+describe('the closing section of a run with mismatches', () => {
+  const wrong = run([
+    cell('ubuntu-host', 'token-queue/root/ubd=2', 'ok', 'EPERM@bpffs_create'),
+    cell('ubuntu-host', 'sockex1/NET_RAW+BPF/ubd=2', 'ok', 'ok'),
+    cell('ubuntu-host', 'uprobe-perf/PERFMON+BPF/ubd=2,paranoid=4', 'EACCES@attach', 'ok'),
+    cell('ubuntu-host', 'xdp/BPF/ubd=2', 'INFRA', 'ok'),
+  ]);
+
+  test('report.md ends with the cells the rules got wrong and the line that records them', () => {
+    const md = renderMarkdown(wrong);
+    const section = md.slice(md.indexOf('### Cells the rules got wrong'));
+    expect(section).toBe(
+      [
+        '### Cells the rules got wrong',
+        '',
+        '- `ubuntu-host` `token-queue/root/ubd=2`: expected `EPERM@bpffs_create` → observed `ok`',
+        '- `ubuntu-host` `uprobe-perf/PERFMON+BPF/ubd=2,paranoid=4`: expected `ok` → observed `EACCES@attach`',
+        '',
+        'To record them as learned rules (each with a reason for a reviewer to write, under `learned/`):',
+        '',
+        '```sh',
+        'npm run matrix -- --kernel ubuntu-host --scenario token-queue,uprobe-perf --update-expected',
+        '```',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('the terminal says the same after the grid; a run that matched says nothing', () => {
+    const text = learnHintText(wrong);
+    expect(text).toContain('  ubuntu-host token-queue/root/ubd=2: EPERM@bpffs_create → ok\n');
+    expect(text).toContain(
+      '  npm run matrix -- --kernel ubuntu-host --scenario token-queue,uprobe-perf --update-expected\n',
+    );
+    const matched = run([cell('debian-6.12', 'xdp/BPF/ubd=2', 'ok', 'ok')]);
+    expect(learnHintText(matched)).toBe('');
+    expect(renderMarkdown(matched)).not.toContain('Cells the rules got wrong');
+  });
+
+  test('the command keeps the run’s --scenario-dir and --cells, quoted for a shell', () => {
+    const narrowed = {
+      ...wrong,
+      options: { repeat: 1, retries: 1, scenarioDir: 'my scenarios', cells: '^token-queue/root/ubd=2$' },
+    };
+    expect(learnHint(narrowed)?.command).toBe(
+      "npm run matrix -- --kernel ubuntu-host --scenario token-queue,uprobe-perf --scenario-dir 'my scenarios' --cells '^token-queue/root/ubd=2$' --update-expected",
+    );
+    expect(shellWord("it's")).toBe(`'it'\\''s'`);
+  });
 });

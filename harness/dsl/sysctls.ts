@@ -15,11 +15,15 @@ export type SysctlName = keyof typeof SYSCTLS;
 export const UBD = 'kernel.unprivileged_bpf_disabled' satisfies SysctlName;
 export const SYSCTL_NAMES = Object.keys(SYSCTLS) as SysctlName[];
 
-/** Settings recorded in every boot's provenance, whether or not a cell changes them. */
+/** Settings recorded in every boot's provenance, whether or not a cell changes them (a kernel
+ * without one records null). */
 export const RECORDED_SYSCTLS = [
   'kernel.unprivileged_bpf_disabled',
   'kernel.perf_event_paranoid',
   'kernel.unprivileged_userns_clone',
+  // Ubuntu's AppArmor patch (23.10 on): 1 confines an unprivileged CLONE_NEWUSER to a profile
+  // that allows it, what a rootless runtime's token cells meet on an Ubuntu kernel
+  'kernel.apparmor_restrict_unprivileged_userns',
   'kernel.kptr_restrict',
   'net.core.bpf_jit_enable',
   'net.core.bpf_jit_harden',

@@ -83,6 +83,11 @@ function readAptSources(etcApt: string): AptSource[] {
   return sources;
 }
 
+/** The archive's base URL from the apt sources alone (no CAPMATRIX_* setting), if they name one. */
+export function aptSourcesMirror(archive: Archive, etcApt = '/etc/apt'): string | undefined {
+  return mirrorFrom(readAptSources(etcApt), archive);
+}
+
 export function archiveMirror(archive: Archive, etcApt = '/etc/apt'): string {
   const env = process.env[ENV[archive]];
   if (env) return env.replace(/\/+$/, '');

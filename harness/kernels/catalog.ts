@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { PACKAGE_ROOT } from '../paths.js';
 import { UsageError } from '../usage-error.js';
 import { KERNEL_VERSION } from '../version.js';
+import { HOST_KERNEL_ID, type HostFacts, hostKernelEntry, onlyUbuntuArchive, readHostFacts } from './host-kernel.js';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9.-]*$/);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA256 in lower-case hex');
@@ -24,6 +25,8 @@ const aptEntry = z.strictObject({
   component: z.string().default('main'),
   series: z.string().regex(/^\d+\.\d+$/),
   flavour: z.string().default('amd64'),
+  /** Exactly this build (`uname -r`, e.g. 6.8.0-49-generic) rather than the newest of the series. */
+  release: z.string().optional(),
   /** Pins: the version, and the SHA256 of every package fetched for it. Without a pin the
    * newest of the series in the suite is taken and recorded in the results. */
   pin: z.strictObject({ version: z.string(), sha256: z.record(z.string(), sha256) }).optional(),
@@ -75,7 +78,12 @@ const catalogSchema = z.strictObject({
   kernels: z.array(entry).min(1),
   absent: z.array(absentSeries).optional(),
 });
-export type Catalog = z.infer<typeof catalogSchema>;
+export type Catalog = z.infer<typeof catalogSchema> & {
+  /** Why the default is not the file's (host-kernel.ts): said once by the run. */
+  defaultWhy?: string;
+  /** Why this host has no ubuntu-host entry. */
+  hostWhyNot?: string;
+};
 
 export const CATALOG_FILE = path.join(PACKAGE_ROOT, 'kernels', 'catalog.json');
 
@@ -93,18 +101,42 @@ export function parseCatalog(data: unknown, rel: string): Catalog {
   return parsed.data;
 }
 
+/** kernels/catalog.json, with this host's own Ubuntu kernel when there is one (host-kernel.ts). */
 export function loadCatalog(file = CATALOG_FILE): Catalog {
-  return parseCatalog(JSON.parse(readFileSync(file, 'utf8')), path.relative(PACKAGE_ROOT, file));
+  const catalog = parseCatalog(JSON.parse(readFileSync(file, 'utf8')), path.relative(PACKAGE_ROOT, file));
+  return withHostKernel(catalog, readHostFacts());
 }
 
-/** Resolves "--kernel a,b" / "all" / undefined (the default) to catalog entries. */
-export function selectKernels(catalog: Catalog, spec?: string): KernelEntry[] {
+/** The catalog with the host's kernel added (on an Ubuntu host), and as the default when the
+ * default is a Debian kernel that no configured archive can serve. `defaultWhy` says so. */
+export function withHostKernel(catalog: Catalog, facts: HostFacts): Catalog {
+  const host = hostKernelEntry(facts);
+  if (!('entry' in host)) return { ...catalog, hostWhyNot: host.why };
+  const kernels = [...catalog.kernels.filter((k) => k.id !== HOST_KERNEL_ID), host.entry];
+  const current = catalog.kernels.find((k) => k.id === catalog.default);
+  if (current?.provider !== 'debian' || !onlyUbuntuArchive(facts)) return { ...catalog, kernels };
+  return {
+    ...catalog,
+    kernels,
+    default: HOST_KERNEL_ID,
+    defaultWhy: `default kernel: ${HOST_KERNEL_ID} (this host's ${facts.release} from the Ubuntu archive in its apt sources), since no Debian archive is configured for ${current.id} (CAPMATRIX_DEBIAN_MIRROR unset, apt names none)`,
+  };
+}
+
+/** Resolves "--kernel a,b" / "all" / undefined (the default) to catalog entries; `log` hears
+ * why the default is not the catalog file's, when it is not. */
+export function selectKernels(catalog: Catalog, spec?: string, log?: (msg: string) => void): KernelEntry[] {
   const ids = catalog.kernels.map((k) => k.id);
-  if (!spec) return catalog.kernels.filter((k) => k.id === catalog.default);
+  if (!spec) {
+    if (catalog.defaultWhy) log?.(catalog.defaultWhy);
+    return catalog.kernels.filter((k) => k.id === catalog.default);
+  }
   if (spec === 'all') return catalog.kernels.filter((k) => k.inAll);
   return spec.split(',').map((one) => {
     const k = catalog.kernels.find((e) => e.id === one.trim());
-    if (!k) throw new UsageError(`--kernel: unknown kernel "${one}" (known: ${ids.join(', ')}, all)`);
-    return k;
+    if (k) return k;
+    if (one.trim() === HOST_KERNEL_ID && catalog.hostWhyNot)
+      throw new UsageError(`--kernel ${HOST_KERNEL_ID}: ${catalog.hostWhyNot}`);
+    throw new UsageError(`--kernel: unknown kernel "${one}" (known: ${ids.join(', ')}, all)`);
   });
 }

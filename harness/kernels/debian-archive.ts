@@ -18,7 +18,9 @@ import {
 } from './release-check.js';
 
 export const DEBIAN_KEYRING = process.env.CAPMATRIX_DEBIAN_KEYRING ?? '/usr/share/keyrings/debian-archive-keyring.gpg';
-export const UBUNTU_KEYRING = process.env.CAPMATRIX_UBUNTU_KEYRING ?? '/usr/share/keyrings/ubuntu-archive-keyring.gpg';
+/** Read when a fetch starts, not at import: a test (or a caller) may set it after loading. */
+export const ubuntuKeyring = (): string =>
+  process.env.CAPMATRIX_UBUNTU_KEYRING ?? '/usr/share/keyrings/ubuntu-archive-keyring.gpg';
 
 export { VerificationError };
 

@@ -12,7 +12,7 @@ import { CACHE_DIR } from '../paths.js';
 import { compareVersions, kernelVersionOf } from '../version.js';
 import { suiteMirror } from './apt-sources.js';
 import type { AptKernelEntry } from './catalog.js';
-import { DebianArchive, type Stanza, UBUNTU_KEYRING, VerificationError } from './debian-archive.js';
+import { DebianArchive, type Stanza, ubuntuKeyring, VerificationError } from './debian-archive.js';
 import { installTree, type KernelInfo, kernelDir, type SourceFile } from './kernel-info.js';
 
 /** The image package names of a series and flavour. */
@@ -24,8 +24,18 @@ export function imagePattern(entry: Pick<AptKernelEntry, 'provider' | 'series' |
   return new RegExp(`^${prefix}${series}\\.\\d+(-\\d+)?(\\+deb\\d+(\\.\\d+)?)?-${entry.flavour}$`);
 }
 
-/** The newest (or pinned) image package of the series and flavour. */
+/** The image package of exactly one build (an entry with `release`, e.g. the host's kernel). */
+export function exactImageName(entry: Pick<AptKernelEntry, 'provider' | 'release'>): string | undefined {
+  if (!entry.release) return undefined;
+  return `${entry.provider === 'ubuntu' ? 'linux-image-unsigned-' : 'linux-image-'}${entry.release}`;
+}
+
+/** The entry's exact build when it names one and the index carries it; else the newest (or
+ * pinned) image package of the series and flavour (fetchAptKernel says when it fell back). */
 export function pickKernelPackage(stanzas: Stanza[], entry: AptKernelEntry): Stanza {
+  const exact = exactImageName(entry);
+  const hit = exact && stanzas.find((s) => s.get('Package') === exact);
+  if (hit) return hit;
   const name = imagePattern(entry);
   const hits = stanzas
     .filter((s) => name.test(s.get('Package') ?? ''))
@@ -40,21 +50,32 @@ export function pickKernelPackage(stanzas: Stanza[], entry: AptKernelEntry): Sta
   return best;
 }
 
-/** The image package and the linux-binary and linux-modules packages it depends on. */
+/** Ubuntu's modules-extra package of an image (linux-image-unsigned-<rel> → linux-modules-extra-
+ * <rel>) when the index carries it at the image's version. Taken because no image depends on it
+ * (the linux-image-<flavour> metapackage does), and whether 9p, virtiofs and overlayfs (what
+ * virtme-ng's root needs) sit in linux-modules or in -extra is each flavour's inclusion list. */
+export function ubuntuExtraModules(stanzas: Stanza[], image: Stanza): Stanza | undefined {
+  const release = /^linux-image-unsigned-(.+)$/.exec(image.get('Package') ?? '')?.[1];
+  if (!release) return undefined;
+  const name = `linux-modules-extra-${release}`;
+  return stanzas.find((s) => s.get('Package') === name && s.get('Version') === image.get('Version'));
+}
+
+/** The image package, the linux-binary and linux-modules packages it depends on, and for an
+ * Ubuntu image its linux-modules-extra. */
 export function packagesFor(stanzas: Stanza[], image: Stanza): Stanza[] {
   const deps = (image.get('Depends') ?? '')
     .split(',')
     .map((d) => d.trim().split(/[\s(|]/)[0] ?? '')
     .filter((d) => /^linux-(binary|modules)-/.test(d));
   const version = image.get('Version');
-  return [
-    image,
-    ...deps.map((name) => {
-      const hit = stanzas.find((s) => s.get('Package') === name && s.get('Version') === version);
-      if (!hit) throw new Error(`${image.get('Package')} depends on ${name} ${version}, which the index lacks`);
-      return hit;
-    }),
-  ];
+  const depended = deps.map((name) => {
+    const hit = stanzas.find((s) => s.get('Package') === name && s.get('Version') === version);
+    if (!hit) throw new Error(`${image.get('Package')} depends on ${name} ${version}, which the index lacks`);
+    return hit;
+  });
+  const extra = ubuntuExtraModules(stanzas, image);
+  return [image, ...depended, ...(extra && !depended.includes(extra) ? [extra] : [])];
 }
 
 /** Checks each package against the catalog's pin, if there is one. */
@@ -74,7 +95,7 @@ export function checkPin(entry: AptKernelEntry, pkgs: Stanza[]): void {
 
 /** The verified archive that serves an entry's suite (the security archive for *-security). */
 export function archiveOf(entry: AptKernelEntry): DebianArchive {
-  const keyring = entry.provider === 'ubuntu' ? UBUNTU_KEYRING : undefined;
+  const keyring = entry.provider === 'ubuntu' ? ubuntuKeyring() : undefined;
   return new DebianArchive(suiteMirror(entry.provider, entry.suite), path.join(CACHE_DIR, entry.provider), keyring);
 }
 
@@ -83,6 +104,11 @@ export async function fetchAptKernel(entry: AptKernelEntry, log: (msg: string) =
   log(`kernel ${entry.id}: reading ${entry.suite}'s verified package index`);
   const stanzas = await archive.packages(entry.suite, entry.component);
   const image = pickKernelPackage(stanzas, entry);
+  const exact = exactImageName(entry);
+  if (exact && image.get('Package') !== exact)
+    log(
+      `kernel ${entry.id}: ${entry.suite}'s index no longer carries ${exact}; taking the newest of ${entry.series}-${entry.flavour}, ${image.get('Package')}`,
+    );
   const pkgs = packagesFor(stanzas, image);
   checkPin(entry, pkgs);
   const dir = kernelDir(entry.id);

@@ -22,6 +22,8 @@ export function cachedKernel(entry: KernelEntry): KernelInfo | undefined {
     if (entry.pin && !info.source.files.every((f) => entry.pin?.sha256[f.name] === f.sha256)) return undefined;
     // an unpinned entry whose suite or series changed in the catalog is another kernel
     if (info.source.suite !== entry.suite || majorMinor(info.version) !== entry.series) return undefined;
+    // an exact build (the host's kernel) is that build; after a fallback the index is read again
+    if (entry.release && info.release !== entry.release) return undefined;
   }
   if (entry.provider === 'url' && entry.files.some((f) => !info.source.files.some((g) => g.sha256 === f.sha256))) {
     return undefined;

@@ -1,4 +1,5 @@
-// report.md: fits $GITHUB_STEP_SUMMARY. Summary, per-kernel grids, mismatches, cross-kernel changes.
+// report.md: fits $GITHUB_STEP_SUMMARY. Summary, per-kernel grids, mismatches, cross-kernel changes,
+// and last, when cells mismatched, the line that records them as learned rules.
 
 import { formatOutcome } from '../dsl/vocabulary.js';
 import type { CellResult } from '../outcome/verdict.js';
@@ -8,6 +9,7 @@ import { findingLines, groupFindings } from './findings.js';
 import { grantDiffs } from './grant-diffs.js';
 import { gridLayout } from './grid-layout.js';
 import { kernelChecksLine } from './kernel-checks.js';
+import { learnHintMarkdown } from './learn-hint.js';
 import { ruleFindings } from './reason-checks.js';
 import type { RunResults } from './results-json.js';
 import { markdownCell, markdownSpan } from './untrusted-text.js';
@@ -117,5 +119,6 @@ export function renderMarkdown(run: RunResults): string {
     }
     out.push('</details>');
   }
+  out.push(...learnHintMarkdown(run));
   return `${out.join('\n')}\n`;
 }

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { run } from '../exec.js';
-import { DEBIAN_KEYRING, UBUNTU_KEYRING } from '../kernels/debian-archive.js';
+import { DEBIAN_KEYRING, ubuntuKeyring } from '../kernels/debian-archive.js';
 import { capmatrixInfo } from '../package-info.js';
 
 function firstLine(cmd: string, args: string[]): string | null {
@@ -27,6 +27,6 @@ export function hostInfo(): Record<string, unknown> {
     libbpf: firstLine('pkg-config', ['--modversion', 'libbpf']),
     clang: firstLine('clang', ['--version']),
     // the trust roots of the kernels' archives (CAPMATRIX_*_KEYRING replaces them)
-    keyrings: { debian: DEBIAN_KEYRING, ubuntu: UBUNTU_KEYRING },
+    keyrings: { debian: DEBIAN_KEYRING, ubuntu: ubuntuKeyring() },
   };
 }

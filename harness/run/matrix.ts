@@ -99,7 +99,7 @@ async function planRun(o: Resolved, log: (m: string) => void) {
     );
   const kernels: KernelInfo[] = [];
   await ensureRunnable();
-  for (const e of selectKernels(o.catalog ?? loadCatalog(), o.kernel)) kernels.push(await fetchKernel(e, log));
+  for (const e of selectKernels(o.catalog ?? loadCatalog(), o.kernel, log)) kernels.push(await fetchKernel(e, log));
   const filter = o.cells ? new RegExp(o.cells) : undefined;
   const cells = scenarios.flatMap((s) => s.cells).filter((c) => !filter || filter.test(c.id));
   if (cells.length === 0) throw new UsageError(`--cells ${o.cells}: no cell id matches`);

@@ -391,7 +391,7 @@ function searchResult(
  * rendering it is the command's. One kernel (runMinimizeKernels for more). */
 export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
   const target = await findTarget(o);
-  const entries = selectKernels(o.catalog ?? loadCatalog(), o.kernel);
+  const entries = selectKernels(o.catalog ?? loadCatalog(), o.kernel, o.log ?? ((m) => process.stderr.write(`${m}\n`)));
   const [entry] = entries;
   if (!entry || entries.length > 1) throw new Error(`runMinimize: one kernel, not ${entries.length}`);
   await ensureRunnable();
@@ -402,7 +402,7 @@ export async function runMinimize(o: MinimizeOptions): Promise<MinimizeResult> {
  * kernel ranges where it holds. A kernel whose boot or search fails is said, not guessed. */
 export async function runMinimizeKernels(o: MinimizeOptions & { jobs?: number }): Promise<MinimizeAcross> {
   const target = await findTarget(o);
-  const entries = selectKernels(o.catalog ?? loadCatalog(), o.kernel);
+  const entries = selectKernels(o.catalog ?? loadCatalog(), o.kernel, o.log ?? ((m) => process.stderr.write(`${m}\n`)));
   await ensureRunnable();
   const runDir = newRunDir(o);
   const perKernel: MinimizeResult[] = [];

@@ -147,6 +147,6 @@ export async function ensureAll(o: { kernel: boolean; forTests?: boolean }): Pro
   await ensureSamples();
   await ensureAgent();
   if (o.kernel) {
-    for (const k of selectKernels(loadCatalog())) await fetchKernel(k, log);
+    for (const k of selectKernels(loadCatalog(), undefined, log)) await fetchKernel(k, log);
   }
 }

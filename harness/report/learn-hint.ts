@@ -1,0 +1,82 @@
+// What a run with mismatches ends with (report.md and the terminal): which cells the rules got
+// wrong, and the `--update-expected` line that records them as learned rules for review. A first
+// run on a kernel nobody has measured (a fork's runner kernel) is then a list to read, not a wall.
+import { formatOutcome } from '../dsl/vocabulary.js';
+import type { RunResults } from './results-json.js';
+import { markdownSpan, terminalLine } from './untrusted-text.js';
+
+/** Cells listed before "and N more". */
+const SHOWN = 20;
+
+export interface LearnHint {
+  /** kernel, cell id, expected → observed */
+  wrong: { kernel: string; id: string; expected: string; observed: string }[];
+  /** The command that records them (learn mode writes only the mismatching cells). */
+  command: string;
+}
+
+/** A word for a shell: as it is when it is plain, else single-quoted. */
+export function shellWord(word: string): string {
+  return /^[\w.,/=+:@-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export function learnHint(run: RunResults): LearnHint | undefined {
+  const wrong = run.cells
+    .filter((c) => c.verdict === 'mismatch' && c.observed)
+    .map((c) => ({
+      kernel: c.kernel,
+      id: c.id,
+      expected: formatOutcome(c.expected),
+      observed: c.observed ? formatOutcome(c.observed) : '-',
+    }));
+  if (!wrong.length) return undefined;
+  const of = (pick: (c: (typeof run.cells)[number]) => string) =>
+    [...new Set(run.cells.filter((c) => c.verdict === 'mismatch').map(pick))].join(',');
+  const args = ['--kernel', of((c) => c.kernel), '--scenario', of((c) => c.scenario)];
+  if (run.options?.scenarioDir) args.push('--scenario-dir', run.options.scenarioDir);
+  if (run.options?.cells) args.push('--cells', run.options.cells);
+  return { wrong, command: ['npm', 'run', 'matrix', '--', ...args, '--update-expected'].map(shellWord).join(' ') };
+}
+
+const more = (n: number) => (n > SHOWN ? [`… and ${n - SHOWN} more (results.json has them all)`] : []);
+
+/** report.md's closing section, or nothing when every cell matched. */
+export function learnHintMarkdown(run: RunResults): string[] {
+  const hint = learnHint(run);
+  if (!hint) return [];
+  return [
+    '',
+    '### Cells the rules got wrong',
+    '',
+    ...hint.wrong
+      .slice(0, SHOWN)
+      .map(
+        (w) =>
+          `- ${markdownSpan(w.kernel)} ${markdownSpan(w.id)}: expected ${markdownSpan(w.expected)} → observed ${markdownSpan(w.observed)}`,
+      ),
+    ...more(hint.wrong.length).map((m) => `- ${m}`),
+    '',
+    'To record them as learned rules (each with a reason for a reviewer to write, under `learned/`):',
+    '',
+    '```sh',
+    hint.command,
+    '```',
+  ];
+}
+
+/** The same for the terminal, after the grid. */
+export function learnHintText(run: RunResults): string {
+  const hint = learnHint(run);
+  if (!hint) return '';
+  const lines = hint.wrong
+    .slice(0, SHOWN)
+    .map((w) => `  ${terminalLine(w.kernel)} ${terminalLine(w.id)}: ${w.expected} → ${w.observed}`);
+  return [
+    `\ncells the rules got wrong (expected → observed):`,
+    ...lines,
+    ...more(hint.wrong.length).map((m) => `  ${m}`),
+    'to record them as learned rules for review:',
+    `  ${terminalLine(hint.command)}`,
+    '',
+  ].join('\n');
+}
