@@ -19,9 +19,11 @@ const axes: Scenario['axes'] = {
 
 /** Kernels whose perf_uprobe_event_init() took CAP_PERFMON: from c9e0924e5c2b (5.8) until
  * ba677dbe77af "perf: Revert to requiring CAP_SYS_ADMIN for uprobes" (mainline 6.16, CVE-2025-38466)
- * and its stable backports. 6.13-6.15.6 (the talk's 6.14.6) had it too, but is left out: the
- * distribution 6.14 kernels capmatrix can boot (Ubuntu's 6.14.0-N) took the revert without a new
- * upstream version number, so a version rule would predict them wrong. */
+ * and its stable backports. 6.13-6.15.6 (the talk's 6.14.6) had it too, but is left out: the only
+ * 6.14 capmatrix can boot is Ubuntu's 6.14.0-N, whose version says nothing of the revert, and
+ * whether its builds carry it is unsettled here (an earlier note says they took it; issue 31 says
+ * they did not as of November 2025). No run here can tell: matrix.yml's ubuntu-6.14 job and a
+ * fork's ubuntu-host run show it, and their report gives the --update-expected line to record it. */
 export const UPROBE_PERFMON_KERNELS = [
   { since: '5.8', until: '5.10.240' },
   { since: '5.11', until: '5.15.189' },

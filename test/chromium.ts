@@ -7,4 +7,6 @@ export const CHROMIUM = [
   '/usr/bin/chromium',
   '/usr/bin/chromium-browser',
   '/snap/bin/chromium',
+  // GitHub's Ubuntu runners carry Google Chrome; Ubuntu's chromium-browser is a snap stub there
+  '/usr/bin/google-chrome',
 ].find((p) => p && existsSync(p));
