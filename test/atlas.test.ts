@@ -10,12 +10,13 @@ import path from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { summaryText } from '../harness/atlas/atlas-model.js';
+import { renderAtlas } from '../harness/atlas/atlas-html.js';
+import { buildAtlas, summaryText } from '../harness/atlas/atlas-model.js';
 import { cellHash, cellOfHash } from '../harness/atlas/page-contract.js';
 import { writeAtlas } from '../harness/atlas/write-atlas.js';
 import type { CellResult } from '../harness/outcome/verdict.js';
 import { PACKAGE_ROOT } from '../harness/paths.js';
-import { readResults } from '../harness/report/results-json.js';
+import { type RunResults, readResults } from '../harness/report/results-json.js';
 import { CHROMIUM } from './chromium.js';
 
 const BASELINES = path.join(PACKAGE_ROOT, 'baselines');
@@ -68,11 +69,57 @@ describe('least privilege of a feature on a kernel', () => {
     expect(summaryText([]).text).toBe('not run');
   });
 
+  test("a container variant's sets are what --cap-add adds, though its process is uid 0", () => {
+    const box = (capsName: string, outcome: string): CellResult => ({
+      ...cell('root', outcome),
+      id: `c/${capsName}/ubd=2`,
+      capsName,
+      context: 'container',
+    });
+    const cells = [box('default', 'EPERM'), box('add-SYS_ADMIN', 'EPERM'), box('add-SYS_ADMIN+BPF', 'ok')];
+    expect(summaryText(cells)).toEqual({ text: '--cap-add SYS_ADMIN+BPF', ok: true });
+    expect(summaryText([box('default', 'ok'), box('add-SYS_ADMIN', 'ok')]).text).toBe('default container');
+    expect(summaryText([box('default', 'EPERM'), box('add-SYS_ADMIN', 'EACCES')]).text).toBe(
+      'none ok: EACCES@prog_load',
+    );
+  });
+
+  test('root as the only set tried says so; flaky cells and infra errors are no measurement', () => {
+    expect(summaryText([cell('root', 'ok')]).text).toBe('root (the only set tried)');
+    const flaky = { ...cell('BPF', 'ok'), verdict: 'flaky' as const };
+    expect(summaryText([flaky, cell('SYS_ADMIN', 'ok')]).text).toBe('SYS_ADMIN ?');
+    const infra: CellResult = { ...cell('BPF', 'EPERM'), observed: null, verdict: 'infra-error' };
+    expect(summaryText([infra, cell('root', 'ok')]).text).toBe('root only ?');
+  });
+
+  test('text from a run reaches the page escaped, its control and bidi characters visible', () => {
+    const hostile = { ...cell('BPF', 'EPERM'), kernel: 'debian-6.12' };
+    hostile.expected = { ...hostile.expected, reason: 'r <script>alert(1)</script> \u202eevil' };
+    if (hostile.observed) hostile.observed = { ...hostile.observed, detail: '"><img src=x onerror=alert(1)>\x1b[31m' };
+    const run: RunResults = {
+      schemaVersion: 1,
+      runId: 'r',
+      startedAt: '2026-12-01T00:00:00Z',
+      finishedAt: '2026-12-01T01:00:00Z',
+      host: {},
+      kernels: [{ id: 'debian-6.12', release: '6.12.1-amd64\u202e', source: {}, accel: 'tcg' }],
+      cells: [hostile],
+      provenance: { boots: [] },
+    };
+    const html = renderAtlas(buildAtlas(run, {}));
+    expect(html).not.toMatch(/<script>alert|<img src=x/);
+    expect(html).not.toMatch(/[\u202e\x1b]/);
+    expect(html).toContain('\\u202eevil');
+    expect(html).toContain('6.12.1-amd64\\u202e');
+    expect(html).toContain('\\x1b[31m');
+  });
+
   test("a cell's link names its kernel and id, whatever characters the id has", () => {
     const id = 'token_container-capadd/BPF+SYS_ADMIN/ubd=2,userns=1';
     expect(cellOfHash(cellHash('debian-6.12', id))).toEqual({ kernel: 'debian-6.12', id });
     expect(cellOfHash(cellHash('k', 'a/b#c 1/d'))).toEqual({ kernel: 'k', id: 'a/b#c 1/d' });
     expect(cellOfHash('#finding-3')).toBeNull();
+    expect(cellOfHash('#cell=%E0%A4%A')).toBeNull();
   });
 });
 

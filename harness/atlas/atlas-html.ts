@@ -1,10 +1,14 @@
 // The atlas page (index.html): the whole model as plain HTML a reader can use without the script
 // (every feature, every cell with its reason, every kernel's provenance); atlas.js only filters
 // rows and opens a cell's panel. Every text from a run is escaped, untrusted ones capped.
-import { esc } from '../report/html-escape.js';
+import { esc as escapeHtml } from '../report/html-escape.js';
 import { capped, visibleControls } from '../report/untrusted-text.js';
 import type { AtlasCell, AtlasFinding, AtlasKernel, AtlasModel, AtlasRow, AtlasSummary } from './atlas-model.js';
 import { cellHash, type NoteKind, PAGE } from './page-contract.js';
+
+/** Any text of a run in HTML: escaped, and control and bidi characters made visible (a reason,
+ * an id, a release come from files a user or a program wrote). */
+const esc = (text: unknown) => escapeHtml(visibleControls(String(text ?? '')));
 
 /** What a cell's panel shows of the program's own words (the full text is in results.json). */
 const DETAIL_MAX = 400;
@@ -17,15 +21,15 @@ const outcomeClass = (outcome: string) =>
       .replace(/[^a-z0-9]/g, '') ?? ''
   }`;
 
-function summaryCell(s: AtlasSummary, left: AtlasSummary | undefined): string {
+function summaryCell(s: AtlasSummary): string {
   const marks = s.findings
     .map((n) => ` <a class="marker" href="#finding-${n}" title="finding ${n}">▲${n}</a>`)
     .join('');
-  const title = s.changed ? ` title="changed on ${esc(s.kernel)}, from ${esc(left?.text)}"` : '';
+  const title = s.changedFrom ? ` title="changed on ${esc(s.kernel)}, from ${esc(s.changedFrom)}"` : '';
   const unsure = s.unsure
     ? ` <span class="unsure" title="${s.unsure} cell(s) here did not match their expectation">⚠${s.unsure}</span>`
     : '';
-  const cls = ['k', s.ok ? 'ok' : 'refused', s.changed ? PAGE.changed : ''].filter(Boolean).join(' ');
+  const cls = ['k', s.ok ? 'ok' : 'refused', s.changedFrom ? PAGE.changed : ''].filter(Boolean).join(' ');
   return `<td class="${cls}" data-kernel="${esc(s.kernel)}"${title}>${esc(s.text)}${marks}${unsure}</td>`;
 }
 
@@ -36,7 +40,7 @@ function searchWords(r: AtlasRow): string {
 }
 
 function featureRow(r: AtlasRow): string {
-  const cells = r.summaries.map((s, i) => summaryCell(s, r.summaries[i - 1])).join('');
+  const cells = r.summaries.map(summaryCell).join('');
   return `<tr class="${PAGE.row}" data-kind="${esc(r.kind)}" data-search="${esc(searchWords(r))}"><th scope="row"><span class="name">${esc(r.scenario)}</span> <span class="kind">${esc(r.kind)}</span></th><td class="settings">${esc(r.settings)}</td>${cells}</tr>`;
 }
 
@@ -57,7 +61,7 @@ class Notes {
 function cellLink(c: AtlasCell, notes: Record<NoteKind, Notes>): string {
   const n = (kind: NoteKind, text: string) => (text ? notes[kind].numberOf(text) : 0);
   const reason = n('reasons', c.reason);
-  const attrs = `data-reasons="${reason}" data-checks="${n('checks', c.checks)}" data-details="${n('details', visibleControls(capped(c.detail, DETAIL_MAX)))}"`;
+  const attrs = `data-reasons="${reason}" data-checks="${n('checks', c.checks)}" data-details="${n('details', capped(c.detail, DETAIL_MAX))}"`;
   const flag = c.verdict === 'match' ? '' : ` <span class="verdict">${esc(c.verdict)}</span>`;
   return `<a class="${PAGE.cell} ${outcomeClass(c.outcome)}" href="${esc(cellHash(c.kernel, c.id))}" ${attrs}>${esc(c.outcome)}<sup>${reason}</sup></a>${flag}`;
 }
@@ -97,7 +101,7 @@ function featuresSection(m: AtlasModel): string {
     .join('\n');
   return `<section id="features"><h2>Least privilege, by feature and kernel</h2>
 <div class="controls"><input id="${PAGE.search}" type="search" placeholder="Search: XDP, ringbuf, bpf_probe_write_user, token, container, ubd=0" aria-label="search the features"> <select id="${PAGE.kind}" aria-label="kind"><option value="">every kind</option>${kinds.map((k) => `<option>${esc(k)}</option>`).join('')}</select> <span id="${PAGE.count}">${m.rows.length} features</span></div>
-<p>Each column holds the smallest capability sets (file capabilities of an unprivileged uid) that were <em>ok</em> on that kernel under that setting: <em>unprivileged</em> needs none, <em>root only</em> means no smaller set tried was enough, <em>none ok</em> gives what even the largest set got. A shaded column changed from the kernel to its left; ▲ links the finding; ⚠ counts cells that did not match their expectation (a run given to <code>capmatrix atlas --results</code> may have them). Open a feature for every cell, its errno@stage and the reason; a cell's link shows the command that runs it again.</p>
+<p>Each column holds the smallest capability sets (file capabilities of an unprivileged uid) that were <em>ok</em> on that kernel under that setting: <em>unprivileged</em> needs none, <em>root only</em> means no smaller set tried was enough (<em>the only set tried</em>: a token's root parent, say), a container variant's sets are what <code>--cap-add</code> adds to the runtime's default, <em>none ok</em> gives what even the largest set got, and <em>?</em> that some cells here were flaky or infra errors and were left out. A shaded column changed from the kernel to its left; ▲ links the finding; ⚠ counts cells that did not match their expectation (a run given to <code>capmatrix atlas --results</code> may have them). Open a feature for every cell, its errno@stage and the reason; a cell's link shows the command that runs it again.</p>
 <div class="scroll"><table id="${PAGE.table}"><thead><tr><th>feature</th><th>setting</th>${head}</tr></thead><tbody>
 ${rows}
 </tbody></table></div></section>`;

@@ -2,6 +2,7 @@
 // per kernel in version order, each holding the least privilege that was ok there, where it
 // changed (the kernel report's findings), every cell with its outcome and reason, and each
 // kernel's provenance. Pure: a merged run in, the model out; atlas-html.ts renders it.
+import { capAddOf } from '../dsl/container.js';
 import { formatOutcome } from '../dsl/vocabulary.js';
 import type { CellResult } from '../outcome/verdict.js';
 import { crossKernelDiffs, kernelOrder } from '../report/cross-kernel.js';
@@ -33,8 +34,8 @@ export interface AtlasSummary {
   text: string;
   /** some set was ok (root included) */
   ok: boolean;
-  /** the text differs from the kernel to the left (both ran it) */
-  changed: boolean;
+  /** the text of the nearest kernel to the left that ran the row, when this one differs */
+  changedFrom?: string;
   /** findings (1-based, as numbered) whose first change is this kernel in this row */
   findings: number[];
   /** cells here whose verdict is not a match (a mismatch, flaky, an infra error): the text
@@ -68,32 +69,60 @@ export interface AtlasModel {
 const NOT_RUN = 'not run';
 const outcomeOf = (c: CellResult) => (c.observed ? formatOutcome(c.observed) : 'INFRA');
 const settingsOf = (c: CellResult) => c.id.split('/').at(-1) ?? '';
-const grantOf = (c: CellResult) => c.grant ?? 'file';
-const capsOf = (c: CellResult) => (c.caps === 'root' ? [] : c.caps);
 const isStrictSubset = (a: string[], b: string[]) => a.length < b.length && a.every((x) => b.includes(x));
+/** A flaky cell or an infra error is no measurement to rank privileges on. */
+const measured = (c: CellResult) => c.verdict === 'match' || c.verdict === 'mismatch';
 
-/** The ok cells no other ok cell of the same grant undercuts; file capabilities first. */
-function minimalOk(cells: CellResult[]): CellResult[] {
-  const ok = cells.filter((c) => c.caps !== 'root' && outcomeOf(c) === 'ok');
-  const minimal = ok.filter(
-    (a) => !ok.some((b) => b !== a && grantOf(b) === grantOf(a) && isStrictSubset(capsOf(b), capsOf(a))),
-  );
-  const file = minimal.filter((c) => grantOf(c) === 'file');
+/** What a cell was given, to rank by inclusion: a container cell's --cap-add set (its process
+ * is uid 0 in a user namespace, so `caps` says root), else the uid's set under its grant. */
+interface Privilege {
+  cell: CellResult;
+  /** sets compare only within one way of granting */
+  way: string;
+  set: string[];
+  label: string;
+}
+
+function privilegeOf(c: CellResult): Privilege | undefined {
+  if (c.context === 'container') {
+    const added = capAddOf(c.capsName);
+    if (!added) return undefined;
+    return {
+      cell: c,
+      way: 'container',
+      set: added,
+      label: added.length ? `--cap-add ${added.join('+')}` : 'default container',
+    };
+  }
+  if (c.caps === 'root') return undefined;
+  const label = c.caps.length ? c.capsName : 'unprivileged';
+  return { cell: c, way: c.grant ?? 'file', set: c.caps, label };
+}
+
+/** The ok privileges no other ok one of the same way undercuts; file capabilities first. */
+function minimalOk(cells: CellResult[]): Privilege[] {
+  const ok = cells
+    .filter((c) => measured(c) && outcomeOf(c) === 'ok')
+    .map(privilegeOf)
+    .filter((p): p is Privilege => !!p);
+  const minimal = ok.filter((a) => !ok.some((b) => b !== a && b.way === a.way && isStrictSubset(b.set, a.set)));
+  const file = minimal.filter((p) => p.way === 'file');
   return file.length ? file : minimal;
 }
 
-/** The least privilege of one row on one kernel, as the grid shows it. */
+/** The least privilege of one row on one kernel, as the grid shows it. Cells that are no
+ * measurement (flaky, infra errors) are left out and marked with a '?'. */
 export function summaryText(cells: CellResult[]): { text: string; ok: boolean } {
   if (!cells.length) return { text: NOT_RUN, ok: false };
+  const unsure = cells.some((c) => !measured(c)) ? ' ?' : '';
   const minimal = minimalOk(cells);
-  if (minimal.length) {
-    const names = minimal.map((c) => (capsOf(c).length ? c.capsName : 'unprivileged'));
-    return { text: names.join(' or '), ok: true };
-  }
-  const root = cells.find((c) => c.caps === 'root');
-  if (root && outcomeOf(root) === 'ok') return { text: 'root only', ok: true };
-  const most = root ?? [...cells].sort((a, b) => capsOf(b).length - capsOf(a).length)[0];
-  return { text: `none ok: ${most ? outcomeOf(most) : '?'}`, ok: false };
+  if (minimal.length) return { text: minimal.map((p) => p.label).join(' or ') + unsure, ok: true };
+  const root = cells.find((c) => c.caps === 'root' && c.context !== 'container');
+  const only = cells.length === 1 && root ? ' (the only set tried)' : '';
+  if (root && measured(root) && outcomeOf(root) === 'ok') return { text: `root${only || ' only'}${unsure}`, ok: true };
+  const most =
+    root ?? [...cells].sort((a, b) => (privilegeOf(b)?.set.length ?? 0) - (privilegeOf(a)?.set.length ?? 0))[0];
+  return { text: `none ok: ${most ? outcomeOf(most) : '?'}${unsure}`, ok: false };
 }
 
 function atlasCell(c: CellResult): AtlasCell {
@@ -125,11 +154,12 @@ function summaries(cells: CellResult[], kernels: AtlasKernel[], index: Map<strin
   for (const k of kernels) {
     const here = cells.filter((c) => c.kernel === k.id);
     const { text, ok } = summaryText(here);
-    const left = out.at(-1);
-    const changed = !!left && left.text !== NOT_RUN && text !== NOT_RUN && left.text !== text;
+    // the nearest kernel to the left that ran the row: a kernel that did not is no change
+    const left = out.filter((x) => x.text !== NOT_RUN).at(-1);
+    const changedFrom = left && text !== NOT_RUN && left.text !== text ? left.text : undefined;
     const findings = [...new Set(here.flatMap((c) => index.get(`${k.id} ${c.id}`) ?? []))].sort((a, b) => a - b);
     const unsure = here.filter((c) => c.verdict !== 'match').length;
-    out.push({ kernel: k.id, text, ok, changed, findings, unsure });
+    out.push({ kernel: k.id, text, ok, ...(changedFrom ? { changedFrom } : {}), findings, unsure });
   }
   return out;
 }

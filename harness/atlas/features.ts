@@ -30,13 +30,16 @@ const FAMILIES: Record<string, FeatureKind> = {
 };
 
 /** The words the rest of the name adds: map-ringbuf → BPF_MAP_TYPE_RINGBUF, helpers-send_signal
- * → bpf_send_signal, prog-tc → TC, trace_output-kprobe → KPROBE. */
+ * → bpf_send_signal, prog-tc → BPF_PROG_TYPE_TC, trace_output-kprobe → KPROBE; for other
+ * families the rest as it reads (token-queue-undelegated → queue, undelegated). */
 function nameTags(family: string, rest: string): string[] {
   if (!rest) return [];
-  const first = rest.split('-')[0] ?? rest;
+  const words = rest.split('-');
+  const first = words[0] ?? rest;
   if (family === 'map') return [`BPF_MAP_TYPE_${first.toUpperCase()}`];
-  if (family === 'helpers' || family === 'lockdown') return [`bpf_${first}`, first.toUpperCase()];
-  return [first.toUpperCase(), `BPF_PROG_TYPE_${first.toUpperCase()}`];
+  if (family === 'helpers' || family === 'lockdown') return [`bpf_${first}`];
+  if (family === 'prog' || family === 'trace_output') return [`BPF_PROG_TYPE_${first.toUpperCase()}`, first];
+  return words;
 }
 
 export function featureOf(scenario: string): FeatureKind {

@@ -1,7 +1,6 @@
 // Each kernel of the atlas as a reader checks it: which build it is (release, archive, suite,
 // packages and their SHA256), what it booted with (the sysctls every boot records, lockdown,
 // tracefs and bpffs), the config options the rules gate on, and the run its cells come from.
-import { RECORDED_SYSCTLS } from '../dsl/sysctls.js';
 import type { RunResults } from '../report/results-json.js';
 
 /** The run a kernel's cells come from: a baseline file or a run given to `atlas`. */
@@ -18,7 +17,8 @@ export interface AtlasKernel {
   provider: string;
   suite: string;
   packages: { name: string; version: string; sha256: string }[];
-  /** the sysctls as the first boot found them (null: the kernel has no such sysctl) */
+  /** the sysctls the boot recorded, as it found them (null: the kernel has no such sysctl); a
+   * sysctl a boot of an older capmatrix did not record is not listed */
   bootSysctls: Record<string, number | null>;
   lockdown: string;
   tracefs: string;
@@ -51,7 +51,7 @@ export function kernelProvenance(run: RunResults, id: string, source?: KernelSou
     provider: pkg.provider ?? '?',
     suite: pkg.suite ?? '',
     packages: (pkg.files ?? []).map((f) => ({ name: f.name ?? '?', version: f.version ?? '', sha256: f.sha256 ?? '' })),
-    bootSysctls: Object.fromEntries(RECORDED_SYSCTLS.map((n) => [n, sysctls[n] ?? null])),
+    bootSysctls: { ...sysctls },
     lockdown: String(guest.lockdown ?? '?'),
     tracefs: guest.tracefs ? `${guest.tracefs.path} ${guest.tracefs.fs} ${guest.tracefs.mode}` : '?',
     bpffs: guest.bpffs ? `${guest.bpffs.path} ${guest.bpffs.fs} ${guest.bpffs.mode}` : 'not mounted',

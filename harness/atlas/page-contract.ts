@@ -1,6 +1,7 @@
 // What the atlas page's HTML and its script agree on: the element ids, classes and data
 // attributes the script reads, the cell link's form, and the command that reruns a cell.
-import { exactCells } from '../dsl/cell-id.js';
+import { exactCells } from '../dsl/cell-selector.js';
+import { shellWord } from '../report/shell-word.js';
 
 export const PAGE = {
   search: 'q',
@@ -30,14 +31,18 @@ export const cellHash = (kernel: string, id: string) => `#cell=${encodeURI(`${ke
 export function cellOfHash(hash: string): { kernel: string; id: string } | null {
   const m = /^#cell=(.+)$/.exec(hash);
   if (!m?.[1]) return null;
-  const whole = decodeURIComponent(m[1]);
+  let whole: string;
+  try {
+    whole = decodeURIComponent(m[1]);
+  } catch {
+    return null; // a hash someone typed or cut short
+  }
   const slash = whole.indexOf('/');
   return slash > 0 ? { kernel: whole.slice(0, slash), id: whole.slice(slash + 1) } : null;
 }
 
-const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
 /** The command that runs exactly this cell again on that kernel. */
 export function reproduceCommand(kernel: string, scenario: string, id: string): string {
-  return `npx capmatrix matrix --kernel ${kernel} --scenario ${scenario} --cells ${shellQuote(exactCells([id]))}`;
+  const words = ['npx', 'capmatrix', 'matrix', '--kernel', kernel, '--scenario', scenario, '--cells', exactCells([id])];
+  return words.map(shellWord).join(' ');
 }

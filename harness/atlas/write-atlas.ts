@@ -1,7 +1,7 @@
 // `capmatrix atlas --out DIR`: the privilege atlas as a static site (index.html, atlas.js,
 // atlas.css) from the project's baselines and any runs given, whose kernels take the place of
 // their baselines. Same inputs, same bytes: npm test regenerates docs/atlas and compares.
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -34,9 +34,9 @@ interface Source {
 function sourcesOf(o: AtlasOptions): Source[] {
   const given = (o.runs ?? []).map((file) => ({ file, run: readResults(file) }));
   const taken = new Set(given.flatMap((g) => g.run.kernels.map((k) => k.id)));
-  const files = readdirSync(o.baselines)
-    .filter((f) => f.endsWith('.json'))
-    .sort();
+  if (!existsSync(o.baselines) && !given.length)
+    throw new UsageError(`atlas: no baselines directory ${o.baselines} and no run given (--results)`);
+  const files = (existsSync(o.baselines) ? readdirSync(o.baselines) : []).filter((f) => f.endsWith('.json')).sort();
   const baselines = files
     .map((f) => ({ file: path.join(o.baselines, f), run: readResults(path.join(o.baselines, f)) }))
     .filter((b) => !b.run.kernels.some((k) => taken.has(k.id)));

@@ -1,6 +1,6 @@
 // A cell's id, `<scenario>/<capability set>/<settings>`: made by the expander for a scenario's
 // cells and by the guest agent for a search's, so it is a leaf the agent's bundle can import
-// without the scenario's schema and checks; and the --cells value that selects ids exactly.
+// without the scenario's schema and checks.
 import type { Grant, Lockdown, Memlock } from './choices.js';
 import { SYSCTLS, type SysctlName } from './sysctls.js';
 
@@ -31,8 +31,4 @@ export function cellId(scenario: string, setName: string, settings: string): str
 /** A cell's capability set as its id and the grids name it: a grant other than file says so. */
 export const grantedName = (setName: string, grant: Grant) => (grant === 'file' ? setName : `${grant}:${setName}`);
 
-/** A `--cells` value that selects exactly these cell ids (bisect's steps, a bundle's README). */
-export function exactCells(ids: string[]): string {
-  const escaped = ids.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return escaped.length === 1 ? `^${escaped[0]}$` : `^(${escaped.join('|')})$`;
-}
+export { exactCells } from './cell-selector.js';

@@ -84,3 +84,10 @@ export function containerArgs(spec: ContainerSpec, inside: readonly Capability[]
 export function capAddName(capAdd: readonly Capability[]): string {
   return capAdd.length === 0 ? 'default' : `add-${capSetName(capAdd)}`;
 }
+
+/** The capabilities a container cell's set name says --cap-add added (capAddName read back, in
+ * its short names); undefined for a name capAddName does not make. */
+export function capAddOf(setName: string): string[] | undefined {
+  if (setName === 'default') return [];
+  return setName.startsWith('add-') ? setName.slice(4).split('+') : undefined;
+}

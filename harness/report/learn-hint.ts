@@ -3,7 +3,10 @@
 // run on a kernel nobody has measured (a fork's runner kernel) is then a list to read, not a wall.
 import { formatOutcome } from '../dsl/vocabulary.js';
 import type { RunResults } from './results-json.js';
+import { shellWord } from './shell-word.js';
 import { markdownSpan, terminalLine } from './untrusted-text.js';
+
+export { shellWord };
 
 /** Cells listed before "and N more". */
 const SHOWN = 20;
@@ -13,11 +16,6 @@ export interface LearnHint {
   wrong: { kernel: string; id: string; expected: string; observed: string }[];
   /** The command that records them (learn mode writes only the mismatching cells). */
   command: string;
-}
-
-/** A word for a shell: as it is when it is plain, else single-quoted. */
-export function shellWord(word: string): string {
-  return /^[\w.,/=+:@-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 export function learnHint(run: RunResults): LearnHint | undefined {

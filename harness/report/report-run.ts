@@ -5,7 +5,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadScenarios } from '../dsl/load.js';
 import { loadCatalog } from '../kernels/catalog.js';
-import { writeAtlas } from '../atlas/write-atlas.js';
 import { ATLAS_DIR, BASELINES_DIR, PROJECT_DIR } from '../paths.js';
 import { writeBundle } from './bundle.js';
 import { compareWith } from './comparison.js';
@@ -81,8 +80,12 @@ async function refreshAtlas(): Promise<void> {
     say(`atlas: none in ${path.relative(PROJECT_DIR, ATLAS_DIR)}; capmatrix atlas makes one from the baselines`);
     return;
   }
+  // loaded here: the atlas bundles its page script with esbuild, which no other report needs
+  const { writeAtlas } = await import('../atlas/write-atlas.js');
   const w = await writeAtlas({ out: ATLAS_DIR, baselines: BASELINES_DIR });
-  say(`atlas: ${path.relative(PROJECT_DIR, ATLAS_DIR)} (${w.features} features, ${w.cells} cells, ${w.kernels} kernels)`);
+  say(
+    `atlas: ${path.relative(PROJECT_DIR, ATLAS_DIR)} (${w.features} features, ${w.cells} cells, ${w.kernels} kernels)`,
+  );
 }
 
 /** `--save-baselines`: baselines/<kernel>.json for each kernel of the run. */
