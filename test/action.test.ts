@@ -116,7 +116,7 @@ describe('the metadata', () => {
 
 // each job runs tsx four to six times: seconds each on two busy cores
 describe('the run step builds the command line', { timeout: 120_000 }, () => {
-  test('object: minimize --object with its programs, kernels and forms, under sudo', () => {
+  test('object: minimize --object with its programs, kernels and forms, under sudo, after npm ci and KVM', () => {
     const job = runJob({
       inputs: {
         object: 'build/prog.bpf.o',
@@ -148,6 +148,13 @@ describe('the run step builds the command line', { timeout: 120_000 }, () => {
       path.join(job.workspace, 'results'),
     ]);
     expect(stepRun(job, 'run').outputs['results-dir']).toBe(path.join(job.workspace, 'results'));
+    // before it: npm ci in the action, the udev rule of the KVM step through sudo
+    expect(readFileSync(`${job.sudoLog}.npm`, 'utf8')).toBe('npm ci --omit=dev --no-audit --no-fund\n');
+    expect(job.sudoCalls().slice(0, 3)).toEqual([
+      ['tee', '/etc/udev/rules.d/99-kvm4all.rules'],
+      ['udevadm', 'control', '--reload-rules'],
+      ['udevadm', 'trigger', '--name-match=kvm'],
+    ]);
   });
 
   test("exec: minimize --exec, the loader's arguments after --; the project's own capmatrix when it has one", () => {
@@ -173,9 +180,9 @@ describe('the run step builds the command line', { timeout: 120_000 }, () => {
     ]);
   });
 
-  test("no object, no exec: matrix over the project's scenarios, --require-kvm unless told not to", () => {
-    const args = (inputs: Record<string, string>) => runCommand(runJob({ inputs })).slice(5);
-    expect(args({ scenarios: 'my-loader', kernels: 'debian-6.12' })).toEqual([
+  test("no object, no exec: matrix over the project's scenarios, with --require-kvm", () => {
+    const job = runJob({ inputs: { scenarios: 'my-loader', kernels: 'debian-6.12' } });
+    expect(runCommand(job).slice(5)).toEqual([
       'matrix',
       '--scenario',
       'my-loader',
@@ -183,9 +190,8 @@ describe('the run step builds the command line', { timeout: 120_000 }, () => {
       'debian-6.12',
       '--require-kvm',
       '--results',
-      expect.stringMatching(/workspace\/results$/),
+      path.join(job.workspace, 'results'),
     ]);
-    expect(args({ 'require-kvm': 'false' })).toEqual(['matrix', '--results', expect.stringMatching(/results$/)]);
   });
 
   test('bad input (object and exec) starts nothing and fails the job with 2, after the summary', () => {
@@ -195,16 +201,6 @@ describe('the run step builds the command line', { timeout: 120_000 }, () => {
     expect(runCommand(job)).toEqual([]);
     expect(readFileSync(job.summary, 'utf8')).toContain('capmatrix left no results (exit code 2)');
     expect(stepRun(job, 'finish').status).toBe(2);
-  });
-
-  test('the KVM step goes through sudo (the udev rule), the install through npm ci in the action', () => {
-    const job = runJob({ inputs: {} });
-    expect(job.sudoCalls().slice(0, 3)).toEqual([
-      ['tee', '/etc/udev/rules.d/99-kvm4all.rules'],
-      ['udevadm', 'control', '--reload-rules'],
-      ['udevadm', 'trigger', '--name-match=kvm'],
-    ]);
-    expect(readFileSync(`${job.sudoLog}.npm`, 'utf8')).toBe('npm ci --omit=dev --no-audit --no-fund\n');
   });
 });
 
@@ -298,6 +294,10 @@ describe('the pieces', () => {
     expect(() => readInputs({ INPUT_EMIT: 'systemd' })).toThrow('emit: only with object or exec');
     expect(() => readInputs({ INPUT_PROGRAM: 'x', INPUT_EXEC: './l' })).toThrow('program: only with object');
     expect(() => readInputs({ INPUT_SCENARIOS: 's', INPUT_OBJECT: 'a.o' })).toThrow('scenarios: not with object');
+  });
+
+  test('require-kvm: false leaves --require-kvm out', () => {
+    expect(capmatrixArgs(readInputs({ INPUT_REQUIRE_KVM: 'false' }), '/r')).toEqual(['matrix', '--results', '/r']);
   });
 
   test('without sudo: node and capmatrix, nothing else (an argument array: no shell)', () => {
