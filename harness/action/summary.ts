@@ -2,9 +2,10 @@
 // capmatrix, which reads results.json and minimize.json alike) writes the job summary once; a
 // matrix run is compared with the project's baselines/ when it has them, and gets its bundle.
 // Outputs `exit-code` and `junit` (a matrix run's junit.xml).
-import { appendFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../exit-codes.js';
+import { appendStepSummary } from '../report/write-reports.js';
 import { actionBin } from './capmatrix-bin.js';
 import { commandLine } from './command-line.js';
 import { readInputs } from './inputs.js';
@@ -25,7 +26,7 @@ function main(): number {
   const file = process.env.RESULTS_FILE ?? '';
   if (!file) {
     const why = `capmatrix left no results (exit code ${process.env.RUN_EXIT || 'none'}): its log says why`;
-    if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, `## capmatrix\n\n${why}\n`);
+    appendStepSummary(`## capmatrix\n\n${why}\n`);
     process.stderr.write(`capmatrix action: ${why}\n`);
     return EXIT.ok;
   }
