@@ -25,10 +25,12 @@ import { expectedJson, renderExpected, renderRuleFindings } from './report/expec
 import { exitCodeFor, renderGrid, runSummary } from './report/grid.js';
 import { learnHintText } from './report/learn-hint.js';
 import { minimizeAcrossExit, minimizeAcrossJson, renderMinimizeAcross } from './report/minimize-across-report.js';
+import { renderMinimizeMarkdown } from './report/minimize-markdown.js';
 import { renderMinimize } from './report/minimize-report.js';
+import { reportMinimize } from './report/report-minimize.js';
 import { reportRun } from './report/report-run.js';
 import { mergeRuns, RESULTS_SCHEMA_REF, readResults, resultsJsonSchema, writeResults } from './report/results-json.js';
-import { writeReports } from './report/write-reports.js';
+import { appendStepSummary, writeReports } from './report/write-reports.js';
 import { runBisect } from './run/bisect.js';
 import { DEFAULT_MEMORY } from './run/boot.js';
 import { runMatrix } from './run/matrix.js';
@@ -43,7 +45,7 @@ import {
   runMinimize,
   runMinimizeKernels,
 } from './run/minimize.js';
-import { isMinimizeFile, mergeMinimizeFiles } from './run/minimize-across.js';
+import { isMinimizeFile, mergeMinimizeFiles, minimizeAcross } from './run/minimize-across.js';
 import { EMIT_FORMS } from './run/minimize-result.js';
 import { ensureAll } from './setup/ensure.js';
 import { UsageError } from './usage-error.js';
@@ -218,11 +220,13 @@ program
     if (selectKernels(loadCatalog(), opts.kernel).length > 1) {
       const a = await runMinimizeKernels(o);
       process.stdout.write(`${opts.json ? JSON.stringify(minimizeAcrossJson(a), null, 2) : renderMinimizeAcross(a)}\n`);
+      appendStepSummary(renderMinimizeMarkdown(a));
       process.exitCode = minimizeAcrossExit(a);
       return;
     }
     const r = await runMinimize(o);
     process.stdout.write(`${opts.json ? JSON.stringify(minimizeJson(r), null, 2) : renderMinimize(r)}\n`);
+    appendStepSummary(renderMinimizeMarkdown(minimizeAcross({ runDir: r.runDir, perKernel: [r], failed: [] })));
     process.exitCode = r.searches[0]?.minimal.length ? EXIT.ok : EXIT.findings;
   });
 
@@ -264,7 +268,11 @@ program
 program
   .command('report')
   .description("rewrite a run's reports, show what changed between its kernels, compare it with baselines")
-  .addOption(new Option('--results <file>', 'a results.json').default(path.join(RESULTS_DIR, 'latest', 'results.json')))
+  .addOption(
+    new Option('--results <file>', 'a results.json, or a minimize.json (said again, in the job summary too)').default(
+      path.join(RESULTS_DIR, 'latest', 'results.json'),
+    ),
+  )
   .addOption(
     new Option(
       '--compare <what...>',
@@ -284,6 +292,12 @@ program
     ),
   )
   .action(async (opts) => {
+    if (isMinimizeFile(opts.results)) {
+      const others = Object.keys(opts).filter((k) => k !== 'results');
+      if (others.length) throw new UsageError(`report: a minimize.json takes no other option (${others.join(', ')})`);
+      process.exitCode = reportMinimize(opts.results);
+      return;
+    }
     const { moved } = await reportRun(opts);
     process.exitCode = moved ? EXIT.findings : EXIT.ok;
   });

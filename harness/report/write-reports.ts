@@ -20,7 +20,8 @@ export function writeReports(runDir: string, run: RunResults): { md: string; htm
 }
 
 /** In GitHub Actions, text for the job summary. Each command adds its own once: `matrix` its
- * report, `report` the report and the comparison; `merge` nothing (a `report` follows it). */
+ * report, `minimize` its answer, `report` the report and the comparison (or a minimize.json's
+ * answer); `merge` nothing (a `report` follows it). */
 export function appendStepSummary(text: string): void {
   if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, text);
 }
