@@ -108,7 +108,7 @@ describe('least privilege of a feature on a kernel', () => {
     };
     const html = renderAtlas(buildAtlas(run, {}));
     expect(html).not.toMatch(/<script>alert|<img src=x/);
-    expect(html).not.toMatch(/[\u202e\x1b]/);
+    expect(html.includes('\u202e') || html.includes('\x1b')).toBe(false);
     expect(html).toContain('\\u202eevil');
     expect(html).toContain('6.12.1-amd64\\u202e');
     expect(html).toContain('\\x1b[31m');

@@ -46,12 +46,11 @@ describe('dpkg version order', () => {
     const answers = r.stdout.trim().split('\n').map(Number);
     expect(answers.length, r.stderr).toBe(all.length * all.length);
     const wrong: string[] = [];
-    all.forEach((a, i) =>
-      all.forEach((b, j) => {
+    for (const [i, a] of all.entries())
+      for (const [j, b] of all.entries()) {
         const dpkg = answers[i * all.length + j];
         if (Math.sign(compareVersions(a, b)) !== dpkg) wrong.push(`${a} vs ${b}: dpkg ${dpkg}`);
-      }),
-    );
+      }
     expect(wrong).toEqual([]);
   });
 });
