@@ -11,44 +11,16 @@ import { readInputs } from '../harness/action/inputs.js';
 import { verdict } from '../harness/action/verdict.js';
 import type { CellResult } from '../harness/outcome/verdict.js';
 import { PACKAGE_ROOT } from '../harness/paths.js';
-import type { RunResults } from '../harness/report/results-json.js';
 import { ACTION, ACTION_TEXT, type Job, runJob, STEPS, stepRun } from './action-steps.js';
+import { fakeCell, fakeRun } from './fake-runs.js';
 import { minimizeResult } from './minimize-results.js';
 
+const cell = (kernel: string, id: string, observed: string, expected = observed) =>
+  fakeCell(kernel, id, observed, expected, 'my-loader');
+const results = (kernel: string, cells: CellResult[]) =>
+  fakeRun(kernel, cells, { runId: '20261201T000000Z-1', accel: 'kvm' });
+
 const BIN = path.join(PACKAGE_ROOT, 'harness', 'bin', 'capmatrix.mjs');
-
-function cell(kernel: string, id: string, observed: string, expected = observed): CellResult {
-  const [scenario = '', capsName = ''] = id.split('/');
-  return {
-    id,
-    kernel,
-    scenario,
-    sample: 'my-loader',
-    caps: [],
-    capsName,
-    uid: 65534,
-    sysctl: {},
-    context: 'host',
-    observed: { outcome: observed as 'ok', stage: 'run', errno: 0, detail: '' },
-    expected: { outcome: expected, stage: 'run', reason: 'r' },
-    verdict: observed === expected ? 'match' : 'mismatch',
-    boot: `${kernel}-boot1`,
-    durationMs: 1,
-  };
-}
-
-function results(kernel: string, cells: CellResult[]): RunResults {
-  return {
-    schemaVersion: 1,
-    runId: '20261201T000000Z-1',
-    startedAt: '2026-12-01T00:00:00Z',
-    finishedAt: '2026-12-01T01:00:00Z',
-    host: {},
-    kernels: [{ id: kernel, release: `${kernel.slice(7)}.0-amd64`, source: {}, accel: 'kvm' }],
-    cells,
-    provenance: { boots: [{ boot: `${kernel}-boot1`, kernel }] },
-  };
-}
 
 /** A finished run's directory (named as capmatrix names it), holding `file`. */
 function fixture(name: string, file: string, content: unknown): string {

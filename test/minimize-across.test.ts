@@ -8,46 +8,14 @@ import { describe, expect, test } from 'vitest';
 import { rangesOf } from '../harness/report/kernel-ranges.js';
 import { minimizeAcrossExit, renderMinimizeAcross } from '../harness/report/minimize-across-report.js';
 import { isMinimizeFile, mergeMinimizeFiles, minimizeAcross } from '../harness/run/minimize-across.js';
-import type { FormCheck, MinimizeResult } from '../harness/run/minimize-result.js';
+import type { FormCheck } from '../harness/run/minimize-result.js';
+import { minimizeResult } from './minimize-results.js';
 
 const OK: FormCheck = { ok: true, outcome: 'ok', detail: '', cell: 'x/ambient:NET_ADMIN+BPF/default' };
 
 /** A kernel's result: its minimal sets, each with the systemd check (its `unit` run) `systemd` gives it. */
-function kernel(
-  id: string,
-  release: string,
-  sets: string[][],
-  systemd?: (caps: string[]) => FormCheck,
-): MinimizeResult {
-  return {
-    runDir: `/tmp/m/${id}`,
-    dimension: 'caps',
-    kernel: { id, release },
-    sample: 'your-loader',
-    object: 'prog.bpf.o',
-    universe: ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_SYS_ADMIN'],
-    emit: ['systemd'],
-    searches: [
-      {
-        kind: 'asked',
-        scenario: 'object-xdp',
-        sysctl: {},
-        minimal: sets.map((caps) => ({
-          caps,
-          shortfalls: [],
-          ...(systemd ? { checks: { file: OK, unit: systemd(caps) } } : {}),
-        })),
-        ...(sets.length ? {} : { withAll: { outcome: 'EPERM@prog_load', detail: '' } }),
-        violations: [],
-        runs: 5,
-        skippedByChecks: 0,
-        bruteForce: 8,
-      },
-    ],
-    bootMs: 9000,
-    wallMs: 30_000,
-  };
-}
+const kernel = (id: string, release: string, sets: string[][], systemd?: (caps: string[]) => FormCheck) =>
+  minimizeResult(id, release, sets, systemd ?? null);
 
 const K510 = kernel('debian-5.10', '5.10.0-46-amd64', [['CAP_BPF', 'CAP_NET_ADMIN']], () => OK);
 const K61 = kernel('debian-6.1', '6.1.0-50-amd64', [['CAP_BPF', 'CAP_NET_ADMIN']], () => OK);

@@ -7,9 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from 'vitest';
 import { parse } from 'yaml';
-import type { CellResult } from '../harness/outcome/verdict.js';
 import { PACKAGE_ROOT } from '../harness/paths.js';
 import type { RunResults } from '../harness/report/results-json.js';
+import { fakeCell as cell, fakeRun as results } from './fake-runs.js';
 
 interface Step {
   name?: string;
@@ -28,39 +28,6 @@ const SHELLS: Record<string, string[]> = {
   bash: ['bash', '--noprofile', '--norc', '-eo', 'pipefail'],
   default: ['bash', '-e'],
 };
-
-function cell(kernel: string, id: string, outcome: string): CellResult {
-  const [scenario = '', capsName = ''] = id.split('/');
-  return {
-    id,
-    kernel,
-    scenario,
-    sample: 'sockex1',
-    caps: [],
-    capsName,
-    uid: 65534,
-    sysctl: {},
-    context: 'host',
-    observed: { outcome: outcome as 'ok', stage: 'run', errno: 0, detail: '' },
-    expected: { outcome, stage: 'run', reason: 'r' },
-    verdict: 'match',
-    boot: `${kernel}-boot1`,
-    durationMs: 1,
-  };
-}
-
-function results(kernel: string, cells: CellResult[]): RunResults {
-  return {
-    schemaVersion: 1,
-    runId: `run-${kernel}`,
-    startedAt: '2026-12-01T00:00:00Z',
-    finishedAt: '2026-12-01T01:00:00Z',
-    host: {},
-    kernels: [{ id: kernel, release: `${kernel.slice(7)}.0-amd64`, source: {}, accel: 'tcg' }],
-    cells,
-    provenance: { boots: [{ boot: `${kernel}-boot1`, kernel }] },
-  };
-}
 
 test('the compare step fails on a moved cell, a vanished cell and a missing baseline, and says so', () => {
   expect(step?.run, 'matrix.yml has a step that compares with the baselines').toBeDefined();
