@@ -97,6 +97,7 @@ describe('the run step builds the command line', { timeout: 120_000 }, () => {
         emit: 'systemd,docker',
         'debian-mirror': 'http://mirror.example/debian',
       },
+      until: 'run',
     });
     expect(exitOf(job, 'run')).toBe('0');
     const argv = runCommand(job);
@@ -136,6 +137,7 @@ describe('the run step builds the command line', { timeout: 120_000 }, () => {
         mkdirSync(path.join(ws, 'tool', 'node_modules'), { recursive: true });
         symlinkSync(PACKAGE_ROOT, path.join(ws, 'tool', 'node_modules', 'capmatrix'));
       },
+      until: 'run',
     });
     const own = path.join(job.workspace, 'tool', 'node_modules', 'capmatrix');
     expect(stepRun(job, 'prepare').outputs.capmatrix).toBe(own);
@@ -153,7 +155,7 @@ describe('the run step builds the command line', { timeout: 120_000 }, () => {
   });
 
   test("no object, no exec: matrix over the project's scenarios, with --require-kvm", () => {
-    const job = runJob({ inputs: { scenarios: 'my-loader', kernels: 'debian-6.12' } });
+    const job = runJob({ inputs: { scenarios: 'my-loader', kernels: 'debian-6.12' }, until: 'run' });
     expect(runCommand(job).slice(5)).toEqual([
       'matrix',
       '--scenario',
