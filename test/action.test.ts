@@ -101,7 +101,10 @@ describe('the run step builds the command line', { timeout: 120_000 }, () => {
     });
     expect(exitOf(job, 'run')).toBe('0');
     const argv = runCommand(job);
-    expect(argv.slice(0, 2)).toEqual(['--preserve-env=CAPMATRIX_DEBIAN_MIRROR,CAPMATRIX_CACHE', 'env']);
+    expect(argv.slice(0, 2)).toEqual([
+      '--preserve-env=CAPMATRIX_DEBIAN_MIRROR,CAPMATRIX_DEBIAN_SECURITY_MIRROR,CAPMATRIX_UBUNTU_MIRROR,CAPMATRIX_CACHE,CAPMATRIX_ACCEL,CAPMATRIX_DOWNLOAD_TIMEOUT',
+      'env',
+    ]);
     expect(argv[2]).toMatch(/^PATH=.*fake-bin:/);
     expect(argv.slice(3)).toEqual([
       process.execPath,
@@ -132,7 +135,7 @@ describe('the run step builds the command line', { timeout: 120_000 }, () => {
 
   test("exec: minimize --exec, the loader's arguments after --; the project's own capmatrix when it has one", () => {
     const job = runJob({
-      inputs: { exec: './build/my-loader build/prog.bpf.o', 'working-directory': 'tool' },
+      inputs: { exec: './build/my-loader build/prog.bpf.o --maps=a,b', 'working-directory': 'tool' },
       project: (ws) => {
         mkdirSync(path.join(ws, 'tool', 'node_modules'), { recursive: true });
         symlinkSync(PACKAGE_ROOT, path.join(ws, 'tool', 'node_modules', 'capmatrix'));
@@ -151,6 +154,7 @@ describe('the run step builds the command line', { timeout: 120_000 }, () => {
       path.join(job.workspace, 'tool', 'results'),
       '--',
       'build/prog.bpf.o',
+      '--maps=a,b',
     ]);
   });
 

@@ -4,9 +4,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { archiveMirror } from '../harness/kernels/apt-sources.js';
 import { type Catalog, parseCatalog, selectKernels, withHostKernel } from '../harness/kernels/catalog.js';
 import type { Stanza } from '../harness/kernels/debian-archive.js';
-import { type HostFacts, hostKernelEntry, osReleaseField, parseUbuntuRelease } from '../harness/kernels/host-kernel.js';
+import {
+  HOST_KERNEL_ID,
+  type HostFacts,
+  hostKernelEntry,
+  osReleaseField,
+  parseUbuntuRelease,
+} from '../harness/kernels/host-kernel.js';
 import { packagesFor, pickKernelPackage } from '../harness/kernels/provider-apt.js';
 
 const NOBLE = 'PRETTY_NAME="Ubuntu 24.04.3 LTS"\nID=ubuntu\nID_LIKE=debian\nVERSION_CODENAME=noble\n';
@@ -53,6 +60,43 @@ const runner = (o: Partial<HostFacts> = {}): HostFacts => ({
   release: '6.11.0-1018-azure',
   etcApt: etcApt({ 'ubuntu.sources': UBUNTU_SOURCES }),
   ...o,
+});
+
+describe("a GitHub runner's apt sources", () => {
+  // ubuntu-24.04's image: ubuntu.sources names apt's mirror list, and third-party repositories
+  // name the release (packages.microsoft.com: noble) or a Debian-like suite (Chrome's: stable)
+  function githubRunner(): string {
+    const mirrors = path.join(mkdtempSync(path.join(os.tmpdir(), 'capmatrix-mirrors-')), 'apt-mirrors.txt');
+    dirs.push(path.dirname(mirrors));
+    writeFileSync(mirrors, 'http://azure.archive.example/ubuntu/\tpriority:1\nhttp://archive.example/ubuntu/\n');
+    const etc = etcApt({
+      'ubuntu.sources': `Types: deb\nURIs: mirror+file:${mirrors}\nSuites: noble noble-updates noble-backports\nComponents: main universe\n\nTypes: deb\nURIs: mirror+file:${mirrors}\nSuites: noble-security\n`,
+    });
+    writeFileSync(
+      path.join(etc, 'sources.list.d', 'microsoft-prod.list'),
+      'deb [arch=amd64,arm64,armhf] https://packages.microsoft.example/ubuntu/24.04/prod noble main\n',
+    );
+    writeFileSync(
+      path.join(etc, 'sources.list.d', 'google-chrome.list'),
+      'deb [arch=amd64] https://dl.google.example/linux/chrome/deb/ stable main\n',
+    );
+    return etc;
+  }
+
+  test("the host kernel is the default, from the first mirror of apt's list that serves noble-updates", () => {
+    const etc = githubRunner();
+    const cat = withHostKernel(catalog(), runner({ etcApt: etc }));
+    expect(cat.default).toBe(HOST_KERNEL_ID);
+    expect(archiveMirror('ubuntu', etc, 'noble-updates')).toBe('http://azure.archive.example/ubuntu');
+  });
+
+  test("with a Debian archive configured (the test job), the default stays the catalog's", () => {
+    const cat = withHostKernel(
+      catalog(),
+      runner({ etcApt: githubRunner(), debianMirrorEnv: 'http://m.example/debian' }),
+    );
+    expect(cat.default).toBe('debian-6.12');
+  });
 });
 
 describe('the host kernel entry', () => {

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, onTestFinished, test, vi } from 'vitest';
 import { debianMirror, debianMirrorFrom, parseAptSources, suiteMirror } from '../harness/kernels/apt-sources.js';
 import type { AptKernelEntry, Catalog } from '../harness/kernels/catalog.js';
 import {
@@ -34,6 +34,12 @@ describe('apt sources', () => {
   });
 
   test('a *-security suite comes from the security archive the sources name, for any release', () => {
+    // the sources alone: CI's test job sets CAPMATRIX_DEBIAN_MIRROR, which would take their place
+    vi.stubEnv('CAPMATRIX_DEBIAN_MIRROR', '');
+    vi.stubEnv('CAPMATRIX_DEBIAN_SECURITY_MIRROR', '');
+    onTestFinished(() => {
+      vi.unstubAllEnvs();
+    });
     const etc = mkdtempSync(path.join(os.tmpdir(), 'capmatrix-apt-'));
     mkdirSync(path.join(etc, 'sources.list.d'));
     writeFileSync(

@@ -516,5 +516,10 @@ describe('the closing section of a run with mismatches', () => {
       "npm run matrix -- --kernel ubuntu-host --scenario token-queue,uprobe-perf --scenario-dir 'my scenarios' --cells '^token-queue/root/ubd=2$' --update-expected",
     );
     expect(shellWord("it's")).toBe(`'it'\\''s'`);
+    // what decides the outcomes goes along: learning without lockdown= would record another setup's
+    const locked = { ...wrong, options: { repeat: 1, retries: 1, kernelArgs: ['lockdown=integrity'], memory: '2G' } };
+    expect(learnHint(locked)?.command).toBe(
+      'npm run matrix -- --kernel ubuntu-host --scenario token-queue,uprobe-perf --kernel-arg lockdown=integrity --memory 2G --update-expected',
+    );
   });
 });

@@ -44,7 +44,8 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
   const inputs: ActionInputs = {
     object: (env.INPUT_OBJECT ?? '').trim(),
     programs: words(env.INPUT_PROGRAM),
-    exec: words(env.INPUT_EXEC),
+    // the loader and its arguments, split on white space only: `--maps=a,b` stays one argument
+    exec: (env.INPUT_EXEC ?? '').split(/\s+/).filter(Boolean),
     scenarios: commaList(env.INPUT_SCENARIOS),
     kernels: commaList(env.INPUT_KERNELS),
     emit: commaList(env.INPUT_EMIT),

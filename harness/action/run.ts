@@ -12,8 +12,17 @@ import { entriesOf, newResultsFile } from './results-found.js';
 import { runCommand } from './spawn.js';
 import { setOutput } from './step-io.js';
 
-/** What capmatrix under sudo keeps of the step's environment. */
-const KEEP = ['CAPMATRIX_DEBIAN_MIRROR', 'CAPMATRIX_CACHE'];
+/** What capmatrix under sudo keeps of the step's environment: the archives (a Debian kernel of
+ * a *-security suite needs the security archive, a runner's apt names none), the kernel cache,
+ * and the settings a user may give the job. */
+const KEEP = [
+  'CAPMATRIX_DEBIAN_MIRROR',
+  'CAPMATRIX_DEBIAN_SECURITY_MIRROR',
+  'CAPMATRIX_UBUNTU_MIRROR',
+  'CAPMATRIX_CACHE',
+  'CAPMATRIX_ACCEL',
+  'CAPMATRIX_DOWNLOAD_TIMEOUT',
+];
 
 function main(): number {
   const resultsDir = path.resolve('results');

@@ -38,12 +38,33 @@ export function parseAptSources(text: string, deb822: boolean): AptSource[] {
   });
 }
 
-/** The first source that serves a suite of that archive (not the security archive). */
-export function mirrorFrom(sources: AptSource[], archive: Archive = 'debian'): string | undefined {
-  const hit = sources.find(
-    (s) => /^https?:\/\//.test(s.uri) && !/security/.test(s.uri) && s.suites.some((x) => SUITES[archive].test(x)),
-  );
+/** The first source that serves `suite` itself when one does, else a suite of that archive
+ * (not the security archive): a third-party repository that names the release's codename
+ * (a runner's packages.microsoft.com `noble`) serves none of its -updates. */
+export function mirrorFrom(sources: AptSource[], archive: Archive = 'debian', suite?: string): string | undefined {
+  const usable = sources.filter((s) => /^https?:\/\//.test(s.uri) && !/security/.test(s.uri));
+  const hit =
+    (suite ? usable.find((s) => s.suites.includes(suite)) : undefined) ??
+    usable.find((s) => s.suites.some((x) => SUITES[archive].test(x)));
   return hit?.uri.replace(/\/+$/, '');
+}
+
+/** `mirror+file:/etc/apt/apt-mirrors.txt` (apt's mirror method, which GitHub's Ubuntu images
+ * use in ubuntu.sources): the http(s) mirrors the list names, each serving the source's suites. */
+export function expandMirrorLists(
+  sources: AptSource[],
+  read = (file: string) => readFileSync(file, 'utf8'),
+): AptSource[] {
+  return sources.flatMap((s) => {
+    const list = /^mirror\+file:(\/.+)$/.exec(s.uri)?.[1];
+    if (!list) return [s];
+    if (!existsSync(list)) return [];
+    const uris = read(list)
+      .split('\n')
+      .map((l) => l.replace(/#.*/, '').trim().split(/\s+/)[0] ?? '')
+      .filter((u) => /^https?:\/\//.test(u));
+    return uris.map((uri) => ({ uri, suites: s.suites }));
+  });
 }
 export const debianMirrorFrom = (sources: AptSource[]) => mirrorFrom(sources, 'debian');
 
@@ -56,7 +77,7 @@ export function debianMirror(etcApt = '/etc/apt'): string {
 /** The archive that serves a suite: Debian's security suites (bookworm-security) come from the
  * security archive the apt sources name for any *-security suite (or CAPMATRIX_DEBIAN_SECURITY_MIRROR). */
 export function suiteMirror(archive: Archive, suite: string, etcApt = '/etc/apt'): string {
-  if (archive !== 'debian' || !/-security$/.test(suite)) return archiveMirror(archive, etcApt);
+  if (archive !== 'debian' || !/-security$/.test(suite)) return archiveMirror(archive, etcApt, suite);
   const env = process.env.CAPMATRIX_DEBIAN_SECURITY_MIRROR;
   if (env) return env.replace(/\/+$/, '');
   const hit = readAptSources(etcApt).find(
@@ -80,19 +101,25 @@ function readAptSources(etcApt: string): AptSource[] {
       if (f.endsWith('.sources')) sources.push(...parseAptSources(readFileSync(path.join(dir, f), 'utf8'), true));
     }
   }
-  return sources;
+  return expandMirrorLists(sources);
 }
 
-/** The archive's base URL from the apt sources alone (no CAPMATRIX_* setting), if they name one. */
-export function aptSourcesMirror(archive: Archive, etcApt = '/etc/apt'): string | undefined {
-  return mirrorFrom(readAptSources(etcApt), archive);
+/** Whether an http(s) source of the apt sources serves a suite `serves` takes. */
+export function aptSourcesServe(serves: (suite: string) => boolean, etcApt = '/etc/apt'): boolean {
+  return readAptSources(etcApt).some((s) => /^https?:\/\//.test(s.uri) && s.suites.some(serves));
 }
 
-export function archiveMirror(archive: Archive, etcApt = '/etc/apt'): string {
+/** The archive's base URL from the apt sources alone (no CAPMATRIX_* setting), if they name one;
+ * with `suite`, one that serves it when there is one. */
+export function aptSourcesMirror(archive: Archive, etcApt = '/etc/apt', suite?: string): string | undefined {
+  return mirrorFrom(readAptSources(etcApt), archive, suite);
+}
+
+export function archiveMirror(archive: Archive, etcApt = '/etc/apt', suite?: string): string {
   const env = process.env[ENV[archive]];
   if (env) return env.replace(/\/+$/, '');
   const sources = readAptSources(etcApt);
-  const mirror = mirrorFrom(sources, archive);
+  const mirror = mirrorFrom(sources, archive, suite);
   if (!mirror) {
     throw new Error(
       `no ${archive} archive in ${etcApt}/sources.list{,.d}: set ${ENV[archive]} to a ${archive} mirror's base URL (the directory that holds dists/ and pool/)`,

@@ -3,7 +3,7 @@
 // through the `ubuntu` provider (the runner's apt sources, ubuntu-keyring), and asks for exactly
 // the running build (linux-image-unsigned-<uname -r>), so the guest is the runner's kernel.
 import { existsSync, readFileSync } from 'node:fs';
-import { aptSourcesMirror } from './apt-sources.js';
+import { aptSourcesServe } from './apt-sources.js';
 
 export const HOST_KERNEL_ID = 'ubuntu-host';
 
@@ -82,6 +82,11 @@ export function hostKernelEntry(facts: HostFacts): { entry: HostKernelEntry } | 
 /** Whether no Debian archive is configured (setting or apt) while an Ubuntu one is: then the
  * host's kernel stands in for a Debian default. */
 export function onlyUbuntuArchive(facts: HostFacts): boolean {
-  const noDebian = !facts.debianMirrorEnv && !aptSourcesMirror('debian', facts.etcApt);
-  return noDebian && Boolean(facts.ubuntuMirrorEnv || aptSourcesMirror('ubuntu', facts.etcApt));
+  const noDebian = !facts.debianMirrorEnv && !aptSourcesServe((s) => DEBIAN_RELEASES.test(s), facts.etcApt);
+  const updates = `${osReleaseField(facts.osRelease, 'VERSION_CODENAME')}-updates`;
+  return noDebian && Boolean(facts.ubuntuMirrorEnv || aptSourcesServe((s) => s === updates, facts.etcApt));
 }
+
+/** A Debian archive by its releases' names: not `stable` or `testing`, which third-party
+ * repositories on an Ubuntu runner use too (Google Chrome's is `stable`). */
+const DEBIAN_RELEASES = /^(bullseye|bookworm|trixie|forky|duke|sid)(-updates|-backports)?$/;

@@ -1,7 +1,10 @@
 // What a run with mismatches ends with (report.md and the terminal): which cells the rules got
 // wrong, and the `--update-expected` line that records them as learned rules for review. A first
 // run on a kernel nobody has measured (a fork's runner kernel) is then a list to read, not a wall.
+import path from 'node:path';
 import { formatOutcome } from '../dsl/vocabulary.js';
+import { PACKAGE_ROOT, PROJECT_DIR } from '../paths.js';
+import { DEFAULT_MEMORY } from '../run/boot.js';
 import type { RunResults } from './results-json.js';
 import { shellWord } from './shell-word.js';
 import { markdownSpan, terminalLine } from './untrusted-text.js';
@@ -29,12 +32,30 @@ export function learnHint(run: RunResults): LearnHint | undefined {
     }));
   if (!wrong.length) return undefined;
   const of = (pick: (c: (typeof run.cells)[number]) => string) =>
-    [...new Set(run.cells.filter((c) => c.verdict === 'mismatch').map(pick))].join(',');
-  const args = ['--kernel', of((c) => c.kernel), '--scenario', of((c) => c.scenario)];
-  if (run.options?.scenarioDir) args.push('--scenario-dir', run.options.scenarioDir);
-  if (run.options?.cells) args.push('--cells', run.options.cells);
-  return { wrong, command: ['npm', 'run', 'matrix', '--', ...args, '--update-expected'].map(shellWord).join(' ') };
+    [...new Set(run.cells.filter((c) => c.verdict === 'mismatch' && c.observed).map(pick))].join(',');
+  const args = ['--kernel', of((c) => c.kernel), '--scenario', of((c) => c.scenario), ...sameSetup(run)];
+  return { wrong, command: [...matrixCommand(), ...args, '--update-expected'].map(shellWord).join(' ') };
 }
+
+/** What the run was given that decides its outcomes: learning without it would record another
+ * setup's (a --kernel-arg such as lockdown=, the memory, shared boots). */
+function sameSetup(run: RunResults): string[] {
+  const o = run.options;
+  if (!o) return [];
+  return [
+    ...(o.scenarioDir ? ['--scenario-dir', o.scenarioDir] : []),
+    ...(o.cells ? ['--cells', o.cells] : []),
+    ...(o.kernelArgs ?? []).flatMap((a) => ['--kernel-arg', a]),
+    ...(o.memory && o.memory !== DEFAULT_MEMORY ? ['--memory', o.memory] : []),
+    ...(o.shareBoots ? ['--share-boots'] : []),
+  ];
+}
+
+/** capmatrix's matrix in its own checkout (npm run matrix), else as a user's project has it. */
+const matrixCommand = () =>
+  path.resolve(PROJECT_DIR) === path.resolve(PACKAGE_ROOT)
+    ? ['npm', 'run', 'matrix', '--']
+    : ['npx', 'capmatrix', 'matrix'];
 
 const more = (n: number) => (n > SHOWN ? [`… and ${n - SHOWN} more (results.json has them all)`] : []);
 
